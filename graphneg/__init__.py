@@ -1,0 +1,64 @@
+"""graphneg: which examples meet which when an embedding model is trained contrastively.
+
+Data flows one way::
+
+    embeddings ─knn_graph─► csr_array graph ─communities─► labels
+        ─cluster_batches / packed_batches / topic_batches─► batches (lists of index arrays)
+        ─CommunityBatchSampler / TopicBatchSampler / RandomBatchSampler─► DataLoader
+
+Importing graphneg does not import torch; the samplers load it on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._version import __version__
+from .batches import cluster_batches, mix_random_items, packed_batches, random_batches, topic_batches
+from .communities import communities, exact_size, relabel, to_igraph
+from .demo import load_demo
+from .diagnostics import batch_stats
+from .exceptions import BackendUnavailableError, GraphNegWarning, InfeasibleSamplingError
+from .knn import knn_graph, knn_search, symmetrize
+
+_LAZY = {
+    "CommunityBatchSampler": "samplers",
+    "TopicBatchSampler": "samplers",
+    "RandomBatchSampler": "samplers",
+}
+
+__all__ = [
+    "__version__",
+    "knn_graph",
+    "knn_search",
+    "symmetrize",
+    "communities",
+    "exact_size",
+    "relabel",
+    "to_igraph",
+    "random_batches",
+    "cluster_batches",
+    "packed_batches",
+    "topic_batches",
+    "mix_random_items",
+    "batch_stats",
+    "load_demo",
+    "BackendUnavailableError",
+    "GraphNegWarning",
+    "InfeasibleSamplingError",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:  # PEP 562: torch loads only when a sampler is used
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'graphneg' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,426 @@
+"""One epoch of batches from community labels: pure functions of (labels, batch_size, seed, epoch).
+
+Each function returns a list of int64 index arrays. Within an epoch every item appears at
+most once; without ``drop_last`` exactly once. The same ``(seed, epoch)`` always gives the
+same batches, and ``epoch`` changes them.
+
+- :func:`random_batches`: the control, a random permutation cut into batches.
+- :func:`cluster_batches`: B3 [1]_, each batch is ``batch_size / K`` whole clusters of exactly
+  ``K`` members (see :func:`graphneg.communities` with ``size=K``).
+- :func:`packed_batches`: variable-size (Leiden) communities packed into batches, a community
+  is split only when it is larger than a batch (best-fit decreasing), or with ``fill=True``
+  laid end to end so that every batch is full.
+- :func:`topic_batches`: TAS-Balanced [2]_, each batch takes ``batch_size / clusters_per_batch``
+  items from each of ``clusters_per_batch`` random clusters.
+
+All of them accept ``mix_random`` (a share of each batch swapped with random items from
+other batches, a control against over-homogeneous batches) and ``strata`` (e.g. task or
+source ids: a batch never mixes strata, as in B3 and GritLM).
+
+References
+----------
+.. [1] Thirukovalluru et al., "Breaking the Batch Barrier (B3) of Contrastive Learning via
+   Smart Batch Mining", NeurIPS 2025. arXiv:2505.11293.
+.. [2] Hofstätter et al., "Efficiently Teaching an Effective Dense Retriever with Balanced
+   Topic Aware Sampling", SIGIR 2021. arXiv:2104.06967.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ._random import epoch_rng
+from ._validation import check_bool, check_float, check_int, check_labels
+from .communities import relabel
+
+__all__ = [
+    "random_batches",
+    "cluster_batches",
+    "packed_batches",
+    "topic_batches",
+    "mix_random_items",
+]
+
+Batches = list[np.ndarray]
+
+
+def _cut(order: np.ndarray, batch_size: int) -> Batches:
+    return [order[i : i + batch_size] for i in range(0, order.size, batch_size)]
+
+
+def _check_common(batch_size: Any, seed: Any, epoch: Any, drop_last: Any, mix_random: Any) -> tuple:
+    return (
+        check_int(batch_size, "batch_size"),
+        check_int(seed, "seed", min_value=0),
+        check_int(epoch, "epoch", min_value=0),
+        check_bool(drop_last, "drop_last"),
+        check_float(mix_random, "mix_random", min_value=0.0, max_value=1.0),
+    )
+
+
+def _drop_short(batches: Batches, batch_size: int, drop_last: bool) -> Batches:
+    return [b for b in batches if b.size == batch_size] if drop_last else batches
+
+
+def _contiguous_order(labels: np.ndarray, chunk: int | None, rng: np.random.Generator) -> np.ndarray:
+    """Items grouped by chunks of their cluster; chunks in random order, members shuffled.
+
+    With ``chunk=None`` a chunk is a whole cluster. Vectorised: one sort on random keys.
+    """
+    n = labels.size
+    n_clusters = int(labels.max()) + 1
+    # shuffle members within clusters: sort by (cluster, random)
+    within = np.lexsort((rng.random(n), labels))
+    starts = np.zeros(n_clusters + 1, dtype=np.int64)
+    np.cumsum(np.bincount(labels, minlength=n_clusters), out=starts[1:])
+    pos = np.empty(n, dtype=np.int64)
+    pos[within] = np.arange(n) - starts[labels[within]]
+    if chunk is None:
+        key = labels
+        n_keys = n_clusters
+    else:
+        chunks_per_cluster = -(-np.diff(starts) // chunk)
+        offsets = np.concatenate([[0], np.cumsum(chunks_per_cluster)[:-1]])
+        key = offsets[labels] + pos // chunk
+        n_keys = int(chunks_per_cluster.sum())
+    key_rank = rng.permutation(n_keys)
+    return np.lexsort((pos, key_rank[key]))
+
+
+def _chunk_ids(labels: np.ndarray, chunk: int, order: np.ndarray) -> np.ndarray:
+    """Chunk id of each position of an order from ``_contiguous_order(labels, chunk, .)``."""
+    lab = labels[order]
+    # position of each item within its cluster's run in ``order`` (chunks of a cluster may
+    # be apart, but members of one chunk are adjacent, so runs of equal label split cleanly)
+    run_start = np.r_[True, lab[1:] != lab[:-1]]
+    run_id = np.cumsum(run_start) - 1
+    pos_in_run = np.arange(order.size) - np.flatnonzero(run_start)[run_id]
+    return run_id * (order.size + 1) + pos_in_run // chunk
+
+
+def _stratified(
+    labels: np.ndarray,
+    strata: Any,
+    seed: int,
+    epoch: int,
+    build: Callable[[np.ndarray, int], Batches],
+) -> Batches:
+    """Run ``build(local_labels, stream)`` per stratum and shuffle the batches together.
+
+    ``stream`` identifies the stratum so that ``build`` can derive its own generators.
+    """
+    if strata is None:
+        return build(labels, 1)
+    strata = check_labels(strata, "strata", n_items=labels.size)
+    out: Batches = []
+    for s in np.unique(strata):
+        members = np.flatnonzero(strata == s)
+        local = np.unique(labels[members], return_inverse=True)[1].ravel()
+        out.extend(members[b] for b in build(local, int(s) + 1))
+    perm = epoch_rng(seed, epoch, 0).permutation(len(out))
+    return [out[i] for i in perm]
+
+
+def mix_random_items(batches: Batches, fraction: float, rng: np.random.Generator) -> Batches:
+    """Swap ``round(fraction * len(batch))`` random members of each batch with random others.
+
+    The chosen members of all batches are pooled, shuffled and put back, so each item still
+    appears exactly as often as before: mixing never duplicates or drops an item.
+
+    >>> b = [np.arange(0, 4), np.arange(4, 8)]
+    >>> out = mix_random_items(b, 0.5, np.random.default_rng(0))
+    >>> sorted(np.concatenate(out).tolist()) == list(range(8))
+    True
+    """
+    fraction = check_float(fraction, "mix_random", min_value=0.0, max_value=1.0)
+    if fraction == 0 or not batches:
+        return batches
+    sizes = np.array([b.size for b in batches])
+    flat = np.concatenate(batches)
+    batch_of = np.repeat(np.arange(len(batches)), sizes)
+    n_pick = np.rint(fraction * sizes).astype(np.int64)
+    # pick the first n_pick members of each batch under a random key
+    order = np.lexsort((rng.random(flat.size), batch_of))
+    rank = np.arange(flat.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    picked = order[rank < n_pick[batch_of[order]]]
+    flat = flat.copy()
+    flat[picked] = flat[rng.permutation(picked)]
+    return np.split(flat, np.cumsum(sizes)[:-1])
+
+
+def random_batches(
+    n_items: int,
+    batch_size: int,
+    *,
+    seed: int = 0,
+    epoch: int = 0,
+    drop_last: bool = False,
+    strata: Any = None,
+) -> Batches:
+    """Random batches: a seeded permutation of ``range(n_items)`` cut into ``batch_size`` blocks.
+
+    Parameters
+    ----------
+    n_items : int
+        Number of items.
+    batch_size : int
+        Items per batch.
+    seed, epoch : int, default=0
+        The permutation is a function of ``(seed, epoch)``.
+    drop_last : bool, default=False
+        Drop the short final batch (one per stratum with ``strata``).
+    strata : array-like of shape (n_items,), default=None
+        Optional group ids; a batch never mixes groups (GritLM/B3 same-task baseline).
+
+    Returns
+    -------
+    list of ndarray (int64)
+
+    Examples
+    --------
+    >>> [b.tolist() for b in random_batches(5, 2, seed=0)]
+    [[4, 2], [1, 3], [0]]
+    """
+    n_items = check_int(n_items, "n_items")
+    batch_size, seed, epoch, drop_last, _ = _check_common(batch_size, seed, epoch, drop_last, 0.0)
+
+    def build(local: np.ndarray, stream: int) -> Batches:
+        rng = epoch_rng(seed, epoch, stream)
+        return _drop_short(_cut(rng.permutation(local.size), batch_size), batch_size, drop_last)
+
+    return _stratified(np.zeros(n_items, dtype=np.int64), strata, seed, epoch, build)
+
+
+def cluster_batches(
+    labels: Any,
+    batch_size: int,
+    *,
+    fixed_composition: bool = False,
+    seed: int = 0,
+    epoch: int = 0,
+    drop_last: bool = False,
+    mix_random: float = 0.0,
+    strata: Any = None,
+) -> Batches:
+    """B3 batches: ``batch_size / K`` whole clusters of exactly ``K`` members per batch.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_items,)
+        Cluster ids where every cluster has the same size ``K`` except at most one smaller
+        remainder cluster, as :func:`graphneg.communities` returns with ``size=K``.
+    batch_size : int
+        Must be a multiple of ``K``.
+    fixed_composition : bool, default=False
+        ``False`` re-draws which clusters share a batch every epoch. ``True`` reproduces B3:
+        the composition is drawn once (from ``seed``) and epochs only reorder the batches.
+    seed, epoch : int, default=0
+        Randomness, see module docs.
+    drop_last : bool, default=False
+        Drop the batch that holds the remainder cluster when it is short.
+    mix_random : float, default=0.0
+        Share of each batch swapped with random items (B3's ``rand*`` control).
+    strata : array-like of shape (n_items,), default=None
+        Batches never mix strata (B3 builds batches per task). Clusters must not span strata.
+
+    Returns
+    -------
+    list of ndarray (int64)
+        All batches have ``batch_size`` items except the one holding the remainder cluster.
+
+    Raises
+    ------
+    ValueError
+        If clusters are not of one size, or ``batch_size`` is not a multiple of ``K``.
+
+    Examples
+    --------
+    >>> labels = np.repeat(np.arange(4), 2)          # 4 clusters of K=2
+    >>> batches = cluster_batches(labels, 4, seed=0)
+    >>> [sorted(set(labels[b].tolist())) for b in batches]
+    [[0, 2], [1, 3]]
+    """
+    labels = check_labels(labels, "labels")
+    batch_size, seed, epoch, drop_last, mix_random = _check_common(
+        batch_size, seed, epoch, drop_last, mix_random
+    )
+    fixed_composition = check_bool(fixed_composition, "fixed_composition")
+    sizes = np.bincount(labels)
+    sizes = sizes[sizes > 0]
+    K = int(sizes.max())
+    if np.count_nonzero(sizes != K) > (1 if strata is None else np.unique(strata).size):
+        raise ValueError(
+            f"`labels` must form clusters of one size K (one shorter remainder allowed), got sizes "
+            f"from {int(sizes.min())} to {K}; use graphneg.communities(..., size=K) or packed_batches()."
+        )
+    if batch_size % K:
+        raise ValueError(
+            f"`batch_size` ({batch_size}) must be a multiple of the cluster size K={K} so that "
+            f"clusters_per_batch = batch_size / K is an integer."
+        )
+
+    def build(local: np.ndarray, stream: int) -> Batches:
+        rng = epoch_rng(seed, epoch, stream)
+        # B3 draws the composition once; we re-draw it per epoch unless asked not to
+        comp_rng = epoch_rng(seed, 0, stream) if fixed_composition else rng
+        full = np.bincount(local)[local] == K
+        idx_full = np.flatnonzero(full)
+        order = idx_full[_contiguous_order(relabel(local[idx_full]), None, comp_rng)] if idx_full.size else idx_full
+        # the remainder cluster goes last so that every other batch is whole clusters
+        order = np.concatenate([order, comp_rng.permutation(np.flatnonzero(~full))])
+        batches = _cut(order, batch_size)
+        if fixed_composition:
+            batches = [batches[i] for i in rng.permutation(len(batches))]
+        return _drop_short(batches, batch_size, drop_last)
+
+    batches = _stratified(labels, strata, seed, epoch, build)
+    return mix_random_items(batches, mix_random, epoch_rng(seed, epoch, 2**31))
+
+
+def topic_batches(
+    labels: Any,
+    batch_size: int,
+    *,
+    clusters_per_batch: int = 1,
+    seed: int = 0,
+    epoch: int = 0,
+    drop_last: bool = False,
+    mix_random: float = 0.0,
+    strata: Any = None,
+) -> Batches:
+    """TAS batches: each batch takes ``batch_size / clusters_per_batch`` items per random cluster.
+
+    TAS-Balanced samples a cluster uniformly (with replacement) and takes ``b / n`` of its
+    queries, until the batch is full. Here an epoch is a partition: every cluster is cut into
+    chunks of ``b / n`` shuffled members, the chunks are drawn in random order and laid end to
+    end. A cluster smaller than a chunk (or a cluster's last, short chunk) is topped up from
+    the next drawn cluster, as in TAS. Clusters are thus drawn in proportion to their
+    remaining chunks rather than uniformly, the price of seeing every item once per epoch.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_items,)
+        Topic cluster per item (e.g. k-means or Leiden on query embeddings).
+    batch_size : int
+        Items per batch.
+    clusters_per_batch : int, default=1
+        ``n`` in TAS; must divide ``batch_size``.
+    seed, epoch, drop_last, mix_random, strata
+        As in :func:`cluster_batches`.
+
+    Returns
+    -------
+    list of ndarray (int64)
+        Full batches except the last (per stratum).
+
+    Examples
+    --------
+    >>> labels = np.repeat(np.arange(3), 4)
+    >>> [np.unique(labels[b]).size for b in topic_batches(labels, 4, seed=1)]
+    [1, 1, 1]
+    """
+    labels = check_labels(labels, "labels")
+    batch_size, seed, epoch, drop_last, mix_random = _check_common(
+        batch_size, seed, epoch, drop_last, mix_random
+    )
+    n = check_int(clusters_per_batch, "clusters_per_batch")
+    if batch_size % n:
+        raise ValueError(
+            f"`clusters_per_batch` ({n}) must divide `batch_size` ({batch_size}) evenly."
+        )
+    chunk = batch_size // n
+
+    def build(local: np.ndarray, stream: int) -> Batches:
+        order = _contiguous_order(local, chunk, epoch_rng(seed, epoch, stream))
+        return _drop_short(_cut(order, batch_size), batch_size, drop_last)
+
+    batches = _stratified(labels, strata, seed, epoch, build)
+    return mix_random_items(batches, mix_random, epoch_rng(seed, epoch, 2**31))
+
+
+def packed_batches(
+    labels: Any,
+    batch_size: int,
+    *,
+    fill: bool = False,
+    seed: int = 0,
+    epoch: int = 0,
+    drop_last: bool = False,
+    mix_random: float = 0.0,
+    strata: Any = None,
+) -> Batches:
+    """Pack variable-size communities (e.g. Leiden) into batches.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_items,)
+        Community per item.
+    batch_size : int
+        Batch capacity.
+    fill : bool, default=False
+        ``False``: a community is split only when it is larger than ``batch_size`` (into full
+        batches plus a remainder piece); pieces are placed by best-fit decreasing, so batches
+        may be shorter than ``batch_size`` and their number depends on the packing.
+        ``True``: communities are laid end to end in random order and cut every
+        ``batch_size`` items: all batches are full (but the last) and a community may be split
+        at a batch boundary.
+    seed, epoch, drop_last, mix_random, strata
+        As in :func:`cluster_batches`. With ``fill=False`` and ``drop_last=True`` every batch
+        shorter than ``batch_size`` is dropped.
+
+    Returns
+    -------
+    list of ndarray (int64)
+
+    Notes
+    -----
+    Best-fit decreasing puts each piece, largest first (random order among equal sizes),
+    into the open batch with the least room that still fits it, opening a batch when none
+    does. It uses at most ``11/9 OPT + 1`` batches, so little room is wasted when most
+    communities are much smaller than a batch.
+
+    Examples
+    --------
+    >>> labels = np.array([0, 0, 0, 1, 1, 2, 3, 3, 3, 3])
+    >>> [sorted(set(labels[b].tolist())) for b in packed_batches(labels, 5, seed=0)]
+    [[0, 1], [2, 3]]
+    """
+    labels = check_labels(labels, "labels")
+    batch_size, seed, epoch, drop_last, mix_random = _check_common(
+        batch_size, seed, epoch, drop_last, mix_random
+    )
+    fill = check_bool(fill, "fill")
+
+    def build(local: np.ndarray, stream: int) -> Batches:
+        rng = epoch_rng(seed, epoch, stream)
+        if fill:
+            return _drop_short(_cut(_contiguous_order(local, None, rng), batch_size), batch_size, drop_last)
+        # pieces: each community's shuffled members cut into batch_size chunks
+        order = _contiguous_order(local, batch_size, rng)
+        ends = np.flatnonzero(np.diff(_chunk_ids(local, batch_size, order)) != 0) + 1
+        pieces = np.split(order, ends)
+        sizes = np.array([p.size for p in pieces])
+        bins: list[list[np.ndarray]] = []
+        room: list[tuple[int, int]] = []  # sorted (free space, bin id)
+        for j in np.lexsort((rng.random(sizes.size), -sizes)):
+            s = int(sizes[j])
+            i = bisect.bisect_left(room, (s, -1))
+            if i < len(room):
+                free, b = room.pop(i)
+                bins[b].append(pieces[j])
+                if free - s:
+                    bisect.insort(room, (free - s, b))
+            else:
+                bins.append([pieces[j]])
+                if batch_size - s:
+                    bisect.insort(room, (batch_size - s, len(bins) - 1))
+        batches = [np.concatenate(b) for b in bins]
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+        return _drop_short(batches, batch_size, drop_last)
+
+    batches = _stratified(labels, strata, seed, epoch, build)
+    return mix_random_items(batches, mix_random, epoch_rng(seed, epoch, 2**31))
