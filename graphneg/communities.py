@@ -116,8 +116,8 @@ def communities(
     objective : {'modularity', 'cpm'}, default='modularity'
         Leiden quality function.
     max_size : int, default=None
-        Largest community allowed. Leiden enforces it natively; for the other methods larger
-        communities are cut into pieces along a breadth-first order of their subgraph.
+        Largest community allowed. Leiden also receives it as ``max_comm_size``; any community
+        still larger is cut into pieces along a breadth-first order of its subgraph.
     size : int, default=None
         Return clusters of exactly ``size`` members (one final cluster of ``n_nodes % size``
         when it does not divide), see :func:`exact_size`.
@@ -199,7 +199,9 @@ def communities(
         labels = labels.astype(np.int64)
 
     labels = relabel(labels)
-    if max_size is not None and method != "leiden":
+    if max_size is not None:
+        # leidenalg's max_comm_size steers its moves but results can still exceed it
+        # (seen with leidenalg 0.12), so every method gets the same final guarantee
         labels = _split_oversized(G, labels, max_size)
     if size is not None:
         labels = exact_size(G, labels, size, seed=rng)
@@ -223,9 +225,13 @@ def _metis(G: sp.csr_array, *, n_parts: int | None, size: int | None, weighted: 
         w = S.data / S.data.max()
         kwargs["eweights"] = np.maximum(np.rint(w * 1000), 1).astype(np.int64)
     opts = pymetis.Options(seed=seed)
-    _, parts = pymetis.part_graph(
-        n_parts, xadj=S.indptr.astype(np.int64), adjncy=S.indices.astype(np.int64), options=opts, **kwargs
-    )
+    xadj, adjncy = S.indptr.astype(np.int64), S.indices.astype(np.int64)
+    if hasattr(pymetis, "CSRAdjacency"):  # pymetis >= 2025.2; the xadj/adjncy keywords are deprecated
+        _, parts = pymetis.part_graph(
+            n_parts, adjacency=pymetis.CSRAdjacency(xadj, adjncy), options=opts, **kwargs
+        )
+    else:
+        _, parts = pymetis.part_graph(n_parts, xadj=xadj, adjncy=adjncy, options=opts, **kwargs)
     return np.asarray(parts, dtype=np.int64)
 
 

@@ -1,0 +1,177 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from graphneg import communities, exact_size, knn_graph, relabel, to_igraph
+from graphneg.exceptions import BackendUnavailableError
+
+
+def planted(n_blocks=5, size=40, p_in=0.3, p_out=0.01, seed=0):
+    rng = np.random.default_rng(seed)
+    truth = np.repeat(np.arange(n_blocks), size)
+    n = truth.size
+    P = np.where(truth[:, None] == truth[None, :], p_in, p_out)
+    A = np.triu(rng.random((n, n)) < P, 1)
+    A = (A | A.T).astype(np.float32)
+    return sp.csr_array(A), truth
+
+
+def same_partition(a, b):
+    return np.array_equal(relabel(a), relabel(b))
+
+
+@pytest.mark.parametrize("method", ["leiden", "louvain"])
+def test_recovers_planted_partition(method):
+    G, truth = planted()
+    labels = communities(G, method, seed=0)
+    assert labels.shape == truth.shape and labels.dtype == np.int64
+    assert same_partition(labels, truth)
+
+
+def test_metis_balanced_parts():
+    pytest.importorskip("pymetis")
+    G, truth = planted()
+    labels = communities(G, "metis", n_parts=5, seed=0)
+    sizes = np.bincount(labels)
+    assert sizes.size == 5 and sizes.max() <= 1.1 * 40
+    # the planted blocks are found up to a handful of nodes
+    agree = max((relabel(labels) == relabel(truth)).mean(), 0)
+    assert agree > 0.9
+
+
+def test_metis_missing_names_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pymetis", None)  # makes `import pymetis` fail
+    G, _ = planted()
+    with pytest.raises(BackendUnavailableError, match=r"graphneg\[metis\]"):
+        communities(G, "metis", n_parts=4)
+
+
+def test_seed_determinism_and_variation():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(400, 8))
+    G = knn_graph(X, 8)
+    for method in ("leiden", "louvain"):
+        a = communities(G, method, seed=3)
+        b = communities(G, method, seed=3)
+        assert np.array_equal(a, b)
+    # on a graph without a clear structure different seeds give different partitions
+    assert any(not np.array_equal(communities(G, seed=0), communities(G, seed=s)) for s in (1, 2, 3))
+
+
+def test_louvain_does_not_leak_global_rng_state():
+    import random
+
+    random.seed(123)
+    expected = random.random()
+    random.seed(123)
+    G, _ = planted()
+    communities(G, "louvain", seed=0)
+    assert random.random() == expected
+
+
+def test_resolution_controls_granularity():
+    rng = np.random.default_rng(2)
+    G = knn_graph(rng.normal(size=(500, 6)), 10)
+    coarse = communities(G, resolution=0.5).max() + 1
+    fine = communities(G, resolution=4.0).max() + 1
+    assert fine > coarse
+    cpm = communities(G, objective="cpm", resolution=0.5)
+    assert cpm.max() + 1 > 1
+
+
+@pytest.mark.parametrize("method", ["leiden", "louvain", "components"])
+def test_max_size_is_respected(method):
+    rng = np.random.default_rng(3)
+    G = knn_graph(rng.normal(size=(300, 4)), 6)
+    labels = communities(G, method, max_size=25, seed=0)
+    assert np.bincount(labels).max() <= 25
+    assert set(np.unique(labels)) == set(range(labels.max() + 1))
+
+
+@pytest.mark.parametrize("K", [8, 32, 50])
+@pytest.mark.parametrize("method", ["leiden", "louvain", "components"])
+def test_exact_size_partition(method, K):
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(333, 6))
+    G = knn_graph(X, 8)
+    labels = communities(G, method, size=K, seed=0)
+    sizes = np.bincount(labels)
+    assert labels.size == 333  # nothing lost, nothing duplicated
+    assert np.all(sizes[: 333 // K] == K)
+    if 333 % K:
+        assert sizes.size == 333 // K + 1 and sizes[-1] == 333 % K
+    else:
+        assert sizes.size == 333 // K
+
+
+def test_exact_size_keeps_cohesive_clusters():
+    # planted blocks of 40 cut to K=20: repair should mostly keep blocks together
+    G, truth = planted(n_blocks=5, size=40, p_in=0.5, p_out=0.0)
+    labels = exact_size(G, communities(G, seed=0), 20)
+    assert np.all(np.bincount(labels) == 20)
+    purity = np.mean([np.bincount(truth[labels == c]).max() / 20 for c in range(10)])
+    assert purity == 1.0
+    # an odd partition (one giant, many singletons) is repaired along edges
+    odd = np.zeros(200, dtype=np.int64)
+    odd[:30] = np.arange(1, 31)
+    labels = exact_size(G, odd, 20)
+    assert np.all(np.bincount(labels) == 20)
+
+
+def test_exact_size_evicts_least_connected():
+    # a 5-clique plus one pendant node, K=5: the pendant (fewest intra edges) is evicted
+    A = np.zeros((10, 10), np.float32)
+    A[:5, :5] = 1
+    A[5, 0] = A[0, 5] = 1
+    A[6:, 6:] = 1
+    np.fill_diagonal(A, 0)
+    labels = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1, 1])
+    out = exact_size(sp.csr_array(A), labels, 5)
+    assert len(set(out[:5])) == 1 and out[5] != out[0]
+    assert np.all(np.bincount(out) == 5)
+
+
+def test_isolated_nodes_and_empty_graph():
+    G = sp.csr_array((7, 7), dtype=np.float32)
+    labels = communities(G, seed=0)
+    assert sorted(labels.tolist()) == list(range(7))
+    assert np.all(np.bincount(communities(G, size=3)) [:2] == 3)
+
+
+def test_to_igraph_roundtrip_edges():
+    G, _ = planted()
+    g = to_igraph(G)
+    assert g.vcount() == G.shape[0]
+    assert g.ecount() == sp.triu(G, 1).nnz
+    assert not g.is_directed()
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda G: communities(G, "kmeans"), ValueError, r"`method` must be one of"),
+        (lambda G: communities(G, objective="surprise"), ValueError, r"`objective` must be one of"),
+        (lambda G: communities(G, resolution=0), ValueError, r"`resolution` must be > 0"),
+        (lambda G: communities(G, max_size=0), ValueError, r"`max_size` must be >= 1"),
+        (lambda G: communities(G, size=10_000), ValueError, r"`size` must be <= 200"),
+        (lambda G: communities(np.ones(3)), TypeError, r"`G` must be a scipy.sparse"),
+        (lambda G: communities(sp.csr_array((3, 4))), ValueError, r"`G` must be square"),
+        (lambda G: communities(G, "metis"), ValueError, r"needs `n_parts` or `size`"),
+        (lambda G: communities(G, seed=-1), TypeError, r"`seed` must be a non-negative int"),
+        (lambda G: exact_size(G, np.zeros(5), 3), ValueError, r"`labels` must have length 200"),
+        (lambda G: communities(-G), ValueError, r"non-positive edge weight"),
+    ],
+)
+def test_communities_bad_input(call, error, match):
+    G, _ = planted()
+    with pytest.raises(error, match=match):
+        call(G)
+
+
+def test_unweighted_accepts_negative_weights():
+    G, _ = planted()
+    assert communities(-G, weighted=False, seed=0).size == 200
