@@ -142,5 +142,6 @@ def check_graph(G: Any, name: str = "G", *, square: bool = True) -> sp.csr_array
     if G.nnz and not np.all(np.isfinite(G.data)):
         raise ValueError(f"`{name}` has non-finite edge weights.")
     G.sum_duplicates()
+    G.eliminate_zeros()  # an explicitly stored 0 is not an edge
     G.sort_indices()
     return G

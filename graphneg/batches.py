@@ -183,7 +183,7 @@ def random_batches(
     Examples
     --------
     >>> [b.tolist() for b in random_batches(5, 2, seed=0)]
-    [[4, 2], [1, 3], [0]]
+    [[1, 3], [4, 2], [0]]
     """
     n_items = check_int(n_items, "n_items")
     batch_size, seed, epoch, drop_last, _ = _check_common(batch_size, seed, epoch, drop_last, 0.0)
@@ -242,7 +242,7 @@ def cluster_batches(
     >>> labels = np.repeat(np.arange(4), 2)          # 4 clusters of K=2
     >>> batches = cluster_batches(labels, 4, seed=0)
     >>> [sorted(set(labels[b].tolist())) for b in batches]
-    [[0, 2], [1, 3]]
+    [[1, 3], [0, 2]]
     """
     labels = check_labels(labels, "labels")
     batch_size, seed, epoch, drop_last, mix_random = _check_common(

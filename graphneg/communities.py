@@ -68,7 +68,7 @@ def to_igraph(G: Any, *, weighted: bool = True) -> Any:
     edges = np.column_stack([upper.row, upper.col]).astype(np.int64)
     g = ig.Graph(n=S.shape[0], edges=edges, directed=False)
     if weighted:
-        g.es["weight"] = upper.data.astype(np.float64)
+        g.es["weight"] = upper.data.astype(np.float64).tolist()
     return g
 
 
