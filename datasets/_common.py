@@ -85,7 +85,9 @@ def run(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None 
         return 1
 
 
-def edge_homophily(edges: sp.sparray | sp.spmatrix, labels: np.ndarray, *, undirected: bool) -> float:
+def edge_homophily(
+    edges: sp.sparray | sp.spmatrix, labels: np.ndarray, *, undirected: bool
+) -> float:
     """Share of edges whose two ends have the same label; edges touching label -1 are ignored.
 
     With ``undirected=True`` the arcs are symmetrised first and each node pair counts once.

@@ -16,6 +16,15 @@ from typing import Any
 from ._version import __version__
 from .batches import cluster_batches, mix_random_items, packed_batches, random_batches, topic_batches
 from .communities import communities, exact_size, relabel, to_igraph
+from .corpus import (
+    GraphCorpus,
+    RetrievalCorpus,
+    load_graph_corpus,
+    load_retrieval_corpus,
+    qrels_to_positives,
+    save_graph_corpus,
+    save_retrieval_corpus,
+)
 from .demo import load_demo
 from .diagnostics import batch_stats
 from .exceptions import BackendUnavailableError, GraphNegWarning, InfeasibleSamplingError
@@ -43,6 +52,13 @@ __all__ = [
     "mix_random_items",
     "batch_stats",
     "load_demo",
+    "GraphCorpus",
+    "RetrievalCorpus",
+    "load_graph_corpus",
+    "load_retrieval_corpus",
+    "save_graph_corpus",
+    "save_retrieval_corpus",
+    "qrels_to_positives",
     "BackendUnavailableError",
     "GraphNegWarning",
     "InfeasibleSamplingError",

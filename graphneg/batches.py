@@ -108,19 +108,25 @@ def _stratified(
     seed: int,
     epoch: int,
     build: Callable[[np.ndarray, int], Batches],
+    mix_random: float = 0.0,
 ) -> Batches:
     """Run ``build(local_labels, stream)`` per stratum and shuffle the batches together.
 
     ``stream`` identifies the stratum so that ``build`` can derive its own generators.
+    Random mixing happens within a stratum, so batches never mix strata.
     """
+
+    def run(local: np.ndarray, stream: int) -> Batches:
+        return mix_random_items(build(local, stream), mix_random, epoch_rng(seed, epoch, stream, 2**31))
+
     if strata is None:
-        return build(labels, 1)
+        return run(labels, 1)
     strata = check_labels(strata, "strata", n_items=labels.size)
     out: Batches = []
     for s in np.unique(strata):
         members = np.flatnonzero(strata == s)
         local = np.unique(labels[members], return_inverse=True)[1].ravel()
-        out.extend(members[b] for b in build(local, int(s) + 1))
+        out.extend(members[b] for b in run(local, int(s) + 1))
     perm = epoch_rng(seed, epoch, 0).permutation(len(out))
     return [out[i] for i in perm]
 
@@ -249,14 +255,7 @@ def cluster_batches(
         batch_size, seed, epoch, drop_last, mix_random
     )
     fixed_composition = check_bool(fixed_composition, "fixed_composition")
-    sizes = np.bincount(labels)
-    sizes = sizes[sizes > 0]
-    K = int(sizes.max())
-    if np.count_nonzero(sizes != K) > (1 if strata is None else np.unique(strata).size):
-        raise ValueError(
-            f"`labels` must form clusters of one size K (one shorter remainder allowed), got sizes "
-            f"from {int(sizes.min())} to {K}; use graphneg.communities(..., size=K) or packed_batches()."
-        )
+    K = int(np.bincount(labels).max())
     if batch_size % K:
         raise ValueError(
             f"`batch_size` ({batch_size}) must be a multiple of the cluster size K={K} so that "
@@ -264,6 +263,14 @@ def cluster_batches(
         )
 
     def build(local: np.ndarray, stream: int) -> Batches:
+        sizes = np.bincount(local)
+        sizes = sizes[sizes > 0]
+        if np.count_nonzero(sizes != K) > 1:  # one short remainder per stratum is fine
+            raise ValueError(
+                f"`labels` must form clusters of one size K (one shorter remainder allowed"
+                f"{' per stratum' if strata is not None else ''}), got sizes from "
+                f"{int(sizes.min())} to {K}; use graphneg.communities(..., size=K) or packed_batches()."
+            )
         rng = epoch_rng(seed, epoch, stream)
         # B3 draws the composition once; we re-draw it per epoch unless asked not to
         comp_rng = epoch_rng(seed, 0, stream) if fixed_composition else rng
@@ -277,8 +284,7 @@ def cluster_batches(
             batches = [batches[i] for i in rng.permutation(len(batches))]
         return _drop_short(batches, batch_size, drop_last)
 
-    batches = _stratified(labels, strata, seed, epoch, build)
-    return mix_random_items(batches, mix_random, epoch_rng(seed, epoch, 2**31))
+    return _stratified(labels, strata, seed, epoch, build, mix_random)
 
 
 def topic_batches(
@@ -338,8 +344,7 @@ def topic_batches(
         order = _contiguous_order(local, chunk, epoch_rng(seed, epoch, stream))
         return _drop_short(_cut(order, batch_size), batch_size, drop_last)
 
-    batches = _stratified(labels, strata, seed, epoch, build)
-    return mix_random_items(batches, mix_random, epoch_rng(seed, epoch, 2**31))
+    return _stratified(labels, strata, seed, epoch, build, mix_random)
 
 
 def packed_batches(
@@ -422,5 +427,4 @@ def packed_batches(
         batches = [batches[i] for i in rng.permutation(len(batches))]
         return _drop_short(batches, batch_size, drop_last)
 
-    batches = _stratified(labels, strata, seed, epoch, build)
-    return mix_random_items(batches, mix_random, epoch_rng(seed, epoch, 2**31))
+    return _stratified(labels, strata, seed, epoch, build, mix_random)

@@ -202,7 +202,7 @@ def communities(
     if max_size is not None:
         # leidenalg's max_comm_size steers its moves but results can still exceed it
         # (seen with leidenalg 0.12), so every method gets the same final guarantee
-        labels = _split_oversized(G, labels, max_size)
+        labels = _split_oversized(G, labels, max_size, derive_seed(rng))
     if size is not None:
         labels = exact_size(G, labels, size, seed=rng)
     return labels
@@ -250,20 +250,48 @@ def _bfs_order(S: sp.csr_array, members: np.ndarray) -> np.ndarray:
     return members[np.concatenate(parts)]
 
 
-def _split_oversized(G: sp.csr_array, labels: np.ndarray, max_size: int) -> np.ndarray:
+def _split_oversized(G: sp.csr_array, labels: np.ndarray, max_size: int, seed: int = 0) -> np.ndarray:
+    """Split every community larger than ``max_size`` into cohesive pieces.
+
+    Each oversized community is re-partitioned on its own induced subgraph with Leiden
+    (modularity, resolution doubling from 1 until it splits), recursively, so pieces follow
+    the graph's own sub-structure. Only a subgraph Leiden cannot split (e.g. a clique) is cut
+    along a breadth-first order.
+    """
     sizes = np.bincount(labels)
-    big = np.flatnonzero(sizes > max_size)
-    if big.size == 0:
+    if sizes.max(initial=0) <= max_size:
         return labels
+    import leidenalg as la
+
     S = _undirected(G)
     labels = labels.copy()
     next_id = sizes.size
-    for c in big:
-        members = _bfs_order(S, np.flatnonzero(labels == c))
-        for j, start in enumerate(range(0, members.size, max_size)):
+    rng = np.random.default_rng(seed)
+    queue = [np.flatnonzero(labels == c) for c in np.flatnonzero(sizes > max_size)]
+    while queue:
+        members = queue.pop()
+        sub = S[members][:, members]
+        parts = None
+        if sub.nnz:
+            g = to_igraph(sub)
+            for resolution in (1.0, 2.0, 4.0, 8.0, 16.0, 32.0):
+                part = la.find_partition(
+                    g, la.RBConfigurationVertexPartition, weights="weight",
+                    resolution_parameter=resolution, seed=derive_seed(rng),
+                )
+                membership = np.asarray(part.membership)
+                if membership.max() > 0:
+                    parts = [members[membership == p] for p in range(membership.max() + 1)]
+                    break
+        if parts is None:  # no structure to follow: contiguous breadth-first pieces
+            ordered = _bfs_order(S, members)
+            parts = [ordered[i : i + max_size] for i in range(0, ordered.size, max_size)]
+        for j, piece in enumerate(parts):
             if j:  # the first piece keeps the old id
-                labels[members[start : start + max_size]] = next_id
+                labels[piece] = next_id
                 next_id += 1
+            if piece.size > max_size:
+                queue.append(piece)
     return relabel(labels)
 
 
@@ -272,33 +300,33 @@ def exact_size(G: Any, labels: Any, size: int, *, seed: SeedLike = 0) -> np.ndar
 
     B3 needs clusters of a fixed size ``K`` so that a batch is ``B / K`` whole clusters.
     Unlike B3's own repair (which pads the last cluster with ids ``0..K-1``, duplicating
-    examples), every node stays in exactly one cluster:
+    examples), every node ends in exactly one cluster:
 
-    1. A community of ``s >= size`` members keeps ``floor(s / size) * size`` of them, cut into
-       full clusters along a breadth-first order of its subgraph; the members with the
-       fewest intra-community edges are evicted to a pool.
-    2. The largest remaining (undersized) communities become the cores of the clusters
-       still needed; the others dissolve into the pool.
-    3. Pool members are assigned greedily to the core they have the most edge weight into,
-       while cores have room; the rest fill the remaining room in pool order.
-    4. The ``n_nodes % size`` nodes left form one final, shorter cluster.
+    1. A community of ``s >= K`` members evicts its ``s mod K`` members with the fewest
+       intra-community edges to a pool; the rest is laid out in a locality-preserving order
+       (recursive Leiden on its subgraph: sub-communities stay contiguous) and cut into
+       ``floor(s / K)`` clusters.
+    2. The pool (evicted members and all communities smaller than ``K``) is laid out the
+       same way on its own subgraph, so connected small communities end up adjacent, and
+       cut into clusters of ``K``.
+    3. The ``n_nodes mod K`` nodes left at the end form one final, shorter cluster.
 
     Parameters
     ----------
     G : sparse array of shape (n_nodes, n_nodes)
-        The graph the partition came from (edges guide the repair).
+        The graph the partition came from (edges guide the repair; weights are ignored).
     labels : array-like of shape (n_nodes,)
         Any partition.
     size : int
         Cluster size ``K``.
     seed : int or Generator, default=0
-        Breaks ties among equally sized communities.
+        Seeds the sub-partitions and breaks ties.
 
     Returns
     -------
     ndarray of shape (n_nodes,), int64
-        ``n_nodes // size`` clusters of exactly ``size`` nodes, plus one of
-        ``n_nodes % size`` nodes when that is not zero (it has the largest id).
+        ``n_nodes // K`` clusters of exactly ``K`` nodes, plus one of ``n_nodes % K`` nodes
+        when that is not zero (it has the largest id).
 
     Examples
     --------
@@ -315,70 +343,68 @@ def exact_size(G: Any, labels: Any, size: int, *, seed: SeedLike = 0) -> np.ndar
     S = _undirected(G)
     # pattern weights: the repair counts edges, as B3's METIS graph is unweighted
     A = sp.csr_array((np.ones(S.nnz, np.float32), S.indices, S.indptr), shape=S.shape)
+    intra = _intra_degree(A, labels)
+    sizes = np.bincount(labels)
 
-    n_full = n // size
     out = np.full(n, -1, dtype=np.int64)
     next_id = 0
-    pool: list[np.ndarray] = []
-    sizes = np.bincount(labels)
-    intra = _intra_degree(A, labels)
-
-    order = np.lexsort((rng.random(sizes.size), -sizes))  # big first, random tie-break
-    undersized = []
-    for c in order:
-        members = np.flatnonzero(labels == c)
-        s = members.size
-        if s < size:
-            undersized.append(members)
+    pool = [np.flatnonzero(sizes[labels] < size)]
+    by_community = np.split(np.argsort(labels, kind="stable"), np.cumsum(sizes)[:-1])
+    for c in np.lexsort((rng.random(sizes.size), -sizes)):  # big first, random tie-break
+        members = by_community[c]
+        if members.size < size:
             continue
-        keep_n = (s // size) * size
-        if keep_n < s:
-            # evict the least-embedded members (stable: lower ids first among ties)
-            by_degree = members[np.argsort(-intra[members], kind="stable")]
-            keep, evicted = by_degree[:keep_n], by_degree[keep_n:]
-            pool.append(np.sort(evicted))
-            members = np.sort(keep)
-        members = _bfs_order(A, members)
-        for start in range(0, keep_n, size):
-            out[members[start : start + size]] = next_id
-            next_id += 1
-
-    n_cores = n_full - next_id
-    cores = undersized[:n_cores]
-    pool.extend(undersized[n_cores:])
-    core_ids = np.arange(next_id, next_id + len(cores))
-    for cid, members in zip(core_ids, cores, strict=True):
-        out[members] = cid
-    n_empty = n_cores - len(cores)
-    empty_ids = np.arange(next_id + len(cores), next_id + len(cores) + n_empty)
-    pool_nodes = np.concatenate(pool) if pool else np.empty(0, dtype=np.int64)
-
-    room = np.zeros(n_full + 1, dtype=np.int64)
-    room[core_ids] = size - np.array([m.size for m in cores], dtype=np.int64)
-    room[empty_ids] = size
-    if pool_nodes.size and core_ids.size:
-        # edge count from each pool node into each core: (pool x cores) sparse product
-        onehot = sp.csr_array(
-            (np.ones(n - pool_nodes.size, np.float32), (np.flatnonzero(out >= 0), out[out >= 0])),
-            shape=(n, n_full + 1),
-        )
-        links = (A[pool_nodes] @ onehot).tocoo()
-        mask = np.isin(links.col, core_ids)
-        r, c, w = links.row[mask], links.col[mask], links.data[mask]
-        for j in np.lexsort((c, r, -w)):  # strongest links first, deterministic ties
-            node, cid = int(r[j]), int(c[j])
-            if out[pool_nodes[node]] < 0 and room[cid] > 0:
-                out[pool_nodes[node]] = cid
-                room[cid] -= 1
-    # whatever is left fills remaining room in pool order (keeps former neighbours together)
-    left = pool_nodes[out[pool_nodes] < 0]
-    slots = np.repeat(np.arange(n_full + 1), np.maximum(room, 0))
-    slots = slots[slots < n_full]
-    out[left[: slots.size]] = slots
-    out[left[slots.size :]] = n_full  # the n % size remainder
-    if (out < 0).any() or np.bincount(out)[:n_full].min(initial=size) != size:
+        keep_n = members.size - members.size % size
+        by_degree = members[np.argsort(-intra[members], kind="stable")]
+        pool.append(by_degree[keep_n:])  # the least-embedded members leave
+        order = _local_order(A, np.sort(by_degree[:keep_n]), size, rng)
+        out[order] = next_id + np.arange(keep_n) // size
+        next_id += keep_n // size
+    rest = np.sort(np.concatenate(pool))
+    if rest.size:
+        order = _local_order(A, rest, size, rng)
+        out[order] = next_id + np.arange(rest.size) // size
+    if (out < 0).any() or np.bincount(out)[: n // size].min(initial=size) != size:
         raise AssertionError("exact_size repair produced clusters of the wrong size")
-    return out if n % size else relabel(out)
+    return out
+
+
+def _local_order(A: sp.csr_array, members: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Order ``members`` so that graph neighbourhoods are contiguous (recursive Leiden).
+
+    A set no larger than ``size`` is returned as is; a larger one is split into its
+    sub-communities (resolution doubling until it splits) and each is ordered recursively,
+    largest first; a set Leiden cannot split follows a breadth-first order.
+    """
+    import leidenalg as la
+
+    out: list[np.ndarray] = []
+    stack = [members]
+    while stack:
+        m = stack.pop()
+        if m.size <= size:
+            out.append(m)
+            continue
+        sub = A[m][:, m]
+        parts = None
+        if sub.nnz:
+            g = to_igraph(sub, weighted=False)
+            for resolution in (1.0, 2.0, 4.0, 8.0, 16.0, 32.0):
+                membership = np.asarray(
+                    la.find_partition(
+                        g, la.RBConfigurationVertexPartition,
+                        resolution_parameter=resolution, seed=derive_seed(rng),
+                    ).membership
+                )
+                if membership.max() > 0:
+                    counts = np.bincount(membership)
+                    parts = [m[membership == p] for p in np.argsort(-counts, kind="stable")]
+                    break
+        if parts is None:
+            out.append(_bfs_order(A, m))
+            continue
+        stack.extend(reversed(parts))  # pop() then visits the largest part first
+    return np.concatenate(out) if out else members
 
 
 def _intra_degree(A: sp.csr_array, labels: np.ndarray) -> np.ndarray:

@@ -520,16 +520,17 @@ def save_retrieval_corpus(corpus: RetrievalCorpus, path: PathLike) -> Path:
             raise ValueError(f"qrels split names must be plain file names, got {split!r}.")
     titles = corpus.corpus_titles or [""] * corpus.n_docs
     bodies = [
-        _split_title(title, text, i) for i, (title, text) in enumerate(zip(titles, corpus.corpus_texts))
+        _split_title(title, text, i)
+        for i, (title, text) in enumerate(zip(titles, corpus.corpus_texts, strict=True))
     ]
 
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
     with _atomic_text(folder / CORPUS_FILE) as fh:
-        for doc_id, title, body in zip(corpus.corpus_ids, titles, bodies):
+        for doc_id, title, body in zip(corpus.corpus_ids, titles, bodies, strict=True):
             fh.write(_dumps({"_id": doc_id, "title": title, "text": body}))
     with _atomic_text(folder / QUERIES_FILE) as fh:
-        for query_id, text in zip(corpus.query_ids, corpus.query_texts):
+        for query_id, text in zip(corpus.query_ids, corpus.query_texts, strict=True):
             fh.write(_dumps({"_id": query_id, "text": text}))
 
     qrels_dir = folder / QRELS_DIR
@@ -907,7 +908,8 @@ def _check_dense(arr: Any, name: str, n: int) -> np.ndarray | None:
         return None
     if sp.issparse(arr):
         raise TypeError(f"`{name}` must be a dense array, got a scipy.sparse {arr.format} matrix.")
-    out = np.asarray(arr)
+    # asanyarray keeps a np.memmap (from mmap_mode) a memmap; np.matrix is not wanted, though.
+    out = np.asarray(arr) if isinstance(arr, np.matrix) else np.asanyarray(arr)
     if out.ndim != 2 or out.shape[0] != n:
         raise ValueError(f"`{name}` must have shape ({n}, dim), got {out.shape}.")
     if np.issubdtype(out.dtype, np.integer) or out.dtype == np.bool_:

@@ -98,37 +98,89 @@ class _PlannedBatchSampler(Sampler[list[int]]):
         R = self.num_replicas
         if R == 1:
             return batches
+        strata = getattr(self, "strata", None)
         if self.shard == "slice":
-            if not self.drop_last and len(batches) > 1 and batches[-1].size < R:
-                # too few items to give every rank a slice: fold them into the previous batch
-                batches = [*batches[:-2], np.concatenate(batches[-2:])]
-            batches = [b for b in batches if b.size >= R]
+            if not self.drop_last:
+                batches = _fold_small(batches, R, strata)
             return [np.array_split(b, R)[self.rank] for b in batches]
         if self.drop_last:
             batches = batches[: len(batches) // R * R]
         elif len(batches) % R:
-            batches = _split_to_multiple(batches, R)
+            batches = _balance_count(batches, R, strata)
         return batches[self.rank :: R]
 
 
-def _split_to_multiple(batches: list[np.ndarray], R: int) -> list[np.ndarray]:
-    """Halve the largest batches until the count is a multiple of ``R`` (no item repeated)."""
-    batches = list(batches)
-    while len(batches) % R:
-        sizes = np.array([b.size for b in batches])
-        j = int(np.argmax(sizes))  # first largest: deterministic
-        if sizes[j] < 2:
-            raise ValueError(f"cannot give {R} ranks an equal number of non-empty batches")
-        half = sizes[j] // 2
-        batches[j : j + 1] = [batches[j][:half], batches[j][half:]]
-    return batches
+def _stratum(batch: np.ndarray, strata: np.ndarray | None) -> int:
+    return -1 if strata is None else int(strata[batch[0]])
+
+
+def _fold_small(batches: list[np.ndarray], R: int, strata: np.ndarray | None) -> list[np.ndarray]:
+    """Merge every batch of fewer than ``R`` items into a neighbour of its stratum.
+
+    Slicing a batch over ``R`` ranks needs at least ``R`` items; merging (never dropping)
+    keeps every item exactly once.
+    """
+    out = list(batches)
+    i = 0
+    while i < len(out):
+        if out[i].size >= R:
+            i += 1
+            continue
+        key = _stratum(out[i], strata)
+        same = [j for j in range(len(out)) if j != i and _stratum(out[j], strata) == key]
+        if not same:
+            raise ValueError(
+                f"stratum {key} has fewer items ({out[i].size}) than `num_replicas` ({R}); "
+                "shard='slice' cannot give every rank a slice. Use shard='batches' or drop_last=True."
+            )
+        j = max((j for j in same if j < i), default=min(same))  # previous batch of the stratum
+        out[j] = np.concatenate([out[j], out[i]])
+        del out[i]
+        i = 0 if j > i else i
+    return out
+
+
+def _balance_count(batches: list[np.ndarray], R: int, strata: np.ndarray | None) -> list[np.ndarray]:
+    """Make the number of batches a multiple of ``R`` without repeating or dropping items.
+
+    Halve the largest batches (up to the next multiple of ``R``); when there are too few
+    items for that, merge the smallest batches of a stratum (down to the previous multiple).
+    """
+    out = list(batches)
+    n_total = sum(b.size for b in out)
+    target = -(-len(out) // R) * R
+    if target <= n_total:
+        while len(out) < target:
+            j = int(np.argmax([b.size for b in out]))  # first largest: deterministic
+            half = out[j].size // 2
+            out[j : j + 1] = [out[j][:half], out[j][half:]]
+        return out
+    target = len(out) // R * R
+    while len(out) > target:
+        order = np.argsort([b.size for b in out], kind="stable")
+        for i in order:
+            key = _stratum(out[i], strata)
+            partners = [j for j in order if j != i and _stratum(out[j], strata) == key]
+            if partners:
+                j = partners[0]
+                out[min(i, j)] = np.concatenate([out[min(i, j)], out[max(i, j)]])
+                del out[max(i, j)]
+                break
+        else:
+            raise ValueError(
+                f"cannot give {R} ranks an equal number of batches without mixing strata; "
+                "lower `num_replicas` or pass drop_last=True."
+            )
+    return out
 
 
 _DOC_COMMON = """
     drop_last : bool, default=False
         Drop batches shorter than ``batch_size``. Under DDP (``shard='batches'``) also drop up
         to ``num_replicas - 1`` batches so that ranks get equal counts; without it, the largest
-        batches are halved instead, so no item is lost or repeated.
+        batches are halved instead (or, when there are fewer items than that needs, the
+        smallest merged), so no item is lost or repeated. With ``shard='slice'`` a batch of
+        fewer than ``num_replicas`` items is merged into another batch of its stratum.
     seed : int, default=0
         Base seed; an epoch's batches are a function of ``(seed, epoch)``.
     num_replicas : int, default=1
