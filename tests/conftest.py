@@ -30,3 +30,30 @@ def clustered() -> tuple[np.ndarray, np.ndarray]:
     labels = np.repeat(np.arange(6), 50)
     X = centres[labels] + rng.normal(size=(300, 8))
     return X.astype(np.float32), labels
+
+
+def convert_shared(script: str, subfolder: str, out: Path, *args: str) -> Path:
+    """Run a datasets/ converter on a shared-data subfolder (skip when absent) into ``out``."""
+    import subprocess
+    import sys
+
+    raw = shared_data_dir() / subfolder
+    if not raw.is_dir():
+        pytest.skip(f"shared data folder {raw} is absent")
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    result = subprocess.run(
+        [sys.executable, str(root / "datasets" / script), "--raw", str(raw), "--out", str(out), *args],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def cora(tmp_path_factory):
+    """Real Cora (Planetoid files) in the canonical format."""
+    from graphneg import load_graph_corpus
+
+    out = convert_shared("convert_planetoid.py", "planetoid", tmp_path_factory.mktemp("cora"), "--name", "cora")
+    return load_graph_corpus(out)
