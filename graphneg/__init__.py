@@ -29,6 +29,7 @@ from .demo import load_demo
 from .diagnostics import batch_stats
 from .exceptions import BackendUnavailableError, GraphNegWarning, InfeasibleSamplingError
 from .knn import knn_graph, knn_search, symmetrize
+from .mining import HardNegatives, mine_hard_negatives
 
 _LAZY = {
     "CommunityBatchSampler": "samplers",
@@ -51,6 +52,8 @@ __all__ = [
     "topic_batches",
     "mix_random_items",
     "batch_stats",
+    "mine_hard_negatives",
+    "HardNegatives",
     "load_demo",
     "GraphCorpus",
     "RetrievalCorpus",

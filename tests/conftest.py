@@ -57,3 +57,12 @@ def cora(tmp_path_factory):
 
     out = convert_shared("convert_planetoid.py", "planetoid", tmp_path_factory.mktemp("cora"), "--name", "cora")
     return load_graph_corpus(out)
+
+
+@pytest.fixture(scope="session")
+def scifact(tmp_path_factory):
+    """Real BEIR SciFact with the shipped MiniLM embeddings, in the canonical format."""
+    from graphneg import load_retrieval_corpus
+
+    out = convert_shared("convert_scifact.py", "scifact", tmp_path_factory.mktemp("scifact"))
+    return load_retrieval_corpus(out)

@@ -1,0 +1,194 @@
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy import stats
+
+from graphneg import GraphNegWarning, mine_hard_negatives
+
+
+def reference_mine(Q, C, positives, n, range_min, range_max, absolute_margin=None, relative_margin=None,
+                   max_score=None, min_score=None):
+    """Dense, per-query restatement of sentence-transformers' rules (the obvious version)."""
+    Qn = Q / np.linalg.norm(Q, axis=1, keepdims=True)
+    Cn = C / np.linalg.norm(C, axis=1, keepdims=True)
+    S = Qn @ Cn.T
+    out = []
+    for q in range(len(Q)):
+        pos = set(positives[q])
+        ref = min(S[q, p] for p in pos)
+        depth = range_max + max(len(p) for p in positives)
+        cand = np.argsort(-S[q], kind="stable")[:depth]
+        keep = []
+        for j in cand:
+            s = S[q, j]
+            if j in pos:
+                continue
+            if absolute_margin is not None and s + absolute_margin > ref:
+                continue
+            if relative_margin is not None and s > ref - abs(ref) * relative_margin:
+                continue
+            if max_score is not None and s > max_score:
+                continue
+            if min_score is not None and s < min_score:
+                continue
+            keep.append(j)
+        out.append(keep[:range_max][range_min:][:n])
+    return out
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    C = rng.normal(size=(400, 16)).astype(np.float32)
+    Q = C[:60] + 0.3 * rng.normal(size=(60, 16)).astype(np.float32)
+    positives = [[i] if i % 3 else [i, (i + 7) % 400] for i in range(60)]
+    return Q, C, positives
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(range_min=0, range_max=20),
+        dict(range_min=5, range_max=40),
+        dict(range_min=2, range_max=60, relative_margin=0.05),
+        dict(range_min=0, range_max=60, absolute_margin=0.1, max_score=0.8),
+        dict(range_min=1, range_max=30, min_score=0.0),
+    ],
+)
+def test_top_matches_reference(data, kwargs):
+    Q, C, positives = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GraphNegWarning)  # short queries are expected here
+        hn = mine_hard_negatives(Q, C, positives, num_negatives=4, block_size=7, **kwargs)
+    ref = reference_mine(Q, C, positives, 4, **kwargs)
+    for q in range(len(Q)):
+        got = hn.indices[q][hn.indices[q] >= 0].tolist()
+        assert got == ref[q]
+    assert hn.n_short == sum(len(r) < 4 for r in ref)
+
+
+def test_never_positive_self_excluded_or_duplicate(data):
+    Q, C, positives = data
+    exclude = [[(i + 1) % 400] for i in range(60)]
+    for sampling in ("top", "random", "simans", "softmax"):
+        hn = mine_hard_negatives(Q, C, positives, num_negatives=8, range_max=50, sampling=sampling,
+                                 query_corpus_ids=np.arange(60) + 100, exclude=exclude, seed=1)
+        for q in range(60):
+            neg = hn.indices[q][hn.indices[q] >= 0]
+            assert not set(neg) & set(positives[q])
+            assert q + 100 not in neg and (q + 1) % 400 not in neg
+            assert len(set(neg)) == len(neg)
+            # scores are sorted and are the true cosine similarities
+            s = hn.scores[q][: len(neg)]
+            assert np.all(np.diff(s) <= 1e-7)
+            true = (Q[q] / np.linalg.norm(Q[q])) @ (C[neg] / np.linalg.norm(C[neg], axis=1, keepdims=True)).T
+            np.testing.assert_allclose(s, true, atol=1e-5)
+        assert hn.skipped["positives"] > 0
+
+
+def test_positive_scores_are_lowest_positive(data):
+    Q, C, positives = data
+    hn = mine_hard_negatives(Q, C, positives, num_negatives=1)
+    Qn = Q / np.linalg.norm(Q, axis=1, keepdims=True)
+    Cn = C / np.linalg.norm(C, axis=1, keepdims=True)
+    expected = [min(Qn[q] @ Cn[p] for p in positives[q]) for q in range(len(Q))]
+    np.testing.assert_allclose(hn.positive_scores, expected, atol=1e-5)
+
+
+def test_positive_forms_are_equivalent(data):
+    Q, C, positives = data
+    single = np.array([p[0] for p in positives])
+    a = mine_hard_negatives(Q, C, single, num_negatives=3)
+    b = mine_hard_negatives(Q, C, [[p] for p in single], num_negatives=3)
+    M = sp.csr_array((np.ones(60), (np.arange(60), single)), shape=(60, 400))
+    c = mine_hard_negatives(Q, C, M, num_negatives=3)
+    assert np.array_equal(a.indices, b.indices) and np.array_equal(a.indices, c.indices)
+
+
+def test_sampling_is_seeded(data):
+    Q, C, positives = data
+    for sampling in ("random", "simans", "softmax"):
+        a = mine_hard_negatives(Q, C, positives, num_negatives=3, range_max=30, sampling=sampling, seed=5)
+        b = mine_hard_negatives(Q, C, positives, num_negatives=3, range_max=30, sampling=sampling, seed=5)
+        c = mine_hard_negatives(Q, C, positives, num_negatives=3, range_max=30, sampling=sampling, seed=6)
+        assert np.array_equal(a.indices, b.indices)
+        assert not np.array_equal(a.indices, c.indices)
+
+
+def _window_scores(Q, C, positives, range_max):
+    hn = mine_hard_negatives(Q, C, positives, num_negatives=range_max, range_max=range_max)
+    return hn.indices, hn.scores, hn.positive_scores
+
+
+@pytest.mark.parametrize(("sampling", "kw"), [("simans", {"simans_a": 20.0, "simans_b": 0.1}),
+                                              ("softmax", {"temperature": 0.05}), ("random", {})])
+def test_sampling_follows_target_distribution(sampling, kw):
+    rng = np.random.default_rng(1)
+    C = rng.normal(size=(300, 8)).astype(np.float32)
+    q = (C[0] + 0.5 * rng.normal(size=8)).astype(np.float32)
+    R = 12
+    idx, sc, pos = _window_scores(q[None], C, [[0]], R)
+    s, s_pos = sc[0].astype(np.float64), float(pos[0])
+    if sampling == "simans":
+        w = np.exp(-kw["simans_a"] * (s - s_pos - kw["simans_b"]) ** 2)
+    elif sampling == "softmax":
+        w = np.exp(s / kw["temperature"])
+    else:
+        w = np.ones(R)
+    p = w / w.sum()
+    # many queries that are the same query: each row is one independent draw of 1 negative
+    n_draws = 4000
+    hn = mine_hard_negatives(np.repeat(q[None], n_draws, 0), C, [[0]] * n_draws, num_negatives=1,
+                             range_max=R, sampling=sampling, seed=3, **kw)
+    counts = np.array([(hn.indices[:, 0] == j).sum() for j in idx[0]])
+    assert counts.sum() == n_draws
+    expected = p * n_draws
+    chi2, pvalue = stats.chisquare(counts, expected)
+    assert pvalue > 0.001, (counts, expected.round(1))
+
+
+def test_simans_peaks_at_positive_plus_b():
+    rng = np.random.default_rng(2)
+    C = rng.normal(size=(500, 8)).astype(np.float32)
+    q = C[0] + 0.3 * rng.normal(size=8).astype(np.float32)
+    n = 3000
+    hn = mine_hard_negatives(np.repeat(q[None], n, 0), C, [[0]] * n, num_negatives=1, range_max=200,
+                             sampling="simans", simans_a=50.0, simans_b=-0.4, seed=0)
+    target = hn.positive_scores[0] - 0.4
+    assert abs(np.median(hn.scores[:, 0]) - target) < 0.05
+
+
+def test_short_queries_are_counted_and_warned(data):
+    Q, C, positives = data
+    with pytest.warns(GraphNegWarning, match=r"queries got fewer than 3 negatives"):
+        hn = mine_hard_negatives(Q, C, positives, num_negatives=3, max_score=-0.5)
+    assert hn.n_short == int((hn.counts < 3).sum()) > 0
+    assert np.all(np.isnan(hn.scores[hn.indices < 0]))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"positives": [[0]] * 59 + [[400]]}, ValueError, r"`positives` holds index 400, outside"),
+        ({"positives": [[0]] * 59 + [[]]}, ValueError, r"`positives` is empty for 1 query \(first: \[59\]\)"),
+        ({"positives": [[0]] * 5}, ValueError, r"one entry per query \(60\)"),
+        ({"range_min": 10, "range_max": 5}, ValueError, r"`range_max` \(5\) must be > `range_min` \(10\)"),
+        ({"range_min": 10, "range_max": 10}, ValueError, r"`range_max` \(10\) must be >"),
+        ({"num_negatives": 0}, ValueError, r"`num_negatives` must be >= 1"),
+        ({"num_negatives": 5, "range_max": 3}, ValueError, r"`num_negatives` \(5\) must be <= range_max"),
+        ({"absolute_margin": -0.1}, ValueError, r"`absolute_margin` must be >= 0"),
+        ({"relative_margin": -0.1}, ValueError, r"`relative_margin` must be >= 0"),
+        ({"corpus": np.ones((400, 3))}, ValueError, r"same dimension, got 16 and 3"),
+        ({"sampling": "hard"}, ValueError, r"`sampling` must be one of"),
+        ({"query_corpus_ids": np.arange(3)}, ValueError, r"`query_corpus_ids` must have length 60"),
+    ],
+)
+def test_bad_input(data, kwargs, error, match):
+    Q, C, positives = data
+    args = {"queries": Q, "corpus": C, "positives": positives, **kwargs}
+    with pytest.raises(error, match=match):
+        mine_hard_negatives(**args)
