@@ -15,6 +15,7 @@ from typing import Any
 
 from ._version import __version__
 from .batches import cluster_batches, mix_random_items, packed_batches, random_batches, topic_batches
+from .batch_negatives import balanced_margin_pairs, cluster_negatives, pair_margins
 from .communities import communities, exact_size, relabel, to_igraph
 from .corpus import (
     GraphCorpus,
@@ -53,6 +54,9 @@ __all__ = [
     "mix_random_items",
     "batch_stats",
     "mine_hard_negatives",
+    "cluster_negatives",
+    "balanced_margin_pairs",
+    "pair_margins",
     "HardNegatives",
     "load_demo",
     "GraphCorpus",
