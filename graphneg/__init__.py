@@ -29,8 +29,18 @@ from .corpus import (
 from .demo import load_demo
 from .diagnostics import batch_stats
 from .exceptions import BackendUnavailableError, GraphNegWarning, InfeasibleSamplingError
+from .formats import (
+    read_flagembedding,
+    read_sentence_transformers_jsonl,
+    read_tevatron,
+    to_sentence_transformers,
+    write_flagembedding,
+    write_sentence_transformers_jsonl,
+    write_tevatron,
+)
 from .knn import knn_graph, knn_search, symmetrize
 from .mining import HardNegatives, mine_hard_negatives
+from .remine import Reminer, ngame_cluster_size
 
 _LAZY = {
     "CommunityBatchSampler": "samplers",
@@ -57,6 +67,15 @@ __all__ = [
     "cluster_negatives",
     "balanced_margin_pairs",
     "pair_margins",
+    "Reminer",
+    "to_sentence_transformers",
+    "write_sentence_transformers_jsonl",
+    "read_sentence_transformers_jsonl",
+    "write_flagembedding",
+    "read_flagembedding",
+    "write_tevatron",
+    "read_tevatron",
+    "ngame_cluster_size",
     "HardNegatives",
     "load_demo",
     "GraphCorpus",

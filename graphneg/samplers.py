@@ -81,6 +81,21 @@ class _PlannedBatchSampler(Sampler[list[int]]):
         for batch in self._rank_batches():
             yield batch.tolist()
 
+    def refresh(self, labels: Any) -> None:
+        """Swap in new community labels (e.g. re-mined with the current model, ANCE/NGAME).
+
+        The number of items must stay the same. The batches of the current epoch are
+        re-planned at the next :meth:`__iter__` (call it at an epoch boundary: an epoch
+        already being iterated keeps its batches).
+        """
+        labels = check_labels(labels, "labels", n_items=self.n_items)
+        self._set_labels(labels)
+        self._cache = None
+        self._rank_batches()  # validate now
+
+    def _set_labels(self, labels: np.ndarray) -> None:
+        raise TypeError(f"{type(self).__name__} has no labels to refresh.")
+
     def batches(self, epoch: int | None = None) -> list[np.ndarray]:
         """All ranks' batches of ``epoch`` (default: the current one), before sharding."""
         return self._global_batches(self.epoch if epoch is None else check_int(epoch, "epoch", min_value=0))
@@ -299,20 +314,24 @@ class CommunityBatchSampler(_PlannedBatchSampler):
             rank=rank,
             shard=shard,
         )
-        check_choice(packing, "packing", ("auto", "b3", "bfd", "fill"))
+        self.requested_packing = check_choice(packing, "packing", ("auto", "b3", "bfd", "fill"))
         self.fixed_composition = check_bool(fixed_composition, "fixed_composition")
         self.mix_random = check_float(mix_random, "mix_random", min_value=0.0, max_value=1.0)
         self.strata = None if strata is None else check_labels(strata, "strata", n_items=self.labels.size)
+        self._set_labels(self.labels)
+        self._rank_batches()  # validate labels/batch_size now, not at the first epoch
+
+    def _set_labels(self, labels: np.ndarray) -> None:
+        packing = self.requested_packing
         if packing == "auto":
-            sizes = np.bincount(self.labels)
+            sizes = np.bincount(labels)
             sizes = sizes[sizes > 0]
             K = int(sizes.max())
             exact = np.count_nonzero(sizes != K) <= 1 and self.batch_size % K == 0
             packing = "b3" if exact else "bfd"
         if self.fixed_composition and packing != "b3":
             raise ValueError("`fixed_composition=True` needs packing='b3' (clusters of one size).")
-        self.packing = packing
-        self._rank_batches()  # validate labels/batch_size now, not at the first epoch
+        self.labels, self.packing = labels, packing
 
     def _global_batches(self, epoch: int) -> list[np.ndarray]:
         common = dict(
@@ -377,6 +396,9 @@ class TopicBatchSampler(_PlannedBatchSampler):
         self.mix_random = check_float(mix_random, "mix_random", min_value=0.0, max_value=1.0)
         self.strata = None if strata is None else check_labels(strata, "strata", n_items=self.labels.size)
         self._rank_batches()
+
+    def _set_labels(self, labels: np.ndarray) -> None:
+        self.labels = labels
 
     def _global_batches(self, epoch: int) -> list[np.ndarray]:
         return topic_batches(
