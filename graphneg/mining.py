@@ -211,6 +211,24 @@ def mine_hard_negatives(
     GraphNegWarning
         When some queries got fewer than ``num_negatives`` negatives (``n_short``).
 
+    Notes
+    -----
+    Deliberate differences from sentence-transformers:
+
+    - Inputs are embeddings and row indices, not texts: identical texts are not merged
+      (pass them in ``exclude`` or ``positives``), and the result has one row per query,
+      not per (query, positive) pair (:func:`graphneg.formats.to_sentence_transformers`
+      expands it).
+    - ``'random'`` is seeded and draws among the valid survivors only (sentence-transformers
+      uses the unseeded global ``random`` and, when fewer than ``num_negatives`` survive,
+      may draw disqualified slots, which it then drops).
+    - ``query_corpus_ids``, ``exclude`` and the ``'simans'``/``'softmax'`` strategies have no
+      counterpart there; the retrieval depth grows by the largest number of excluded rows
+      per query so that excluded rows do not eat into ``range_max``.
+
+    With ``sampling='top'`` and no graphneg-only option the negatives are identical to
+    sentence-transformers' on the same embeddings (tested on SciFact).
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
