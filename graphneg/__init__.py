@@ -39,6 +39,7 @@ from .formats import (
     write_tevatron,
 )
 from .knn import knn_graph, knn_search, symmetrize
+from .links import EdgeCounts, LinkGraph
 from .mining import HardNegatives, mine_hard_negatives
 from .remine import Reminer, ngame_cluster_size
 
@@ -46,6 +47,10 @@ _LAZY = {
     "CommunityBatchSampler": "samplers",
     "TopicBatchSampler": "samplers",
     "RandomBatchSampler": "samplers",
+    "false_negative_mask": "masks",
+    "masked_info_nce": "masks",
+    "guide_mask": "masks",
+    "FalseNegativeCollator": "masks",
 }
 
 __all__ = [
@@ -68,6 +73,8 @@ __all__ = [
     "balanced_margin_pairs",
     "pair_margins",
     "Reminer",
+    "LinkGraph",
+    "EdgeCounts",
     "to_sentence_transformers",
     "write_sentence_transformers_jsonl",
     "read_sentence_transformers_jsonl",
