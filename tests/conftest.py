@@ -66,3 +66,12 @@ def scifact(tmp_path_factory):
 
     out = convert_shared("convert_scifact.py", "scifact", tmp_path_factory.mktemp("scifact"))
     return load_retrieval_corpus(out)
+
+
+@pytest.fixture(scope="session")
+def citeseer_text(tmp_path_factory):
+    """Real CiteSeer with text, citations and MiniLM embeddings, in the canonical format."""
+    from graphneg import load_graph_corpus
+
+    out = convert_shared("convert_citeseer_text.py", "citeseer_text", tmp_path_factory.mktemp("citeseer_text"))
+    return load_graph_corpus(out)
