@@ -1,4 +1,5 @@
-"""Command line: ``graphneg batches`` (the main job) and ``graphneg stats`` (inspect batches).
+"""Command line: ``graphneg batches`` (the main job), ``graphneg citations`` (corpus
+preprocessing) and ``graphneg stats`` (inspect batches).
 
 A thin shell over the library: parse, call, print. Errors are one line on stderr with exit
 status 2, never a traceback.
@@ -169,6 +170,40 @@ def run_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_citations(args: argparse.Namespace) -> int:
+    import warnings
+
+    from .exceptions import GraphNegWarning
+    from .preprocess import citation_training_data
+    from .readers import read_citations
+
+    t0 = time.perf_counter()
+    if not args.input.exists():
+        raise FileNotFoundError(f"{args.input} does not exist")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", GraphNegWarning)
+        data = read_citations(args.input, format=args.format, strict=args.strict)
+    for w in caught:
+        _log(f"warning: {w.message}", args.quiet)
+    counts = data.counts
+    _log(f"read {args.input}: {data.graph.n_nodes} papers, {counts.summary()}", args.quiet)
+    embeddings = np.load(args.embeddings, allow_pickle=False) if args.embeddings else None
+    extra: dict[str, Any] = {}
+    if args.strategy == "khop":
+        extra["hops"] = args.hops
+    texts = data.texts if (data.texts and not args.ids_only) else None
+    summary = citation_training_data(
+        data.graph, args.output, texts=texts, output_format=args.output_format, strategy=args.strategy,
+        num_negatives=args.num_negatives, exclude_hops=args.exclude_hops, seed=args.seed,
+        chunk_size=args.chunk_size, embeddings=embeddings, resume=not args.restart,
+        show_progress=not args.quiet, **extra,
+    )
+    summary["read"] = {k: v for k, v in vars(counts).items() if k != "malformed_lines"}
+    summary["seconds"] = round(time.perf_counter() - t0, 2)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="graphneg",
@@ -211,6 +246,33 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--epoch", type=int, default=0)
     b.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     b.set_defaults(run=run_batches)
+
+    c = sub.add_parser(
+        "citations",
+        help="citation corpus -> (citing, cited, negatives) training data, resumable",
+        description="Read a citation corpus (edge list, S2ORC / Semantic Scholar JSONL, OpenAlex works, "
+        "Planetoid, OGB), pair every citing paper with each paper it cites, add link-structure negatives "
+        "and write JSONL training data. Interrupted runs resume where they stopped.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    c.add_argument("input", type=Path, help="corpus file or folder")
+    c.add_argument("-o", "--output", type=Path, required=True, help="output JSONL")
+    c.add_argument("--format", default="auto",
+                   choices=["auto", "edges", "s2orc", "s2ag", "openalex", "planetoid", "ogb"])
+    c.add_argument("--output-format", default="triplets", choices=["triplets", "st", "flag", "tevatron"])
+    c.add_argument("--strategy", default="uniform",
+                   choices=["uniform", "khop", "degree", "ppr", "bica", "specter", "scincl"])
+    c.add_argument("--num-negatives", type=int, default=3)
+    c.add_argument("--exclude-hops", type=int, default=1, help="never a negative within this many hops")
+    c.add_argument("--hops", type=int, default=2, help="distance of khop negatives")
+    c.add_argument("--embeddings", type=Path, help=".npy node embeddings (bica, scincl)")
+    c.add_argument("--ids-only", action="store_true", help="write ids even when texts are available")
+    c.add_argument("--chunk-size", type=int, default=500, help="source papers per resumable chunk")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--strict", action="store_true", help="fail on the first malformed input line")
+    c.add_argument("--restart", action="store_true", help="ignore finished chunks of an earlier run")
+    c.add_argument("-q", "--quiet", action="store_true")
+    c.set_defaults(run=run_citations)
 
     s = sub.add_parser("stats", help="diagnostics of a batches JSONL file",
                        description="Print diagnostics of a batches JSONL file written by `graphneg batches`.")
