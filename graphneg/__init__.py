@@ -38,8 +38,20 @@ from .formats import (
     write_sentence_transformers_jsonl,
     write_tevatron,
 )
-from .knn import knn_graph, knn_search, symmetrize
+from .knn import knn_graph, knn_recall, knn_search, symmetrize
+from .link_negatives import LinkNegatives, link_negatives
 from .links import EdgeCounts, LinkGraph
+from .preprocess import citation_training_data
+from .readers import (
+    CitationData,
+    read_citations,
+    read_edge_list,
+    read_ogb,
+    read_openalex,
+    read_planetoid,
+    read_s2ag_citations,
+    read_s2orc,
+)
 from .mining import HardNegatives, mine_hard_negatives
 from .remine import Reminer, ngame_cluster_size
 
@@ -57,6 +69,7 @@ __all__ = [
     "__version__",
     "knn_graph",
     "knn_search",
+    "knn_recall",
     "symmetrize",
     "communities",
     "exact_size",
@@ -75,6 +88,17 @@ __all__ = [
     "Reminer",
     "LinkGraph",
     "EdgeCounts",
+    "link_negatives",
+    "LinkNegatives",
+    "citation_training_data",
+    "CitationData",
+    "read_citations",
+    "read_edge_list",
+    "read_s2orc",
+    "read_s2ag_citations",
+    "read_openalex",
+    "read_planetoid",
+    "read_ogb",
     "to_sentence_transformers",
     "write_sentence_transformers_jsonl",
     "read_sentence_transformers_jsonl",

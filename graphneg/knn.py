@@ -7,17 +7,29 @@ compared with themselves. Rows are queries, columns are targets.
 
 from __future__ import annotations
 
+import logging
 import math
+import warnings
 from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
 
+from ._optional import optional_import
 from ._validation import check_bool, check_choice, check_embeddings, check_graph, check_int
+from .exceptions import GraphNegWarning
 
-__all__ = ["knn_search", "knn_graph", "symmetrize", "METRICS"]
+__all__ = ["knn_search", "knn_graph", "knn_recall", "symmetrize", "METRICS", "BACKENDS"]
+
+logger = logging.getLogger(__name__)
 
 Metric = Literal["cosine", "ip", "euclidean"]
+Backend = Literal["exact", "auto", "faiss", "faiss-hnsw", "pynndescent"]
+Precision = Literal["fp32", "bf16", "fp16"]
+BACKENDS = ("exact", "auto", "faiss", "faiss-hnsw", "pynndescent")
+# backend='auto' searches exactly up to this many targets (about a minute on 2 CPU cores
+# at d=384); beyond it an approximate backend is used when one is installed
+AUTO_EXACT_MAX = 200_000
 METRICS = ("cosine", "ip", "euclidean")
 _METRIC_ALIASES = {"inner_product": "ip", "dot": "ip", "l2": "euclidean"}
 
@@ -38,9 +50,12 @@ def knn_search(
     targets: Any = None,
     skip: int = 0,
     metric: Metric = "cosine",
+    backend: Backend = "exact",
+    precision: Precision = "fp32",
     block_size: int | None = None,
     device: Any = None,
     show_progress: bool = False,
+    backend_kwargs: dict[str, Any] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Find, for each row of ``X``, its neighbours at ranks ``[skip, skip + k)``.
 
@@ -57,6 +72,15 @@ def knn_search(
     metric : {'cosine', 'ip', 'euclidean'}, default='cosine'
         ``'cosine'`` normalises both sides; ``'ip'`` is the raw inner product; ``'euclidean'``
         ranks by distance ``d`` and reports the similarity ``1 / (1 + d)``.
+    backend : {'exact', 'auto', 'faiss', 'faiss-hnsw', 'pynndescent'}, default='exact'
+        ``'exact'``: blocked matrix products and top-k selection in torch (CPU or GPU).
+        ``'faiss'``: faiss ``IndexFlat`` (exact, extra ``[faiss]``). ``'faiss-hnsw'`` and
+        ``'pynndescent'``: approximate graphs for millions of items (extras ``[faiss]`` /
+        ``[ann]``); measure their recall with :func:`knn_recall`. ``'auto'``: exact up to
+        ``AUTO_EXACT_MAX`` items, else the first installed approximate backend.
+    precision : {'fp32', 'bf16', 'fp16'}, default='fp32'
+        ``'bf16'``/``'fp16'`` (exact backend only): score blocks in reduced precision, keep
+        a candidate margin of ``max(16, k)`` extra neighbours and re-rank those in fp32.
     block_size : int, default=None
         Query rows scored per block; ``None`` picks one so a block's score matrix holds about
         32M floats. Memory is ``O(block_size * n_targets + n_items * k)``.
@@ -64,19 +88,23 @@ def knn_search(
         Torch device for the block products (``'cuda'`` to use a GPU); ``None`` is the CPU.
     show_progress : bool, default=False
         Show a tqdm bar over blocks.
+    backend_kwargs : dict, default=None
+        Passed to the approximate backend (e.g. ``{"M": 32, "ef_search": 128}`` for HNSW).
 
     Returns
     -------
     indices : ndarray of shape (n_items, k), int64
         Target ids ordered by decreasing similarity (rank ``skip`` first).
     similarities : ndarray of shape (n_items, k), float32
-        The matching similarities.
+        The matching similarities (always recomputed exactly in fp32).
 
     Raises
     ------
     ValueError
         On NaN/inf rows, zero rows under cosine, mismatched dimensions, ``skip < 0`` or
         ``skip + k`` larger than the number of candidates.
+    graphneg.exceptions.BackendUnavailableError
+        When the requested backend's optional package is not installed.
 
     Examples
     --------
@@ -85,8 +113,6 @@ def knn_search(
     >>> idx.ravel().tolist()
     [1, 0, 1]
     """
-    import torch
-
     metric = _resolve_metric(metric)
     X = check_embeddings(X, "X", metric=metric)
     self_search = targets is None
@@ -106,22 +132,75 @@ def knn_search(
             "there are not that many neighbours."
         )
     show_progress = check_bool(show_progress, "show_progress")
+    backend = check_choice(backend, "backend", BACKENDS)
+    precision = check_choice(precision, "precision", ("fp32", "bf16", "fp16"))
+    if backend == "auto":
+        backend = _auto_backend(m)
+    if precision != "fp32" and backend != "exact":
+        raise ValueError(f"`precision={precision!r}` needs backend='exact', got backend={backend!r}.")
     if block_size is None:
         block_size = int(min(max(_BLOCK_ELEMENTS // max(m, 1), 64), 8192))
     block_size = check_int(block_size, "block_size")
+    if metric == "cosine":
+        X = _normalize(X)
+        T = X if self_search else _normalize(T)
+    if backend == "exact":
+        return _exact_search(X, T, k, skip, metric, self_search, precision, block_size, device, show_progress)
+    want = k + skip + (1 if self_search else 0)
+    idx = _approximate(backend, X, T, want, metric, backend_kwargs or {}, self_search)
+    if self_search:  # drop the item itself wherever the index returned it
+        keep = idx != np.arange(n)[:, None]
+        keep &= np.cumsum(keep, axis=1) <= k + skip
+        idx = idx[keep].reshape(n, k + skip)
+    idx = idx[:, skip:]
+    return idx, _exact_sims(X, T, idx, metric)
 
+
+def _normalize(A: np.ndarray) -> np.ndarray:
+    return A / np.linalg.norm(A, axis=1, keepdims=True)
+
+
+def _exact_sims(X: np.ndarray, T: np.ndarray, idx: np.ndarray, metric: str) -> np.ndarray:
+    """Similarities of the selected pairs, in fp32, O(n * k * dim)."""
+    out = np.empty(idx.shape, dtype=np.float32)
+    for start in range(0, X.shape[0], 4096):
+        stop = min(start + 4096, X.shape[0])
+        Tg = T[idx[start:stop]]  # (b, k, d)
+        if metric == "euclidean":
+            d = np.sqrt(np.maximum(((Tg - X[start:stop, None, :]) ** 2).sum(-1), 0))
+            out[start:stop] = 1.0 / (1.0 + d)
+        else:
+            out[start:stop] = np.einsum("bkd,bd->bk", Tg, X[start:stop])
+    return out
+
+
+def _exact_search(
+    X: np.ndarray,
+    T: np.ndarray,
+    k: int,
+    skip: int,
+    metric: str,
+    self_search: bool,
+    precision: str,
+    block_size: int,
+    device: Any,
+    show_progress: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    import torch
+
+    n = X.shape[0]
     dev = torch.device(device) if device is not None else torch.device("cpu")
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
     Xt = torch.from_numpy(X).to(dev)
     Tt = Xt if self_search else torch.from_numpy(T).to(dev)
-    if metric == "cosine":
-        Xt = torch.nn.functional.normalize(Xt, dim=1)
-        Tt = Xt if self_search else torch.nn.functional.normalize(Tt, dim=1)
-    t_sq = (Tt * Tt).sum(1) if metric == "euclidean" else None
-
-    want = k + skip
+    Xs, Ts = Xt.to(dtype), (Xt.to(dtype) if self_search else Tt.to(dtype))
+    t_sq = (Ts.float() * Ts.float()).sum(1).to(dtype) if metric == "euclidean" else None
+    # reduced precision keeps a margin of extra candidates, re-ranked exactly below
+    margin = 0 if precision == "fp32" else max(16, k)
+    want = min(k + skip + margin, T.shape[0] - (1 if self_search else 0))
     out_idx = np.empty((n, k), dtype=np.int64)
     out_sim = np.empty((n, k), dtype=np.float32)
-    starts = range(0, n, block_size)
+    starts: Any = range(0, n, block_size)
     if show_progress:
         from tqdm.auto import tqdm
 
@@ -129,7 +208,7 @@ def knn_search(
     with torch.inference_mode():
         for start in starts:
             stop = min(start + block_size, n)
-            scores = Xt[start:stop] @ Tt.T
+            scores = Xs[start:stop] @ Ts.T
             if t_sq is not None:
                 # argmax of 2<x,y> - |y|^2 is argmin of |x - y|^2 (|x|^2 is constant per row)
                 scores.mul_(2).sub_(t_sq)
@@ -137,13 +216,132 @@ def knn_search(
                 rows = torch.arange(stop - start, device=dev)
                 scores[rows, rows + start] = -torch.inf
             vals, idx = torch.topk(scores, want, dim=1, largest=True, sorted=True)
-            vals, idx = vals[:, skip:], idx[:, skip:]
-            if t_sq is not None:
-                x_sq = (Xt[start:stop] * Xt[start:stop]).sum(1, keepdim=True)
-                vals = 1.0 / (1.0 + (x_sq - vals).clamp_min_(0).sqrt_())
+            if margin:
+                # exact fp32 re-ranking of the candidates
+                cand = Tt[idx]  # (b, want, d)
+                xb = Xt[start:stop]
+                if t_sq is not None:
+                    vals = -((cand - xb[:, None, :]) ** 2).sum(-1)
+                else:
+                    vals = torch.einsum("bwd,bd->bw", cand, xb)
+                vals, order = torch.sort(vals, dim=1, descending=True)
+                idx = torch.gather(idx, 1, order)
+                vals, idx = vals[:, skip : skip + k], idx[:, skip : skip + k]
+                if t_sq is not None:
+                    vals = 1.0 / (1.0 + (-vals).clamp_min(0).sqrt())
+            else:
+                vals, idx = vals[:, skip:], idx[:, skip:]
+                if t_sq is not None:
+                    x_sq = (Xt[start:stop] * Xt[start:stop]).sum(1, keepdim=True)
+                    vals = 1.0 / (1.0 + (x_sq - vals).clamp_min_(0).sqrt_())
             out_idx[start:stop] = idx.cpu().numpy()
             out_sim[start:stop] = vals.float().cpu().numpy()
     return out_idx, out_sim
+
+
+def _auto_backend(n_targets: int) -> str:
+    if n_targets <= AUTO_EXACT_MAX:
+        return "exact"
+    import importlib.util
+
+    for name, module in (("pynndescent", "pynndescent"), ("faiss-hnsw", "faiss")):
+        if importlib.util.find_spec(module) is not None:
+            logger.info("backend='auto': %d targets > %d, using %s", n_targets, AUTO_EXACT_MAX, name)
+            return name
+    warnings.warn(
+        f"backend='auto': {n_targets} targets but no approximate backend is installed "
+        "(pip install 'graphneg[ann]' or 'graphneg[faiss]'); using the exact search.",
+        GraphNegWarning,
+        stacklevel=3,
+    )
+    return "exact"
+
+
+def _approximate(
+    backend: str, X: np.ndarray, T: np.ndarray, want: int, metric: str, kw: dict[str, Any], self_search: bool
+) -> np.ndarray:
+    if backend in ("faiss", "faiss-hnsw"):
+        faiss = optional_import("faiss", extra="faiss", feature=f"backend={backend!r}")
+        d = X.shape[1]
+        faiss_metric = faiss.METRIC_L2 if metric == "euclidean" else faiss.METRIC_INNER_PRODUCT
+        if backend == "faiss":
+            index = faiss.IndexFlat(d, faiss_metric)
+        else:
+            index = faiss.IndexHNSWFlat(d, int(kw.get("M", 32)), faiss_metric)
+            index.hnsw.efConstruction = int(kw.get("ef_construction", 80))
+            index.hnsw.efSearch = int(kw.get("ef_search", max(64, 2 * want)))
+        index.add(np.ascontiguousarray(T, dtype=np.float32))
+        _, idx = index.search(np.ascontiguousarray(X, dtype=np.float32), want)
+    else:
+        pynndescent = optional_import("pynndescent", extra="ann", feature="backend='pynndescent'")
+        pm = {"cosine": "dot", "ip": "dot", "euclidean": "euclidean"}[metric]  # rows normalised for cosine
+        seed = int(kw.pop("seed", 0)) if "seed" in kw else 0
+        index = pynndescent.NNDescent(
+            T, metric=pm, n_neighbors=max(want, int(kw.pop("n_neighbors", 30))), random_state=seed,
+            low_memory=True, **kw,
+        )
+        if self_search:
+            idx = index.neighbor_graph[0][:, :want]
+        else:
+            idx, _ = index.query(X, k=want)
+    idx = np.asarray(idx, dtype=np.int64)
+    if (idx < 0).any():
+        raise RuntimeError(f"backend {backend!r} returned fewer than {want} neighbours for some rows")
+    return idx
+
+
+def knn_recall(
+    X: Any,
+    indices: Any,
+    *,
+    targets: Any = None,
+    skip: int = 0,
+    metric: Metric = "cosine",
+    sample: int = 1000,
+    seed: int = 0,
+) -> float:
+    """Recall of (approximate) neighbours against the exact search, on a sample of rows.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_items, dim)
+    indices : array-like of shape (n_items, k) or a kNN graph (sparse, ``k`` entries a row)
+        The neighbours to check (ranks ``[skip, skip + k)``).
+    targets, skip, metric
+        As used to build ``indices``.
+    sample : int, default=1000
+        Rows checked (all rows when fewer).
+    seed : int, default=0
+
+    Returns
+    -------
+    float
+        Mean over sampled rows of ``|found ∩ exact| / k``.
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).normal(size=(200, 8))
+    >>> idx, _ = knn_search(X, 5)
+    >>> knn_recall(X, idx)
+    1.0
+    """
+    if hasattr(indices, "tocsr"):
+        G = indices.tocsr()
+        counts = np.diff(G.indptr)
+        if counts.min() != counts.max():
+            raise ValueError("`indices` graph must hold the same number of neighbours in every row.")
+        indices = G.indices.reshape(G.shape[0], -1)
+    idx = np.asarray(indices)
+    X = check_embeddings(X, "X", metric=_resolve_metric(metric))
+    n, k = idx.shape
+    rows = np.random.default_rng(seed).choice(n, min(sample, n), replace=False)
+    T = X if targets is None else targets
+    exact, _ = knn_search(X[rows], k + skip + (1 if targets is None else 0), targets=T, metric=metric)
+    hits = 0
+    for r, row in enumerate(rows):
+        ex = exact[r][exact[r] != row] if targets is None else exact[r]
+        hits += np.intersect1d(ex[skip : skip + k], idx[row]).size
+    return hits / (rows.size * k)
 
 
 def _rows_to_csr(indices: np.ndarray, sims: np.ndarray, n_cols: int) -> sp.csr_array:
@@ -164,9 +362,12 @@ def knn_graph(
     skip: int = 0,
     metric: Metric = "cosine",
     mutual: bool = False,
+    backend: Backend = "exact",
+    precision: Precision = "fp32",
     block_size: int | None = None,
     device: Any = None,
     show_progress: bool = False,
+    backend_kwargs: dict[str, Any] | None = None,
 ) -> sp.csr_array:
     """Build the k-nearest-neighbour similarity graph of ``X`` as a sparse CSR array.
 
@@ -190,7 +391,7 @@ def knn_graph(
     mutual : bool, default=False
         Keep only edges found in both directions (B3's mutual graph). The result is symmetric
         and rows may then hold fewer than ``k`` entries. Requires ``targets=None``.
-    block_size, device, show_progress
+    backend, precision, block_size, device, show_progress, backend_kwargs
         See :func:`knn_search`.
 
     Returns
@@ -224,9 +425,12 @@ def knn_graph(
         targets=targets,
         skip=skip,
         metric=metric,
+        backend=backend,
+        precision=precision,
         block_size=block_size,
         device=device,
         show_progress=show_progress,
+        backend_kwargs=backend_kwargs,
     )
     n_cols = idx.shape[0] if targets is None else int(np.asarray(targets).shape[0])
     G = _rows_to_csr(idx, sim, n_cols)

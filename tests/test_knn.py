@@ -135,3 +135,56 @@ def test_zero_rows_allowed_for_inner_product():
     X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
     G = knn_graph(X, 1, metric="ip")
     assert G.shape == (3, 3) and G.nnz == 3
+
+
+def _clustered(n=3000, d=32, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(30, d))
+    return (centres[rng.integers(0, 30, n)] + 0.8 * rng.normal(size=(n, d))).astype(np.float32)
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_reduced_precision_recall(precision):
+    from graphneg import knn_recall
+
+    X = _clustered()
+    exact, _ = knn_search(X, 32)
+    idx, sim = knn_search(X, 32, precision=precision, block_size=500)
+    hits = np.mean([np.intersect1d(a, b).size / 32 for a, b in zip(exact, idx, strict=True)])
+    assert hits >= 0.999
+    assert knn_recall(X, idx, sample=3000) >= 0.999
+    # similarities are exact fp32 re-ranked values
+    Xn = X / np.linalg.norm(X, axis=1, keepdims=True)
+    np.testing.assert_allclose(sim, np.einsum("nkd,nd->nk", Xn[idx], Xn), atol=1e-5)
+
+
+@pytest.mark.parametrize("backend", ["faiss", "faiss-hnsw", "pynndescent"])
+def test_optional_backends(backend):
+    from graphneg import knn_recall
+
+    pytest.importorskip("faiss" if backend.startswith("faiss") else "pynndescent")
+    X = _clustered(2000)
+    idx, sim = knn_search(X, 10, skip=2, backend=backend)
+    assert idx.shape == (2000, 10) and not np.any(idx == np.arange(2000)[:, None])
+    recall = knn_recall(X, idx, skip=2, sample=500)
+    assert recall >= (0.999 if backend == "faiss" else 0.95)
+    Q = X[:50] + 0.01
+    idx, _ = knn_search(Q, 5, targets=X, backend=backend)
+    assert knn_recall(Q, idx, targets=X) >= 0.95
+
+
+def test_backend_errors_and_auto(monkeypatch):
+    import sys
+
+    from graphneg.exceptions import BackendUnavailableError
+
+    X = _clustered(300)
+    with pytest.raises(ValueError, match=r"`backend` must be one of"):
+        knn_search(X, 5, backend="annoy")
+    with pytest.raises(ValueError, match=r"precision='bf16'` needs backend='exact'"):
+        knn_search(X, 5, backend="faiss", precision="bf16")
+    monkeypatch.setitem(sys.modules, "faiss", None)
+    with pytest.raises(BackendUnavailableError, match=r"graphneg\[faiss\]"):
+        knn_search(X, 5, backend="faiss")
+    idx, _ = knn_search(X, 5, backend="auto")  # small: exact
+    assert np.array_equal(idx, knn_search(X, 5)[0])
