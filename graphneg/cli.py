@@ -258,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("input", type=Path, help="corpus file or folder")
     c.add_argument("-o", "--output", type=Path, required=True, help="output JSONL")
     c.add_argument("--format", default="auto",
-                   choices=["auto", "edges", "s2orc", "s2ag", "openalex", "planetoid", "ogb"])
+                   choices=["auto", "edges", "s2orc", "s2ag", "openalex", "planetoid", "ogb", "canonical"])
     c.add_argument("--output-format", default="triplets", choices=["triplets", "st", "flag", "tevatron"])
     c.add_argument("--strategy", default="uniform",
                    choices=["uniform", "khop", "degree", "ppr", "bica", "specter", "scincl"])

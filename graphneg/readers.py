@@ -66,7 +66,7 @@ __all__ = [
 ]
 
 PathLike = str | os.PathLike[str]
-FORMATS = ("auto", "edges", "s2orc", "s2ag", "openalex", "planetoid", "ogb")
+FORMATS = ("auto", "edges", "s2orc", "s2ag", "openalex", "planetoid", "ogb", "canonical")
 
 # How many malformed line numbers a warning quotes (all of them are in counts.malformed_lines).
 _N_EXAMPLES = 5
@@ -1334,6 +1334,8 @@ def _looks_openalex(value: Any) -> bool:
 
 def _detect(path: Path) -> str:
     if path.is_dir():
+        if (path / "nodes.jsonl").is_file() and (path / "edges.tsv").is_file():
+            return "canonical"
         if _planetoid_names(path):
             return "planetoid"
         if _ogb_layout(path) is not None:
@@ -1347,6 +1349,23 @@ def _detect(path: Path) -> str:
     return _sniff_json(path) or "edges"
 
 
+def read_canonical(path: PathLike, *, strict: bool = True) -> CitationData:
+    """Read graphneg's canonical graph-corpus folder (``nodes.jsonl`` + ``edges.tsv``).
+
+    The folders ``datasets/`` writes (e.g. CiteSeer with text); texts and labels come along.
+    Canonical files are written by graphneg, so they are always read strictly
+    (:func:`graphneg.corpus.load_graph_corpus`); ``strict`` is accepted for a uniform call.
+    """
+    from .corpus import load_graph_corpus
+
+    del strict
+    corpus = load_graph_corpus(path)
+    graph = LinkGraph(corpus.edges, corpus.ids)
+    texts = dict(zip(corpus.ids, corpus.texts, strict=True)) if corpus.texts is not None else None
+    return CitationData(graph, graph.counts, texts=texts, features=corpus.features,
+                        labels=corpus.labels, format="canonical")
+
+
 def read_citations(path: PathLike, format: str = "auto", **kwargs: Any) -> CitationData:
     """Read citation data in any supported format; ``"auto"`` detects it.
 
@@ -1354,8 +1373,9 @@ def read_citations(path: PathLike, format: str = "auto", **kwargs: Any) -> Citat
     ----------
     path : str or path-like
         A file, or a folder for ``"planetoid"`` and ``"ogb"``.
-    format : {"auto", "edges", "s2orc", "s2ag", "openalex", "planetoid", "ogb"}
-        ``"auto"``: a folder with ``ind.<name>.graph`` files is Planetoid, one with
+    format : {"auto", "edges", "s2orc", "s2ag", "openalex", "planetoid", "ogb", "canonical"}
+        ``"auto"``: a folder with ``nodes.jsonl`` and ``edges.tsv`` is graphneg's canonical
+        corpus, one with ``ind.<name>.graph`` files is Planetoid, one with
         ``raw/edge.csv(.gz)`` OGB; a file whose first record is a JSON object is S2AG
         (``citingcorpusid``), OpenAlex (``referenced_works``, ``abstract_inverted_index``,
         ``publication_year``, ``display_name``, or an id ``W<digits>`` or
@@ -1402,6 +1422,8 @@ def read_citations(path: PathLike, format: str = "auto", **kwargs: Any) -> Citat
                 )
             kwargs["name"] = names[0]
         return read_planetoid(path, **kwargs)
+    if format == "canonical":
+        return read_canonical(path, **kwargs)
     readers = {
         "edges": read_edge_list,
         "s2orc": read_s2orc,
