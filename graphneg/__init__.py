@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from ._version import __version__
-from .batches import cluster_batches, mix_random_items, packed_batches, random_batches, topic_batches
 from .batch_negatives import balanced_margin_pairs, cluster_negatives, pair_margins
+from .batches import cluster_batches, mix_random_items, packed_batches, random_batches, topic_batches
 from .communities import communities, exact_size, relabel, to_igraph
 from .corpus import (
     GraphCorpus,
@@ -41,6 +41,7 @@ from .formats import (
 from .knn import knn_graph, knn_recall, knn_search, symmetrize
 from .link_negatives import LinkNegatives, link_negatives
 from .links import EdgeCounts, LinkGraph
+from .mining import HardNegatives, mine_hard_negatives
 from .preprocess import citation_training_data
 from .readers import (
     CitationData,
@@ -52,7 +53,6 @@ from .readers import (
     read_s2ag_citations,
     read_s2orc,
 )
-from .mining import HardNegatives, mine_hard_negatives
 from .remine import Reminer, ngame_cluster_size
 
 _LAZY = {

@@ -237,7 +237,8 @@ def balanced_margin_pairs(
     q_cells = np.bincount(c_query, minlength=len(arrays))
     queries = np.flatnonzero(ok)
     # uniform non-empty bin, then uniform pair inside it
-    pick_cell = q_first[queries, None] + (rng.random((queries.size, n_samples)) * q_cells[queries, None]).astype(np.int64)
+    draws = rng.random((queries.size, n_samples)) * q_cells[queries, None]
+    pick_cell = q_first[queries, None] + draws.astype(np.int64)
     within = (rng.random(pick_cell.shape) * c_size[pick_cell]).astype(np.int64)
     out[queries] = local[order[c_start[pick_cell] + within]]
     return out

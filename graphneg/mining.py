@@ -333,7 +333,7 @@ def mine_hard_negatives(
             rows = np.broadcast_to(np.arange(start, stop)[:, None], idx.shape)
             dead = np.zeros(idx.shape, dtype=bool)
 
-            def drop(mask: np.ndarray, name: str) -> None:
+            def drop(mask: np.ndarray, name: str, dead: np.ndarray = dead) -> None:
                 new = mask & ~dead
                 skipped[name] += int(new.sum())
                 dead[new] = True

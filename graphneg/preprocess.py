@@ -30,6 +30,10 @@ OutputFormat = Literal["triplets", "st", "flag", "tevatron"]
 OUTPUT_FORMATS = ("triplets", "st", "flag", "tevatron")
 
 
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def _fingerprint(graph: LinkGraph, texts: list[str] | None, config: Mapping[str, Any]) -> str:
     h = hashlib.sha256()
     h.update(json.dumps(config, sort_keys=True, default=str).encode())
@@ -118,7 +122,7 @@ def citation_training_data(
     config = dict(
         output_format=output_format, strategy=strategy, num_negatives=num_negatives, exclude_hops=exclude_hops,
         seed=seed, chunk_size=chunk_size, strategy_kwargs=strategy_kwargs,
-        embeddings=None if embeddings is None else hashlib.sha256(np.ascontiguousarray(embeddings).tobytes()).hexdigest(),
+        embeddings=None if embeddings is None else _digest(np.ascontiguousarray(embeddings).tobytes()),
     )
     fingerprint = _fingerprint(graph, text_list, config)
     parts = output.with_name(output.name + ".parts")

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import numpy as np
-
 from ._optional import optional_import
 from ._validation import check_choice, check_float, check_int, check_labels
 from .samplers import CommunityBatchSampler, RandomBatchSampler, TopicBatchSampler

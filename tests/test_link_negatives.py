@@ -8,7 +8,7 @@ import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 
 from graphneg import GraphNegWarning, LinkGraph
-from graphneg.link_negatives import STRATEGIES, link_negatives
+from graphneg.link_negatives import link_negatives
 
 
 def distances(graph, sources):

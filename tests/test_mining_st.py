@@ -66,8 +66,8 @@ def test_top_negatives_identical_to_sentence_transformers(scifact, settings):
     texts, rows, positives = train_queries(scifact)
     corpus = list(scifact.corpus_texts)
     assert len(set(corpus)) == len(corpus)  # texts identify documents in sentence-transformers
-    vectors = dict(zip(corpus, scifact.corpus_embeddings))
-    vectors.update(zip(texts, scifact.query_embeddings[rows]))
+    vectors = dict(zip(corpus, scifact.corpus_embeddings, strict=True))
+    vectors.update(zip(texts, scifact.query_embeddings[rows], strict=True))
     pairs = [(t, corpus[p]) for t, pos in zip(texts, positives, strict=True) for p in pos]
     dataset = datasets.Dataset.from_dict({"anchor": [a for a, _ in pairs], "positive": [b for _, b in pairs]})
 
