@@ -110,6 +110,7 @@ def batch_sampler(labels: Any, **kwargs: Any) -> GraphBatchSamplerFactory:
 
     Examples
     --------
+    >>> import numpy as np
     >>> factory = batch_sampler(np.repeat(np.arange(4), 8))
     >>> sampler = factory(list(range(32)), batch_size=16, drop_last=False, seed=0)
     >>> sampler.packing, len(sampler)

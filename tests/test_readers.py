@@ -441,7 +441,7 @@ def test_auto_detection_planetoid_and_errors(tmp_path):
     folder = write_planetoid(tmp_path / "p")
     data, _ = warned(read_citations, folder)
     assert data.format == "planetoid" and data.n_nodes == 6
-    with pytest.raises(ValueError, match=r"`format` must be one of 'auto', 'edges', .*'s2orc'"):
+    with pytest.raises(ValueError, match=r"`format` must be one of 'auto', 'canonical', 'edges', .*'s2orc'"):
         read_citations(FIX / "edges.tsv", format="csv")
     p = tmp_path / "other.jsonl"
     p.write_text('{"_id": "1", "text": "not a citation format"}\n')
