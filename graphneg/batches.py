@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ._random import epoch_rng
 from ._validation import check_bool, check_float, check_int, check_labels
-from .communities import relabel
 
 __all__ = [
     "random_batches",
@@ -66,40 +66,86 @@ def _drop_short(batches: Batches, batch_size: int, drop_last: bool) -> Batches:
     return [b for b in batches if b.size == batch_size] if drop_last else batches
 
 
-def _contiguous_order(labels: np.ndarray, chunk: int | None, rng: np.random.Generator) -> np.ndarray:
-    """Items grouped by chunks of their cluster; chunks in random order, members shuffled.
+def _stable_argsort(keys: np.ndarray) -> np.ndarray:
+    """Stable argsort of non-negative int keys by 16-bit radix passes (O(n) per pass)."""
+    top = int(keys.max(initial=0))
+    if top < 2**16:
+        return np.argsort(keys.astype(np.uint16), kind="stable")
+    if top >= 2**32:
+        return np.argsort(keys, kind="stable")
+    order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+    return order[np.argsort((keys[order] >> 16).astype(np.uint16), kind="stable")]
 
-    With ``chunk=None`` a chunk is a whole cluster. Vectorised: one sort on random keys.
+
+@dataclass(frozen=True)
+class _Groups:
+    """Items grouped by label: ``members[starts[g]:starts[g + 1]]`` are the items of ``g``."""
+
+    members: np.ndarray
+    starts: np.ndarray
+
+    @classmethod
+    def of(cls, labels: np.ndarray) -> _Groups:
+        starts = np.zeros(int(labels.max(initial=-1)) + 2, dtype=np.int64)
+        np.cumsum(np.bincount(labels), out=starts[1:])
+        return cls(_stable_argsort(labels), starts)
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.diff(self.starts)
+
+
+def _shuffle_within(groups: _Groups, rng: np.random.Generator) -> np.ndarray:
+    """Items in group order, each group's members in a random order; O(n).
+
+    Member ``p`` of a group of size ``s`` moves to ``(a p + b) mod s`` with a random offset
+    ``b`` and a random ``a`` coprime to ``s``: a random affine permutation, so an epoch costs
+    a few vectorised passes instead of an O(n log n) sort of random keys. Which members share
+    a chunk (and so a batch) changes with every draw.
     """
-    n = labels.size
-    n_clusters = int(labels.max()) + 1
-    # shuffle members within clusters: sort by (cluster, random)
-    within = np.lexsort((rng.random(n), labels))
-    starts = np.zeros(n_clusters + 1, dtype=np.int64)
-    np.cumsum(np.bincount(labels, minlength=n_clusters), out=starts[1:])
-    pos = np.empty(n, dtype=np.int64)
-    pos[within] = np.arange(n) - starts[labels[within]]
+    sizes = groups.sizes
+    n = int(groups.starts[-1])
+    s = np.maximum(sizes, 1)
+    a = np.ones(sizes.size, dtype=np.int64)
+    todo = np.flatnonzero(sizes > 2)
+    for _ in range(32):  # each draw is coprime with probability >= 6/pi^2 * ... ; 32 suffice
+        if todo.size == 0:
+            break
+        a[todo] = rng.integers(1, sizes[todo])
+        todo = todo[np.gcd(a[todo], sizes[todo]) != 1]
+    a[todo] = 1
+    b = (rng.random(sizes.size) * s).astype(np.int64)
+    g = np.repeat(np.arange(sizes.size), sizes)
+    p = np.arange(n, dtype=np.int64) - groups.starts[g]
+    return groups.members[groups.starts[g] + (a[g] * p + b[g]) % s[g]]
+
+
+def _unit_order(
+    groups: _Groups, chunk: int | None, rng: np.random.Generator, *, last: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lay out units (whole groups, or chunks of ``chunk`` members) in random order.
+
+    Returns the item order and the size of each unit in that order. Groups flagged in
+    ``last`` go after all others (B3's remainder cluster).
+    """
+    shuffled = _shuffle_within(groups, rng)
+    sizes = groups.sizes
     if chunk is None:
-        key = labels
-        n_keys = n_clusters
+        unit_size, unit_start, unit_group = sizes, groups.starts[:-1], np.arange(sizes.size)
     else:
-        chunks_per_cluster = -(-np.diff(starts) // chunk)
-        offsets = np.concatenate([[0], np.cumsum(chunks_per_cluster)[:-1]])
-        key = offsets[labels] + pos // chunk
-        n_keys = int(chunks_per_cluster.sum())
-    key_rank = rng.permutation(n_keys)
-    return np.lexsort((pos, key_rank[key]))
-
-
-def _chunk_ids(labels: np.ndarray, chunk: int, order: np.ndarray) -> np.ndarray:
-    """Chunk id of each position of an order from ``_contiguous_order(labels, chunk, .)``."""
-    lab = labels[order]
-    # position of each item within its cluster's run in ``order`` (chunks of a cluster may
-    # be apart, but members of one chunk are adjacent, so runs of equal label split cleanly)
-    run_start = np.r_[True, lab[1:] != lab[:-1]]
-    run_id = np.cumsum(run_start) - 1
-    pos_in_run = np.arange(order.size) - np.flatnonzero(run_start)[run_id]
-    return run_id * (order.size + 1) + pos_in_run // chunk
+        per = -(-sizes // chunk)
+        unit_group = np.repeat(np.arange(sizes.size), per)
+        k = np.arange(unit_group.size) - np.repeat(np.cumsum(per) - per, per)
+        unit_start = groups.starts[unit_group] + k * chunk
+        unit_size = np.minimum(chunk, groups.starts[unit_group + 1] - unit_start)
+    keep = unit_size > 0
+    unit_size, unit_start, unit_group = unit_size[keep], unit_start[keep], unit_group[keep]
+    order = rng.permutation(unit_size.size)
+    if last is not None:
+        order = np.concatenate([order[~last[unit_group[order]]], order[last[unit_group[order]]]])
+    sz = unit_size[order]
+    offsets = np.arange(int(sz.sum()), dtype=np.int64) - np.repeat(np.cumsum(sz) - sz, sz)
+    return shuffled[np.repeat(unit_start[order], sz) + offsets], sz
 
 
 def _stratified(
@@ -211,6 +257,7 @@ def cluster_batches(
     drop_last: bool = False,
     mix_random: float = 0.0,
     strata: Any = None,
+    _groups: _Groups | None = None,
 ) -> Batches:
     """B3 batches: ``batch_size / K`` whole clusters of exactly ``K`` members per batch.
 
@@ -248,7 +295,7 @@ def cluster_batches(
     >>> labels = np.repeat(np.arange(4), 2)          # 4 clusters of K=2
     >>> batches = cluster_batches(labels, 4, seed=0)
     >>> [sorted(set(labels[b].tolist())) for b in batches]
-    [[1, 3], [0, 2]]
+    [[2, 3], [0, 1]]
     """
     labels = check_labels(labels, "labels")
     batch_size, seed, epoch, drop_last, mix_random = _check_common(
@@ -274,11 +321,9 @@ def cluster_batches(
         rng = epoch_rng(seed, epoch, stream)
         # B3 draws the composition once; we re-draw it per epoch unless asked not to
         comp_rng = epoch_rng(seed, 0, stream) if fixed_composition else rng
-        full = np.bincount(local)[local] == K
-        idx_full = np.flatnonzero(full)
-        order = idx_full[_contiguous_order(relabel(local[idx_full]), None, comp_rng)] if idx_full.size else idx_full
+        groups = _groups if (_groups is not None and strata is None) else _Groups.of(local)
         # the remainder cluster goes last so that every other batch is whole clusters
-        order = np.concatenate([order, comp_rng.permutation(np.flatnonzero(~full))])
+        order, _ = _unit_order(groups, None, comp_rng, last=(groups.sizes < K) & (groups.sizes > 0))
         batches = _cut(order, batch_size)
         if fixed_composition:
             batches = [batches[i] for i in rng.permutation(len(batches))]
@@ -297,6 +342,7 @@ def topic_batches(
     drop_last: bool = False,
     mix_random: float = 0.0,
     strata: Any = None,
+    _groups: _Groups | None = None,
 ) -> Batches:
     """TAS batches: each batch takes ``batch_size / clusters_per_batch`` items per random cluster.
 
@@ -341,7 +387,8 @@ def topic_batches(
     chunk = batch_size // n
 
     def build(local: np.ndarray, stream: int) -> Batches:
-        order = _contiguous_order(local, chunk, epoch_rng(seed, epoch, stream))
+        groups = _groups if (_groups is not None and strata is None) else _Groups.of(local)
+        order, _ = _unit_order(groups, chunk, epoch_rng(seed, epoch, stream))
         return _drop_short(_cut(order, batch_size), batch_size, drop_last)
 
     return _stratified(labels, strata, seed, epoch, build, mix_random)
@@ -357,6 +404,7 @@ def packed_batches(
     drop_last: bool = False,
     mix_random: float = 0.0,
     strata: Any = None,
+    _groups: _Groups | None = None,
 ) -> Batches:
     """Pack variable-size communities (e.g. Leiden) into batches.
 
@@ -402,12 +450,13 @@ def packed_batches(
 
     def build(local: np.ndarray, stream: int) -> Batches:
         rng = epoch_rng(seed, epoch, stream)
+        groups = _groups if (_groups is not None and strata is None) else _Groups.of(local)
         if fill:
-            return _drop_short(_cut(_contiguous_order(local, None, rng), batch_size), batch_size, drop_last)
+            order, _ = _unit_order(groups, None, rng)
+            return _drop_short(_cut(order, batch_size), batch_size, drop_last)
         # pieces: each community's shuffled members cut into batch_size chunks
-        order = _contiguous_order(local, batch_size, rng)
-        ends = np.flatnonzero(np.diff(_chunk_ids(local, batch_size, order)) != 0) + 1
-        pieces = np.split(order, ends)
+        order, piece_sizes = _unit_order(groups, batch_size, rng)
+        pieces = np.split(order, np.cumsum(piece_sizes)[:-1])
         sizes = np.array([p.size for p in pieces])
         bins: list[list[np.ndarray]] = []
         room: list[tuple[int, int]] = []  # sorted (free space, bin id)

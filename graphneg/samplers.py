@@ -20,7 +20,7 @@ import numpy as np
 from torch.utils.data import Sampler
 
 from ._validation import check_bool, check_choice, check_float, check_int, check_labels
-from .batches import cluster_batches, packed_batches, random_batches, topic_batches
+from .batches import _Groups, cluster_batches, packed_batches, random_batches, topic_batches
 
 __all__ = ["CommunityBatchSampler", "TopicBatchSampler", "RandomBatchSampler"]
 
@@ -332,14 +332,17 @@ class CommunityBatchSampler(_PlannedBatchSampler):
         if self.fixed_composition and packing != "b3":
             raise ValueError("`fixed_composition=True` needs packing='b3' (clusters of one size).")
         self.labels, self.packing = labels, packing
+        self._groups = _Groups.of(labels)  # grouping once; each epoch is then O(n)
 
     def _global_batches(self, epoch: int) -> list[np.ndarray]:
         common = dict(
             seed=self.seed, epoch=epoch, drop_last=self.drop_last, mix_random=self.mix_random, strata=self.strata
         )
         if self.packing == "b3":
-            return cluster_batches(self.labels, self.batch_size, fixed_composition=self.fixed_composition, **common)
-        return packed_batches(self.labels, self.batch_size, fill=self.packing == "fill", **common)
+            return cluster_batches(
+                self.labels, self.batch_size, fixed_composition=self.fixed_composition, _groups=self._groups, **common
+            )
+        return packed_batches(self.labels, self.batch_size, fill=self.packing == "fill", _groups=self._groups, **common)
 
 
 class TopicBatchSampler(_PlannedBatchSampler):
@@ -395,10 +398,12 @@ class TopicBatchSampler(_PlannedBatchSampler):
         self.clusters_per_batch = check_int(clusters_per_batch, "clusters_per_batch")
         self.mix_random = check_float(mix_random, "mix_random", min_value=0.0, max_value=1.0)
         self.strata = None if strata is None else check_labels(strata, "strata", n_items=self.labels.size)
+        self._set_labels(self.labels)
         self._rank_batches()
 
     def _set_labels(self, labels: np.ndarray) -> None:
         self.labels = labels
+        self._groups = _Groups.of(labels)
 
     def _global_batches(self, epoch: int) -> list[np.ndarray]:
         return topic_batches(
@@ -410,4 +415,5 @@ class TopicBatchSampler(_PlannedBatchSampler):
             drop_last=self.drop_last,
             mix_random=self.mix_random,
             strata=self.strata,
+            _groups=self._groups,
         )
