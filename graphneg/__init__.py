@@ -38,6 +38,7 @@ from .formats import (
     write_sentence_transformers_jsonl,
     write_tevatron,
 )
+from .graph_embedding import graph_embedding
 from .knn import knn_graph, knn_recall, knn_search, symmetrize
 from .link_negatives import LinkNegatives, link_negatives
 from .links import EdgeCounts, LinkGraph
@@ -54,6 +55,7 @@ from .readers import (
     read_s2orc,
 )
 from .remine import Reminer, ngame_cluster_size
+from .splits import LinkSplit, link_split
 
 _LAZY = {
     "CommunityBatchSampler": "samplers",
@@ -89,6 +91,9 @@ __all__ = [
     "LinkGraph",
     "EdgeCounts",
     "link_negatives",
+    "graph_embedding",
+    "link_split",
+    "LinkSplit",
     "LinkNegatives",
     "citation_training_data",
     "CitationData",

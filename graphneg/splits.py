@@ -234,7 +234,8 @@ def link_split(
     # -- negatives --------------------------------------------------------------------------
     bad = r * n + c
     if undirected:
-        bad = np.unique(np.concatenate([bad, c * n + r]))
+        bad = np.sort(np.concatenate([bad, c * n + r]))
+        bad = bad[np.r_[True, bad[1:] != bad[:-1]]]
     sampler = _NegativeSampler(n, bad, year)
     val_neg = sampler.sample(val_edges[:, 0], num_negatives, rng)
     test_neg = sampler.sample(test_edges[:, 0], num_negatives, rng)
@@ -288,7 +289,6 @@ class _NegativeSampler:
                 f"but `num_negatives`={k}; lower `num_negatives`."
             )
         filled = np.zeros(n_rows, dtype=np.int64)
-        taken = np.empty(0, dtype=np.int64)  # sorted keys row * n + v already placed
         for _ in range(_MAX_ROUNDS):
             open_rows = np.flatnonzero(filled < k)
             if open_rows.size == 0:
@@ -296,18 +296,25 @@ class _NegativeSampler:
             slot_rows = np.repeat(open_rows, k - filled[open_rows])
             s = sources[slot_rows]
             v = self._draw(s, rng)
-            row_key = slot_rows * self.n + v
-            ok = (v != s) & ~_contains(self.bad, s * self.n + v) & ~_contains(taken, row_key)
-            # duplicates within this round: keep the first draw (sequential semantics)
-            _, first = np.unique(row_key[ok], return_index=True)
-            acc = np.flatnonzero(ok)[np.sort(first)]
-            acc = acc[np.argsort(slot_rows[acc], kind="stable")]
+            ok = (v != s) & ~_contains(self.bad, s * self.n + v)
+            if filled[open_rows].any():
+                # already placed in its row in an earlier round?
+                placed = out[open_rows]
+                placed_keys = (open_rows[:, None] * self.n + placed)[placed >= 0]
+                ok &= ~_contains(np.sort(placed_keys), slot_rows * self.n + v)
+            # duplicates within this round: keep the first draw (sequential semantics);
+            # slot_rows is sorted, so a stable sort by key groups (row, v) in draw order
+            cand = np.flatnonzero(ok)
+            key = slot_rows[cand] * self.n + v[cand]
+            order = np.argsort(key, kind="stable")
+            first = np.ones(key.size, dtype=bool)
+            first[1:] = key[order][1:] != key[order][:-1]
+            acc = np.sort(cand[order[first]])
             acc_rows = slot_rows[acc]
             starts = np.r_[0, np.flatnonzero(acc_rows[1:] != acc_rows[:-1]) + 1]
             rank = np.arange(acc.size) - np.repeat(starts, np.diff(np.r_[starts, acc.size]))
             out[acc_rows, filled[acc_rows] + rank] = v[acc]
             filled += np.bincount(acc_rows, minlength=n_rows)
-            taken = np.union1d(taken, row_key[acc])
         # Rows still open have sources linked to most of their pool: enumerate exactly.
         for i in np.flatnonzero(filled < k):
             s = int(sources[i])
