@@ -128,6 +128,7 @@ def mine_hard_negatives(
     temperature: float = 0.05,
     simans_a: float = 0.5,
     simans_b: float = 0.0,
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32",
     block_size: int | None = None,
     device: Any = None,
     show_progress: bool = False,
@@ -186,6 +187,11 @@ def mine_hard_negatives(
     metric : {'cosine', 'ip'}, default='cosine'
     temperature, simans_a, simans_b : float
         Parameters of ``'softmax'`` and ``'simans'``.
+    precision : {'fp32', 'bf16', 'fp16'}, default='fp32'
+        ``'bf16'``/``'fp16'``: score blocks in reduced precision, keep ``max(32, depth / 4)``
+        extra candidates and re-score them (and the positives) exactly in fp32, so the
+        filters and the ranking see fp32 scores; results equal fp32's unless a candidate
+        falls outside that margin.
     block_size : int, default=None
         Queries per block; ``None`` keeps a block's score matrix near 32M floats.
         Memory is ``O(block_size * n_docs + n_queries * range_max)``.
@@ -299,11 +305,16 @@ def mine_hard_negatives(
     if block_size is None:
         block_size = int(min(max(2**25 // max(n_docs, 1), 64), 8192))
     block_size = check_int(block_size, "block_size")
+    precision = check_choice(precision, "precision", ("fp32", "bf16", "fp16"))
     dev = torch.device(device) if device is not None else torch.device("cpu")
     Qt, Ct = torch.from_numpy(Q).to(dev), torch.from_numpy(C).to(dev)
     if metric == "cosine":
         Qt = torch.nn.functional.normalize(Qt, dim=1)
         Ct = torch.nn.functional.normalize(Ct, dim=1)
+    low = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+    Ql, Cl = (Qt, Ct) if low is None else (Qt.to(low), Ct.to(low))
+    margin = 0 if low is None else max(32, depth // 4)
+    wide = min(depth + margin, n_docs)
 
     out_idx = np.full((n_q, num_negatives), -1, dtype=np.int64)
     out_sc = np.full((n_q, num_negatives), np.nan, dtype=np.float32)
@@ -319,12 +330,21 @@ def mine_hard_negatives(
     with torch.inference_mode():
         for start in starts:
             stop = min(start + block_size, n_q)
-            S = Qt[start:stop] @ Ct.T
-            vals_t, idx_t = torch.topk(S, depth, dim=1, largest=True, sorted=True)
-            # positive scores straight from this block's score matrix
+            S = Ql[start:stop] @ Cl.T
+            vals_t, idx_t = torch.topk(S, wide, dim=1, largest=True, sorted=True)
             Pb = P[start:stop]
             prow = np.repeat(np.arange(stop - start), np.diff(Pb.indptr))
-            ps = S[torch.from_numpy(prow).to(dev), torch.from_numpy(Pb.indices.astype(np.int64)).to(dev)]
+            pcol = torch.from_numpy(Pb.indices.astype(np.int64)).to(dev)
+            if low is None:  # positive scores straight from this block's score matrix
+                ps = S[torch.from_numpy(prow).to(dev), pcol]
+            else:
+                # exact fp32 re-scoring of the wide candidate set and of the positives
+                qb = Qt[start:stop]
+                vals_t = torch.einsum("bwd,bd->bw", Ct[idx_t], qb)
+                vals_t, order = torch.sort(vals_t, dim=1, descending=True, stable=True)
+                idx_t = torch.gather(idx_t, 1, order)
+                vals_t, idx_t = vals_t[:, :depth], idx_t[:, :depth]
+                ps = (qb[torch.from_numpy(prow).to(dev)] * Ct[pcol]).sum(1)
             ps = ps.float().cpu().numpy()
             ref = np.minimum.reduceat(ps, Pb.indptr[:-1]) if ps.size else ps
             pos_ref[start:stop] = ref

@@ -192,3 +192,16 @@ def test_bad_input(data, kwargs, error, match):
     args = {"queries": Q, "corpus": C, "positives": positives, **kwargs}
     with pytest.raises(error, match=match):
         mine_hard_negatives(**args)
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_reduced_precision_matches_fp32(data, precision):
+    Q, C, positives = data
+    kw = dict(num_negatives=5, range_min=2, range_max=40, relative_margin=0.05)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GraphNegWarning)
+        ref = mine_hard_negatives(Q, C, positives, **kw)
+        low = mine_hard_negatives(Q, C, positives, precision=precision, block_size=16, **kw)
+    assert np.array_equal(ref.indices, low.indices)
+    np.testing.assert_allclose(np.nan_to_num(low.scores), np.nan_to_num(ref.scores), atol=1e-5)
+    np.testing.assert_allclose(low.positive_scores, ref.positive_scores, atol=1e-5)
