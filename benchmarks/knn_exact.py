@@ -1,0 +1,117 @@
+"""Exact kNN graph: graphneg vs the bare GEMM it performs, faiss IndexFlatIP, torch and numpy.
+
+python benchmarks/knn_exact.py --quick     # N=20k (about a minute)
+python benchmarks/knn_exact.py             # N=100k, d=384, k=32 (the issue's setting)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+import torch
+from _common import clustered, machine, recall, save, section, sgemm_peak, table, timed
+
+import graphneg as gn
+
+
+def bare_gemm(X: np.ndarray, block: int) -> None:
+    Xt = torch.from_numpy(X)
+    with torch.inference_mode():
+        for s in range(0, X.shape[0], block):
+            Xt[s : s + block] @ Xt.T
+
+
+def torch_naive(X: np.ndarray, k: int, block: int) -> np.ndarray:
+    Xt = torch.from_numpy(X)
+    out = []
+    with torch.inference_mode():
+        for s in range(0, X.shape[0], block):
+            S = Xt[s : s + block] @ Xt.T
+            out.append(torch.topk(S, k + 1, dim=1).indices[:, 1:])
+    return torch.cat(out).numpy()
+
+
+def numpy_argpartition(X: np.ndarray, k: int, block: int) -> np.ndarray:
+    out = []
+    for s in range(0, X.shape[0], block):
+        S = X[s : s + block] @ X.T
+        part = np.argpartition(-S, k + 1, axis=1)[:, : k + 1]
+        order = np.take_along_axis(S, part, 1).argsort(axis=1)[:, ::-1]
+        out.append(np.take_along_axis(part, order, 1)[:, 1:])
+    return np.concatenate(out)
+
+
+FAISS_CODE = """
+import sys, time, numpy as np, faiss
+X = np.load(sys.argv[1]); k = int(sys.argv[2])
+index = faiss.IndexFlatIP(X.shape[1]); index.add(X)
+t = time.perf_counter(); _, I = index.search(X, k + 1); dt = time.perf_counter() - t
+np.save(sys.argv[3], I[:, 1:]); print(dt)
+"""
+
+
+def faiss_flat(X: np.ndarray, k: int, env: dict[str, str], tmp: str) -> tuple[float, np.ndarray] | None:
+    """faiss in a subprocess, so OPENBLAS_CORETYPE can be set before its OpenBLAS loads."""
+    try:
+        import faiss  # noqa: F401
+    except ImportError:
+        return None
+    np.save(f"{tmp}/X.npy", X)
+    r = subprocess.run([sys.executable, "-c", FAISS_CODE, f"{tmp}/X.npy", str(k), f"{tmp}/I.npy"],
+                       capture_output=True, text=True, env={**os.environ, **env})
+    if r.returncode:
+        print(r.stderr)
+        return None
+    return float(r.stdout.strip().splitlines()[-1]), np.load(f"{tmp}/I.npy")
+
+
+def main() -> None:
+    import tempfile
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("-n", type=int, default=None)
+    p.add_argument("-d", type=int, default=384)
+    p.add_argument("-k", type=int, default=32)
+    a = p.parse_args()
+    n = a.n or (20_000 if a.quick else 100_000)
+    info = machine()
+    with section("machine"):
+        print(info)
+        peak = sgemm_peak()
+        print({k: round(v, 1) for k, v in peak.items()}, "GFLOP/s (4096^2 matmul)")
+    X = clustered(n, a.d)
+    flop = 2.0 * n * n * a.d
+    block = 1024
+    with section(f"exact kNN, N={n}, d={a.d}, k={a.k}"):
+        _, t_gemm = timed(lambda: bare_gemm(X, block))
+        (idx, _), t_ours = timed(lambda: gn.knn_search(X, a.k))
+        (idx_bf, _), t_bf16 = timed(lambda: gn.knn_search(X, a.k, precision="bf16"))
+        _, t_graph = timed(lambda: gn.knn_graph(X, a.k))
+        naive, t_naive = timed(lambda: torch_naive(X, a.k, block))
+        rows = [
+            ("bare GEMM (floor)", t_gemm, f"{flop / t_gemm / 1e9:.0f} GFLOP/s"),
+            ("graphneg knn_search fp32", t_ours, "exact"),
+            ("graphneg knn_graph fp32 (CSR)", t_graph, "exact, incl. CSR"),
+            ("graphneg knn_search bf16", t_bf16, f"recall {recall(idx_bf, idx):.4f}"),
+            ("torch mm + topk (naive)", t_naive, f"recall {recall(naive, idx):.4f}"),
+        ]
+        if n <= 30_000:
+            nump, t_np = timed(lambda: numpy_argpartition(X, a.k, block))
+            rows.append(("numpy matmul + argpartition", t_np, f"recall {recall(nump, idx):.4f}"))
+        with tempfile.TemporaryDirectory() as tmp:
+            for label, env in (("faiss IndexFlatIP", {}), ("faiss IndexFlatIP (SkylakeX)", {"OPENBLAS_CORETYPE": "SkylakeX"})):
+                res = faiss_flat(X, a.k, env, tmp)
+                if res is not None:
+                    rows.append((label, res[0], f"recall {recall(res[1], idx):.4f}"))
+        print(table(rows, t_gemm))
+    save("knn_exact" + ("_quick" if a.quick else ""), {"machine": info, "sgemm_peak": peak, "n": n, "d": a.d,
+                                                       "k": a.k, "rows": rows})
+
+
+if __name__ == "__main__":
+    main()

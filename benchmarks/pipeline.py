@@ -1,0 +1,46 @@
+"""The whole pipeline at scale with its peak memory: approximate kNN -> Leiden -> an epoch.
+
+python benchmarks/pipeline.py --quick   # 100k items
+python benchmarks/pipeline.py           # 1M items, d=384, k=20
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from _common import clustered, machine, peak_rss_mb, save, section, timed
+
+import graphneg as gn
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("-n", type=int, default=None)
+    p.add_argument("-d", type=int, default=384)
+    p.add_argument("-k", type=int, default=20)
+    p.add_argument("--backend", default="auto")
+    a = p.parse_args()
+    n = a.n or (100_000 if a.quick else 1_000_000)
+    info = machine()
+    steps = {}
+    with section(f"pipeline, {n} items, d={a.d}, k={a.k}, backend={a.backend}"):
+        X, steps["data"] = timed(lambda: clustered(n, a.d, n_clusters=max(n // 200, 10)))
+        rss_data = peak_rss_mb()
+        backend = a.backend if a.backend != "auto" or n > gn.knn.AUTO_EXACT_MAX else "exact"
+        G, steps["knn_graph"] = timed(lambda: gn.knn_graph(X, a.k, backend=backend))
+        rec, steps["recall_check"] = timed(lambda: gn.knn_recall(X, G, sample=500))
+        labels, steps["leiden"] = timed(lambda: gn.communities(G, seed=0))
+        sampler, steps["sampler_init"] = timed(lambda: gn.CommunityBatchSampler(labels, 64, packing="fill"))
+        _, steps["epoch"] = timed(sampler.batches)
+        for name, sec in steps.items():
+            print(f"{name:14} {sec:8.1f} s")
+        print(f"kNN recall@{a.k} (500 rows) {rec:.4f}; {labels.max() + 1} communities")
+        print(f"peak RSS {peak_rss_mb():.0f} MB (embeddings alone: {X.nbytes / 2**20:.0f} MB, "
+              f"RSS after data {rss_data:.0f} MB)")
+    save("pipeline" + ("_quick" if a.quick else ""), {"machine": info, "n": n, "d": a.d, "k": a.k, "steps": steps,
+                                                      "recall": rec, "peak_rss_mb": peak_rss_mb()})
+
+
+if __name__ == "__main__":
+    main()
