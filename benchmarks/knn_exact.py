@@ -104,7 +104,8 @@ def main() -> None:
             nump, t_np = timed(lambda: numpy_argpartition(X, a.k, block))
             rows.append(("numpy matmul + argpartition", t_np, f"recall {recall(nump, idx):.4f}"))
         with tempfile.TemporaryDirectory() as tmp:
-            for label, env in (("faiss IndexFlatIP", {}), ("faiss IndexFlatIP (SkylakeX)", {"OPENBLAS_CORETYPE": "SkylakeX"})):
+            variants = (("faiss IndexFlatIP", {}), ("faiss IndexFlatIP (SkylakeX)", {"OPENBLAS_CORETYPE": "SkylakeX"}))
+            for label, env in variants:
                 res = faiss_flat(X, a.k, env, tmp)
                 if res is not None:
                     rows.append((label, res[0], f"recall {recall(res[1], idx):.4f}"))

@@ -69,8 +69,9 @@ def main() -> None:
             low, t16 = timed(lambda: gn.mine_hard_negatives(Q, C, pos, precision="bf16", **kw))
         same_low = bool(np.array_equal(ours.indices, low.indices))
         try:
-            import datasets
             from sentence_transformers.util import mine_hard_negatives as st_mine
+
+            import datasets
         except ImportError:
             st_mine = None
         if st_mine is not None:
@@ -78,8 +79,8 @@ def main() -> None:
             d_txt = [f"d{i}" for i in range(n_d)]
             vectors = {**dict(zip(q_txt, Q, strict=True)), **dict(zip(d_txt, C, strict=True))}
             ds = datasets.Dataset.from_dict({"anchor": q_txt, "positive": [d_txt[p] for p in pos]})
-            theirs, t_st = timed(lambda: st_mine(ds, StubEncoder(vectors), corpus=d_txt, output_format="n-tuple",
-                                                 verbose=False, **kw))
+            stub = StubEncoder(vectors)
+            theirs, t_st = timed(lambda: st_mine(ds, stub, corpus=d_txt, output_format="n-tuple", verbose=False, **kw))
             # n-tuple rows exist for queries with all 5 negatives: compare those
             row_of = {t: i for i, t in enumerate(q_txt)}
             doc_of = {t: i for i, t in enumerate(d_txt)}
@@ -91,7 +92,7 @@ def main() -> None:
                 total += 1
             rows.append(("sentence-transformers", t_st, f"{total} full rows"))
             print(f"sentence-transformers      {t_st:8.2f} s")
-            print(f"graphneg fp32              {t32:8.2f} s   {t_st / t32:5.1f}x faster, identical rows {agree}/{total}")
+            print(f"graphneg fp32              {t32:8.2f} s   {t_st / t32:5.1f}x faster, identical {agree}/{total}")
             print(f"graphneg bf16              {t16:8.2f} s   {t_st / t16:5.1f}x faster, same as fp32: {same_low}")
         else:
             print(f"graphneg fp32 {t32:.2f} s, bf16 {t16:.2f} s (sentence-transformers not installed)")
