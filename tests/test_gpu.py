@@ -1,0 +1,46 @@
+"""The torch device path: same results on CUDA as on the CPU (skipped without a GPU)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import graphneg as gn
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    C = rng.normal(size=(3000, 64)).astype(np.float32)
+    Q = C[:500] + 0.3 * rng.normal(size=(500, 64)).astype(np.float32)
+    return Q, C
+
+
+@pytest.mark.parametrize("metric", ["cosine", "ip", "euclidean"])
+def test_knn_on_cuda_matches_cpu(data, metric):
+    _, C = data
+    cpu, s_cpu = gn.knn_search(C, 16, skip=2, metric=metric)
+    gpu, s_gpu = gn.knn_search(C, 16, skip=2, metric=metric, device="cuda")
+    assert np.mean(cpu == gpu) > 0.999  # ties may break differently across devices
+    np.testing.assert_allclose(s_gpu, s_cpu, atol=1e-4)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "fp16"])
+def test_knn_reduced_precision_on_cuda(data, precision):
+    _, C = data
+    exact, _ = gn.knn_search(C, 32)
+    idx, _ = gn.knn_search(C, 32, precision=precision, device="cuda")
+    assert gn.knn_recall(C, idx, sample=3000) >= 0.999
+    assert np.mean([np.intersect1d(a, b).size for a, b in zip(idx, exact, strict=True)]) / 32 >= 0.999
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_mining_on_cuda_matches_cpu(data, precision):
+    Q, C = data
+    kw = dict(num_negatives=5, range_min=2, range_max=40, relative_margin=0.05)
+    cpu = gn.mine_hard_negatives(Q, C, np.arange(500), **kw)
+    gpu = gn.mine_hard_negatives(Q, C, np.arange(500), device="cuda", precision=precision, **kw)
+    assert np.mean(cpu.indices == gpu.indices) > 0.999
