@@ -79,16 +79,22 @@ def _stable_argsort(keys: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Groups:
-    """Items grouped by label: ``members[starts[g]:starts[g + 1]]`` are the items of ``g``."""
+    """Items grouped by label: ``members[starts[g]:starts[g + 1]]`` are the items of ``g``.
+
+    ``high`` holds each member's group id in the upper 32 bits of a uint64, ready to be
+    combined with random low bits (see :func:`_shuffle_within`).
+    """
 
     members: np.ndarray
     starts: np.ndarray
+    high: np.ndarray
 
     @classmethod
     def of(cls, labels: np.ndarray) -> _Groups:
         starts = np.zeros(int(labels.max(initial=-1)) + 2, dtype=np.int64)
         np.cumsum(np.bincount(labels), out=starts[1:])
-        return cls(_stable_argsort(labels), starts)
+        members = _stable_argsort(labels)
+        return cls(members, starts, labels[members].astype(np.uint64) << np.uint64(32))
 
     @property
     def sizes(self) -> np.ndarray:
@@ -96,28 +102,15 @@ class _Groups:
 
 
 def _shuffle_within(groups: _Groups, rng: np.random.Generator) -> np.ndarray:
-    """Items in group order, each group's members in a random order; O(n).
+    """Items in group order, each group's members in uniformly random order.
 
-    Member ``p`` of a group of size ``s`` moves to ``(a p + b) mod s`` with a random offset
-    ``b`` and a random ``a`` coprime to ``s``: a random affine permutation, so an epoch costs
-    a few vectorised passes instead of an O(n log n) sort of random keys. Which members share
-    a chunk (and so a batch) changes with every draw.
+    Sorts ``group << 32 | random32``: the group part is already in order, so the stable
+    (run-adaptive) sort only has to order each group's short run of random keys, which
+    costs about as much as one pass over the data. Ties of the 32-bit keys (probability
+    ``s^2 / 2^33`` for a group of ``s``) keep the stored order.
     """
-    sizes = groups.sizes
-    n = int(groups.starts[-1])
-    s = np.maximum(sizes, 1)
-    a = np.ones(sizes.size, dtype=np.int64)
-    todo = np.flatnonzero(sizes > 2)
-    for _ in range(32):  # each draw is coprime with probability >= 6/pi^2 * ... ; 32 suffice
-        if todo.size == 0:
-            break
-        a[todo] = rng.integers(1, sizes[todo])
-        todo = todo[np.gcd(a[todo], sizes[todo]) != 1]
-    a[todo] = 1
-    b = (rng.random(sizes.size) * s).astype(np.int64)
-    g = np.repeat(np.arange(sizes.size), sizes)
-    p = np.arange(n, dtype=np.int64) - groups.starts[g]
-    return groups.members[groups.starts[g] + (a[g] * p + b[g]) % s[g]]
+    keys = groups.high | rng.integers(0, 2**32, groups.high.size, dtype=np.uint64)
+    return groups.members[np.argsort(keys, kind="stable")]
 
 
 def _unit_order(
@@ -128,7 +121,7 @@ def _unit_order(
     Returns the item order and the size of each unit in that order. Groups flagged in
     ``last`` go after all others (B3's remainder cluster).
     """
-    shuffled = _shuffle_within(groups, rng)
+    shuffled = _shuffle_within(groups, rng)  # position starts[g] + j holds a member of g
     sizes = groups.sizes
     if chunk is None:
         unit_size, unit_start, unit_group = sizes, groups.starts[:-1], np.arange(sizes.size)
