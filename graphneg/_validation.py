@@ -124,8 +124,12 @@ def check_labels(labels: Any, name: str = "labels", *, n_items: int | None = Non
     return inverse.astype(np.int64).ravel()
 
 
-def check_graph(G: Any, name: str = "G", *, square: bool = True) -> sp.csr_array:
-    """Return ``G`` as a canonical float32 ``csr_array`` (sorted indices, no duplicates)."""
+def check_graph(G: Any, name: str = "G", *, square: bool = True, keep_zeros: bool = False) -> sp.csr_array:
+    """Return ``G`` as a canonical float32 ``csr_array`` (sorted indices, no duplicates).
+
+    Explicitly stored zeros are dropped (not edges) unless ``keep_zeros``: a kNN graph can
+    hold a true neighbour whose similarity is exactly 0.
+    """
     if not sp.issparse(G):
         if isinstance(G, np.ndarray) and G.ndim == 2:
             G = sp.csr_array(G)
@@ -142,6 +146,7 @@ def check_graph(G: Any, name: str = "G", *, square: bool = True) -> sp.csr_array
     if G.nnz and not np.all(np.isfinite(G.data)):
         raise ValueError(f"`{name}` has non-finite edge weights.")
     G.sum_duplicates()
-    G.eliminate_zeros()  # an explicitly stored 0 is not an edge
+    if not keep_zeros:
+        G.eliminate_zeros()  # an explicitly stored 0 is not an edge
     G.sort_indices()
     return G

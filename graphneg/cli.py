@@ -36,12 +36,21 @@ def _log(msg: str, quiet: bool) -> None:
         print(msg, file=sys.stderr, flush=True)
 
 
-def _load_labels(path: Path, n: int) -> np.ndarray:
+def _load_npy(path: Path, option: str) -> np.ndarray:
+    if not path.exists():
+        raise FileNotFoundError(f"{option} {path} does not exist")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as err:
+        raise ValueError(f"{option} {path} is not a numeric .npy array ({err})") from None
+
+
+def _load_labels(path: Path, n: int | None) -> np.ndarray:
     if path.suffix == ".npy":
-        labels = np.load(path, allow_pickle=False)
+        labels = _load_npy(path, "--labels")
     else:
         labels = np.array([line.strip() for line in path.read_text().splitlines() if line.strip()])
-    if labels.shape[0] != n:
+    if n is not None and labels.shape[0] != n:
         raise ValueError(f"--labels {path} has {labels.shape[0]} entries, expected {n} (one per row).")
     return labels
 
@@ -97,15 +106,15 @@ def run_batches(args: argparse.Namespace) -> int:
     ids = None
     graph_extra = None
     if args.embeddings is None:
+        if args.demo_size < 2:
+            raise ValueError(f"--demo-size must be >= 2, got {args.demo_size}")
         demo = gn.load_demo(args.demo_size, seed=args.seed)
         X, labels = demo.embeddings, demo.labels
         graph_extra = demo.citations
         _log(f"built-in demo dataset: {X.shape[0]} items, dim {X.shape[1]}, "
              f"{int(labels.max()) + 1} topics, {demo.citations.nnz} citations", quiet)
     else:
-        if not args.embeddings.exists():
-            raise FileNotFoundError(f"--embeddings {args.embeddings} does not exist")
-        X = np.load(args.embeddings, allow_pickle=False)
+        X = _load_npy(args.embeddings, "--embeddings")
         labels = _load_labels(args.labels, X.shape[0]) if args.labels else None
         if args.ids:
             ids = [line.rstrip("\n") for line in args.ids.read_text(encoding="utf-8").splitlines()]
@@ -162,9 +171,9 @@ def run_stats(args: argparse.Namespace) -> int:
     import graphneg as gn
 
     batches = read_batches(args.batches)
-    X = np.load(args.embeddings, allow_pickle=False) if args.embeddings else None
+    X = _load_npy(args.embeddings, "--embeddings") if args.embeddings else None
     n = X.shape[0] if X is not None else None
-    labels = _load_labels(args.labels, n if n is not None else len(np.load(args.labels))) if args.labels else None
+    labels = _load_labels(args.labels, n) if args.labels else None
     stats = gn.batch_stats(batches, embeddings=X, labels=labels)
     if args.json:
         print(json.dumps(stats, indent=2))
@@ -190,7 +199,7 @@ def run_citations(args: argparse.Namespace) -> int:
         _log(f"warning: {w.message}", args.quiet)
     counts = data.counts
     _log(f"read {args.input}: {data.graph.n_nodes} papers, {counts.summary()}", args.quiet)
-    embeddings = np.load(args.embeddings, allow_pickle=False) if args.embeddings else None
+    embeddings = _load_npy(args.embeddings, "--embeddings") if args.embeddings else None
     extra: dict[str, Any] = {}
     if args.strategy == "khop":
         extra["hops"] = args.hops

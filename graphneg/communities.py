@@ -39,7 +39,7 @@ def relabel(labels: Any) -> np.ndarray:
 
 
 def _undirected(G: sp.csr_array) -> sp.csr_array:
-    """Symmetric weights (mean of both directions) without the diagonal."""
+    """Symmetric weights (the larger of both directions) without the diagonal."""
     from .knn import symmetrize
 
     if (G != G.T).nnz == 0:
@@ -176,7 +176,7 @@ def communities(
         bad = int((G.data <= 0).sum())
         raise ValueError(
             f"`G` has {bad} non-positive edge weight(s); community quality needs positive weights. "
-            "Pass weighted=False, or build the graph with a metric whose similarities are positive."
+            "Pass weighted=False (CLI: --unweighted), or build the graph with positive similarities."
         )
 
     implementation = check_choice(implementation, "implementation", ("auto", "igraph", "leidenalg"))
@@ -197,7 +197,8 @@ def communities(
         g = to_igraph(G, weighted=weighted)
         kwargs: dict[str, Any] = {"resolution_parameter": resolution}
         ptype = la.RBConfigurationVertexPartition if objective == "modularity" else la.CPMVertexPartition
-        part = la.find_partition(
+        part = _leidenalg(
+            la,
             g,
             ptype,
             weights="weight" if weighted else None,
@@ -222,10 +223,22 @@ def communities(
     if max_size is not None:
         # leidenalg's max_comm_size steers its moves but results can still exceed it
         # (seen with leidenalg 0.12), so every method gets the same final guarantee
-        labels = _split_oversized(G, labels, max_size, derive_seed(rng))
+        labels = _split_oversized(G, labels, max_size, derive_seed(rng), weighted=weighted)
     if size is not None:
         labels = exact_size(G, labels, size, seed=rng)
     return labels
+
+
+def _leidenalg(la: Any, g: Any, ptype: Any, **kwargs: Any) -> Any:
+    """``leidenalg.find_partition``, with its C errors (raised as BaseException) as ValueError."""
+    try:
+        return la.find_partition(g, ptype, **kwargs)
+    except Exception as err:
+        raise ValueError(f"leidenalg failed: {err}") from err
+    except BaseException as err:  # leidenalg raises a bare BaseException for C-level errors
+        if isinstance(err, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+            raise
+        raise ValueError(f"leidenalg failed: {err}") from None
 
 
 def _metis(G: sp.csr_array, *, n_parts: int | None, size: int | None, weighted: bool, seed: int) -> np.ndarray:
@@ -270,7 +283,9 @@ def _bfs_order(S: sp.csr_array, members: np.ndarray) -> np.ndarray:
     return members[np.concatenate(parts)]
 
 
-def _split_oversized(G: sp.csr_array, labels: np.ndarray, max_size: int, seed: int = 0) -> np.ndarray:
+def _split_oversized(
+    G: sp.csr_array, labels: np.ndarray, max_size: int, seed: int = 0, *, weighted: bool = True
+) -> np.ndarray:
     """Split every community larger than ``max_size`` into cohesive pieces.
 
     Each oversized community is re-partitioned on its own induced subgraph with Leiden
@@ -293,15 +308,18 @@ def _split_oversized(G: sp.csr_array, labels: np.ndarray, max_size: int, seed: i
         sub = S[members][:, members]
         parts = None
         if sub.nnz:
-            g = to_igraph(sub)
+            use_weights = weighted and sub.data.min() > 0
+            g = to_igraph(sub, weighted=use_weights)
             for resolution in (1.0, 2.0, 4.0, 8.0, 16.0, 32.0):
-                part = la.find_partition(
-                    g, la.RBConfigurationVertexPartition, weights="weight",
+                part = _leidenalg(
+                    la, g, la.RBConfigurationVertexPartition, weights="weight" if use_weights else None,
                     resolution_parameter=resolution, seed=derive_seed(rng),
                 )
                 membership = np.asarray(part.membership)
                 if membership.max() > 0:
-                    parts = [members[membership == p] for p in range(membership.max() + 1)]
+                    if members.size / (membership.max() + 1) >= max_size / 4:
+                        parts = [members[membership == p] for p in range(membership.max() + 1)]
+                    # else: shattered into crumbs (dense subgraph): cut contiguous pieces below
                     break
         if parts is None:  # no structure to follow: contiguous breadth-first pieces
             ordered = _bfs_order(S, members)
@@ -411,8 +429,8 @@ def _local_order(A: sp.csr_array, members: np.ndarray, size: int, rng: np.random
             g = to_igraph(sub, weighted=False)
             for resolution in (1.0, 2.0, 4.0, 8.0, 16.0, 32.0):
                 membership = np.asarray(
-                    la.find_partition(
-                        g, la.RBConfigurationVertexPartition,
+                    _leidenalg(
+                        la, g, la.RBConfigurationVertexPartition,
                         resolution_parameter=resolution, seed=derive_seed(rng),
                     ).membership
                 )

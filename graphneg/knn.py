@@ -145,10 +145,19 @@ def knn_search(
     if metric == "cosine":
         X = _normalize(X)
         T = X if self_search else _normalize(T)
+    elif metric == "euclidean":
+        # distances are translation invariant; centring keeps 2<x,y> - |y|^2 from cancelling
+        # catastrophically when all vectors share a large offset
+        centre = T.mean(axis=0, dtype=np.float64).astype(np.float32)
+        X = X - centre
+        T = X if self_search else T - centre
     if backend == "exact":
-        return _exact_search(X, T, k, skip, metric, self_search, precision, block_size, device, show_progress)
+        idx, sims = _exact_search(X, T, k, skip, metric, self_search, precision, block_size, device, show_progress)
+        if metric == "euclidean":
+            sims = _exact_sims(X, T, idx, metric)  # exact distances for the chosen few
+        return idx, sims
     want = k + skip + (1 if self_search else 0)
-    idx = _approximate(backend, X, T, want, metric, backend_kwargs or {}, self_search)
+    idx = _approximate(backend, X, T, want, metric, dict(backend_kwargs or {}), self_search)
     if self_search:  # drop the item itself wherever the index returned it
         keep = idx != np.arange(n)[:, None]
         keep &= np.cumsum(keep, axis=1) <= k + skip
@@ -334,6 +343,8 @@ def knn_recall(
         indices = G.indices.reshape(G.shape[0], -1)
     idx = np.asarray(indices)
     X = check_embeddings(X, "X", metric=_resolve_metric(metric))
+    if idx.ndim != 2 or idx.shape[0] != X.shape[0]:
+        raise ValueError(f"`indices` must have shape ({X.shape[0]}, k), one row per item of X, got {idx.shape}.")
     n, k = idx.shape
     rows = np.random.default_rng(seed).choice(n, min(sample, n), replace=False)
     T = X if targets is None else targets
@@ -466,7 +477,7 @@ def symmetrize(G: Any, mode: Literal["union", "mutual"] = "union") -> sp.csr_arr
     4
     """
     check_choice(mode, "mode", ("union", "mutual"))
-    G = check_graph(G, "G").tocoo()
+    G = check_graph(G, "G", keep_zeros=True).tocoo()
     n = G.shape[0]
     off = G.row != G.col
     r, c, v = G.row[off].astype(np.int64), G.col[off].astype(np.int64), G.data[off]

@@ -74,9 +74,15 @@ class LinkGraph:
         A = sp.csr_array(adjacency)
         if A.shape[0] != A.shape[1]:
             raise ValueError(f"`adjacency` must be square, got shape {A.shape}.")
-        A = sp.csr_array((np.ones(A.nnz, np.float32), A.indices, A.indptr), shape=A.shape)
         A.sum_duplicates()
-        A.data[:] = 1.0
+        A.eliminate_zeros()  # a stored 0 is not a link
+        loops = int((A.diagonal() != 0).sum())
+        if loops:
+            A = A.tolil()
+            A.setdiag(0)
+            A = sp.csr_array(A)
+            A.eliminate_zeros()
+        A = sp.csr_array((np.ones(A.nnz, np.float32), A.indices, A.indptr), shape=A.shape)
         A.sort_indices()
         self.adjacency = A
         if ids is None:
@@ -90,7 +96,9 @@ class LinkGraph:
             seen: set[Hashable] = set()
             dup = next(v for v in ids if v in seen or seen.add(v))  # type: ignore[func-returns-value]
             raise ValueError(f"`ids` must be unique, got {dup!r} more than once.")
-        self.counts = counts if counts is not None else EdgeCounts(read=A.nnz, kept=A.nnz)
+        if counts is None:
+            counts = EdgeCounts(read=A.nnz + loops, kept=A.nnz, self_loops=loops)
+        self.counts = counts
 
     # -- construction -----------------------------------------------------------------------
     @classmethod
@@ -146,14 +154,34 @@ class LinkGraph:
 
     @classmethod
     def from_index_edges(
-        cls, edges: Any, n_nodes: int | None = None, *, ids: Sequence[Hashable] | None = None, warn: bool = True
+        cls,
+        edges: Any,
+        n_nodes: int | None = None,
+        *,
+        ids: Sequence[Hashable] | None = None,
+        layout: str = "auto",
+        warn: bool = True,
     ) -> LinkGraph:
-        """Build from integer edges: an ``(n_edges, 2)`` array or PyG's ``(2, n_edges)`` ``edge_index``."""
+        """Build from integer edges: ``(n_edges, 2)`` pairs or PyG's ``(2, n_edges)`` ``edge_index``.
+
+        ``layout`` is ``'pairs'``, ``'edge_index'`` or ``'auto'`` (from the shape; a 2 x 2
+        array is ambiguous and must be named).
+        """
         E = np.asarray(edges)
         if E.ndim != 2 or 2 not in E.shape:
             raise ValueError(f"`edges` must have shape (n_edges, 2) or (2, n_edges), got {E.shape}.")
-        if E.shape[1] != 2 or (E.shape[0] == 2 and E.shape[1] != 2):
+        if layout not in ("auto", "pairs", "edge_index"):
+            raise ValueError(f"`layout` must be one of 'auto', 'pairs', 'edge_index', got {layout!r}.")
+        if layout == "auto":
+            if E.shape == (2, 2):
+                raise ValueError("`edges` of shape (2, 2) is ambiguous: pass layout='pairs' or 'edge_index'.")
+            layout = "pairs" if E.shape[1] == 2 else "edge_index"
+        if layout == "edge_index":
+            if E.shape[0] != 2:
+                raise ValueError(f"layout='edge_index' needs shape (2, n_edges), got {E.shape}.")
             E = E.T
+        elif E.shape[1] != 2:
+            raise ValueError(f"layout='pairs' needs shape (n_edges, 2), got {E.shape}.")
         if E.size and not np.issubdtype(E.dtype, np.integer):
             raise TypeError(f"`edges` must hold integer node indices, got dtype {E.dtype}.")
         E = E.astype(np.int64)
@@ -366,7 +394,7 @@ class LinkGraph:
         if not graph.is_directed():
             edges = np.vstack([edges, edges[:, ::-1]])
         names = graph.vs["name"] if "name" in graph.vs.attributes() else None
-        return cls.from_index_edges(edges, graph.vcount(), ids=names, warn=False)
+        return cls.from_index_edges(edges, graph.vcount(), ids=names, layout="pairs", warn=False)
 
     def subgraph(self, rows: Any) -> LinkGraph:
         """The graph induced by ``rows`` (in that order)."""

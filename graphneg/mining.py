@@ -164,7 +164,7 @@ def mine_hard_negatives(
     max_score, min_score : float, default=None
         Drop candidates scoring above / below (NV-Retriever TopK-Abs is ``max_score``).
     absolute_margin : float, default=None
-        Keep a candidate only if :math:`s < s^+ - m` (NV-Retriever *TopK-MarginPos*).
+        Keep a candidate only if :math:`s \le s^+ - m` (NV-Retriever *TopK-MarginPos*).
     relative_margin : float, default=None
         Keep a candidate only if :math:`s \le s^+ - |s^+| m`; ``0.05`` is NV-Retriever's
         best setting *TopK-PercPos 95%* (negatives at most 95 % of the positive score).

@@ -92,7 +92,9 @@ def citation_training_data(
     -------
     dict
         Summary: ``sources``, ``citations``, ``records``, ``chunks``, ``resumed_chunks``,
-        ``short_sources``, ``skipped_no_text`` and the output path.
+        ``short_records`` (records with fewer than ``num_negatives`` negatives),
+        ``skipped_no_text`` and the output path. A source's negatives never include any paper
+        it cites (its positives), also with ``exclude_hops=0``.
     """
     if not isinstance(graph, LinkGraph):
         raise TypeError(f"`graph` must be a graphneg.LinkGraph, got {type(graph).__name__}.")
@@ -150,9 +152,12 @@ def citation_training_data(
         chunk = sources[c * chunk_size : (c + 1) * chunk_size]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", GraphNegWarning)
+            A = graph.adjacency
+            cited = [A.indices[A.indptr[s] : A.indptr[s + 1]] for s in chunk]
             neg = link_negatives(
                 graph, chunk, strategy=strategy, num_negatives=num_negatives, exclude_hops=exclude_hops,
-                seed=np.random.default_rng([seed, c]), embeddings=embeddings, **strategy_kwargs,
+                # a record's positive must never be among its negatives, whatever exclude_hops says
+                exclude=cited, seed=np.random.default_rng([seed, c]), embeddings=embeddings, **strategy_kwargs,
             )
             _write_chunk(part, graph, chunk, neg.indices, text_list, output_format)
         if not part.exists():  # a writer with nothing to write: still mark the chunk done

@@ -89,9 +89,14 @@ class _PlannedBatchSampler(Sampler[list[int]]):
         already being iterated keeps its batches).
         """
         labels = check_labels(labels, "labels", n_items=self.n_items)
-        self._set_labels(labels)
-        self._cache = None
-        self._rank_batches()  # validate now
+        saved = dict(self.__dict__)
+        try:
+            self._set_labels(labels)
+            self._cache = None
+            self._rank_batches()  # validate now
+        except BaseException:
+            self.__dict__.update(saved)  # a failed refresh leaves the sampler as it was
+            raise
 
     def _set_labels(self, labels: np.ndarray) -> None:
         raise TypeError(f"{type(self).__name__} has no labels to refresh.")
@@ -187,6 +192,21 @@ def _balance_count(batches: list[np.ndarray], R: int, strata: np.ndarray | None)
                 "lower `num_replicas` or pass drop_last=True."
             )
     return out
+
+
+def _exact_sized(labels: np.ndarray, batch_size: int, strata: np.ndarray | None) -> bool:
+    """Whether B3 packing applies: one cluster size K dividing the batch, one remainder per stratum."""
+    sizes = np.bincount(labels)
+    sizes = sizes[sizes > 0]
+    K = int(sizes.max())
+    if batch_size % K:
+        return False
+    groups = [labels] if strata is None else [labels[strata == s] for s in np.unique(strata)]
+    for part in groups:
+        sz = np.bincount(part)
+        if np.count_nonzero(sz[sz > 0] != K) > 1:
+            return False
+    return True
 
 
 _DOC_COMMON = """
@@ -324,11 +344,7 @@ class CommunityBatchSampler(_PlannedBatchSampler):
     def _set_labels(self, labels: np.ndarray) -> None:
         packing = self.requested_packing
         if packing == "auto":
-            sizes = np.bincount(labels)
-            sizes = sizes[sizes > 0]
-            K = int(sizes.max())
-            exact = np.count_nonzero(sizes != K) <= 1 and self.batch_size % K == 0
-            packing = "b3" if exact else "bfd"
+            packing = "b3" if _exact_sized(labels, self.batch_size, self.strata) else "bfd"
         if self.fixed_composition and packing != "b3":
             raise ValueError("`fixed_composition=True` needs packing='b3' (clusters of one size).")
         self.labels, self.packing = labels, packing

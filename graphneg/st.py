@@ -75,6 +75,11 @@ class GraphBatchSamplerFactory:
     ) -> Any:
         n = len(dataset)
         seed = int(seed) if seed is not None else 0
+        if self.strata is not None and not drop_last:
+            raise ValueError(
+                "`strata` leaves one short batch per stratum in the middle of an epoch, which "
+                "accelerate's multi-GPU sharding cannot count; set dataloader_drop_last=True."
+            )
         if n != self.labels.size:
             # an evaluation set: the labels describe the training rows only
             sampler: Any = RandomBatchSampler(n, batch_size, drop_last=drop_last, seed=seed)

@@ -679,3 +679,16 @@ ERROR_CASES = [
 def test_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_every_pair_of_a_community_can_share_a_batch():
+    # regression: an affine within-community permutation only ever paired some members
+    labels = np.zeros(6, dtype=np.int64)
+    together = np.zeros((6, 6), dtype=int)
+    for seed in range(200):
+        for fn in (packed_batches, topic_batches):
+            for b in fn(labels, 2, seed=seed):
+                together[b[0], b[1]] += 1
+                together[b[1], b[0]] += 1
+    off = together[np.triu_indices(6, 1)]
+    assert off.min() > 0.5 * off.mean()  # every pair, about equally often

@@ -175,3 +175,10 @@ def test_communities_bad_input(call, error, match):
 def test_unweighted_accepts_negative_weights():
     G, _ = planted()
     assert communities(-G, weighted=False, seed=0).size == 200
+
+
+def test_unweighted_split_of_negative_weights_and_dense_subgraphs():
+    G = knn_graph(np.random.default_rng(0).normal(size=(60, 8)), 40)  # many weights <= 0
+    labels = communities(G, weighted=False, max_size=5)
+    sizes = np.bincount(labels)
+    assert sizes.max() <= 5 and sizes.mean() > 3  # pieces, not crumbs

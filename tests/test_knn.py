@@ -188,3 +188,35 @@ def test_backend_errors_and_auto(monkeypatch):
         knn_search(X, 5, backend="faiss")
     idx, _ = knn_search(X, 5, backend="auto")  # small: exact
     assert np.array_equal(idx, knn_search(X, 5)[0])
+
+
+def test_euclidean_with_a_large_common_offset():
+    X = np.random.default_rng(0).normal(size=(300, 16)) + 1000.0
+    idx, sim = knn_search(X, 8, metric="euclidean")
+    ref_idx, ref_sim = reference(X, 8, metric="euclidean")
+    assert np.mean([np.intersect1d(a, b).size / 8 for a, b in zip(idx, ref_idx, strict=True)]) == 1.0
+    np.testing.assert_allclose(sim, ref_sim, atol=1e-5)
+    idx16, _ = knn_search(X, 8, metric="euclidean", precision="bf16")
+    assert np.mean([np.intersect1d(a, b).size / 8 for a, b in zip(idx16, ref_idx, strict=True)]) >= 0.999
+
+
+def test_zero_similarity_neighbours_survive_mutual_and_symmetrize():
+    G = knn_graph(np.eye(3), 2)  # every similarity is exactly 0, every edge mutual
+    assert knn_graph(np.eye(3), 2, mutual=True).nnz == 6
+    assert symmetrize(G, "union").nnz == 6
+
+
+def test_backend_kwargs_are_not_mutated():
+    pytest.importorskip("faiss")
+    kw = {"M": 16, "ef_search": 64}
+    X = _clustered(300)
+    knn_search(X, 5, backend="faiss-hnsw", backend_kwargs=kw)
+    assert kw == {"M": 16, "ef_search": 64}
+
+
+def test_knn_recall_checks_shape():
+    from graphneg import knn_recall
+
+    X = _clustered(50)
+    with pytest.raises(ValueError, match=r"`indices` must have shape \(50, k\)"):
+        knn_recall(X, np.zeros((10, 5), dtype=int))

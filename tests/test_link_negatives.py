@@ -75,7 +75,7 @@ def test_uniform_is_exact_and_uniform_on_dense_rows():
 def test_uniform_frequencies():
     from scipy import stats
 
-    g = LinkGraph.from_index_edges([[0, 1], [0, 2]], 12)
+    g = LinkGraph.from_index_edges([[0, 1], [0, 2]], 12, layout="pairs")
     res = link_negatives(g, np.zeros(3000, dtype=int), strategy="uniform", num_negatives=1, seed=0)
     counts = np.bincount(res.indices[:, 0], minlength=12)
     assert counts[:3].sum() == 0

@@ -111,3 +111,12 @@ def test_killed_run_resumes_to_identical_output(tmp_path, citeseer_text):
     summary = json.loads(stdout)
     assert summary["resumed_chunks"] >= 5 and summary["resumed_chunks"] < summary["chunks"]
     assert out.read_bytes() == full.read_bytes()
+
+
+def test_positive_never_among_negatives_even_without_hop_exclusion(tmp_path):
+    g = gn.LinkGraph.from_index_edges([[0, 1], [0, 2], [0, 3], [0, 4], [5, 0]], 6)
+    citation_training_data(g, tmp_path / "o.jsonl", exclude_hops=0, num_negatives=3)
+    for line in (tmp_path / "o.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        cited = {str(v) for v in g.successors(int(rec["query_id"]))}
+        assert not cited & set(rec["negative_ids"])

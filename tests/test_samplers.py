@@ -548,3 +548,17 @@ def test_slice_shard_fold_respects_strata():
         for i in range(len(global_batch[0])):
             merged = global_batch[0][i] + global_batch[1][i]
             assert np.unique(strata[merged]).size == 1, f"epoch {e}: batch {merged} mixes strata"
+
+
+def test_failed_refresh_leaves_sampler_usable():
+    s = CommunityBatchSampler(np.repeat(np.arange(4), 4), 8, packing="b3")
+    before = list(s)
+    with pytest.raises(ValueError):
+        s.refresh([0] * 5 + [1] * 5 + [2] * 6)
+    assert list(s) == before and len(s) == len(before)
+
+
+def test_auto_packing_checks_sizes_per_stratum():
+    s = CommunityBatchSampler(np.repeat(np.arange(4), 2), 4, strata=np.tile([0, 1], 4))
+    assert s.packing == "bfd"
+    assert sorted(i for b in s for i in b) == list(range(8))

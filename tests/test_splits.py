@@ -157,7 +157,7 @@ def test_infeasible_source_raises():
         link_split(g, test=0.5, num_negatives=1)
     # time-respecting: the pool (no younger nodes) can be too small even for a sparse source
     years = np.r_[2000, np.full(n - 1, 2010)]
-    g2 = LinkGraph.from_index_edges([[0, 1], [2, 3]], n)
+    g2 = LinkGraph.from_index_edges([[0, 1], [2, 3]], n, layout="pairs")
     with pytest.raises(ValueError, match="no younger than it"):
         link_split(g2, val=0.45, test=0.5, years=years, time_respecting=True, seed=0)
 

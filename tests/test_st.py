@@ -143,3 +143,11 @@ def test_refresh_callback_re_mines_each_epoch(tiny_model, tmp_path):
     assert calls == [0, 1]
     sampler = factory.samplers[0]
     assert np.all(np.bincount(sampler.labels) == 8) and sampler.packing == "b3"
+
+
+def test_strata_need_drop_last():
+    factory = batch_sampler(np.repeat(np.arange(10), 3), strata=np.repeat([0, 1], 15))
+    with pytest.raises(ValueError, match="dataloader_drop_last=True"):
+        factory(range(30), 6, False, None, None, 0)
+    s = factory(range(30), 6, True, None, None, 0)
+    assert all(len(b) == 6 for b in s)
