@@ -1,0 +1,248 @@
+"""Helpers shared by the experiment scripts in ``examples/`` (not part of the package).
+
+Data preparation (convert the shared public data with the ``datasets/`` converters into a cache
+folder, or take a canonical corpus folder as given), atomic JSON output, the trainable head on
+frozen embeddings, and small statistics helpers. Only graphneg's public API is used.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+EXAMPLES_DIR = Path(__file__).resolve().parent
+REPO_ROOT = EXAMPLES_DIR.parent
+CACHE_DIR = EXAMPLES_DIR / ".cache"
+RESULTS_DIR = EXAMPLES_DIR / "results"
+SHARED_DATA_ENV = "GRAPHNEG_SHARED_DATA"
+
+# Run from a plain checkout without `pip install -e .`: fall back to the source tree.
+if importlib.util.find_spec("graphneg") is None:  # pragma: no cover - depends on the install
+    sys.path.insert(0, str(REPO_ROOT))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+
+# --------------------------------------------------------------------------------------------
+# data
+# --------------------------------------------------------------------------------------------
+def shared_data_dir() -> Path:
+    """``$GRAPHNEG_SHARED_DATA`` or ``<repo>/../shared/data``."""
+    env = os.environ.get(SHARED_DATA_ENV)
+    return Path(env) if env else REPO_ROOT.parent / "shared" / "data"
+
+
+CONVERTERS = {
+    # name: (converter script, shared-data subfolder, a file every converted folder has)
+    "scifact": ("convert_scifact.py", "scifact", "corpus.jsonl"),
+    "citeseer_text": ("convert_citeseer_text.py", "citeseer_text", "nodes.jsonl"),
+}
+
+
+def prepare_corpus(name: str, data: Path | None, raw: Path | None, refresh: bool = False) -> Path:
+    """Return a canonical corpus folder.
+
+    ``data`` given: used as is. Otherwise the raw public data (``raw``, default the shared data
+    folder's subfolder) is converted once with ``datasets/<converter>`` into
+    ``examples/.cache/<name>`` and reused afterwards (``refresh`` converts again).
+    """
+    if data is not None:
+        if not Path(data).is_dir():
+            raise SystemExit(f"error: --data folder {data} does not exist")
+        return Path(data)
+    script, subfolder, marker = CONVERTERS[name]
+    out = CACHE_DIR / name
+    if (out / marker).is_file() and not refresh:
+        return out
+    raw = Path(raw) if raw is not None else shared_data_dir() / subfolder
+    if not raw.is_dir():
+        raise SystemExit(
+            f"error: no --data given and the raw data folder {raw} does not exist "
+            f"(set ${SHARED_DATA_ENV} or pass --data/--raw)"
+        )
+    cmd = [sys.executable, str(REPO_ROOT / "datasets" / script), "--raw", str(raw), "--out", str(out)]
+    print("converting:", " ".join(cmd), flush=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode:
+        raise SystemExit(f"error: converter failed:\n{proc.stdout}{proc.stderr}")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# output
+# --------------------------------------------------------------------------------------------
+def write_json_atomic(path: Path, obj: Any) -> Path:
+    """Write ``obj`` as JSON next to ``path`` and rename it into place (never half-written)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(_jsonable(obj), fh, indent=1, allow_nan=False)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating, float)):
+        v = float(obj)
+        return v if math.isfinite(v) else None
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    return obj
+
+
+def command_line(script: str, argv: Sequence[str] | None) -> str:
+    """The command that reproduces this run (relative to the repository root)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    return " ".join(["python", f"examples/{script}", *args])
+
+
+def environment() -> dict[str, Any]:
+    import graphneg
+
+    import hashlib
+
+    digest = hashlib.sha256()
+    for f in sorted(Path(graphneg.__file__).parent.glob("*.py")):
+        digest.update(f.name.encode() + b"\0" + f.read_bytes())
+    env = {
+        "graphneg_source_sha256": digest.hexdigest()[:16],
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "graphneg": graphneg.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "machine": platform.machine(),
+    }
+    try:
+        import sentence_transformers
+
+        env["sentence_transformers"] = sentence_transformers.__version__
+    except ImportError:
+        env["sentence_transformers"] = None
+    return env
+
+
+# --------------------------------------------------------------------------------------------
+# statistics
+# --------------------------------------------------------------------------------------------
+def mean_std(values: Sequence[float]) -> dict[str, float | int | None]:
+    """Mean, sample standard deviation (ddof=1; None for one value), n, min and max."""
+    arr = np.asarray([v for v in values if v is not None], dtype=np.float64)
+    if arr.size == 0:
+        return {"mean": None, "std": None, "n": 0, "min": None, "max": None}
+    return {
+        "mean": float(arr.mean()),
+        "std": float(arr.std(ddof=1)) if arr.size > 1 else None,
+        "n": int(arr.size),
+        "min": float(arr.min()),
+        "max": float(arr.max()),
+    }
+
+
+def summarize_runs(runs: list[dict[str, Any]], baseline_runs: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """Per-metric mean/std over seeds, mean diagnostics, and the paired difference to a baseline."""
+    metrics = sorted({k for r in runs for k in r["metrics"]})
+    out: dict[str, Any] = {"metrics": {m: mean_std([r["metrics"].get(m) for r in runs]) for m in metrics}}
+    diag_keys = sorted({k for r in runs for k in r.get("diagnostics", {})})
+    out["diagnostics"] = {
+        k: mean_std([r["diagnostics"].get(k) for r in runs])["mean"] for k in diag_keys
+    }
+    out["train_time_s"] = mean_std([r["train_time_s"] for r in runs])
+    if baseline_runs:
+        base = {r["seed"]: r["metrics"] for r in baseline_runs}
+        paired = {}
+        for m in metrics:
+            diffs = [r["metrics"][m] - base[r["seed"]][m] for r in runs if r["seed"] in base]
+            paired[m] = mean_std(diffs)
+        out["vs_random_paired"] = paired
+    return out
+
+
+def ranking_metrics(scores: torch.Tensor, relevant: Sequence[np.ndarray], ks: Sequence[int] = (10, 100)) -> dict[str, float]:
+    """Mean nDCG@10 (binary gains, BEIR/trec_eval definition) and Recall@k over queries.
+
+    ``scores``: (n_queries, n_docs); ``relevant[i]``: the relevant document rows of query i.
+    """
+    depth = min(max(ks), scores.shape[1])
+    top = torch.topk(scores, depth, dim=1).indices.numpy()
+    discounts = 1.0 / np.log2(np.arange(2, 12))
+    ndcg: list[float] = []
+    recall: dict[int, list[float]] = {k: [] for k in ks}
+    for i, rel in enumerate(relevant):
+        rel_set = set(np.asarray(rel).tolist())
+        hits = np.isin(top[i], list(rel_set))
+        dcg = float((hits[:10] * discounts[: min(10, depth)]).sum())
+        idcg = float(discounts[: min(len(rel_set), 10)].sum())
+        ndcg.append(dcg / idcg)
+        for k in ks:
+            recall[k].append(hits[:k].sum() / len(rel_set))
+    out = {"ndcg@10": float(np.mean(ndcg))}
+    for k in ks:
+        out[f"recall@{k}"] = float(np.mean(recall[k]))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# the cheap variant: a trainable head on frozen embeddings
+# --------------------------------------------------------------------------------------------
+class ResidualHead(torch.nn.Module):
+    """``f(x) = normalize(x + x W)`` with ``W = 0`` at start, i.e. the identity map.
+
+    ``separate=True`` gives queries and documents their own ``W`` (an asymmetric head); the
+    default shares one map. Weight decay pulls ``W`` back to zero, i.e. towards the frozen model.
+    """
+
+    def __init__(self, dim: int, separate: bool = False) -> None:
+        super().__init__()
+        self.w_doc = torch.nn.Parameter(torch.zeros(dim, dim))
+        self.w_query = torch.nn.Parameter(torch.zeros(dim, dim)) if separate else None
+
+    def forward(self, x: torch.Tensor, side: str = "doc") -> torch.Tensor:
+        w = self.w_query if (side == "query" and self.w_query is not None) else self.w_doc
+        return F.normalize(x + x @ w, dim=-1)
+
+
+def normalize_rows(X: np.ndarray) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float32)
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    return X / np.maximum(norms, 1e-12)
+
+
+class Timer:
+    def __enter__(self) -> Timer:
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.seconds = time.perf_counter() - self.start

