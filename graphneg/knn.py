@@ -7,6 +7,7 @@ compared with themselves. Rows are queries, columns are targets.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import warnings
@@ -215,17 +216,25 @@ def _exact_search(
         from tqdm.auto import tqdm
 
         starts = tqdm(starts, total=math.ceil(n / block_size), desc="kNN search", unit="block")
+    # CPU fp32: numpy's BLAS (OpenBLAS in the wheels) can beat torch's MKL on some CPUs (AMD);
+    # the faster one is picked by a short measurement, once per process
+    use_numpy = dev.type == "cpu" and precision == "fp32" and _fastest_cpu_gemm() == "numpy"
+    buf = np.empty((min(block_size, n), T.shape[0]), dtype=np.float32) if use_numpy else None
     with torch.inference_mode():
         for start in starts:
             stop = min(start + block_size, n)
-            scores = Xs[start:stop] @ Ts.T
+            if use_numpy:
+                np.matmul(X[start:stop], T.T, out=buf[: stop - start])
+                scores = torch.from_numpy(buf[: stop - start])
+            else:
+                scores = Xs[start:stop] @ Ts.T
             if t_sq is not None:
                 # argmax of 2<x,y> - |y|^2 is argmin of |x - y|^2 (|x|^2 is constant per row)
                 scores.mul_(2).sub_(t_sq)
             if self_search:
                 rows = torch.arange(stop - start, device=dev)
                 scores[rows, rows + start] = -torch.inf
-            vals, idx = torch.topk(scores, want, dim=1, largest=True, sorted=True)
+            vals, idx = _topk(scores, want)
             if margin:
                 # exact fp32 re-ranking of the candidates
                 cand = Tt[idx]  # (b, want, d)
@@ -247,6 +256,64 @@ def _exact_search(
             out_idx[start:stop] = idx.cpu().numpy()
             out_sim[start:stop] = vals.float().cpu().numpy()
     return out_idx, out_sim
+
+
+def _topk(scores: Any, want: int, group: int = 64) -> tuple[Any, Any]:
+    """Row-wise top-``want`` (sorted, descending) of a score block, pruned by group maxima.
+
+    The top ``want`` entries of a row lie in the ``want`` groups (of ``group`` consecutive
+    columns) with the largest maxima: any entry outside them is beaten by ``want`` group
+    maxima. So one fast max-reduction, a top-k over ``m / group`` maxima and a top-k over
+    ``want * group`` candidates replace a top-k over all ``m`` columns (2-3x less selection
+    time on CPU). Ties between equal scores may resolve differently from ``torch.topk``.
+    """
+    import torch
+
+    b, m = scores.shape
+    n_groups = m // group
+    if n_groups < 4 * want:  # too few groups to prune much
+        return torch.topk(scores, want, dim=1, largest=True, sorted=True)
+    main = n_groups * group
+    blocks = scores[:, :main].view(b, n_groups, group)
+    _, top_groups = torch.topk(blocks.amax(dim=2), want, dim=1, sorted=False)
+    cand = torch.gather(blocks, 1, top_groups.unsqueeze(2).expand(-1, -1, group)).reshape(b, want * group)
+    cols = (top_groups.unsqueeze(2) * group + torch.arange(group, device=scores.device)).reshape(b, want * group)
+    if main < m:  # the columns after the last full group are always candidates
+        cand = torch.cat([cand, scores[:, main:]], dim=1)
+        tail = torch.arange(main, m, device=scores.device).expand(b, -1)
+        cols = torch.cat([cols, tail], dim=1)
+    vals, j = torch.topk(cand, want, dim=1, largest=True, sorted=True)
+    return vals, torch.gather(cols, 1, j)
+
+
+@functools.lru_cache(maxsize=1)
+def _fastest_cpu_gemm() -> str:
+    """'numpy' or 'torch': whichever multiplies a kNN-shaped fp32 block faster here."""
+    import time
+
+    import torch
+
+    rng = np.random.default_rng(0)
+    a = rng.random((512, 384), dtype=np.float32)
+    b = rng.random((8192, 384), dtype=np.float32)
+    ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+    out = np.empty((512, 8192), dtype=np.float32)
+
+    def best(fn: Any) -> float:
+        fn()
+        times = []
+        for _ in range(3):
+            t = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t)
+        return min(times)
+
+    t_np = best(lambda: np.matmul(a, b.T, out=out))
+    with torch.inference_mode():
+        t_torch = best(lambda: ta @ tb.T)
+    choice = "numpy" if t_np < 0.9 * t_torch else "torch"
+    logger.debug("CPU GEMM: numpy %.4fs, torch %.4fs -> %s", t_np, t_torch, choice)
+    return choice
 
 
 def _auto_backend(n_targets: int) -> str:

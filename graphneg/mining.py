@@ -315,6 +315,12 @@ def mine_hard_negatives(
     Ql, Cl = (Qt, Ct) if low is None else (Qt.to(low), Ct.to(low))
     margin = 0 if low is None else max(32, depth // 4)
     wide = min(depth + margin, n_docs)
+    from .knn import _fastest_cpu_gemm, _topk
+
+    use_numpy = dev.type == "cpu" and low is None and _fastest_cpu_gemm() == "numpy"
+    if use_numpy:  # numpy's BLAS when it is the faster one here (see graphneg.knn)
+        Qn, Cn = Qt.numpy(), Ct.numpy()
+        buf = np.empty((min(block_size, n_q), n_docs), dtype=np.float32)
 
     out_idx = np.full((n_q, num_negatives), -1, dtype=np.int64)
     out_sc = np.full((n_q, num_negatives), np.nan, dtype=np.float32)
@@ -330,8 +336,12 @@ def mine_hard_negatives(
     with torch.inference_mode():
         for start in starts:
             stop = min(start + block_size, n_q)
-            S = Ql[start:stop] @ Cl.T
-            vals_t, idx_t = torch.topk(S, wide, dim=1, largest=True, sorted=True)
+            if use_numpy:
+                np.matmul(Qn[start:stop], Cn.T, out=buf[: stop - start])
+                S = torch.from_numpy(buf[: stop - start])
+            else:
+                S = Ql[start:stop] @ Cl.T
+            vals_t, idx_t = _topk(S, wide)
             Pb = P[start:stop]
             prow = np.repeat(np.arange(stop - start), np.diff(Pb.indptr))
             pcol = torch.from_numpy(Pb.indices.astype(np.int64)).to(dev)
