@@ -211,23 +211,11 @@ def _exact_search(
     want = min(k + skip + margin, T.shape[0] - (1 if self_search else 0))
     out_idx = np.empty((n, k), dtype=np.int64)
     out_sim = np.empty((n, k), dtype=np.float32)
-    starts: Any = range(0, n, block_size)
-    if show_progress:
-        from tqdm.auto import tqdm
-
-        starts = tqdm(starts, total=math.ceil(n / block_size), desc="kNN search", unit="block")
-    # CPU fp32: numpy's BLAS (OpenBLAS in the wheels) can beat torch's MKL on some CPUs (AMD);
-    # the faster one is picked by a short measurement, once per process
-    use_numpy = dev.type == "cpu" and precision == "fp32" and _fastest_cpu_gemm() == "numpy"
-    buf = np.empty((min(block_size, n), T.shape[0]), dtype=np.float32) if use_numpy else None
+    score = _block_scorer(X, T, Xs, Ts, block_size, exact_fp32=dev.type == "cpu" and precision == "fp32")
     with torch.inference_mode():
-        for start in starts:
+        for start in _block_starts(n, block_size, show_progress, "kNN search"):
             stop = min(start + block_size, n)
-            if use_numpy:
-                np.matmul(X[start:stop], T.T, out=buf[: stop - start])
-                scores = torch.from_numpy(buf[: stop - start])
-            else:
-                scores = Xs[start:stop] @ Ts.T
+            scores = score(start, stop)
             if t_sq is not None:
                 # argmax of 2<x,y> - |y|^2 is argmin of |x - y|^2 (|x|^2 is constant per row)
                 scores.mul_(2).sub_(t_sq)
@@ -256,6 +244,38 @@ def _exact_search(
             out_idx[start:stop] = idx.cpu().numpy()
             out_sim[start:stop] = vals.float().cpu().numpy()
     return out_idx, out_sim
+
+
+def _block_starts(n: int, block_size: int, show_progress: bool, desc: str) -> Any:
+    """Start rows of the query blocks, with a tqdm bar when asked."""
+    starts: Any = range(0, n, block_size)
+    if show_progress:
+        from tqdm.auto import tqdm
+
+        starts = tqdm(starts, total=math.ceil(n / block_size), desc=desc, unit="block")
+    return starts
+
+
+def _block_scorer(
+    X: np.ndarray, T: np.ndarray, Xs: Any, Ts: Any, block_size: int, *, exact_fp32: bool
+) -> Any:
+    """``score(start, stop)``: the ``(stop - start) x n_targets`` score block as a tensor.
+
+    CPU fp32 blocks go through numpy's BLAS (OpenBLAS in the wheels) when it measures faster
+    than torch's (it does on AMD CPUs), into one reused buffer; otherwise ``Xs @ Ts.T`` in
+    torch (any device and precision).
+    """
+    import torch
+
+    if exact_fp32 and _fastest_cpu_gemm() == "numpy":
+        buf = np.empty((min(block_size, X.shape[0]), T.shape[0]), dtype=np.float32)
+
+        def score(start: int, stop: int) -> Any:
+            np.matmul(X[start:stop], T.T, out=buf[: stop - start])
+            return torch.from_numpy(buf[: stop - start])
+
+        return score
+    return lambda start, stop: Xs[start:stop] @ Ts.T
 
 
 def _topk(scores: Any, want: int, group: int = 64) -> tuple[Any, Any]:

@@ -8,7 +8,6 @@ one of four strategies.
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -315,12 +314,11 @@ def mine_hard_negatives(
     Ql, Cl = (Qt, Ct) if low is None else (Qt.to(low), Ct.to(low))
     margin = 0 if low is None else max(32, depth // 4)
     wide = min(depth + margin, n_docs)
-    from .knn import _fastest_cpu_gemm, _topk
+    from .knn import _block_scorer, _block_starts, _topk
 
-    use_numpy = dev.type == "cpu" and low is None and _fastest_cpu_gemm() == "numpy"
-    if use_numpy:  # numpy's BLAS when it is the faster one here (see graphneg.knn)
-        Qn, Cn = Qt.numpy(), Ct.numpy()
-        buf = np.empty((min(block_size, n_q), n_docs), dtype=np.float32)
+    exact_fp32 = dev.type == "cpu" and low is None
+    Qn, Cn = (Qt.numpy(), Ct.numpy()) if exact_fp32 else (None, None)
+    score = _block_scorer(Qn, Cn, Ql, Cl, block_size, exact_fp32=exact_fp32)
 
     out_idx = np.full((n_q, num_negatives), -1, dtype=np.int64)
     out_sc = np.full((n_q, num_negatives), np.nan, dtype=np.float32)
@@ -328,19 +326,10 @@ def mine_hard_negatives(
     skipped = dict.fromkeys(
         ("positives", "self", "excluded", "absolute_margin", "relative_margin", "max_score", "min_score"), 0
     )
-    starts: Any = range(0, n_q, block_size)
-    if show_progress:
-        from tqdm.auto import tqdm
-
-        starts = tqdm(starts, total=math.ceil(n_q / block_size), desc="Mining hard negatives", unit="block")
     with torch.inference_mode():
-        for start in starts:
+        for start in _block_starts(n_q, block_size, show_progress, "Mining hard negatives"):
             stop = min(start + block_size, n_q)
-            if use_numpy:
-                np.matmul(Qn[start:stop], Cn.T, out=buf[: stop - start])
-                S = torch.from_numpy(buf[: stop - start])
-            else:
-                S = Ql[start:stop] @ Cl.T
+            S = score(start, stop)
             vals_t, idx_t = _topk(S, wide)
             Pb = P[start:stop]
             prow = np.repeat(np.arange(stop - start), np.diff(Pb.indptr))
