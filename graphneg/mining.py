@@ -314,26 +314,27 @@ def mine_hard_negatives(
     Ql, Cl = (Qt, Ct) if low is None else (Qt.to(low), Ct.to(low))
     margin = 0 if low is None else max(32, depth // 4)
     wide = min(depth + margin, n_docs)
-    from .knn import _block_scorer, _block_starts, _topk
+    from .knn import _block_starts, _fastest_cpu_gemm, _tiled_blocks, _topk
 
-    exact_fp32 = dev.type == "cpu" and low is None
-    Qn, Cn = (Qt.numpy(), Ct.numpy()) if exact_fp32 else (None, None)
-    score = _block_scorer(Qn, Cn, Ql, Cl, block_size, exact_fp32=exact_fp32)
+    def pos_index(start: int, stop: int) -> tuple[np.ndarray, np.ndarray, sp.csr_array]:
+        Pb = P[start:stop]
+        return np.repeat(np.arange(stop - start), np.diff(Pb.indptr)), Pb.indices.astype(np.int64), Pb
 
-    out_idx = np.full((n_q, num_negatives), -1, dtype=np.int64)
-    out_sc = np.full((n_q, num_negatives), np.nan, dtype=np.float32)
-    pos_ref = np.empty(n_q, dtype=np.float32)
-    skipped = dict.fromkeys(
-        ("positives", "self", "excluded", "absolute_margin", "relative_margin", "max_score", "min_score"), 0
-    )
-    with torch.inference_mode():
+    def blocks_tiled() -> Any:
+        # CPU fp32: cache-resident GEMM tiles with a running threshold (graphneg._tiled)
+        Qn, Cn = Qt.numpy(), Ct.numpy()
+        for start, stop, vals, idx in _tiled_blocks(Qn, Cn, wide, False, None, show_progress, "Mining hard negatives"):
+            prow, pcol, Pb = pos_index(start, stop)
+            ps = np.einsum("nd,nd->n", Qn[start + prow], Cn[pcol]) if prow.size else np.empty(0, np.float32)
+            yield start, stop, vals, idx, ps, Pb
+
+    def blocks_torch() -> Any:
         for start in _block_starts(n_q, block_size, show_progress, "Mining hard negatives"):
             stop = min(start + block_size, n_q)
-            S = score(start, stop)
+            S = Ql[start:stop] @ Cl.T
             vals_t, idx_t = _topk(S, wide)
-            Pb = P[start:stop]
-            prow = np.repeat(np.arange(stop - start), np.diff(Pb.indptr))
-            pcol = torch.from_numpy(Pb.indices.astype(np.int64)).to(dev)
+            prow, pcol_np, Pb = pos_index(start, stop)
+            pcol = torch.from_numpy(pcol_np).to(dev)
             if low is None:  # positive scores straight from this block's score matrix
                 ps = S[torch.from_numpy(prow).to(dev), pcol]
             else:
@@ -344,11 +345,20 @@ def mine_hard_negatives(
                 idx_t = torch.gather(idx_t, 1, order)
                 vals_t, idx_t = vals_t[:, :depth], idx_t[:, :depth]
                 ps = (qb[torch.from_numpy(prow).to(dev)] * Ct[pcol]).sum(1)
-            ps = ps.float().cpu().numpy()
+            yield start, stop, vals_t.float().cpu().numpy(), idx_t.cpu().numpy(), ps.float().cpu().numpy(), Pb
+
+    tiled = dev.type == "cpu" and low is None and _fastest_cpu_gemm() == "numpy"
+
+    out_idx = np.full((n_q, num_negatives), -1, dtype=np.int64)
+    out_sc = np.full((n_q, num_negatives), np.nan, dtype=np.float32)
+    pos_ref = np.empty(n_q, dtype=np.float32)
+    skipped = dict.fromkeys(
+        ("positives", "self", "excluded", "absolute_margin", "relative_margin", "max_score", "min_score"), 0
+    )
+    with torch.inference_mode():
+        for start, stop, vals, idx, ps, Pb in blocks_tiled() if tiled else blocks_torch():
             ref = np.minimum.reduceat(ps, Pb.indptr[:-1]) if ps.size else ps
             pos_ref[start:stop] = ref
-            vals = vals_t.float().cpu().numpy()
-            idx = idx_t.cpu().numpy()
             rows = np.broadcast_to(np.arange(start, stop)[:, None], idx.shape)
             dead = np.zeros(idx.shape, dtype=bool)
 
