@@ -545,12 +545,8 @@ def run_head(args: argparse.Namespace, rc: gn.RetrievalCorpus, tr: Split, ev: Sp
             if arm.drop:
                 full = (pairs.negs >= 0).all(axis=1)
                 pairs = Pairs(pairs.t[full], pairs.doc[full], pairs.negs[full])
-        runs: list[dict[str, Any]] = []
-        result["arms"][arm.name] = {"spec": arm.__dict__, "n_pairs": int(pairs.t.size), "runs": runs}
+        runs = []
         for seed in args.seeds:
-            if (arm.name, seed) in done:
-                runs.append(done[(arm.name, seed)])
-                continue
             with U.Timer() as tm:
                 sampler = make_sampler(arm, pairs, Qtr, C, st_dataset, args, seed)
                 head, epoch0, losses = train_head(arm, sampler, pairs, Qtr_t, Ct, known, args, seed)
