@@ -95,9 +95,10 @@ def save(name: str, payload: dict[str, Any]) -> Path:
 
 def table(rows: list[tuple[str, float, str]], reference: float) -> str:
     """Rows of (name, seconds, note) with the time ratio to ``reference``."""
-    lines = [f"{'':34}{'seconds':>10}{'ratio':>8}  note"]
+    w = max([34] + [len(r[0]) + 2 for r in rows])
+    lines = [f"{'':{w}}{'seconds':>10}{'ratio':>8}  note"]
     for name, sec, note in rows:
-        lines.append(f"{name:34}{sec:>10.2f}{sec / reference:>8.2f}  {note}")
+        lines.append(f"{name:{w}}{sec:>10.2f}{sec / reference:>8.2f}  {note}")
     return "\n".join(lines)
 
 

@@ -29,27 +29,46 @@ _POOL_FACTOR = 2
 
 
 class _Pool:
-    """Candidate pool of a row block: unsorted (value, column) entries per row, compacted lazily."""
+    """Candidate pool of a row block: (value, column) entries per row, compacted lazily.
 
-    def __init__(self, rows: int, want: int, thr: np.ndarray) -> None:
+    With ``slack``, compaction keeps every entry within ``slack`` of the row's ``want``-th
+    best (a variable number per row) and the threshold is that bound, not the ``want``-th best.
+    """
+
+    def __init__(self, rows: int, want: int, thr: np.ndarray, slack: np.ndarray | None) -> None:
         self.want = want
-        self.width = _POOL_FACTOR * want
+        # a slack pool keeps more than want per row: room for it, or it compacts every tile
+        self.width = (_POOL_FACTOR if slack is None else 2 * _POOL_FACTOR) * want
         self.val = np.full((rows, self.width), -np.inf, dtype=np.float32)
         self.col = np.full((rows, self.width), -1, dtype=np.int64)
         self.fill = np.zeros(rows, dtype=np.int64)
-        self.thr = thr
+        self.slack = slack
+        self.thr = thr if slack is None else thr - slack
 
     def compact(self) -> None:
-        """Keep each row's best ``want`` entries and raise ``thr`` to the ``want``-th of them."""
+        """Keep each row's best entries and raise ``thr`` (the ``want``-th best, minus slack)."""
         w = self.want
-        if self.width > w:
-            part = np.argpartition(self.val, self.width - w, axis=1)[:, self.width - w :]
-            best_v = np.take_along_axis(self.val, part, axis=1)
-            best_c = np.take_along_axis(self.col, part, axis=1)
-            self.val[:, :w], self.col[:, :w] = best_v, best_c
-            self.val[:, w:], self.col[:, w:] = -np.inf, -1
-        np.maximum(self.thr, self.val[:, :w].min(axis=1), out=self.thr)
-        self.fill[:] = w
+        if self.slack is None:
+            if self.width > w:
+                part = np.argpartition(self.val, self.width - w, axis=1)[:, self.width - w :]
+                best_v = np.take_along_axis(self.val, part, axis=1)
+                best_c = np.take_along_axis(self.col, part, axis=1)
+                self.val[:, :w], self.col[:, :w] = best_v, best_c
+                self.val[:, w:], self.col[:, w:] = -np.inf, -1
+            np.maximum(self.thr, self.val[:, :w].min(axis=1), out=self.thr)
+            self.fill[:] = w
+            return
+        kth = np.partition(self.val, self.width - w, axis=1)[:, self.width - w]
+        np.maximum(self.thr, kth - self.slack, out=self.thr)
+        keep = self.val >= self.thr[:, None]
+        # pack the kept entries to the left of each row, in place of a sort
+        r, c = np.nonzero(keep)
+        pos = np.cumsum(keep, axis=1)[r, c] - 1
+        val, col = self.val[r, c], self.col[r, c]
+        self.val.fill(-np.inf)
+        self.col.fill(-1)
+        self.val[r, pos], self.col[r, pos] = val, col
+        self.fill = keep.sum(axis=1)
 
     def add(self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray) -> None:
         counts = np.bincount(rows, minlength=self.fill.size)
@@ -59,7 +78,7 @@ class _Pool:
             rows, cols, vals = rows[keep], cols[keep], vals[keep]
             counts = np.bincount(rows, minlength=self.fill.size)
             need = int((self.fill + counts).max())
-            if need > self.width:  # one tile brought more than the pool holds: widen it
+            if need > self.width - self.want // 2:  # the pool stays crowded: widen it
                 extra = need - self.width + self.want
                 self.val = np.pad(self.val, ((0, 0), (0, extra)), constant_values=-np.inf)
                 self.col = np.pad(self.col, ((0, 0), (0, extra)), constant_values=-1)
@@ -72,9 +91,11 @@ class _Pool:
         self.fill += counts
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
-        """Each row's best ``want`` (values descending, ties by ascending column)."""
+        """Values descending, ties by ascending column: ``want`` per row, or with ``slack`` all
+        entries within it of the ``want``-th best (``-inf`` / ``-1`` padding)."""
         self.compact()
-        v, c = self.val[:, : self.want], self.col[:, : self.want]
+        width = self.want if self.slack is None else int(self.fill.max())
+        v, c = self.val[:, :width], self.col[:, :width]
         order = np.lexsort((c, -v), axis=1)
         return np.take_along_axis(v, order, axis=1), np.take_along_axis(c, order, axis=1)
 
@@ -86,6 +107,7 @@ def tiled_topk(
     want: int,
     tile: int,
     exclude: np.ndarray | None = None,
+    slack: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Row-wise top-``want`` of a ``rows x n_targets`` score matrix produced tile by tile.
 
@@ -101,12 +123,16 @@ def tiled_topk(
         Columns per tile; a multiple of 32 (the strided groups of the fast filter) is fastest.
     exclude : ndarray of int, optional
         One column per row that must never be returned (the item itself); ``-1`` for none.
+    slack : ndarray of float32, shape (rows,), optional
+        Return, instead of the top ``want``, every entry within ``slack[r]`` of row ``r``'s
+        ``want``-th best: the candidate set of a reduced-precision pass whose scores are off
+        by at most ``slack / 2``, which then provably holds the exact top ``want``.
 
     Returns
     -------
-    values : ndarray of float32, shape (rows, want)
-        Sorted descending; ties resolve by ascending column.
-    columns : ndarray of int64, shape (rows, want)
+    values : ndarray of float32, shape (rows, want) or (rows, width) with ``slack``
+        Sorted descending; ties resolve by ascending column; ``-inf`` pads short rows.
+    columns : ndarray of int64, same shape (``-1`` pads)
 
     Examples
     --------
@@ -123,7 +149,7 @@ def tiled_topk(
         if exclude is not None:
             _exclude(T, exclude, c0, c1)
         if pool is None:
-            pool = _Pool(rows, want, _first_threshold(T, want))
+            pool = _Pool(rows, want, _first_threshold(T, want), slack)
         r, c = _candidates(T, pool.thr)
         if r.size:
             pool.add(r, c + c0, T[r, c])

@@ -7,6 +7,7 @@ compared with themselves. Rows are queries, columns are targets.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import math
@@ -81,12 +82,19 @@ def knn_search(
         ``[ann]``); measure their recall with :func:`knn_recall`. ``'auto'``: exact up to
         ``AUTO_EXACT_MAX`` items, else the first installed approximate backend.
     precision : {'fp32', 'bf16', 'fp16'}, default='fp32'
-        ``'bf16'``/``'fp16'`` (exact backend only): score blocks in reduced precision, keep
-        a candidate margin of ``max(8, k // 4)`` extra neighbours and re-rank those in fp32
-        (recall@32 0.99999 on clustered d=384 data with a margin of 4).
+        ``'fp32'``: the exact fp32 result. On the CPU with cosine/ip it is computed, when the
+        CPU multiplies bf16 at least 1.25x faster than fp32 (AVX512-BF16/AMX), by a *certified*
+        bf16 pass: each score's bf16 error is bounded (``|err| <= c(d) |x| |t|``, c(384) =
+        0.0118), every target within twice that bound of a row's k-th best bf16 score is
+        re-scored in fp32, and the exact top ``k`` provably lies among them. Otherwise fp32 GEMM
+        tiles (numpy BLAS) or torch blocks. ``'bf16'``/``'fp16'`` (exact backend only): on the CPU
+        ``'bf16'`` takes the certified path too; elsewhere blocks are scored in reduced
+        precision with a candidate margin of ``max(8, k // 4)`` re-ranked in fp32 (recall@32
+        0.99999 on clustered d=384 data with a margin of 4).
     block_size : int, default=None
-        Query rows scored per block; ``None`` picks one so a block's score matrix holds about
-        32M floats. Memory is ``O(block_size * n_targets + n_items * k)``.
+        Query rows per block of the torch path (GPU, fp16); ``None`` picks one so a block's
+        score matrix holds about 32M floats. The CPU paths score 1024 x 4096 tiles instead.
+        Memory is ``O(block_size * n_targets + n_items * k)``.
     device : str or torch.device, default=None
         Torch device for the block products (``'cuda'`` to use a GPU); ``None`` is the CPU.
     show_progress : bool, default=False
@@ -212,9 +220,13 @@ def _exact_search(
     want = min(k + skip + margin, T.shape[0] - (1 if self_search else 0))
     out_idx = np.empty((n, k), dtype=np.int64)
     out_sim = np.empty((n, k), dtype=np.float32)
-    if dev.type == "cpu" and precision == "fp32" and _fastest_cpu_gemm() == "numpy":
+    route = _cpu_route(precision, metric) if dev.type == "cpu" else "torch"
+    if route != "torch":
         t_sq_np = None if t_sq is None else t_sq.numpy()
-        for start, stop, vals, idx in _tiled_blocks(X, T, want, self_search, t_sq_np, show_progress, "kNN search"):
+        want = min(k + skip, T.shape[0] - (1 if self_search else 0))
+        blocks = _tiled_blocks(X, T, want, self_search, t_sq_np, show_progress, "kNN search",
+                               certified_bf16=route == "certified")
+        for start, stop, vals, idx in blocks:
             vals, idx = vals[:, skip:], idx[:, skip:]
             if t_sq_np is not None:
                 x_sq = (X[start:stop] * X[start:stop]).sum(1, keepdims=True)
@@ -269,11 +281,13 @@ def _tiled_blocks(
     t_sq: np.ndarray | None,
     show_progress: bool,
     desc: str,
+    *,
+    certified_bf16: bool = False,
     rows: int | None = None,
     cols: int | None = None,
     workers: int | None = None,
 ) -> Any:
-    """Yield ``(start, stop, values, columns)``: each row block's top-``want`` by fp32 GEMM tiles.
+    """Yield ``(start, stop, values, columns)``: each row block's exact fp32 top-``want``.
 
     Scores are ``<x, t>`` (``2<x, t> - |t|^2`` with ``t_sq``, the euclidean ranking score);
     the item itself is excluded when ``self_search``. See :mod:`graphneg._tiled`.
@@ -282,6 +296,13 @@ def _tiled_blocks(
     blocks: the per-tile filter (memory bound, single-threaded numpy) then overlaps the other
     worker's GEMM instead of idling a core, as it does behind a multi-threaded GEMM. Blocks
     come back in order, so the result does not depend on scheduling.
+
+    ``certified_bf16`` (inner products only): tiles are scored by a bfloat16 GEMM, which is
+    off from the fp32 score by at most ``eps = c(d) |x| |t|`` (:func:`_bf16_error_bound`).
+    Every target whose bf16 score is within ``2 eps`` of the row's ``want``-th best bf16
+    score is kept and re-scored in fp32; the exact top ``want`` is provably among them
+    (a target outside would trail ``want`` others by more than the error allows). So the
+    result is the fp32 result, at bf16 GEMM speed.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -291,6 +312,15 @@ def _tiled_blocks(
     cols = cols or _TILE_COLS
     m = T.shape[0]
     local = threading.local()
+    if certified_bf16:
+        import torch
+
+        Xl = torch.from_numpy(X).to(torch.bfloat16)
+        Tl = torch.from_numpy(T).to(torch.bfloat16)
+        t_max = float(np.sqrt((T.astype(np.float64) ** 2).sum(1).max())) if m else 0.0
+        x_norm = np.sqrt((X.astype(np.float64) ** 2).sum(1))
+        # twice the worst error of a score, plus a tiny absolute term for flushed denormals
+        slack_all = (2 * _bf16_error_bound(X.shape[1]) * x_norm * t_max + 1e-30).astype(np.float32)
 
     def block(start: int) -> tuple[int, int, np.ndarray, np.ndarray]:
         stop = min(start + rows, X.shape[0])
@@ -301,6 +331,9 @@ def _tiled_blocks(
 
         def score_range(c0: int, c1: int) -> np.ndarray:
             out = buf[:b, : c1 - c0] if c1 - c0 == buf.shape[1] else np.empty((b, c1 - c0), np.float32)
+            if certified_bf16:
+                torch.from_numpy(out).copy_(Xl[start:stop] @ Tl[c0:c1].T)
+                return out
             np.matmul(xb, T[c0:c1].T, out=out)
             if t_sq is not None:
                 out *= 2
@@ -308,7 +341,11 @@ def _tiled_blocks(
             return out
 
         exclude = np.arange(start, stop) if self_search else None
-        vals, idx = tiled_topk(score_range, b, m, want, cols, exclude)
+        if not certified_bf16:
+            vals, idx = tiled_topk(score_range, b, m, want, cols, exclude)
+            return start, stop, vals, idx
+        _, cand = tiled_topk(score_range, b, m, want, cols, exclude, slack_all[start:stop])
+        vals, idx = _rescore_top(xb, T, cand, want)
         return start, stop, vals, idx
 
     starts = range(0, X.shape[0], rows)
@@ -318,8 +355,88 @@ def _tiled_blocks(
         return
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+    with threadpool_limits(1, user_api="blas"), _torch_threads(1), ThreadPoolExecutor(workers) as pool:
         yield from _progress(pool.map(block, starts), len(starts), show_progress, desc)
+
+
+def _rescore_top(xb: np.ndarray, T: np.ndarray, cand: np.ndarray, want: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact fp32 scores of the candidate columns (``-1`` = none) and each row's top ``want``."""
+    vals = np.full(cand.shape, -np.inf, dtype=np.float32)
+    step = max(1, 2**22 // max(cand.shape[1] * xb.shape[1], 1))  # gathered block <= 16 MiB
+    for r0 in range(0, cand.shape[0], step):
+        c = cand[r0 : r0 + step]
+        ok = c >= 0
+        s = np.einsum("rwd,rd->rw", T[np.where(ok, c, 0)], xb[r0 : r0 + step])
+        vals[r0 : r0 + step] = np.where(ok, s, -np.inf)
+    order = np.lexsort((np.where(cand >= 0, cand, np.iinfo(np.int64).max), -vals), axis=1)[:, :want]
+    return np.take_along_axis(vals, order, axis=1), np.take_along_axis(cand, order, axis=1)
+
+
+def _bf16_error_bound(d: int) -> float:
+    """``c`` with ``|bf16score(x, t) - <x, t>| <= c |x| |t|`` for a bf16 GEMM of length ``d``.
+
+    Inputs rounded to bfloat16 (unit roundoff ``u = 2^-8``) make each product off by at most
+    ``(2u + u^2) |x_i t_i|`` (the product itself is exact in fp32); fp32 accumulation adds at
+    most ``gamma_d (1 + u)^2 sum |x_i t_i|`` (``gamma_d = d 2^-24 / (1 - d 2^-24)``, any
+    summation order); rounding the result to bfloat16 adds ``u`` of its magnitude. And
+    ``sum |x_i t_i| <= |x| |t|`` (Cauchy-Schwarz).
+    """
+    u = 2.0**-8
+    g = d * 2.0**-24 / (1 - d * 2.0**-24)
+    return (2 * u + u * u) + g * (1 + u) ** 2 + u * (1 + u) ** 2 * (1 + g)
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int) -> Any:
+    """torch's intra-op threads set to ``n`` for the block (worker threads bring the parallelism)."""
+    import torch
+
+    prev = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(prev)
+
+
+@functools.lru_cache(maxsize=1)
+def _bf16_speedup() -> float:
+    """How much faster one core multiplies a kNN tile in bf16 (torch) than in fp32 (numpy BLAS)."""
+    import time
+
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    a = rng.random((512, 384), dtype=np.float32)
+    b = rng.random((2048, 384), dtype=np.float32)
+    al, bl = torch.from_numpy(a).bfloat16(), torch.from_numpy(b).bfloat16()
+    out = np.empty((512, 2048), dtype=np.float32)
+
+    def best(fn: Any) -> float:
+        fn()
+        times = []
+        for _ in range(3):
+            t = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t)
+        return min(times)
+
+    with threadpool_limits(1, user_api="blas"), _torch_threads(1), torch.inference_mode():
+        t32 = best(lambda: np.matmul(a, b.T, out=out))
+        t16 = best(lambda: al @ bl.T)
+    logger.debug("one-core GEMM: fp32 numpy %.4fs, bf16 torch %.4fs", t32, t16)
+    return t32 / t16
+
+
+def _cpu_route(precision: str, metric: str) -> str:
+    """How an exact CPU search runs: 'certified' (bf16 GEMM + exact fp32 re-scoring),
+    'tiled' (fp32 numpy GEMM tiles) or 'torch' (full-width torch blocks)."""
+    if metric != "euclidean" and (precision == "bf16" or (precision == "fp32" and _bf16_speedup() >= 1.25)):
+        return "certified"
+    if precision == "fp32" and _fastest_cpu_gemm() == "numpy":
+        return "tiled"
+    return "torch"
 
 
 def _progress(items: Any, total: int, show: bool, desc: str) -> Any:

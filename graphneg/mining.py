@@ -187,10 +187,14 @@ def mine_hard_negatives(
     temperature, simans_a, simans_b : float
         Parameters of ``'softmax'`` and ``'simans'``.
     precision : {'fp32', 'bf16', 'fp16'}, default='fp32'
-        ``'bf16'``/``'fp16'``: score blocks in reduced precision, keep ``max(32, depth / 4)``
-        extra candidates and re-score them (and the positives) exactly in fp32, so the
-        filters and the ranking see fp32 scores; results equal fp32's unless a candidate
-        falls outside that margin.
+        ``'fp32'``: fp32 scores. On the CPU they come from the certified bf16 pass of
+        :func:`graphneg.knn_search` (bounded bf16 error, every candidate that could be in the
+        top ``depth`` re-scored in fp32) when the CPU has fast bf16, else from fp32 GEMM
+        tiles. ``'bf16'`` on the CPU: the certified pass as well. ``'bf16'``/``'fp16'``
+        elsewhere: score blocks in reduced precision, keep ``max(32, depth / 4)`` extra
+        candidates and re-score them (and the positives) exactly in fp32, so the filters and
+        the ranking see fp32 scores; results equal fp32's unless a candidate falls outside
+        that margin.
     block_size : int, default=None
         Queries per block; ``None`` keeps a block's score matrix near 32M floats.
         Memory is ``O(block_size * n_docs + n_queries * range_max)``.
@@ -314,16 +318,19 @@ def mine_hard_negatives(
     Ql, Cl = (Qt, Ct) if low is None else (Qt.to(low), Ct.to(low))
     margin = 0 if low is None else max(32, depth // 4)
     wide = min(depth + margin, n_docs)
-    from .knn import _block_starts, _fastest_cpu_gemm, _tiled_blocks, _topk
+    from .knn import _block_starts, _cpu_route, _tiled_blocks, _topk
 
     def pos_index(start: int, stop: int) -> tuple[np.ndarray, np.ndarray, sp.csr_array]:
         Pb = P[start:stop]
         return np.repeat(np.arange(stop - start), np.diff(Pb.indptr)), Pb.indices.astype(np.int64), Pb
 
-    def blocks_tiled() -> Any:
-        # CPU fp32: cache-resident GEMM tiles with a running threshold (graphneg._tiled)
+    def blocks_tiled(certified: bool) -> Any:
+        # CPU: cache-resident GEMM tiles with a running threshold (graphneg._tiled), exact fp32
         Qn, Cn = Qt.numpy(), Ct.numpy()
-        for start, stop, vals, idx in _tiled_blocks(Qn, Cn, wide, False, None, show_progress, "Mining hard negatives"):
+        want = min(depth, n_docs)
+        tiles = _tiled_blocks(Qn, Cn, want, False, None, show_progress, "Mining hard negatives",
+                              certified_bf16=certified)
+        for start, stop, vals, idx in tiles:
             prow, pcol, Pb = pos_index(start, stop)
             ps = np.einsum("nd,nd->n", Qn[start + prow], Cn[pcol]) if prow.size else np.empty(0, np.float32)
             yield start, stop, vals, idx, ps, Pb
@@ -347,7 +354,7 @@ def mine_hard_negatives(
                 ps = (qb[torch.from_numpy(prow).to(dev)] * Ct[pcol]).sum(1)
             yield start, stop, vals_t.float().cpu().numpy(), idx_t.cpu().numpy(), ps.float().cpu().numpy(), Pb
 
-    tiled = dev.type == "cpu" and low is None and _fastest_cpu_gemm() == "numpy"
+    route = _cpu_route(precision, "ip") if dev.type == "cpu" else "torch"
 
     out_idx = np.full((n_q, num_negatives), -1, dtype=np.int64)
     out_sc = np.full((n_q, num_negatives), np.nan, dtype=np.float32)
@@ -356,7 +363,8 @@ def mine_hard_negatives(
         ("positives", "self", "excluded", "absolute_margin", "relative_margin", "max_score", "min_score"), 0
     )
     with torch.inference_mode():
-        for start, stop, vals, idx, ps, Pb in blocks_tiled() if tiled else blocks_torch():
+        blocks = blocks_torch() if route == "torch" else blocks_tiled(route == "certified")
+        for start, stop, vals, idx, ps, Pb in blocks:
             ref = np.minimum.reduceat(ps, Pb.indptr[:-1]) if ps.size else ps
             pos_ref[start:stop] = ref
             rows = np.broadcast_to(np.arange(start, stop)[:, None], idx.shape)
