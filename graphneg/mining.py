@@ -190,11 +190,10 @@ def mine_hard_negatives(
         ``'fp32'``: fp32 scores. On the CPU they come from the certified bf16 pass of
         :func:`graphneg.knn_search` (bounded bf16 error, every candidate that could be in the
         top ``depth`` re-scored in fp32) when the CPU has fast bf16, else from fp32 GEMM
-        tiles. ``'bf16'`` on the CPU: the certified pass as well. ``'bf16'``/``'fp16'``
-        elsewhere: score blocks in reduced precision, keep ``max(32, depth / 4)`` extra
-        candidates and re-score them (and the positives) exactly in fp32, so the filters and
-        the ranking see fp32 scores; results equal fp32's unless a candidate falls outside
-        that margin.
+        tiles. ``'bf16'``/``'fp16'``: score blocks (CPU: bf16 tiles) in reduced precision,
+        keep ``max(32, depth / 4)`` extra candidates and re-score them (and the positives)
+        exactly in fp32, so the filters and the ranking see fp32 scores; results equal fp32's
+        unless a candidate falls outside that margin.
     block_size : int, default=None
         Queries per block; ``None`` keeps a block's score matrix near 32M floats.
         Memory is ``O(block_size * n_docs + n_queries * range_max)``.
@@ -324,12 +323,12 @@ def mine_hard_negatives(
         Pb = P[start:stop]
         return np.repeat(np.arange(stop - start), np.diff(Pb.indptr)), Pb.indices.astype(np.int64), Pb
 
-    def blocks_tiled(certified: bool) -> Any:
+    def blocks_tiled(scoring: str) -> Any:
         # CPU: cache-resident GEMM tiles with a running threshold (graphneg._tiled), exact fp32
         Qn, Cn = Qt.numpy(), Ct.numpy()
         want = min(depth, n_docs)
         tiles = _tiled_blocks(Qn, Cn, want, False, None, show_progress, "Mining hard negatives",
-                              certified_bf16=certified)
+                              scoring=scoring, margin=margin)
         for start, stop, vals, idx in tiles:
             prow, pcol, Pb = pos_index(start, stop)
             ps = np.einsum("nd,nd->n", Qn[start + prow], Cn[pcol]) if prow.size else np.empty(0, np.float32)
@@ -363,7 +362,7 @@ def mine_hard_negatives(
         ("positives", "self", "excluded", "absolute_margin", "relative_margin", "max_score", "min_score"), 0
     )
     with torch.inference_mode():
-        blocks = blocks_torch() if route == "torch" else blocks_tiled(route == "certified")
+        blocks = blocks_torch() if route == "torch" else blocks_tiled(route)
         for start, stop, vals, idx, ps, Pb in blocks:
             ref = np.minimum.reduceat(ps, Pb.indptr[:-1]) if ps.size else ps
             pos_ref[start:stop] = ref
