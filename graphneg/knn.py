@@ -59,6 +59,8 @@ def knn_search(
     device: Any = None,
     show_progress: bool = False,
     backend_kwargs: dict[str, Any] | None = None,
+    recall_sample: int = 1000,
+    min_recall: float = 0.95,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Find, for each row of ``X``, its neighbours at ranks ``[skip, skip + k)``.
 
@@ -101,6 +103,13 @@ def knn_search(
         Show a tqdm bar over blocks.
     backend_kwargs : dict, default=None
         Passed to the approximate backend (e.g. ``{"M": 32, "ef_search": 128}`` for HNSW).
+    recall_sample : int, default=1000
+        Approximate backends only: rows whose neighbours are checked against an exact search
+        (:func:`knn_recall`, seeded); the recall is logged at INFO level (logger
+        ``graphneg.knn``). ``0`` skips the check.
+    min_recall : float, default=0.95
+        A :class:`~graphneg.exceptions.GraphNegWarning` is issued when the measured recall is
+        lower (raise the index's search effort, e.g. ``ef_search``, or use ``'exact'``).
 
     Returns
     -------
@@ -173,6 +182,19 @@ def knn_search(
         keep &= np.cumsum(keep, axis=1) <= k + skip
         idx = idx[keep].reshape(n, k + skip)
     idx = idx[:, skip:]
+    recall_sample = check_int(recall_sample, "recall_sample", min_value=0)
+    if recall_sample:
+        # X/T are already normalised or centred here, which the exact check leaves unchanged
+        r = knn_recall(X, idx, targets=None if self_search else T, skip=skip, metric=metric, sample=recall_sample)
+        logger.info("approximate kNN (%s): recall@%d %.4f on %d sampled rows", backend, k, r, min(recall_sample, n))
+        if r < min_recall:
+            warnings.warn(
+                f"approximate kNN ({backend}) found only {r:.1%} of the exact {k} neighbours on "
+                f"{min(recall_sample, n)} sampled rows (min_recall={min_recall}); raise the index's search "
+                "effort (backend_kwargs) or use backend='exact'.",
+                GraphNegWarning,
+                stacklevel=2,
+            )
     return idx, _exact_sims(X, T, idx, metric)
 
 
@@ -673,6 +695,8 @@ def knn_graph(
     device: Any = None,
     show_progress: bool = False,
     backend_kwargs: dict[str, Any] | None = None,
+    recall_sample: int = 1000,
+    min_recall: float = 0.95,
 ) -> sp.csr_array:
     """Build the k-nearest-neighbour similarity graph of ``X`` as a sparse CSR array.
 
@@ -696,7 +720,7 @@ def knn_graph(
     mutual : bool, default=False
         Keep only edges found in both directions (B3's mutual graph). The result is symmetric
         and rows may then hold fewer than ``k`` entries. Requires ``targets=None``.
-    backend, precision, block_size, device, show_progress, backend_kwargs
+    backend, precision, block_size, device, show_progress, backend_kwargs, recall_sample, min_recall
         See :func:`knn_search`.
 
     Returns
@@ -736,6 +760,8 @@ def knn_graph(
         device=device,
         show_progress=show_progress,
         backend_kwargs=backend_kwargs,
+        recall_sample=recall_sample,
+        min_recall=min_recall,
     )
     n_cols = idx.shape[0] if targets is None else int(np.asarray(targets).shape[0])
     G = _rows_to_csr(idx, sim, n_cols)

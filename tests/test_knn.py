@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 from graphneg import knn_graph, knn_search, symmetrize
+from graphneg.exceptions import GraphNegWarning
 
 
 def reference(X, k, *, targets=None, skip=0, metric="cosine"):
@@ -220,3 +223,19 @@ def test_knn_recall_checks_shape():
     X = _clustered(50)
     with pytest.raises(ValueError, match=r"`indices` must have shape \(50, k\)"):
         knn_recall(X, np.zeros((10, 5), dtype=int))
+
+
+def test_approximate_backend_reports_recall(caplog):
+    pytest.importorskip("faiss")
+    import logging
+
+    X = np.random.default_rng(0).normal(size=(400, 16)).astype(np.float32)
+    with caplog.at_level(logging.INFO, logger="graphneg.knn"):
+        knn_search(X, 5, backend="faiss-hnsw")
+    assert any("recall@5" in r.getMessage() for r in caplog.records)
+    # an impossible bar makes the check warn, naming the measured recall
+    with pytest.warns(GraphNegWarning, match="found only"):
+        knn_search(X, 5, backend="faiss-hnsw", min_recall=1.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        knn_search(X, 5, backend="faiss-hnsw", recall_sample=0, min_recall=1.01)  # check skipped
