@@ -433,10 +433,22 @@ def _torch_threads(n: int) -> Any:
         torch.set_num_threads(prev)
 
 
+def _best_time(fn: Any, repeats: int = 3) -> float:
+    """Best of ``repeats`` timed calls after a warm-up call (a noisy machine only adds time)."""
+    import time
+
+    fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
 @functools.lru_cache(maxsize=1)
 def _bf16_speedup() -> float:
     """How much faster one core multiplies a kNN tile in bf16 (torch) than in fp32 (numpy BLAS)."""
-    import time
 
     import torch
     from threadpoolctl import threadpool_limits
@@ -447,18 +459,9 @@ def _bf16_speedup() -> float:
     al, bl = torch.from_numpy(a).bfloat16(), torch.from_numpy(b).bfloat16()
     out = np.empty((512, 2048), dtype=np.float32)
 
-    def best(fn: Any) -> float:
-        fn()
-        times = []
-        for _ in range(3):
-            t = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t)
-        return min(times)
-
     with threadpool_limits(1, user_api="blas"), _torch_threads(1), torch.inference_mode():
-        t32 = best(lambda: np.matmul(a, b.T, out=out))
-        t16 = best(lambda: al @ bl.T)
+        t32 = _best_time(lambda: np.matmul(a, b.T, out=out))
+        t16 = _best_time(lambda: al @ bl.T)
     logger.debug("one-core GEMM: fp32 numpy %.4fs, bf16 torch %.4fs", t32, t16)
     return t32 / t16
 
@@ -536,7 +539,6 @@ def _topk(scores: Any, want: int, group: int = 64) -> tuple[Any, Any]:
 @functools.lru_cache(maxsize=1)
 def _fastest_cpu_gemm() -> str:
     """'numpy' or 'torch': whichever multiplies a kNN-shaped fp32 block faster here."""
-    import time
 
     import torch
 
@@ -546,18 +548,9 @@ def _fastest_cpu_gemm() -> str:
     ta, tb = torch.from_numpy(a), torch.from_numpy(b)
     out = np.empty((1024, 16384), dtype=np.float32)
 
-    def best(fn: Any) -> float:
-        fn()
-        times = []
-        for _ in range(3):
-            t = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t)
-        return min(times)
-
-    t_np = best(lambda: np.matmul(a, b.T, out=out))
+    t_np = _best_time(lambda: np.matmul(a, b.T, out=out))
     with torch.inference_mode():
-        t_torch = best(lambda: ta @ tb.T)
+        t_torch = _best_time(lambda: ta @ tb.T)
     # numpy unless torch is clearly faster: a noisy draw must not flip a 1.5x win
     choice = "torch" if t_torch < 0.8 * t_np else "numpy"
     logger.debug("CPU GEMM: numpy %.4fs, torch %.4fs -> %s", t_np, t_torch, choice)
