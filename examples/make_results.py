@@ -588,6 +588,17 @@ def finetune_section(results_dir: Path) -> list[str]:
                 d = paired(view, n, "ndcg@10")
                 if d and d["mean"] is not None and d["mean"] < 0:
                     L += [f"- `{n}` loses to random ({points(d)} points nDCG@10)."]
+            if not ok:
+                steps = -(-res["data"]["n_train_pairs"] // cfg["batch_size"]) * cfg["ft_epochs"]
+                gain = metric(view, "random", "ndcg@10")["mean"] - res["frozen"]["ndcg@10"]
+                head = results_dir / "scifact_head.json"
+                epochs = json.loads(head.read_text())["config"]["epochs"] if head.is_file() else "several"
+                L += ["", f"Why no arm separates here: one epoch is only {steps:.0f} optimisation steps (lr "
+                      f"{cfg['ft_lr']:g}); even random batches move nDCG@10 by just {gain * 100:+.2f} points over the "
+                      "frozen model, and the arms' differences stay inside the seed spread. The cheap variant trains "
+                      f"a head for {epochs} epochs on the same pairs and there hard negatives + masks + B3 gain "
+                      "clearly (first section). A longer fine-tune (more epochs, or a GPU) is the setting where the "
+                      "batch composition can show; it was not affordable on 2 CPU cores in this session."]
             L += [""]
     if not full:
         L += ["No full fine-tune was run for this report: on 2 CPU cores one run (919 pairs, batch 32, 1 epoch, "
