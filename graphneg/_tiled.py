@@ -1,4 +1,4 @@
-"""Row-wise top-k over score tiles that stay in cache (the CPU fp32 hot path of exact kNN and mining).
+"""Row-wise top-k over score tiles that stay in cache (the CPU hot path of exact kNN and mining).
 
 A row block's scores against all ``m`` targets are never materialised. They are produced one
 column tile at a time (``rows x tile``, a few MiB) and each tile is filtered against a per-row
@@ -14,6 +14,9 @@ j + 2w/g, ...``: an element-wise maximum of contiguous rows, memory speed), and 
 maximum reaches ``thr`` are looked at element by element. With ``t`` tiles a row keeps about
 ``want * (1 + ln t)`` candidates in expectation, so selection costs a few per cent of the GEMM.
 Everything is numpy: no OpenMP pool spins against the BLAS threads between tiles.
+
+With ``slack`` the same machinery keeps every entry within ``slack`` of the ``want``-th best,
+the candidate set of the certified bf16 search (see ``graphneg.knn._tiled_blocks``).
 """
 
 from __future__ import annotations
