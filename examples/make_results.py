@@ -594,7 +594,17 @@ def finetune_section(results_dir: Path) -> list[str]:
                     continue
                 d = paired(view, n, "ndcg@10")
                 if d and d["mean"] is not None and d["mean"] < 0:
-                    L += [f"- `{n}` loses to random ({points(d)} points nDCG@10)."]
+                    fn, fn_r = diag(view, n, "inbatch_false_negative_share"), diag(view, "random", "inbatch_false_negative_share")
+                    why = (f": its batches hold {pct(fn)} in-batch false negatives (training positives of the query) "
+                           f"against {pct(fn_r)} in random batches, unmasked in this arm"
+                           if fn is not None and fn_r and fn > 2 * fn_r else "")
+                    L += [f"- `{n}` loses to random ({points(d)} points nDCG@10){why}."]
+            if "random+hn" in arms and "b3+hn+mask" in arms:
+                m1, m2 = metric(view, "b3+hn+mask", "ndcg@10"), metric(view, "random+hn", "ndcg@10")
+                L += [f"- B3 batches on top of hard negatives: `b3+hn+mask` {m1['mean']:.4f} vs `random+hn` "
+                      f"{m2['mean']:.4f} ({(m1['mean'] - m2['mean']) * 100:+.2f} points); in the head variant B3 added "
+                      "a little on top of hard negatives and masks, in this short fine-tune it does not: the gain "
+                      "comes from the mined hard negatives."]
             if not ok:
                 steps = -(-res["data"]["n_train_pairs"] // cfg["batch_size"]) * cfg["ft_epochs"]
                 gain = metric(view, "random", "ndcg@10")["mean"] - res["frozen"]["ndcg@10"]
@@ -640,6 +650,8 @@ def render(results_dir: Path, log: dict[str, Any]) -> str:
          "graphneg's public API. Hyper-parameters were chosen on a dev split of the SciFact training queries, "
          "never on a test set.", ""]
     L += summary_section(sf, sf_ana, cs)
+    if L[-1] != "":
+        L.append("")
     L[-1:-1] = finetune_summary(results_dir)[:-1]
     L += ["## Commands and wall time", "", "```bash"]
     for name, entry in log.items():
