@@ -389,8 +389,12 @@ def _tiled_blocks(
         return
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(1, user_api="blas"), _torch_threads(1), ThreadPoolExecutor(workers) as pool:
-        yield from _progress(pool.map(block, starts), len(starts), show_progress, desc)
+    with threadpool_limits(1, user_api="blas"), _torch_threads(1):
+        pool = ThreadPoolExecutor(workers)
+        try:
+            yield from _progress(pool.map(block, starts), len(starts), show_progress, desc)
+        finally:  # an interrupted search must not run every queued block to the end
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _rescore_top(xb: np.ndarray, T: np.ndarray, cand: np.ndarray, want: int) -> tuple[np.ndarray, np.ndarray]:

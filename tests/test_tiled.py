@@ -145,3 +145,23 @@ def test_bf16_error_bound_holds_against_torch():
     err = np.abs(low - exact).max()
     assert err <= K._bf16_error_bound(384)
     assert err > 1e-4  # bf16 is really in play: the bound is not vacuous here
+
+
+def test_interrupted_tiled_search_cancels_queued_blocks(monkeypatch):
+    # closing the block generator early must not run the remaining blocks
+    import graphneg._tiled as TL
+
+    monkeypatch.setattr(K, "_blas_threads", lambda: 2)
+    calls = []
+    real = TL.tiled_topk
+
+    def counting(*a, **kw):
+        calls.append(1)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(TL, "tiled_topk", counting)
+    X = np.random.default_rng(0).normal(size=(64 * 40, 8)).astype(np.float32)
+    gen = K._tiled_blocks(X, X, 3, True, None, False, "", rows=64, cols=256)
+    next(gen)
+    gen.close()
+    assert len(calls) < 40
