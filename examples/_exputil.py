@@ -103,13 +103,26 @@ def write_json_atomic(path: Path, obj: Any) -> Path:
     return path
 
 
+def _portable(text: str) -> str:
+    """Paths in results are machine-independent: repository-relative, site-packages shortened."""
+    root = str(REPO_ROOT) + os.sep
+    if text.startswith(root):
+        return text[len(root):]
+    for site in sorted({p for p in sys.path if p.endswith("site-packages")}, key=len, reverse=True):
+        if text.startswith(site + os.sep):
+            return "<site-packages>" + text[len(site):]
+    return text
+
+
 def _jsonable(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_jsonable(v) for v in obj]
     if isinstance(obj, Path):
-        return str(obj)
+        return _portable(str(obj))
+    if isinstance(obj, str):
+        return _portable(obj)
     if isinstance(obj, (np.integer,)):
         return int(obj)
     if isinstance(obj, (np.floating, float)):
