@@ -105,12 +105,9 @@ def write_json_atomic(path: Path, obj: Any) -> Path:
 
 def _portable(text: str) -> str:
     """Paths in results are machine-independent: repository-relative, site-packages shortened."""
-    root = str(REPO_ROOT) + os.sep
-    if text.startswith(root):
-        return text[len(root):]
+    text = text.replace(str(REPO_ROOT) + os.sep, "")  # also inside recorded command lines
     for site in sorted({p for p in sys.path if p.endswith("site-packages")}, key=len, reverse=True):
-        if text.startswith(site + os.sep):
-            return "<site-packages>" + text[len(site):]
+        text = text.replace(site + os.sep, "<site-packages>" + os.sep)
     return text
 
 
