@@ -83,15 +83,14 @@ def prepare_corpus(name: str, data: Path | None, raw: Path | None, refresh: bool
 # --------------------------------------------------------------------------------------------
 # output
 # --------------------------------------------------------------------------------------------
-def write_json_atomic(path: Path, obj: Any) -> Path:
-    """Write ``obj`` as JSON next to ``path`` and rename it into place (never half-written)."""
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` next to ``path`` and rename it into place (never half-written)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(_jsonable(obj), fh, indent=1, allow_nan=False)
-            fh.write("\n")
+            fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
@@ -101,6 +100,11 @@ def write_json_atomic(path: Path, obj: Any) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+def write_json_atomic(path: Path, obj: Any) -> Path:
+    """``obj`` as JSON (portable paths, no NaN), written atomically."""
+    return write_text_atomic(path, json.dumps(_jsonable(obj), indent=1, allow_nan=False) + "\n")
 
 
 def _portable(text: str) -> str:

@@ -23,10 +23,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -675,20 +673,6 @@ def render(results_dir: Path, log: dict[str, Any]) -> str:
     return "\n".join(L).rstrip() + "\n"
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def main(argv: list[str] | None = None) -> Path:
     p = argparse.ArgumentParser(prog="make_results.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -707,7 +691,7 @@ def main(argv: list[str] | None = None) -> Path:
         log = json.loads(log_path.read_text()) if log_path.is_file() else {}
     else:
         log = run_all(planned_runs(args), log_path)
-    write_text_atomic(args.out, render(args.results_dir, log))
+    U.write_text_atomic(args.out, render(args.results_dir, log))
     print(f"wrote {args.out}", flush=True)
     return args.out
 

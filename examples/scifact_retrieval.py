@@ -350,6 +350,27 @@ def mine_st(rc: gn.RetrievalCorpus, Q: np.ndarray, C: np.ndarray, tr: Split, pai
     return Pairs(t, doc, negs), mined, info
 
 
+def mine_st_arms(rc: gn.RetrievalCorpus, Q: np.ndarray, C: np.ndarray, tr: Split, base_pairs: Pairs,
+                 args: argparse.Namespace, arms: list[Arm], result: dict[str, Any]) -> tuple[Any, Any]:
+    """The peer's negatives for the ``st`` arms (or their skip reason in ``result``): (pairs, dataset)."""
+    if not any(a.negatives == "st" for a in arms):
+        return None, None
+    st_pairs, st_dataset = None, None
+    reason = st_available()
+    if reason is None:
+        with U.Timer() as tm:
+            st_pairs, st_dataset, info = mine_st(rc, Q, C, tr, base_pairs, args)
+        info["seconds"] = tm.seconds
+        result["mining"]["sentence_transformers"] = info
+        reason = info.get("skipped")
+    if reason:
+        for a in arms:
+            if a.negatives == "st":
+                result["skipped_arms"][a.name] = reason
+                print(f"[{a.name}] skipped: {reason}", flush=True)
+    return st_pairs, st_dataset
+
+
 def b3_labels(Qp: np.ndarray, Dp: np.ndarray, args: argparse.Namespace, seed: int) -> np.ndarray:
     """B3: rank window of the teacher's query -> positive similarities, clusters of exactly K."""
     n = Qp.shape[0]
@@ -519,20 +540,7 @@ def run_head(args: argparse.Namespace, rc: gn.RetrievalCorpus, tr: Split, ev: Sp
         info["seconds"] = tm.seconds
         negatives["graphneg"] = idx
         result["mining"]["graphneg"] = info
-    st_pairs, st_dataset = None, None
-    if any(a.negatives == "st" for a in arms):
-        reason = st_available()
-        if reason is None:
-            with U.Timer() as tm:
-                st_pairs, st_dataset, info = mine_st(rc, Q, C, tr, base_pairs, args)
-            info["seconds"] = tm.seconds
-            result["mining"]["sentence_transformers"] = info
-            reason = info.get("skipped")
-        if reason:
-            for a in arms:
-                if a.negatives == "st":
-                    result["skipped_arms"][a.name] = reason
-                    print(f"[{a.name}] skipped: {reason}", flush=True)
+    st_pairs, st_dataset = mine_st_arms(rc, Q, C, tr, base_pairs, args, arms, result)
 
     for arm in arms:
         if arm.name in result["skipped_arms"]:
@@ -722,17 +730,7 @@ def run_finetune(args: argparse.Namespace, rc: gn.RetrievalCorpus, tr: Split, ev
     if any(a.negatives == "graphneg" for a in arms):
         hn_idx, info = mine_graphneg(Qtr, C, tr, args)
         result["mining"]["graphneg"] = info
-    st_pairs = None
-    if any(a.negatives == "st" for a in arms):
-        reason = st_available()
-        if reason is None:
-            st_pairs, _, info = mine_st(rc, Q, C, tr, base_pairs, args)
-            result["mining"]["sentence_transformers"] = info
-            reason = info.get("skipped")
-        if reason:
-            for a in arms:
-                if a.negatives == "st":
-                    result["skipped_arms"][a.name] = reason
+    st_pairs, _ = mine_st_arms(rc, Q, C, tr, base_pairs, args, arms, result)
 
     for arm in arms:
         if arm.name in result["skipped_arms"]:
