@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from _common import machine, peak_rss_mb, save, section, timed
 
 import graphneg as gn
-from graphneg.communities import to_igraph
+from graphneg import to_igraph
 
 
 def knn_like_graph(n: int, k: int, seed: int = 0) -> sp.csr_array:

@@ -33,7 +33,7 @@ import numpy as np
 import scipy.sparse as sp
 from _common import InputError, edge_homophily, make_parser, print_summary, resolve_raw, run
 
-from graphneg.corpus import GraphCorpus, save_graph_corpus
+from graphneg.io import GraphCorpus, save_graph_corpus
 
 TEXTS_FILE = "citeseer_texts.txt"
 CITES_FILE = "citeseer.cites"

@@ -28,7 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 from _common import InputError, edge_homophily, make_parser, print_summary, resolve_raw, run
 
-from graphneg.corpus import GraphCorpus, save_graph_corpus
+from graphneg.io import GraphCorpus, save_graph_corpus
 
 NAMES = ("cora", "citeseer")
 # x / y (the labelled training subset) are the first rows of allx / ally and are not needed.

@@ -25,7 +25,7 @@ from typing import IO, Any
 import numpy as np
 from _common import InputError, make_parser, print_summary, resolve_raw, run
 
-from graphneg.corpus import RetrievalCorpus, qrels_to_positives, save_retrieval_corpus
+from graphneg.io import RetrievalCorpus, qrels_to_positives, save_retrieval_corpus
 
 CORPUS_EMBEDDINGS = "corpus_minilm_l6_v2_fp16.npy"
 QUERY_EMBEDDINGS = "queries_minilm_l6_v2_fp16.npy"

@@ -141,9 +141,9 @@ def command_line(script: str, argv: Sequence[str] | None) -> str:
 
 
 def environment() -> dict[str, Any]:
-    import graphneg
-
     import hashlib
+
+    import graphneg
 
     digest = hashlib.sha256()
     for f in sorted(Path(graphneg.__file__).parent.glob("*.py")):

@@ -18,7 +18,7 @@ Arms (``--arms``; a batch kind, optionally ``+negatives`` and ``+mask``):
 ``random+uniform``     random batches + ``--num-negatives`` uniform random papers that are not
                        linked to the citing paper (the control for "more negatives")
 ``random+specter``     random batches + SPECTER negatives: papers cited by the papers it cites
-                       but not cited by it (``graphneg.link_negatives.link_negatives``,
+                       but not cited by it (``graphneg.link_negatives``,
                        ``strategy='specter'``); short rows topped up with uniform negatives
 ``random+khop``        the same with ``strategy='khop'`` (papers exactly 2 undirected hops away)
 =====================  ========================================================================
@@ -59,13 +59,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _exputil as U  # noqa: E402
-
 import numpy as np  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 import torch  # noqa: E402
 
 import graphneg as gn  # noqa: E402
-from graphneg.link_negatives import link_negatives  # noqa: E402
+from graphneg import link_negatives  # noqa: E402
 
 DEFAULT_ARMS = ["random", "community", "community-cite", "random+uniform", "random+specter", "random+khop"]
 BATCH_KINDS = ("random", "community", "community-cite", "b3")

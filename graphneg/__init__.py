@@ -13,59 +13,77 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import _compat
 from ._version import __version__
-from .batch_negatives import balanced_margin_pairs, cluster_negatives, pair_margins
-from .batches import cluster_batches, mix_random_items, packed_batches, random_batches, topic_batches
-from .communities import communities, exact_size, relabel, to_igraph
-from .corpus import (
+from .exceptions import BackendUnavailableError, GraphNegWarning, InfeasibleSamplingError
+from .io import (
+    CitationData,
     GraphCorpus,
     RetrievalCorpus,
+    citation_training_data,
+    load_demo,
     load_graph_corpus,
     load_retrieval_corpus,
     qrels_to_positives,
-    save_graph_corpus,
-    save_retrieval_corpus,
-)
-from .demo import load_demo
-from .diagnostics import batch_stats
-from .exceptions import BackendUnavailableError, GraphNegWarning, InfeasibleSamplingError
-from .formats import (
-    read_flagembedding,
-    read_sentence_transformers_jsonl,
-    read_tevatron,
-    to_sentence_transformers,
-    write_flagembedding,
-    write_sentence_transformers_jsonl,
-    write_tevatron,
-)
-from .graph_embedding import graph_embedding
-from .knn import knn_graph, knn_recall, knn_search, symmetrize
-from .link_negatives import LinkNegatives, link_negatives
-from .links import EdgeCounts, LinkGraph
-from .mining import HardNegatives, mine_hard_negatives
-from .preprocess import citation_training_data
-from .readers import (
-    CitationData,
     read_citations,
     read_edge_list,
+    read_flagembedding,
     read_ogb,
     read_openalex,
     read_planetoid,
     read_s2ag_citations,
     read_s2orc,
+    read_sentence_transformers_jsonl,
+    read_tevatron,
+    save_graph_corpus,
+    save_retrieval_corpus,
+    to_sentence_transformers,
+    write_flagembedding,
+    write_sentence_transformers_jsonl,
+    write_tevatron,
 )
-from .remine import Reminer, ngame_cluster_size
-from .splits import LinkSplit, link_split
+from .links import EdgeCounts, LinkGraph, LinkSplit, graph_embedding, link_split
+from .negatives import (
+    HardNegatives,
+    LinkNegatives,
+    balanced_margin_pairs,
+    cluster_negatives,
+    false_negative_mask,
+    link_negatives,
+    mine_hard_negatives,
+    pair_margins,
+)
+from .similarity import (
+    Reminer,
+    batch_stats,
+    cluster_batches,
+    communities,
+    exact_size,
+    knn_graph,
+    knn_recall,
+    knn_search,
+    mix_random_items,
+    ngame_cluster_size,
+    packed_batches,
+    random_batches,
+    relabel,
+    symmetrize,
+    to_igraph,
+    topic_batches,
+)
 
+_compat.install()
+
+# torch-facing names load torch on first use (PEP 562), so `import graphneg` stays light
 _LAZY = {
-    "CommunityBatchSampler": "samplers",
-    "TopicBatchSampler": "samplers",
-    "RandomBatchSampler": "samplers",
-    "false_negative_mask": "masks",
-    "masked_info_nce": "masks",
-    "guide_mask": "masks",
-    "FalseNegativeCollator": "masks",
+    "CommunityBatchSampler": "training",
+    "TopicBatchSampler": "training",
+    "RandomBatchSampler": "training",
+    "masked_info_nce": "training",
+    "guide_mask": "training",
+    "FalseNegativeCollator": "training",
 }
+_SUBPACKAGES = ("similarity", "links", "negatives", "training", "io", "cli")
 
 __all__ = [
     "__version__",
@@ -84,6 +102,7 @@ __all__ = [
     "mix_random_items",
     "batch_stats",
     "mine_hard_negatives",
+    "false_negative_mask",
     "cluster_negatives",
     "balanced_margin_pairs",
     "pair_margins",
@@ -139,4 +158,4 @@ def __getattr__(name: str) -> Any:  # PEP 562: torch loads only when a sampler i
 
 
 def __dir__() -> list[str]:
-    return sorted(__all__)
+    return sorted({*__all__, *_SUBPACKAGES, *globals()})

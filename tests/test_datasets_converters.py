@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from graphneg.corpus import (
+from graphneg.io import (
     GraphCorpus,
     RetrievalCorpus,
     load_graph_corpus,

@@ -1,0 +1,72 @@
+"""Reading and writing: citation readers, trainer formats, canonical corpora, the demo data.
+
+- citation data in: :func:`read_citations` (edge lists, S2ORC, S2AG, OpenAlex, Planetoid, OGB,
+  canonical folders) → :class:`CitationData` holding a :class:`graphneg.LinkGraph`;
+- training files out and back: sentence-transformers, FlagEmbedding and Tevatron JSONL;
+- canonical corpora written by ``datasets/``: :func:`load_graph_corpus`,
+  :func:`load_retrieval_corpus` and their writers; :func:`load_demo`, generated in code.
+
+Every writer is atomic: a reader never sees a partial file.
+"""
+
+from __future__ import annotations
+
+from ._corpus import (
+    GraphCorpus,
+    RetrievalCorpus,
+    load_graph_corpus,
+    load_retrieval_corpus,
+    qrels_to_positives,
+    save_graph_corpus,
+    save_retrieval_corpus,
+)
+from ._demo import load_demo
+from ._formats import (
+    read_flagembedding,
+    read_sentence_transformers_jsonl,
+    read_tevatron,
+    to_sentence_transformers,
+    write_flagembedding,
+    write_sentence_transformers_jsonl,
+    write_tevatron,
+)
+from ._readers import (
+    CitationData,
+    abstract_from_inverted_index,
+    read_citations,
+    read_edge_list,
+    read_ogb,
+    read_openalex,
+    read_planetoid,
+    read_s2ag_citations,
+    read_s2orc,
+)
+from ._training_data import citation_training_data
+
+__all__ = [
+    "CitationData",
+    "read_citations",
+    "read_edge_list",
+    "read_s2orc",
+    "read_s2ag_citations",
+    "read_openalex",
+    "read_planetoid",
+    "read_ogb",
+    "abstract_from_inverted_index",
+    "to_sentence_transformers",
+    "write_sentence_transformers_jsonl",
+    "read_sentence_transformers_jsonl",
+    "write_flagembedding",
+    "read_flagembedding",
+    "write_tevatron",
+    "read_tevatron",
+    "GraphCorpus",
+    "RetrievalCorpus",
+    "load_graph_corpus",
+    "save_graph_corpus",
+    "load_retrieval_corpus",
+    "save_retrieval_corpus",
+    "qrels_to_positives",
+    "load_demo",
+    "citation_training_data",
+]

@@ -1,0 +1,29 @@
+"""Negatives and false-negative masks, for both pipelines (numpy; no torch import).
+
+- mined hard negatives from embeddings: :func:`mine_hard_negatives` (sentence-transformers
+  semantics, NV-Retriever margins, SimANS);
+- negatives from communities: :func:`cluster_negatives` (B3++), :func:`balanced_margin_pairs`
+  (TAS-Balanced);
+- negatives from link structure: :func:`link_negatives` (uniform, k-hop, degree, PPR, SPECTER,
+  BiCA, SciNCL);
+- :func:`false_negative_mask`: which in-batch or mined candidates must not count as negatives.
+  The torch loss and collator that apply it live in :mod:`graphneg.training`.
+"""
+
+from __future__ import annotations
+
+from ._batch_negatives import balanced_margin_pairs, cluster_negatives, pair_margins
+from ._link_negatives import LinkNegatives, link_negatives
+from ._masks import false_negative_mask
+from ._mining import HardNegatives, mine_hard_negatives
+
+__all__ = [
+    "mine_hard_negatives",
+    "HardNegatives",
+    "cluster_negatives",
+    "balanced_margin_pairs",
+    "pair_margins",
+    "link_negatives",
+    "LinkNegatives",
+    "false_negative_mask",
+]

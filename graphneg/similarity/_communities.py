@@ -1,0 +1,453 @@
+"""Community detection on similarity/link graphs, with size control.
+
+All methods return a membership array: ``labels[i]`` is the community id of node ``i``,
+ids are ``0..n_communities-1`` numbered by first appearance (so results compare easily).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from collections.abc import Iterator
+from typing import Any, Literal
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.csgraph as csgraph
+
+from .._optional import optional_import
+from .._random import SeedLike, check_rng, derive_seed
+from .._validation import check_bool, check_choice, check_float, check_graph, check_int, check_labels
+
+__all__ = ["communities", "exact_size", "to_igraph", "relabel"]
+
+Method = Literal["leiden", "louvain", "metis", "components"]
+METHODS = ("leiden", "louvain", "metis", "components")
+
+
+def relabel(labels: Any) -> np.ndarray:
+    """Renumber community ids to ``0..c-1`` in order of first appearance.
+
+    >>> relabel([5, 5, 2, 7, 2]).tolist()
+    [0, 0, 1, 2, 1]
+    """
+    labels = np.asarray(labels)
+    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    rank = np.empty(first.size, dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(first.size)
+    return rank[inverse.ravel()]
+
+
+def _undirected(G: sp.csr_array) -> sp.csr_array:
+    """Symmetric weights (the larger of both directions) without the diagonal."""
+    from ._knn import symmetrize
+
+    if (G != G.T).nnz == 0:
+        S = G.copy()
+        S.setdiag(0)
+        S.eliminate_zeros()
+        return S
+    return symmetrize(G, "union")
+
+
+def to_igraph(G: Any, *, weighted: bool = True) -> Any:
+    """Convert a sparse graph to an undirected :class:`igraph.Graph` (edge attribute ``weight``).
+
+    Direction is dropped (an edge in either direction becomes one undirected edge with the
+    larger weight) and the diagonal is ignored.
+
+    >>> import scipy.sparse as sp
+    >>> g = to_igraph(sp.csr_array(np.array([[0, 1.0], [0, 0]])))
+    >>> g.vcount(), g.ecount(), [float(w) for w in g.es["weight"]]
+    (2, 1, [1.0])
+    """
+    import igraph as ig
+
+    S = _undirected(check_graph(G, "G"))
+    upper = sp.triu(S, k=1, format="coo")
+    edges = np.column_stack([upper.row, upper.col]).astype(np.int64)
+    g = ig.Graph(n=S.shape[0], edges=edges, directed=False)
+    if weighted:
+        # a float64 array: python-igraph stores it ~7x faster than a list of Python floats
+        g.es["weight"] = upper.data.astype(np.float64)
+    return g
+
+
+@contextlib.contextmanager
+def _igraph_seed(seed: int) -> Iterator[None]:
+    """Seed igraph's process-global RNG for one call, then restore Python's ``random``."""
+    import igraph as ig
+
+    ig.set_random_number_generator(random.Random(seed))
+    try:
+        yield
+    finally:
+        ig.set_random_number_generator(random)
+
+
+def communities(
+    G: Any,
+    method: Method = "leiden",
+    *,
+    resolution: float = 1.0,
+    objective: Literal["modularity", "cpm"] = "modularity",
+    max_size: int | None = None,
+    size: int | None = None,
+    n_parts: int | None = None,
+    weighted: bool = True,
+    n_iterations: int = -1,
+    implementation: Literal["auto", "igraph", "leidenalg"] = "auto",
+    seed: SeedLike = 0,
+) -> np.ndarray:
+    """Partition the nodes of a graph into communities.
+
+    Parameters
+    ----------
+    G : sparse array of shape (n_nodes, n_nodes)
+        A similarity or link graph, e.g. from :func:`graphneg.knn_graph`. Direction is
+        ignored; weights must be positive when ``weighted``.
+    method : {'leiden', 'louvain', 'metis', 'components'}, default='leiden'
+        - ``'leiden'``: Leiden (igraph's C implementation or leidenalg, see
+          ``implementation``), seeded; ``objective`` picks modularity (with ``resolution``)
+          or CPM; ``max_size`` is passed to leidenalg as ``max_comm_size``.
+        - ``'louvain'``: igraph's multilevel algorithm (seeded through a private RNG).
+        - ``'metis'``: balanced k-way min-cut (pymetis, extra ``[metis]``), B3's choice, into
+          ``n_parts`` parts (default ``n_nodes // size`` when ``size`` is given).
+        - ``'components'``: connected components.
+    resolution : float, default=1.0
+        Resolution ``gamma`` of the modularity / CPM objective (higher: smaller communities).
+    objective : {'modularity', 'cpm'}, default='modularity'
+        Leiden quality function.
+    max_size : int, default=None
+        Largest community allowed. Leiden also receives it as ``max_comm_size``; any community
+        still larger is cut into pieces along a breadth-first order of its subgraph.
+    size : int, default=None
+        Return clusters of exactly ``size`` members (one final cluster of ``n_nodes % size``
+        when it does not divide), see :func:`exact_size`.
+    n_parts : int, default=None
+        Number of parts for ``'metis'``.
+    weighted : bool, default=True
+        Use edge weights. ``False`` treats the graph as unweighted (as B3 does).
+    n_iterations : int, default=-1
+        Leiden iterations; negative runs until the partition is stable.
+    implementation : {'auto', 'igraph', 'leidenalg'}, default='auto'
+        Leiden code to run: igraph's C ``community_leiden`` (faster, seeded through a
+        private RNG) or leidenalg (which also steers by ``max_comm_size``). ``'auto'`` uses
+        leidenalg when ``max_size`` is given, igraph otherwise. Both are deterministic for
+        a seed; their partitions differ.
+    seed : int or numpy.random.Generator, default=0
+        Same seed, same partition.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_nodes,), int64
+        Community ids ``0..c-1`` in order of first appearance. Isolated nodes form singleton
+        communities.
+
+    Raises
+    ------
+    ValueError
+        Unknown method/objective, non-positive weights with ``weighted=True``, bad sizes.
+    graphneg.exceptions.BackendUnavailableError
+        ``method='metis'`` without pymetis installed.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> block = np.ones((3, 3)) - np.eye(3)
+    >>> G = sp.csr_array(sp.block_diag([block, block]))
+    >>> communities(G, seed=0).tolist()
+    [0, 0, 0, 1, 1, 1]
+    >>> communities(G, "louvain", seed=0).tolist()
+    [0, 0, 0, 1, 1, 1]
+    """
+    check_choice(method, "method", METHODS)
+    check_choice(objective, "objective", ("modularity", "cpm"))
+    G = check_graph(G, "G")
+    n = G.shape[0]
+    resolution = check_float(resolution, "resolution", min_value=0.0, min_inclusive=False)
+    weighted = check_bool(weighted, "weighted")
+    if max_size is not None:
+        max_size = check_int(max_size, "max_size")
+    if size is not None:
+        size = check_int(size, "size", max_value=n)
+    n_iterations = check_int(n_iterations, "n_iterations", min_value=None)
+    rng = check_rng(seed)
+    if weighted and G.nnz and G.data.min() <= 0:
+        bad = int((G.data <= 0).sum())
+        raise ValueError(
+            f"`G` has {bad} non-positive edge weight(s); community quality needs positive weights. "
+            "Pass weighted=False (CLI: --unweighted), or build the graph with positive similarities."
+        )
+
+    implementation = check_choice(implementation, "implementation", ("auto", "igraph", "leidenalg"))
+    if implementation == "auto":
+        implementation = "leidenalg" if max_size is not None else "igraph"
+    if method == "leiden" and implementation == "igraph":
+        g = to_igraph(G, weighted=weighted)
+        with _igraph_seed(derive_seed(rng)):
+            cl = g.community_leiden(
+                objective_function="modularity" if objective == "modularity" else "cpm",
+                weights="weight" if weighted else None,
+                resolution=resolution,
+                n_iterations=n_iterations,
+            )
+        labels = np.asarray(cl.membership, dtype=np.int64)
+    elif method == "leiden":
+        la = optional_import("leidenalg", extra="leiden", feature="method='leiden'")
+        g = to_igraph(G, weighted=weighted)
+        kwargs: dict[str, Any] = {"resolution_parameter": resolution}
+        ptype = la.RBConfigurationVertexPartition if objective == "modularity" else la.CPMVertexPartition
+        part = _leidenalg(
+            la,
+            g,
+            ptype,
+            weights="weight" if weighted else None,
+            n_iterations=n_iterations,
+            max_comm_size=max_size or 0,
+            seed=derive_seed(rng),
+            **kwargs,
+        )
+        labels = np.asarray(part.membership, dtype=np.int64)
+    elif method == "louvain":
+        g = to_igraph(G, weighted=weighted)
+        with _igraph_seed(derive_seed(rng)):
+            cl = g.community_multilevel(weights="weight" if weighted else None, resolution=resolution)
+        labels = np.asarray(cl.membership, dtype=np.int64)
+    elif method == "metis":
+        labels = _metis(G, n_parts=n_parts, size=size, weighted=weighted, seed=derive_seed(rng))
+    else:
+        _, labels = csgraph.connected_components(G, directed=True, connection="weak")
+        labels = labels.astype(np.int64)
+
+    labels = relabel(labels)
+    if max_size is not None:
+        # leidenalg's max_comm_size steers its moves but results can still exceed it
+        # (seen with leidenalg 0.12), so every method gets the same final guarantee
+        labels = _split_oversized(G, labels, max_size, derive_seed(rng), weighted=weighted)
+    if size is not None:
+        labels = exact_size(G, labels, size, seed=rng)
+    return labels
+
+
+def _leidenalg(la: Any, g: Any, ptype: Any, **kwargs: Any) -> Any:
+    """``leidenalg.find_partition``, with its C errors (raised as BaseException) as ValueError."""
+    try:
+        return la.find_partition(g, ptype, **kwargs)
+    except Exception as err:
+        raise ValueError(f"leidenalg failed: {err}") from err
+    except BaseException as err:  # leidenalg raises a bare BaseException for C-level errors
+        if isinstance(err, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+            raise
+        raise ValueError(f"leidenalg failed: {err}") from None
+
+
+def _metis(G: sp.csr_array, *, n_parts: int | None, size: int | None, weighted: bool, seed: int) -> np.ndarray:
+    pymetis = optional_import("pymetis", extra="metis", feature="method='metis'")
+    n = G.shape[0]
+    if n_parts is None:
+        if size is None:
+            raise ValueError("method='metis' needs `n_parts` or `size` (parts of about that size).")
+        n_parts = max(n // size, 1)
+    n_parts = check_int(n_parts, "n_parts", max_value=n)
+    if n_parts == 1:
+        return np.zeros(n, dtype=np.int64)
+    S = _undirected(G)
+    kwargs: dict[str, Any] = {}
+    if weighted and S.nnz:
+        # METIS takes integer weights; keep three significant digits of relative weight
+        w = S.data / S.data.max()
+        kwargs["eweights"] = np.maximum(np.rint(w * 1000), 1).astype(np.int64)
+    opts = pymetis.Options(seed=seed)
+    xadj, adjncy = S.indptr.astype(np.int64), S.indices.astype(np.int64)
+    if hasattr(pymetis, "CSRAdjacency"):  # pymetis >= 2025.2; the xadj/adjncy keywords are deprecated
+        _, parts = pymetis.part_graph(
+            n_parts, adjacency=pymetis.CSRAdjacency(xadj, adjncy), options=opts, **kwargs
+        )
+    else:
+        _, parts = pymetis.part_graph(n_parts, xadj=xadj, adjncy=adjncy, options=opts, **kwargs)
+    return np.asarray(parts, dtype=np.int64)
+
+
+def _bfs_order(S: sp.csr_array, members: np.ndarray) -> np.ndarray:
+    """Members of one community in breadth-first order of their induced subgraph."""
+    sub = S[members][:, members]
+    order = csgraph.breadth_first_order(sub, 0, directed=False, return_predecessors=False)
+    seen = np.zeros(members.size, dtype=bool)
+    seen[order] = True
+    parts = [order]
+    while not seen.all():  # disconnected pieces follow one another
+        start = int(np.flatnonzero(~seen)[0])
+        more = csgraph.breadth_first_order(sub, start, directed=False, return_predecessors=False)
+        seen[more] = True
+        parts.append(more)
+    return members[np.concatenate(parts)]
+
+
+def _split_oversized(
+    G: sp.csr_array, labels: np.ndarray, max_size: int, seed: int = 0, *, weighted: bool = True
+) -> np.ndarray:
+    """Split every community larger than ``max_size`` into cohesive pieces.
+
+    Each oversized community is re-partitioned on its own induced subgraph with Leiden
+    (modularity, resolution doubling from 1 until it splits), recursively, so pieces follow
+    the graph's own sub-structure. Only a subgraph Leiden cannot split (e.g. a clique) is cut
+    along a breadth-first order.
+    """
+    sizes = np.bincount(labels)
+    if sizes.max(initial=0) <= max_size:
+        return labels
+    import leidenalg as la
+
+    S = _undirected(G)
+    labels = labels.copy()
+    next_id = sizes.size
+    rng = np.random.default_rng(seed)
+    queue = [np.flatnonzero(labels == c) for c in np.flatnonzero(sizes > max_size)]
+    while queue:
+        members = queue.pop()
+        sub = S[members][:, members]
+        parts = None
+        if sub.nnz:
+            use_weights = weighted and sub.data.min() > 0
+            g = to_igraph(sub, weighted=use_weights)
+            for resolution in (1.0, 2.0, 4.0, 8.0, 16.0, 32.0):
+                part = _leidenalg(
+                    la, g, la.RBConfigurationVertexPartition, weights="weight" if use_weights else None,
+                    resolution_parameter=resolution, seed=derive_seed(rng),
+                )
+                membership = np.asarray(part.membership)
+                if membership.max() > 0:
+                    if members.size / (membership.max() + 1) >= max_size / 4:
+                        parts = [members[membership == p] for p in range(membership.max() + 1)]
+                    # else: shattered into crumbs (dense subgraph): cut contiguous pieces below
+                    break
+        if parts is None:  # no structure to follow: contiguous breadth-first pieces
+            ordered = _bfs_order(S, members)
+            parts = [ordered[i : i + max_size] for i in range(0, ordered.size, max_size)]
+        for j, piece in enumerate(parts):
+            if j:  # the first piece keeps the old id
+                labels[piece] = next_id
+                next_id += 1
+            if piece.size > max_size:
+                queue.append(piece)
+    return relabel(labels)
+
+
+def exact_size(G: Any, labels: Any, size: int, *, seed: SeedLike = 0) -> np.ndarray:
+    """Turn any partition into clusters of exactly ``size`` members.
+
+    B3 needs clusters of a fixed size ``K`` so that a batch is ``B / K`` whole clusters.
+    Unlike B3's own repair (which pads the last cluster with ids ``0..K-1``, duplicating
+    examples), every node ends in exactly one cluster:
+
+    1. A community of ``s >= K`` members evicts its ``s mod K`` members with the fewest
+       intra-community edges to a pool; the rest is laid out in a locality-preserving order
+       (recursive Leiden on its subgraph: sub-communities stay contiguous) and cut into
+       ``floor(s / K)`` clusters.
+    2. The pool (evicted members and all communities smaller than ``K``) is laid out the
+       same way on its own subgraph, so connected small communities end up adjacent, and
+       cut into clusters of ``K``.
+    3. The ``n_nodes mod K`` nodes left at the end form one final, shorter cluster.
+
+    Parameters
+    ----------
+    G : sparse array of shape (n_nodes, n_nodes)
+        The graph the partition came from (edges guide the repair; weights are ignored).
+    labels : array-like of shape (n_nodes,)
+        Any partition.
+    size : int
+        Cluster size ``K``.
+    seed : int or Generator, default=0
+        Seeds the sub-partitions and breaks ties.
+
+    Returns
+    -------
+    ndarray of shape (n_nodes,), int64
+        ``n_nodes // K`` clusters of exactly ``K`` nodes, plus one of ``n_nodes % K`` nodes
+        when that is not zero (it has the largest id).
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> G = sp.csr_array((6, 6), dtype=np.float32)
+    >>> np.bincount(exact_size(G, [0, 0, 0, 0, 1, 2], 2)).tolist()
+    [2, 2, 2]
+    """
+    G = check_graph(G, "G")
+    n = G.shape[0]
+    labels = relabel(check_labels(labels, "labels", n_items=n))
+    size = check_int(size, "size", max_value=n)
+    rng = check_rng(seed)
+    S = _undirected(G)
+    # pattern weights: the repair counts edges, as B3's METIS graph is unweighted
+    A = sp.csr_array((np.ones(S.nnz, np.float32), S.indices, S.indptr), shape=S.shape)
+    intra = _intra_degree(A, labels)
+    sizes = np.bincount(labels)
+
+    out = np.full(n, -1, dtype=np.int64)
+    next_id = 0
+    pool = [np.flatnonzero(sizes[labels] < size)]
+    by_community = np.split(np.argsort(labels, kind="stable"), np.cumsum(sizes)[:-1])
+    for c in np.lexsort((rng.random(sizes.size), -sizes)):  # big first, random tie-break
+        members = by_community[c]
+        if members.size < size:
+            continue
+        keep_n = members.size - members.size % size
+        by_degree = members[np.argsort(-intra[members], kind="stable")]
+        pool.append(by_degree[keep_n:])  # the least-embedded members leave
+        order = _local_order(A, np.sort(by_degree[:keep_n]), size, rng)
+        out[order] = next_id + np.arange(keep_n) // size
+        next_id += keep_n // size
+    rest = np.sort(np.concatenate(pool))
+    if rest.size:
+        order = _local_order(A, rest, size, rng)
+        out[order] = next_id + np.arange(rest.size) // size
+    if (out < 0).any() or np.bincount(out)[: n // size].min(initial=size) != size:
+        raise AssertionError("exact_size repair produced clusters of the wrong size")
+    return out
+
+
+def _local_order(A: sp.csr_array, members: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Order ``members`` so that graph neighbourhoods are contiguous (recursive Leiden).
+
+    A set no larger than ``size`` is returned as is; a larger one is split into its
+    sub-communities (resolution doubling until it splits) and each is ordered recursively,
+    largest first; a set Leiden cannot split follows a breadth-first order.
+    """
+    import leidenalg as la
+
+    out: list[np.ndarray] = []
+    stack = [members]
+    while stack:
+        m = stack.pop()
+        if m.size <= size:
+            out.append(m)
+            continue
+        sub = A[m][:, m]
+        parts = None
+        if sub.nnz:
+            g = to_igraph(sub, weighted=False)
+            for resolution in (1.0, 2.0, 4.0, 8.0, 16.0, 32.0):
+                membership = np.asarray(
+                    _leidenalg(
+                        la, g, la.RBConfigurationVertexPartition,
+                        resolution_parameter=resolution, seed=derive_seed(rng),
+                    ).membership
+                )
+                if membership.max() > 0:
+                    counts = np.bincount(membership)
+                    parts = [m[membership == p] for p in np.argsort(-counts, kind="stable")]
+                    break
+        if parts is None:
+            out.append(_bfs_order(A, m))
+            continue
+        stack.extend(reversed(parts))  # pop() then visits the largest part first
+    return np.concatenate(out) if out else members
+
+
+def _intra_degree(A: sp.csr_array, labels: np.ndarray) -> np.ndarray:
+    """Number of each node's neighbours that share its community."""
+    row = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
+    same = labels[row] == labels[A.indices]
+    return np.bincount(row[same], minlength=A.shape[0])

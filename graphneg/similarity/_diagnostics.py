@@ -1,0 +1,123 @@
+"""Batch diagnostics: how hard, how label-pure and how graph-connected an epoch's batches are.
+
+B3-style batches can be "much harder in teacher space" and still not help (a failed
+replication); these numbers make such a result explainable. All statistics are computed
+in O(total batch items + edges), never over all pairs of the dataset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._validation import check_embeddings, check_graph, check_labels
+
+__all__ = ["batch_stats"]
+
+
+def batch_stats(
+    batches: Sequence[Any],
+    *,
+    embeddings: Any = None,
+    labels: Any = None,
+    graph: Any = None,
+    n_items: int | None = None,
+) -> dict[str, float]:
+    """Summarise one epoch of batches.
+
+    Parameters
+    ----------
+    batches : sequence of int arrays
+        One epoch, e.g. from a sampler (``list(sampler)``) or :func:`graphneg.packed_batches`.
+    embeddings : array-like of shape (n_items, dim), default=None
+        Gives ``mean_cosine`` (cosine similarity, rows normalised here).
+    labels : array-like of shape (n_items,), default=None
+        Gives ``same_label_share``.
+    graph : sparse array of shape (n_items, n_items), default=None
+        Gives ``edge_share``; direction is ignored.
+    n_items : int, default=None
+        Dataset size for ``coverage``; defaults to the length of the first of
+        ``embeddings``/``labels``/``graph`` given, else ``max id + 1``.
+
+    Returns
+    -------
+    dict
+        - ``n_batches``; ``batch_size_mean``, ``batch_size_min``, ``batch_size_max``,
+          ``batch_size_std``: size spread;
+        - ``coverage``: share of the ``n_items`` items seen at least once;
+        - ``duplicates``: item occurrences beyond the first;
+        - ``mean_cosine``: mean cosine similarity over all ordered in-batch pairs ``i != j``;
+        - ``same_label_share``: share of in-batch pairs whose labels are equal;
+        - ``edge_share``: share of in-batch pairs joined by an edge of ``graph``.
+
+        Pair statistics weight every pair equally (large batches weigh more), which is
+        what an in-batch-negative loss sees.
+
+    Examples
+    --------
+    >>> stats = batch_stats([[0, 1], [2, 3]], labels=[0, 0, 1, 2])
+    >>> stats["same_label_share"], stats["coverage"]
+    (0.5, 1.0)
+    """
+    arrays = [np.asarray(b, dtype=np.int64).ravel() for b in batches]
+    if not arrays:
+        raise ValueError("`batches` must contain at least one batch, got none.")
+    sizes = np.array([a.size for a in arrays], dtype=np.int64)
+    flat = np.concatenate(arrays)
+    if flat.size and flat.min() < 0:
+        raise ValueError(f"`batches` must hold non-negative item ids, got {int(flat.min())}.")
+    for candidate in (embeddings, labels, graph):
+        if n_items is None and candidate is not None:
+            n_items = candidate.shape[0] if hasattr(candidate, "shape") else len(candidate)
+    if n_items is None:
+        n_items = int(flat.max()) + 1 if flat.size else 0
+    if flat.size and flat.max() >= n_items:
+        raise ValueError(f"`batches` hold item id {int(flat.max())}, but there are only {n_items} items.")
+    batch_of = np.repeat(np.arange(sizes.size), sizes)
+    n_pairs = float((sizes * (sizes - 1)).sum())  # ordered pairs i != j
+
+    unique = np.unique(flat).size
+    stats: dict[str, float] = {
+        "n_batches": float(sizes.size),
+        "batch_size_mean": float(sizes.mean()),
+        "batch_size_min": float(sizes.min()),
+        "batch_size_max": float(sizes.max()),
+        "batch_size_std": float(sizes.std()),
+        "coverage": unique / n_items if n_items else 0.0,
+        "duplicates": float(flat.size - unique),
+    }
+    nan = float("nan")
+    if embeddings is not None:
+        E = check_embeddings(embeddings, "embeddings", metric="cosine")
+        if E.shape[0] != n_items:
+            raise ValueError(f"`embeddings` must have {n_items} rows, got {E.shape[0]}.")
+        E = E / np.linalg.norm(E, axis=1, keepdims=True)
+        # sum over pairs i != j of <e_i, e_j> = |sum e|^2 - sum |e|^2, per batch
+        sums = np.zeros((sizes.size, E.shape[1]), dtype=np.float64)
+        np.add.at(sums, batch_of, E[flat])
+        pair_sum = float((sums * sums).sum() - flat.size)
+        stats["mean_cosine"] = pair_sum / n_pairs if n_pairs else nan
+    if labels is not None:
+        lab = check_labels(labels, "labels", n_items=n_items)
+        # pairs sharing a label: sum over (batch, label) groups of c * (c - 1)
+        _, counts = np.unique(batch_of * (int(lab.max()) + 1) + lab[flat], return_counts=True)
+        stats["same_label_share"] = float((counts * (counts - 1)).sum()) / n_pairs if n_pairs else nan
+    if graph is not None:
+        G = check_graph(graph, "graph")
+        if G.shape[0] != n_items:
+            raise ValueError(f"`graph` must have shape ({n_items}, {n_items}), got {G.shape}.")
+        P = (G != 0).astype(np.float32)
+        P = ((P + P.T) != 0).astype(np.float32).tocsr()
+        P.setdiag(0)
+        P.eliminate_zeros()
+        # M[b, i] = 1 when item i is in batch b; the in-batch edges of batch b are
+        # (M P M^T)[b, b] = sum_i M[b, i] * (P M^T)[i, b]  (ordered pairs, duplicates included)
+        M = sp.csr_array(
+            (np.ones(flat.size, np.float32), (batch_of, flat)), shape=(sizes.size, n_items)
+        )
+        in_batch = float((M @ P).multiply(M).sum())
+        stats["edge_share"] = in_batch / n_pairs if n_pairs else nan
+    return stats

@@ -1,0 +1,146 @@
+"""Re-mining with the current model (ANCE / NGAME): refresh graph, communities and negatives.
+
+A :class:`Reminer` owns a schedule and a way to embed the training items; at the epochs the
+schedule names it rebuilds the kNN graph and the communities from fresh embeddings and
+hands the new labels to a sampler (``sampler.refresh(labels)``), optionally re-mining hard
+negatives through a callback. It runs the same deterministic computation on every rank, so
+DDP ranks agree as long as they embed the same items identically.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._validation import check_int
+from ._communities import communities
+from ._knn import knn_graph
+
+__all__ = ["Reminer", "ngame_cluster_size", "NGAME_MILESTONES"]
+
+logger = logging.getLogger(__name__)
+
+# NGAME (Dahiya et al., WSDM 2023), code defaults: cluster size doubles at these epochs
+NGAME_MILESTONES = (10, 20, 25, 50, 75, 100, 125, 150, 200)
+
+
+def ngame_cluster_size(
+    epoch: int, *, start: int = 1, max_size: int = 512, milestones: Sequence[int] = NGAME_MILESTONES
+) -> int:
+    """NGAME's curriculum: the cluster size doubles at each milestone epoch passed, up to ``max_size``.
+
+    Size 1 means random batches (NGAME's warm-up).
+
+    >>> [ngame_cluster_size(e) for e in (0, 9, 10, 20, 25, 60)]
+    [1, 1, 2, 4, 8, 16]
+    """
+    epoch = check_int(epoch, "epoch", min_value=0)
+    passed = sum(1 for m in milestones if epoch >= m)
+    return int(min(start * 2**passed, max_size))
+
+
+@dataclass
+class Reminer:
+    """Refresh a sampler's communities from the current model's embeddings on a schedule.
+
+    Parameters
+    ----------
+    embed : callable () -> ndarray of shape (n_items, dim)
+        Embeds the training items with the current model (e.g. ``lambda:
+        model.encode(texts)``); called only when a refresh is due.
+    sampler : object with ``refresh(labels)``
+        A :class:`graphneg.CommunityBatchSampler` or :class:`graphneg.TopicBatchSampler`.
+    every : int, default=1
+        Refresh every ``every`` epochs, counted from ``start``.
+    start : int, default=0
+        First epoch that refreshes (NGAME warms up for 10 epochs on random batches).
+    k, skip, mutual, metric : graph options
+        Passed to :func:`graphneg.knn_graph`.
+    method, resolution, max_size, weighted : community options
+        Passed to :func:`graphneg.communities`.
+    cluster_size : int or callable (epoch) -> int, default=None
+        Exact cluster size ``K`` (B3 batches), or a curriculum such as
+        :func:`ngame_cluster_size`. ``None`` keeps variable-size communities. A size of 1
+        gives singleton clusters, i.e. random batches.
+    on_refresh : callable (embeddings, labels, epoch) -> None, default=None
+        Called after each refresh, e.g. to re-mine hard negatives with
+        :func:`graphneg.mine_hard_negatives` on the same embeddings.
+    seed : int, default=0
+        Community detection at epoch ``e`` uses seed ``[seed, e]``.
+
+    Examples
+    --------
+    >>> import graphneg as gn
+    >>> X = gn.load_demo(400).embeddings
+    >>> sampler = gn.CommunityBatchSampler(np.zeros(400, dtype=int), 32)
+    >>> reminer = Reminer(lambda: X, sampler, every=2, k=10, cluster_size=16)
+    >>> [reminer.maybe_refresh(e) for e in range(4)]
+    [True, False, True, False]
+    >>> sampler.packing
+    'b3'
+    """
+
+    embed: Callable[[], Any]
+    sampler: Any
+    every: int = 1
+    start: int = 0
+    k: int = 10
+    skip: int = 0
+    mutual: bool = False
+    metric: str = "cosine"
+    method: str = "leiden"
+    resolution: float = 1.0
+    max_size: int | None = None
+    weighted: bool = True
+    cluster_size: int | Callable[[int], int] | None = None
+    on_refresh: Callable[[np.ndarray, np.ndarray, int], None] | None = None
+    seed: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.every = check_int(self.every, "every")
+        self.start = check_int(self.start, "start", min_value=0)
+        if not hasattr(self.sampler, "refresh"):
+            raise TypeError(f"`sampler` must have a refresh(labels) method, got {type(self.sampler).__name__}.")
+
+    def due(self, epoch: int) -> bool:
+        """Whether :meth:`maybe_refresh` would refresh at ``epoch``."""
+        return epoch >= self.start and (epoch - self.start) % self.every == 0
+
+    def maybe_refresh(self, epoch: int) -> bool:
+        """Refresh if the schedule says so at ``epoch``; return whether it did."""
+        epoch = check_int(epoch, "epoch", min_value=0)
+        if not self.due(epoch):
+            return False
+        self.refresh(epoch)
+        return True
+
+    def refresh(self, epoch: int) -> np.ndarray:
+        """Embed, rebuild graph and communities, and hand the labels to the sampler."""
+        X = np.asarray(self.embed(), dtype=np.float32)
+        size = self.cluster_size(epoch) if callable(self.cluster_size) else self.cluster_size
+        if size == 1:
+            labels = np.arange(X.shape[0], dtype=np.int64)  # singletons: random batches
+        else:
+            G = knn_graph(X, self.k, skip=self.skip, mutual=self.mutual, metric=self.metric)  # type: ignore[arg-type]
+            labels = communities(
+                G,
+                self.method,  # type: ignore[arg-type]
+                resolution=self.resolution,
+                max_size=self.max_size,
+                size=size,
+                weighted=self.weighted and not self.mutual,
+                seed=np.random.default_rng([self.seed, epoch]),
+            )
+        self.sampler.refresh(labels)
+        if self.on_refresh is not None:
+            self.on_refresh(X, labels, epoch)
+        sizes = np.bincount(labels)
+        self.history.append({"epoch": epoch, "n_communities": int(sizes.size), "cluster_size": size,
+                             "largest": int(sizes.max())})
+        logger.info("re-mined at epoch %d: %d communities (largest %d)", epoch, sizes.size, sizes.max())
+        return labels
