@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ._sparse import canonical_csr
+
 
 def check_int(value: Any, name: str, *, min_value: int | None = 1, max_value: int | None = None) -> int:
     """Return ``value`` as int, or raise naming ``name`` and the accepted range."""
@@ -138,15 +140,15 @@ def check_graph(G: Any, name: str = "G", *, square: bool = True, keep_zeros: boo
                 f"`{name}` must be a scipy.sparse matrix or array, got {type(G).__name__}; "
                 "build one with graphneg.knn_graph()."
             )
-    G = sp.csr_array(G, dtype=np.float32)
+    # a copy: scipy shares index arrays between a matrix and csr_array(matrix), and the
+    # canonicalisation below works in place (it would sort the caller's indices)
+    G = canonical_csr(G, dtype=np.float32, name=name)
     if square and G.shape[0] != G.shape[1]:
         raise ValueError(f"`{name}` must be square (n_nodes, n_nodes), got shape {G.shape}.")
     if G.shape[0] == 0:
         raise ValueError(f"`{name}` must have at least one node, got shape {G.shape}.")
     if G.nnz and not np.all(np.isfinite(G.data)):
         raise ValueError(f"`{name}` has non-finite edge weights.")
-    G.sum_duplicates()
     if not keep_zeros:
-        G.eliminate_zeros()  # an explicitly stored 0 is not an edge
-    G.sort_indices()
+        G.eliminate_zeros()  # an explicitly stored 0 is not an edge (our copy only)
     return G
