@@ -1,10 +1,15 @@
 """graphneg: which examples meet which when an embedding model is trained contrastively.
 
-Data flows one way::
+Two pipelines, one subpackage per stage (see the README's architecture section)::
 
-    embeddings ─knn_graph─► csr_array graph ─communities─► labels
-        ─cluster_batches / packed_batches / topic_batches─► batches (lists of index arrays)
-        ─CommunityBatchSampler / TopicBatchSampler / RandomBatchSampler─► DataLoader
+    similarity:  embeddings ─knn_graph─► CSR graph ─communities─► labels
+                 ─cluster_batches / packed_batches / topic_batches─► batches
+                 ─training.CommunityBatchSampler / TopicBatchSampler / RandomBatchSampler─► DataLoader
+    links:       io.read_citations ─► LinkGraph ─negatives.link_negatives / links.link_split─►
+                 io.citation_training_data ─► trainer JSONL
+
+:mod:`graphneg.negatives` holds mined and link-structure negatives and false-negative masks;
+:mod:`graphneg.training` everything that imports torch.
 
 Importing graphneg does not import torch; the samplers load it on first use.
 """
@@ -13,64 +18,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _compat
+from . import _compat, io, links, negatives, similarity
 from ._version import __version__
 from .exceptions import BackendUnavailableError, GraphNegWarning, InfeasibleSamplingError
-from .io import (
-    CitationData,
-    GraphCorpus,
-    RetrievalCorpus,
-    citation_training_data,
-    load_demo,
-    load_graph_corpus,
-    load_retrieval_corpus,
-    qrels_to_positives,
-    read_citations,
-    read_edge_list,
-    read_flagembedding,
-    read_ogb,
-    read_openalex,
-    read_planetoid,
-    read_s2ag_citations,
-    read_s2orc,
-    read_sentence_transformers_jsonl,
-    read_tevatron,
-    save_graph_corpus,
-    save_retrieval_corpus,
-    to_sentence_transformers,
-    write_flagembedding,
-    write_sentence_transformers_jsonl,
-    write_tevatron,
-)
-from .links import EdgeCounts, LinkGraph, LinkSplit, graph_embedding, link_split
-from .negatives import (
-    HardNegatives,
-    LinkNegatives,
-    balanced_margin_pairs,
-    cluster_negatives,
-    false_negative_mask,
-    link_negatives,
-    mine_hard_negatives,
-    pair_margins,
-)
-from .similarity import (
-    Reminer,
-    batch_stats,
-    cluster_batches,
-    communities,
-    exact_size,
-    knn_graph,
-    knn_recall,
-    knn_search,
-    mix_random_items,
-    ngame_cluster_size,
-    packed_batches,
-    random_batches,
-    relabel,
-    symmetrize,
-    to_igraph,
-    topic_batches,
-)
+from .io import *  # noqa: F403  (each subpackage's __all__ is the public API)
+from .links import *  # noqa: F403
+from .negatives import *  # noqa: F403
+from .similarity import *  # noqa: F403
 
 _compat.install()
 
@@ -87,59 +41,10 @@ _SUBPACKAGES = ("similarity", "links", "negatives", "training", "io", "cli")
 
 __all__ = [
     "__version__",
-    "knn_graph",
-    "knn_search",
-    "knn_recall",
-    "symmetrize",
-    "communities",
-    "exact_size",
-    "relabel",
-    "to_igraph",
-    "random_batches",
-    "cluster_batches",
-    "packed_batches",
-    "topic_batches",
-    "mix_random_items",
-    "batch_stats",
-    "mine_hard_negatives",
-    "false_negative_mask",
-    "cluster_negatives",
-    "balanced_margin_pairs",
-    "pair_margins",
-    "Reminer",
-    "LinkGraph",
-    "EdgeCounts",
-    "link_negatives",
-    "graph_embedding",
-    "link_split",
-    "LinkSplit",
-    "LinkNegatives",
-    "citation_training_data",
-    "CitationData",
-    "read_citations",
-    "read_edge_list",
-    "read_s2orc",
-    "read_s2ag_citations",
-    "read_openalex",
-    "read_planetoid",
-    "read_ogb",
-    "to_sentence_transformers",
-    "write_sentence_transformers_jsonl",
-    "read_sentence_transformers_jsonl",
-    "write_flagembedding",
-    "read_flagembedding",
-    "write_tevatron",
-    "read_tevatron",
-    "ngame_cluster_size",
-    "HardNegatives",
-    "load_demo",
-    "GraphCorpus",
-    "RetrievalCorpus",
-    "load_graph_corpus",
-    "load_retrieval_corpus",
-    "save_graph_corpus",
-    "save_retrieval_corpus",
-    "qrels_to_positives",
+    *similarity.__all__,
+    *negatives.__all__,
+    *links.__all__,
+    *io.__all__,
     "BackendUnavailableError",
     "GraphNegWarning",
     "InfeasibleSamplingError",
