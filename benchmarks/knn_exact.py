@@ -16,6 +16,7 @@ import torch
 from _common import clustered, machine, recall, save, section, sgemm_peak, table, timed
 
 import graphneg as gn
+import graphneg.similarity._search as search
 
 
 def bare_gemm(X: np.ndarray, block: int) -> None:
@@ -104,15 +105,15 @@ def main() -> None:
         _, t_gemm_torch = timed(lambda: bare_gemm(X, block))
         _, t_gemm_np = timed(lambda: bare_gemm_numpy(X, block))
         _, t_gemm_bf16 = timed(lambda: bare_gemm_bf16(X, block))
-        route = gn.knn._cpu_route("fp32", "cosine")
+        route = search.cpu_route("fp32", "cosine")
         (idx, _), t_ours = timed(lambda: gn.knn_search(X, a.k))
         _, t_graph = timed(lambda: gn.knn_graph(X, a.k))
-        saved = gn.knn._bf16_speedup
-        gn.knn._bf16_speedup = lambda: 1.0  # the plain fp32-GEMM route, for comparison
+        saved = search.bf16_speedup
+        search.bf16_speedup = lambda: 1.0  # the plain fp32-GEMM route, for comparison
         try:
             (idx_tiled, _), t_tiled = timed(lambda: gn.knn_search(X, a.k))
         finally:
-            gn.knn._bf16_speedup = saved
+            search.bf16_speedup = saved
         (idx_bf, _), t_bf16 = timed(lambda: gn.knn_search(X, a.k, precision="bf16"))
         naive, t_naive = timed(lambda: torch_naive(X, a.k, block))
         _, t_gemm_np2 = timed(lambda: bare_gemm_numpy(X, block))  # again: how much the machine drifted

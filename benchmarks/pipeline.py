@@ -11,6 +11,7 @@ import argparse
 from _common import clustered, machine, peak_rss_mb, save, section, timed
 
 import graphneg as gn
+from graphneg.similarity._knn import AUTO_EXACT_MAX
 
 
 def main() -> None:
@@ -27,7 +28,7 @@ def main() -> None:
     with section(f"pipeline, {n} items, d={a.d}, k={a.k}, backend={a.backend}"):
         X, steps["data"] = timed(lambda: clustered(n, a.d, n_clusters=max(n // 200, 10)))
         rss_data = peak_rss_mb()
-        backend = a.backend if a.backend != "auto" or n > gn.knn.AUTO_EXACT_MAX else "exact"
+        backend = a.backend if a.backend != "auto" or n > AUTO_EXACT_MAX else "exact"
         G, steps["knn_graph"] = timed(lambda: gn.knn_graph(X, a.k, backend=backend))
         rec, steps["recall_check"] = timed(lambda: gn.knn_recall(X, G, sample=500))
         labels, steps["leiden"] = timed(lambda: gn.communities(G, seed=0))

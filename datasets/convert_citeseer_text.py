@@ -258,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_summary(
         f"citeseer_text: wrote {args.out}",
         [
-            ("papers with text", corpus.n_nodes),
+            ("papers with text", corpus.num_nodes),
             ("cites lines", stats["cites_lines"]),
             ("edges written (citing -> cited)", int(corpus.edges.nnz)),
             ("skipped: paper without text", stats["unknown"]),

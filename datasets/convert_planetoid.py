@@ -96,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_summary(
         f"{args.name}: wrote {args.out}",
         [
-            ("nodes", corpus.n_nodes),
+            ("nodes", corpus.num_nodes),
             ("arcs written (directed)", int(corpus.edges.nnz)),
             ("undirected edges", undirected),
             ("arcs listed in raw graph", stats["listed_arcs"]),

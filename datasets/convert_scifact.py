@@ -168,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     corpus, counts, notes = build_corpus(raw)
     save_retrieval_corpus(corpus, args.out)
 
-    rows: list[tuple[str, object]] = [("documents", corpus.n_docs), ("queries", corpus.n_queries)]
+    rows: list[tuple[str, object]] = [("documents", corpus.num_docs), ("queries", corpus.num_queries)]
     for split in corpus.qrels:
         query_rows, positives = qrels_to_positives(corpus, split)
         rows.append(

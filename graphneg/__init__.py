@@ -36,6 +36,7 @@ _LAZY = {
     "masked_info_nce": "training",
     "guide_mask": "training",
     "FalseNegativeCollator": "training",
+    "RandomWalkBatchSampler": "training",
 }
 _SUBPACKAGES = ("similarity", "links", "negatives", "training", "io", "cli")
 

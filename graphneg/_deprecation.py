@@ -38,7 +38,9 @@ def renamed_parameters(**old_to_new: str) -> Callable[[F], F]:
             for old, new in old_to_new.items():
                 if old in kwargs:
                     if new in kwargs:
-                        raise TypeError(f"{func.__name__}() got both `{old}` (deprecated) and `{new}`; pass `{new}` only.")
+                        raise TypeError(
+                            f"{func.__name__}() got both `{old}` (deprecated) and `{new}`; pass `{new}` only."
+                        )
                     warnings.warn(
                         f"{func.__name__}(): `{old}` is deprecated, use `{new}`.", DeprecationWarning, stacklevel=2
                     )
@@ -50,13 +52,30 @@ def renamed_parameters(**old_to_new: str) -> Callable[[F], F]:
     return decorate
 
 
-def deprecated_alias(new: str) -> property:
-    """A read-only property ``old`` that returns ``self.<new>`` with a DeprecationWarning."""
+class deprecated_alias:  # noqa: N801  (used like ``property``)
+    """A read-only attribute ``old = deprecated_alias("new")``: ``self.new``, with a DeprecationWarning.
 
-    def getter(self: Any) -> Any:
-        warnings.warn(f"`{type(self).__name__}.{getter.__name__}` is deprecated, use `{new}`.",
+    >>> class C:
+    ...     num_items = 3
+    ...     n_items = deprecated_alias("num_items")
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     C().n_items, str(w[0].message)
+    (3, '`C.n_items` is deprecated, use `num_items`.')
+    """
+
+    def __init__(self, new: str) -> None:
+        self.new = new
+        self.old = "?"
+        self.__doc__ = f"Deprecated alias of :attr:`{new}`."
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.old = name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        warnings.warn(f"`{type(obj).__name__}.{self.old}` is deprecated, use `{self.new}`.",
                       DeprecationWarning, stacklevel=2)
-        return getattr(self, new)
-
-    getter.__name__ = f"alias of {new}"
-    return property(getter, doc=f"Deprecated alias of :attr:`{new}`.")
+        return getattr(obj, self.new)

@@ -5,7 +5,7 @@ Hierarchy (each refines a builtin, so ``except ValueError`` still works)::
     ImportError
      └── BackendUnavailableError   an optional extra is not installed
     ValueError
-     └── InfeasibleSamplingError   the request cannot be met by the data
+     └── InfeasibleSamplingError   no longer raised; kept so old ``except`` clauses import
     UserWarning
      └── GraphNegWarning           a degraded but valid result (counts in the message)
 """
@@ -20,7 +20,13 @@ class BackendUnavailableError(ImportError):
 
 
 class InfeasibleSamplingError(ValueError):
-    """The data cannot satisfy the request (e.g. fewer items than a batch)."""
+    """No longer raised by graphneg; kept for compatibility (``except`` clauses still import).
+
+    A request the data cannot fully meet is not an error any more: ``link_split`` and
+    ``link_negatives`` share one shortage policy, they take every remaining candidate, pad
+    the missing negatives with ``-1`` and emit one :class:`GraphNegWarning` counting the
+    short rows. Invalid arguments raise a plain ``ValueError``.
+    """
 
 
 class GraphNegWarning(UserWarning):

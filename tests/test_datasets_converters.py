@@ -123,7 +123,7 @@ def scifact(tmp_path_factory: pytest.TempPathFactory) -> RetrievalCorpus:
 
 
 def test_cora_matches_reference(cora: GraphCorpus) -> None:
-    assert cora.n_nodes == 2708
+    assert cora.num_nodes == 2708
     assert cora.ids[:3] == ["0", "1", "2"]
     assert cora.features is not None and cora.features.shape == (2708, 1433)
     assert set(np.unique(cora.features.data).tolist()) == {1.0}  # binary bag of words
@@ -139,7 +139,7 @@ def test_cora_matches_reference(cora: GraphCorpus) -> None:
 
 
 def test_citeseer_matches_reference(citeseer: GraphCorpus) -> None:
-    assert citeseer.n_nodes == 3327
+    assert citeseer.num_nodes == 3327
     assert citeseer.features is not None and citeseer.features.shape == (3327, 3703)
     assert citeseer.label_names == [str(c) for c in range(6)]
     assert n_undirected(citeseer.edges) == 4552
@@ -162,7 +162,7 @@ def test_citeseer_matches_reference(citeseer: GraphCorpus) -> None:
 
 def test_citeseer_text_matches_reference(citeseer_text: tuple[GraphCorpus, Path]) -> None:
     corpus, raw = citeseer_text
-    assert corpus.n_nodes == 3186
+    assert corpus.num_nodes == 3186
     assert corpus.label_names is not None and sorted(corpus.label_names) == sorted(
         ["DB", "IR", "ML", "Agents", "HCI", "AI"]
     )
@@ -205,8 +205,8 @@ def test_citeseer_text_agrees_with_shipped_files(citeseer_text: tuple[GraphCorpu
 
 
 def test_scifact_matches_reference(scifact: RetrievalCorpus) -> None:
-    assert scifact.n_docs == 5183
-    assert scifact.n_queries == 1109
+    assert scifact.num_docs == 5183
+    assert scifact.num_queries == 1109
     assert set(scifact.qrels) == {"train", "test"}
     for split, n_queries, n_qrels in (("train", 809, 919), ("test", 300, 339)):
         assert len(scifact.qrels[split]) == n_queries

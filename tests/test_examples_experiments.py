@@ -167,8 +167,46 @@ def test_make_results_renders_report(retrieval_corpus, graph_corpus, tmp_path):
 
 
 @pytest.mark.parametrize("script", ["scifact_retrieval.py", "citeseer_citations.py", "make_results.py",
-                                    "tune_scifact_dev.py"])
+                                    "tune_scifact_dev.py", "batch_size_curve.py"])
 def test_help(script):
     proc = subprocess.run([sys.executable, str(EXAMPLES / script), "--help"], capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 0 and "--seeds" in proc.stdout and "--quick" in proc.stdout
+
+
+def test_retrieval_false_negative_arms_and_resume(retrieval_corpus, tmp_path):
+    """Issue #10 arms: known-positive / score-threshold masks, conflict-free and walk batches."""
+    mod = load("scifact_retrieval")
+    out = tmp_path / "fn.json"
+    arms = ["random", "random+thr", "b3+mask+cf", "walk+mask", "random+hn+mask+thr"]
+    mod.main(["--mode", "head", "--data", str(retrieval_corpus), "--seeds", "0", "1", "--epochs", "1",
+              "--batch-size", "8", "--cluster-size", "4", "--arms", ",".join(arms), "--eval-every-epoch",
+              "--out", str(out)])
+    res = json.loads(out.read_text())
+    check_result(res, arms, ["ndcg@10"], [0, 1])
+    assert "partial" not in res and len(res["arms"]["random"]["runs"][0]["ndcg@10_by_epoch"]) == 1
+    assert res["arms"]["walk+mask"]["summary"]["diagnostics"]["false_negatives_per_query_left"] == 0.0
+    assert res["arms"]["random+thr"]["summary"]["diagnostics"]["masked_share"] > 0.0
+    cf = res["arms"]["b3+mask+cf"]["runs"][0]["diagnostics"]
+    assert cf["cf_unresolved"] <= cf["cf_initial_conflicts"]
+    # --resume reuses every finished run and adds a new arm only
+    res2 = mod.main(["--mode", "head", "--data", str(retrieval_corpus), "--seeds", "0", "1", "--epochs", "1",
+                     "--batch-size", "8", "--cluster-size", "4", "--arms", ",".join(arms + ["b3+mask"]),
+                     "--eval-every-epoch", "--out", str(out), "--resume"])
+    assert res2["arms"]["random"]["runs"] == res["arms"]["random"]["runs"]
+    assert "b3+mask" in json.loads(out.read_text())["arms"]
+
+
+def test_batch_size_curve_and_report(retrieval_corpus, tmp_path):
+    curve, mk = load("batch_size_curve"), load("make_results")
+    files = curve.main(["--corpora", "scifact", "--batch-sizes", "8", "16", "--seeds", "0", "1", "--data",
+                        str(retrieval_corpus), "--results-dir", str(tmp_path), "--arms",
+                        "random,random+hn+mask,b3+mask", "--extra", "--epochs 1 --cluster-size 4"])
+    assert [f.name for f in files] == ["curve_scifact_b8.json", "curve_scifact_b16.json"]
+    again = curve.main(["--corpora", "scifact", "--batch-sizes", "8", "--seeds", "0", "1", "--data",
+                        str(retrieval_corpus), "--results-dir", str(tmp_path), "--resume", "--arms",
+                        "random,random+hn+mask,b3+mask"])  # every run finished: nothing is run again
+    assert again == files[:1]
+    md = mk.main(["--no-run", "--results-dir", str(tmp_path), "--out", str(tmp_path / "RESULTS.md")])
+    text = md.read_text()
+    assert "## Batch-size curve" in text and "`b3+mask`" in text and "Δ random+hn+mask" in text

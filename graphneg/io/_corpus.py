@@ -38,10 +38,11 @@ stale file can never be read back as part of it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,19 +51,14 @@ from typing import Any, Literal
 import numpy as np
 import scipy.sparse as sp
 
+from .._deprecation import deprecated_alias
+from .._ids import normalize_id
+from .._sparse import canonical_csr
 from .._validation import check_choice
 from ..exceptions import GraphNegWarning
+from ..links._graph import EdgeCounts, LinkGraph, edge_adjacency, unique_ids
 from ._atomic import atomic_write
-
-__all__ = [
-    "GraphCorpus",
-    "RetrievalCorpus",
-    "load_graph_corpus",
-    "save_graph_corpus",
-    "load_retrieval_corpus",
-    "save_retrieval_corpus",
-    "qrels_to_positives",
-]
+from ._jsonl import dumps_line as _dumps
 
 PathLike = str | os.PathLike[str]
 MmapMode = Literal["r", "r+", "c"] | None
@@ -94,13 +90,27 @@ _N_EXAMPLES = 3
 class GraphCorpus:
     """A node-attributed directed graph in memory (the canonical graph corpus).
 
+    What :func:`load_graph_corpus` returns and :func:`save_graph_corpus` writes: the graph
+    *and* everything stored next to it (labels, texts, features, embeddings). For the
+    link-structure tools take its :attr:`graph`, a :class:`~graphneg.LinkGraph` (which
+    drops self-loops and explicit zeros); from a ``LinkGraph`` ``g`` build one with
+    ``GraphCorpus(ids=g.ids, edges=g.adjacency, ...)``. A reader's
+    :class:`~graphneg.io.CitationData` (``read_citations``) holds a ``LinkGraph`` too, with
+    texts as a dict by id; ``read_citations(folder, format="canonical")`` reads this
+    corpus's folder into one.
+
+    Ids follow the package rule (see :class:`~graphneg.LinkGraph`): ``str`` kept, integers
+    become their decimal string (``1`` and ``"1"`` are the same node), ``None``, NaN, floats,
+    ``bool`` and ``""`` are rejected with their position.
+
     Parameters
     ----------
-    ids : list of str
-        External node ids; position *i* is node *i*. Unique.
+    ids : list of str or int
+        External node ids; position *i* is node *i*. Unique (after normalisation).
     edges : scipy.sparse.csr_array
         (n_nodes, n_nodes) float32 adjacency, 1.0 per directed edge, row = source (citing),
-        column = target (cited). Only the sparsity pattern is stored on disk.
+        column = target (cited). Only the sparsity pattern is stored on disk. Kept as a
+        canonical copy: the caller's matrix is never modified.
     labels : numpy.ndarray of int64, optional
         Class code per node, indexing ``label_names``; ``-1`` marks a node without a label.
     label_names : list of str, optional
@@ -120,9 +130,11 @@ class GraphCorpus:
     Examples
     --------
     >>> import scipy.sparse as sp
-    >>> g = GraphCorpus(ids=["a", "b"], edges=sp.csr_array(([1.0], ([0], [1])), shape=(2, 2)))
-    >>> g.n_nodes, int(g.edges.nnz)
-    (2, 1)
+    >>> g = GraphCorpus(ids=["a", 7], edges=sp.csr_array(([1.0], ([0], [1])), shape=(2, 2)))
+    >>> g.ids, g.num_nodes, int(g.edges.nnz)
+    (['a', '7'], 2, 1)
+    >>> g.graph.to_edge_index().tolist()
+    [[0], [1]]
     """
 
     ids: list[str]
@@ -137,9 +149,19 @@ class GraphCorpus:
         self._validate()
 
     @property
-    def n_nodes(self) -> int:
+    def num_nodes(self) -> int:
         """Number of nodes."""
         return len(self.ids)
+
+    n_nodes = deprecated_alias("num_nodes")
+
+    @property
+    def graph(self) -> LinkGraph:
+        """The edges as a :class:`~graphneg.LinkGraph` over :attr:`ids` (a new object).
+
+        Self-loops and explicit zeros are not links there (counted in ``graph.counts``).
+        """
+        return LinkGraph(self.edges, self.ids)
 
     def _validate(self) -> None:
         """Check and normalise every field in place (also re-run before saving)."""
@@ -154,9 +176,8 @@ class GraphCorpus:
                 f"`edges` must have shape ({n}, {n}) (one row and column per id), "
                 f"got {self.edges.shape}."
             )
-        edges = sp.csr_array(self.edges, dtype=np.float32)
-        edges.sum_duplicates()
-        self.edges = edges
+        # a canonical copy: sum_duplicates on sp.csr_array(edges) would sort the caller's arrays
+        self.edges = canonical_csr(self.edges, dtype=np.float32, name="edges")
         self.labels, self.label_names = _check_labels(self.labels, self.label_names, n)
         self.texts = _check_texts(self.texts, "texts", n)
         if self.features is not None:
@@ -176,6 +197,11 @@ class GraphCorpus:
 @dataclass
 class RetrievalCorpus:
     """Documents, queries and relevance judgements (the canonical retrieval corpus).
+
+    What :func:`load_retrieval_corpus` returns and :func:`save_retrieval_corpus` writes. It
+    holds no graph; :func:`qrels_to_positives` turns a split into the row indices the
+    miners and writers take. Ids follow the package rule of :class:`GraphCorpus` (integers
+    become their decimal string), also inside ``qrels``.
 
     Parameters
     ----------
@@ -198,7 +224,7 @@ class RetrievalCorpus:
     Examples
     --------
     >>> rc = RetrievalCorpus(["d1", "d2"], ["x", "y"], ["q1"], ["x?"], {"test": {"q1": {"d2": 1}}})
-    >>> rc.n_docs, rc.n_queries
+    >>> rc.num_docs, rc.num_queries
     (2, 1)
     """
 
@@ -215,14 +241,18 @@ class RetrievalCorpus:
         self._validate()
 
     @property
-    def n_docs(self) -> int:
+    def num_docs(self) -> int:
         """Number of documents."""
         return len(self.corpus_ids)
 
     @property
-    def n_queries(self) -> int:
+    def num_queries(self) -> int:
         """Number of queries."""
         return len(self.query_ids)
+
+    n_docs = deprecated_alias("num_docs")
+
+    n_queries = deprecated_alias("num_queries")
 
     def _validate(self) -> None:
         """Check and normalise every field in place (also re-run before saving)."""
@@ -274,19 +304,20 @@ def load_graph_corpus(path: PathLike, *, mmap_mode: MmapMode = None) -> GraphCor
     -----
     GraphNegWarning
         When edges were skipped: edges naming unknown ids, self-loops, duplicates (counted).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = save_graph_corpus(
+    ...     GraphCorpus(ids=["a", "b"], edges=sp.csr_array(([1.0], ([0], [1])), shape=(2, 2)),
+    ...                 texts=["first", "second"]), tempfile.mkdtemp())
+    >>> g = load_graph_corpus(folder)
+    >>> g.ids, g.texts, g.edges.toarray().tolist()
+    (['a', 'b'], ['first', 'second'], [[0.0, 1.0], [0.0, 0.0]])
     """
     folder = _require_folder(path, (NODES_FILE, EDGES_FILE), "graph corpus")
-    nodes_path = folder / NODES_FILE
-    ids: list[str] = []
-    texts: list[str | None] = []
-    raw_labels: list[str | None] = []
-    first_line: dict[str, int] = {}
-    # closing(): a raise inside the loop must not leave the file open until garbage collection.
-    with closing(_iter_jsonl(nodes_path)) as records:
-        for lineno, rec in records:
-            ids.append(_record_id(rec, nodes_path, lineno, first_line))
-            texts.append(_record_str(rec, "text", nodes_path, lineno, required=False))
-            raw_labels.append(_record_str(rec, "label", nodes_path, lineno, required=False))
+    ids, nodes = _read_id_records(folder / NODES_FILE, {"text": False, "label": False})
+    texts, raw_labels = nodes["text"], nodes["label"]
     n = len(ids)
 
     position = {node_id: i for i, node_id in enumerate(ids)}
@@ -309,7 +340,7 @@ def load_graph_corpus(path: PathLike, *, mmap_mode: MmapMode = None) -> GraphCor
     features = None
     if (folder / FEATURES_FILE).exists():
         features = sp.csr_array(sp.load_npz(folder / FEATURES_FILE))
-        _check_rows(features.shape[0], n, folder / FEATURES_FILE, NODES_FILE, "nodes")
+        check_mask_rows(features.shape[0], n, folder / FEATURES_FILE, NODES_FILE, "nodes")
     embeddings = _load_dense(folder / EMBEDDINGS_FILE, n, NODES_FILE, "nodes", mmap_mode)
     return GraphCorpus(
         ids=ids,
@@ -346,25 +377,49 @@ def save_graph_corpus(corpus: GraphCorpus, path: PathLike) -> Path:
     Notes
     -----
     Edge weights are not stored: every non-zero of ``edges`` becomes one line of ``edges.tsv``,
-    written in row-major order. ``features.npz`` / ``embeddings.npy`` left from an earlier
-    save are removed when ``corpus`` has no features / embeddings.
+    written in row-major order (an explicitly stored 0 is not an edge). ``features.npz`` /
+    ``embeddings.npy`` left from an earlier save are removed when ``corpus`` has no features
+    / embeddings. ``corpus`` is validated on a copy: neither it nor its arrays are modified.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> corpus = GraphCorpus(ids=[1, 2], edges=sp.csr_array(([1.0], ([1], [0])), shape=(2, 2)))
+    >>> folder = save_graph_corpus(corpus, tempfile.mkdtemp())
+    >>> [line.split() for line in (folder / "edges.tsv").read_text().splitlines()]
+    [['source', 'target'], ['2', '1']]
     """
-    corpus._validate()
+    corpus = dataclasses.replace(corpus)  # validated anew, on a new object: the caller's stays as it is
     _check_ids_writable(corpus.ids, "ids")
-    edges = corpus.edges.copy()
-    edges.eliminate_zeros()
-    edges.sort_indices()
-    n_loops = int(np.count_nonzero(edges.diagonal()))
+    edges = _edge_pattern(corpus.edges)
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_nodes(folder / NODES_FILE, corpus)
+    _write_edges(folder / EDGES_FILE, corpus.ids, edges)
+    _write_or_remove_sparse(folder / FEATURES_FILE, corpus.features)
+    _write_or_remove_dense(folder / EMBEDDINGS_FILE, corpus.embeddings)
+    return folder
+
+
+def _edge_pattern(edges: sp.csr_array) -> sp.csr_array:
+    """The stored non-zeros of a canonical ``edges`` as a new boolean CSR; self-loops raise."""
+    rows = np.repeat(np.arange(edges.shape[0], dtype=np.int64), np.diff(edges.indptr))
+    keep = edges.data != 0
+    n_loops = int(np.count_nonzero(keep & (rows == edges.indices)))
     if n_loops:
         raise ValueError(
             f"`edges` has {n_loops} self-loop(s); the canonical format has none. "
             "Remove them first (e.g. edges.setdiag(0); edges.eliminate_zeros())."
         )
+    n = edges.shape[0]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows[keep], minlength=n), out=indptr[1:])
+    return sp.csr_array((np.ones(indptr[-1], bool), edges.indices[keep], indptr), shape=edges.shape)
 
-    folder = Path(path)
-    folder.mkdir(parents=True, exist_ok=True)
+
+def _write_nodes(path: Path, corpus: GraphCorpus) -> None:
     names = corpus.label_names or []
-    with _atomic_text(folder / NODES_FILE) as fh:
+    with _atomic_text(path) as fh:
         for i, node_id in enumerate(corpus.ids):
             rec: dict[str, str] = {"_id": node_id}
             if corpus.texts is not None:
@@ -373,18 +428,16 @@ def save_graph_corpus(corpus: GraphCorpus, path: PathLike) -> Path:
                 rec["label"] = names[int(corpus.labels[i])]
             fh.write(_dumps(rec))
 
-    ids = corpus.ids
+
+def _write_edges(path: Path, ids: Sequence[str], edges: sp.csr_array) -> None:
+    """One ``source<TAB>target`` line per stored entry, row-major."""
     indptr, indices = edges.indptr, edges.indices
-    with _atomic_text(folder / EDGES_FILE) as fh:
+    with _atomic_text(path) as fh:
         fh.write(EDGES_HEADER + "\n")
         for src in range(len(ids)):
             source = ids[src]
-            for dst in indices[indptr[src] : indptr[src + 1]]:
+            for dst in indices[indptr[src] : indptr[src + 1]].tolist():
                 fh.write(f"{source}\t{ids[dst]}\n")
-
-    _write_or_remove_sparse(folder / FEATURES_FILE, corpus.features)
-    _write_or_remove_dense(folder / EMBEDDINGS_FILE, corpus.embeddings)
-    return folder
 
 
 # --------------------------------------------------------------------------------------------
@@ -422,37 +475,33 @@ def load_retrieval_corpus(path: PathLike, *, mmap_mode: MmapMode = None) -> Retr
     GraphNegWarning
         When judgements were skipped: unknown query or document ids, or a repeated
         (query, document) pair within a split (the first one is kept).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> rc = RetrievalCorpus(["d1", "d2"], ["Cats purr", "Dogs bark"], ["q1"], ["who purrs?"],
+    ...                      {"test": {"q1": {"d1": 1}}}, corpus_titles=["Cats", "Dogs"])
+    >>> back = load_retrieval_corpus(save_retrieval_corpus(rc, tempfile.mkdtemp()))
+    >>> back.corpus_texts, back.corpus_titles, back.qrels
+    (['Cats purr', 'Dogs bark'], ['Cats', 'Dogs'], {'test': {'q1': {'d1': 1}}})
     """
     folder = _require_folder(path, (CORPUS_FILE, QUERIES_FILE), "retrieval corpus")
     corpus_path, queries_path = folder / CORPUS_FILE, folder / QUERIES_FILE
 
-    corpus_ids: list[str] = []
-    corpus_texts: list[str] = []
-    titles: list[str] = []
-    doc_line: dict[str, int] = {}
-    with closing(_iter_jsonl(corpus_path)) as records:
-        for lineno, rec in records:
-            corpus_ids.append(_record_id(rec, corpus_path, lineno, doc_line))
-            title = _record_str(rec, "title", corpus_path, lineno, required=False) or ""
-            text = _record_str(rec, "text", corpus_path, lineno, required=True)
-            titles.append(title)
-            corpus_texts.append(f"{title} {text}".strip())
-
-    query_ids: list[str] = []
-    query_texts: list[str] = []
-    query_line: dict[str, int] = {}
-    with closing(_iter_jsonl(queries_path)) as records:
-        for lineno, rec in records:
-            query_ids.append(_record_id(rec, queries_path, lineno, query_line))
-            query_texts.append(str(_record_str(rec, "text", queries_path, lineno, required=True)))
+    corpus_ids, docs = _read_id_records(corpus_path, {"title": False, "text": True})
+    titles = [title or "" for title in docs["title"]]
+    corpus_texts = [f"{title} {text}".strip() for title, text in zip(titles, docs["text"], strict=True)]
+    query_ids, queries = _read_id_records(queries_path, {"text": True})
+    query_texts = [str(text) for text in queries["text"]]
 
     qrels: dict[str, dict[str, dict[str, int]]] = {}
     problems: list[str] = []
     qrels_dir = folder / QRELS_DIR
     if qrels_dir.is_dir():
+        known_queries, known_docs = set(query_ids), set(corpus_ids)
         for qrels_path in sorted(qrels_dir.glob("*.tsv")):
             split = qrels_path.stem
-            qrels[split], counts = _read_qrels(qrels_path, query_line, doc_line)
+            qrels[split], counts = _read_qrels(qrels_path, known_queries, known_docs)
             if any(counts.values()):
                 problems.append(
                     f"{QRELS_DIR}/{qrels_path.name}: {counts['unknown_query']} unknown query "
@@ -492,12 +541,7 @@ def save_retrieval_corpus(corpus: RetrievalCorpus, path: PathLike) -> Path:
     corpus : RetrievalCorpus
         The corpus; validated again first, so nothing is written if it is invalid.
     path : str or path-like
-        Output folder.
-
-    Returns
-    -------
-    pathlib.Path
-        The folder written.
+        Output folder, returned as a :class:`pathlib.Path` (as by :func:`save_graph_corpus`).
 
     Raises
     ------
@@ -510,15 +554,23 @@ def save_retrieval_corpus(corpus: RetrievalCorpus, path: PathLike) -> Path:
     Without ``corpus_titles`` every document is written with ``"title": ""`` and its whole
     ``corpus_texts`` entry as ``text``, which reads back to the same ``corpus_texts``.
     ``qrels/*.tsv`` splits and embedding files left from an earlier save and absent from
-    ``corpus`` are removed.
+    ``corpus`` are removed. ``corpus`` is validated on a copy and not modified.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> rc = RetrievalCorpus(["d1"], ["x"], ["q1"], ["x?"], {"train": {"q1": {"d1": 1}}})
+    >>> folder = save_retrieval_corpus(rc, tempfile.mkdtemp())
+    >>> [line.split() for line in (folder / "qrels" / "train.tsv").read_text().splitlines()]
+    [['query-id', 'corpus-id', 'score'], ['q1', 'd1', '1']]
     """
-    corpus._validate()
+    corpus = dataclasses.replace(corpus)  # validated anew, on a new object: the caller's stays as it is
     _check_ids_writable(corpus.corpus_ids, "corpus_ids")
     _check_ids_writable(corpus.query_ids, "query_ids")
     for split in corpus.qrels:
         if not split or split.startswith(".") or any(c in split for c in "/\\\0\t\n\r"):
             raise ValueError(f"qrels split names must be plain file names, got {split!r}.")
-    titles = corpus.corpus_titles or [""] * corpus.n_docs
+    titles = corpus.corpus_titles or [""] * corpus.num_docs
     bodies = [
         _split_title(title, text, i)
         for i, (title, text) in enumerate(zip(titles, corpus.corpus_texts, strict=True))
@@ -639,6 +691,27 @@ def _record_str(
     return value
 
 
+def _read_id_records(
+    path: Path, fields: Mapping[str, bool]
+) -> tuple[list[str], dict[str, list[str | None]]]:
+    """The ``_id`` and the string ``fields`` (name -> required) of every record of ``path``.
+
+    The one reader of ``nodes.jsonl``, ``corpus.jsonl`` and ``queries.jsonl``: ids must be
+    unique and writable (:func:`_record_id`); an optional field that is absent reads as None.
+    Other fields are not looked at.
+    """
+    ids: list[str] = []
+    columns: dict[str, list[str | None]] = {name: [] for name in fields}
+    first_line: dict[str, int] = {}
+    # closing(): a raise inside the loop must not leave the file open until garbage collection.
+    with closing(_iter_jsonl(path)) as records:
+        for lineno, rec in records:
+            ids.append(_record_id(rec, path, lineno, first_line))
+            for name, required in fields.items():
+                columns[name].append(_record_str(rec, name, path, lineno, required=required))
+    return ids, columns
+
+
 def _record_id(rec: Mapping[str, Any], path: Path, lineno: int, first_line: dict[str, int]) -> str:
     """Return the record's ``_id``, registering it in ``first_line``; duplicates raise."""
     item_id = _record_str(rec, "_id", path, lineno, required=True)
@@ -681,41 +754,27 @@ def _read_edges(path: Path, index: Mapping[str, int]) -> tuple[sp.csr_array, dic
     """Read ``edges.tsv`` into a CSR adjacency; return it and the skip counts."""
     sources: list[int] = []
     targets: list[int] = []
-    unknown = 0
     examples: list[str] = []
     with closing(_iter_tsv(path, EDGES_HEADER)) as rows:
         for _, (source, target) in rows:
-            src, dst = index.get(source), index.get(target)
-            if src is None or dst is None:
-                unknown += 1
-                if len(examples) < _N_EXAMPLES:
-                    examples.append(source if src is None else target)
-                continue
+            src, dst = index.get(source, -1), index.get(target, -1)
+            if (src < 0 or dst < 0) and len(examples) < _N_EXAMPLES:
+                examples.append(source if src < 0 else target)
             sources.append(src)
             targets.append(dst)
-    n = len(index)
-    src_arr = np.asarray(sources, dtype=np.int64)
-    dst_arr = np.asarray(targets, dtype=np.int64)
-    loops = src_arr == dst_arr
-    src_arr, dst_arr = src_arr[~loops], dst_arr[~loops]
-    # np.unique on the flat key drops repeated arcs, keeping one of each.
-    keys = np.unique(src_arr * max(n, 1) + dst_arr)
-    edges = sp.csr_array(
-        (np.ones(keys.size, dtype=np.float32), (keys // max(n, 1), keys % max(n, 1))),
-        shape=(n, n),
-    )
-    counts: dict[str, Any] = {
-        "total": len(sources) + unknown,
-        "unknown": unknown,
-        "self_loops": int(loops.sum()),
-        "duplicates": int(src_arr.size - keys.size),
+    counts = EdgeCounts()
+    edges = edge_adjacency(sources, targets, len(index), counts)  # the one home of edge assembly
+    return edges, {
+        "total": counts.read,
+        "unknown": counts.unknown,
+        "self_loops": counts.self_loops,
+        "duplicates": counts.duplicates,
         "unknown_examples": examples,
     }
-    return edges, counts
 
 
 def _read_qrels(
-    path: Path, query_line: Mapping[str, int], doc_line: Mapping[str, int]
+    path: Path, query_ids: Collection[str], doc_ids: Collection[str]
 ) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
     """Read one ``qrels/<split>.tsv``; return ``{query: {doc: score}}`` and skip counts."""
     qrels: dict[str, dict[str, int]] = {}
@@ -728,9 +787,9 @@ def _read_qrels(
                 raise ValueError(
                     f"{path.name}: line {lineno}: score must be an integer, got {score_text!r}."
                 ) from err
-            if query_id not in query_line:
+            if query_id not in query_ids:
                 counts["unknown_query"] += 1
-            elif doc_id not in doc_line:
+            elif doc_id not in doc_ids:
                 counts["unknown_doc"] += 1
             elif doc_id in qrels.get(query_id, {}):
                 counts["duplicates"] += 1
@@ -773,11 +832,11 @@ def _load_dense(
     arr = np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
     if arr.ndim != 2:
         raise ValueError(f"{path.name}: expected a 2-D array, got shape {arr.shape} in {path}.")
-    _check_rows(arr.shape[0], n_rows, path, rows_file, what)
+    check_mask_rows(arr.shape[0], n_rows, path, rows_file, what)
     return arr
 
 
-def _check_rows(n_rows: int, expected: int, path: Path, rows_file: str, what: str) -> None:
+def check_mask_rows(n_rows: int, expected: int, path: Path, rows_file: str, what: str) -> None:
     if n_rows != expected:
         raise ValueError(
             f"{path.name}: has {n_rows} rows but {rows_file} has {expected} {what} "
@@ -793,11 +852,6 @@ def _check_rows(n_rows: int, expected: int, path: Path, rows_file: str, what: st
 def _atomic_text(path: Path) -> Any:
     """Atomic UTF-8 text writer with "\\n" line ends on every platform."""
     return atomic_write(path, "w", encoding="utf-8", newline="\n")
-
-
-def _dumps(rec: Mapping[str, Any]) -> str:
-    # ensure_ascii=False keeps text readable; json escapes \n and \r, so one record = one line.
-    return json.dumps(rec, ensure_ascii=False) + "\n"
 
 
 def _write_or_remove_sparse(path: Path, matrix: sp.csr_array | None) -> None:
@@ -833,21 +887,10 @@ def _split_title(title: str, text: str, row: int) -> str:
 
 
 def _check_ids(ids: Sequence[str], name: str) -> list[str]:
-    if isinstance(ids, str) or not isinstance(ids, Sequence):
-        raise TypeError(f"`{name}` must be a list of str, got {type(ids).__name__}.")
-    ids = list(ids)
-    for i, item in enumerate(ids):
-        if not isinstance(item, str):
-            raise TypeError(f"`{name}` must hold str ids, got {item!r} at position {i}.")
-    if len(set(ids)) != len(ids):
-        seen: dict[str, int] = {}
-        for i, item in enumerate(ids):
-            if item in seen:
-                raise ValueError(
-                    f"`{name}` must be unique, got {item!r} at positions {seen[item]} and {i}."
-                )
-            seen[item] = i
-    return ids
+    """The package id rule (ints -> str, bad ids rejected with their position), unique."""
+    if isinstance(ids, str) or not isinstance(ids, (Sequence, np.ndarray)):
+        raise TypeError(f"`{name}` must be a list of str or int ids, got {type(ids).__name__}.")
+    return unique_ids(ids, name)
 
 
 def _check_ids_writable(ids: Sequence[str], name: str) -> None:
@@ -922,6 +965,7 @@ def _check_dense(arr: Any, name: str, n: int) -> np.ndarray | None:
 def _check_qrels(
     qrels: Any, query_ids: set[str], doc_ids: set[str]
 ) -> dict[str, dict[str, dict[str, int]]]:
+    """A new, validated qrels dict; query and corpus ids follow the id rule (ints -> str)."""
     if not isinstance(qrels, Mapping):
         raise TypeError(f"`qrels` must be a dict split -> query -> doc -> score, got {qrels!r}.")
     out: dict[str, dict[str, dict[str, int]]] = {}
@@ -931,21 +975,31 @@ def _check_qrels(
         if not isinstance(by_query, Mapping):
             raise TypeError(f"`qrels[{split!r}]` must be a dict query -> doc -> score.")
         out[split] = {}
-        for query_id, docs in by_query.items():
+        for raw_query, docs in by_query.items():
+            where = f"qrels[{split!r}]"
+            query_id = _qrels_id(raw_query, f"`{where}` query id", query_ids, "query", out[split])
             if not isinstance(docs, Mapping):
-                raise TypeError(f"`qrels[{split!r}][{query_id!r}]` must be a dict doc -> score.")
-            if query_id not in query_ids:
-                raise ValueError(f"`qrels[{split!r}]` names unknown query id {query_id!r}.")
-            out[split][query_id] = {}
-            for doc_id, score in docs.items():
-                if doc_id not in doc_ids:
-                    raise ValueError(
-                        f"`qrels[{split!r}][{query_id!r}]` names unknown corpus id {doc_id!r}."
-                    )
-                if isinstance(score, bool) or not isinstance(score, (int, np.integer)):
-                    raise TypeError(
-                        f"`qrels[{split!r}][{query_id!r}][{doc_id!r}]` must be an int score, "
-                        f"got {score!r}."
-                    )
-                out[split][query_id][doc_id] = int(score)
+                raise TypeError(f"`{where}[{raw_query!r}]` must be a dict doc -> score.")
+            out[split][query_id] = _check_judgements(docs, f"{where}[{raw_query!r}]", doc_ids)
     return out
+
+
+def _check_judgements(docs: Mapping[Any, Any], where: str, doc_ids: set[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for raw_doc, score in docs.items():
+        doc_id = _qrels_id(raw_doc, f"`{where}` corpus id", doc_ids, "corpus", out)
+        if isinstance(score, bool) or not isinstance(score, (int, np.integer)):
+            raise TypeError(f"`{where}[{raw_doc!r}]` must be an int score, got {score!r}.")
+        out[doc_id] = int(score)
+    return out
+
+
+def _qrels_id(raw: Any, what: str, known: set[str], kind: str, seen: Mapping[str, Any]) -> str:
+    """A qrels key by the id rule; it must be known and not repeat another key's normal form."""
+    value = normalize_id(raw, what)
+    if value not in known:
+        where = what.rsplit(" ", 2)[0]
+        raise ValueError(f"{where} names unknown {kind} id {raw!r}.")
+    if value in seen:
+        raise ValueError(f"{what} {raw!r} repeats {value!r} (ids are normalised to str: 1 and '1' are one id).")
+    return value

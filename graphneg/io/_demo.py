@@ -11,14 +11,13 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from .._deprecation import deprecated_alias, renamed_parameters
 from .._validation import check_float, check_int
-
-__all__ = ["DemoData", "load_demo"]
 
 
 @dataclass(frozen=True)
 class DemoData:
-    """A synthetic corpus.
+    """A synthetic corpus (what :func:`load_demo` returns).
 
     Attributes
     ----------
@@ -30,7 +29,16 @@ class DemoData:
         Field of each item (a group of related topics; usable as strata).
     citations : scipy.sparse.csr_array of shape (n_items, n_items), float32
         Directed citation graph, ``citations[i, j] = 1`` when item ``i`` cites earlier item
-        ``j < i``.
+        ``j < i``. ``LinkGraph(demo.citations)`` makes it a
+        :class:`~graphneg.LinkGraph` for the link-structure tools.
+    num_items : int
+        Number of items (``n_items`` is a deprecated alias).
+
+    Examples
+    --------
+    >>> d = load_demo(100, seed=0)
+    >>> d.num_items, d.citations.shape
+    (100, (100, 100))
     """
 
     embeddings: np.ndarray
@@ -39,15 +47,19 @@ class DemoData:
     citations: sp.csr_array
 
     @property
-    def n_items(self) -> int:
+    def num_items(self) -> int:
+        """Number of items."""
         return int(self.labels.size)
 
+    n_items = deprecated_alias("num_items")
 
+
+@renamed_parameters(n_items="num_items", n_fields="num_fields")
 def load_demo(
-    n_items: int = 3000,
+    num_items: int = 3000,
     *,
     dim: int = 64,
-    n_fields: int = 6,
+    num_fields: int = 6,
     topics_per_field: int = 8,
     noise: float = 1.4,
     mean_citations: float = 5.0,
@@ -63,14 +75,20 @@ def load_demo(
 
     Parameters
     ----------
-    n_items : int, default=3000
+    num_items : int, default=3000
+        Number of items (``n_items`` is a deprecated spelling).
     dim : int, default=64
-    n_fields : int, default=6
+        Embedding dimension.
+    num_fields : int, default=6
+        Number of fields (``n_fields`` is a deprecated spelling).
     topics_per_field : int, default=8
+        Topics in each field.
     noise : float, default=1.4
         Noise norm relative to the topic centre; larger makes neighbours less topic-pure.
     mean_citations : float, default=5.0
+        Mean number of references of an item.
     seed : int, default=0
+        The same seed gives the same corpus.
 
     Returns
     -------
@@ -82,9 +100,9 @@ def load_demo(
     >>> d.embeddings.shape, int(d.labels.max()) + 1
     ((500, 64), 48)
     """
-    n_items = check_int(n_items, "n_items", min_value=2)
+    n_items = check_int(num_items, "num_items", min_value=2)
     dim = check_int(dim, "dim", min_value=2)
-    n_fields = check_int(n_fields, "n_fields")
+    n_fields = check_int(num_fields, "num_fields")
     topics_per_field = check_int(topics_per_field, "topics_per_field")
     noise = check_float(noise, "noise", min_value=0.0)
     mean_citations = check_float(mean_citations, "mean_citations", min_value=0.0)

@@ -15,6 +15,11 @@ Tevatron (legacy)
     "negative_passages"}`` with passages ``{"docid", "title", "text"}``:
     :func:`write_tevatron` / :func:`read_tevatron`.
 
+Every reader validates every line of its file and ignores blank lines. ``strict=True`` (the
+default) raises a ``ValueError`` naming the file and the line of the first malformed one;
+``strict=False`` skips malformed lines and emits one ``GraphNegWarning`` with their count and
+the first reason.
+
 Inputs are always row indices: ``positives`` (corpus rows per query, several allowed) and
 ``negatives`` (a :class:`~graphneg.mining.HardNegatives` or a ``(n_queries, n)`` int array,
 ``-1`` padded). Writers are atomic (a failure leaves no file and no temporary file behind)
@@ -29,7 +34,7 @@ import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Real
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,20 +42,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._optional import optional_import
+from .._sparse import _index_lists, as_pairs_matrix
 from .._validation import check_bool, check_int
 from ..exceptions import GraphNegWarning
+from ..links._graph import unique_ids
 from ..negatives._mining import HardNegatives
 from ._atomic import atomic_write
-
-__all__ = [
-    "to_sentence_transformers",
-    "write_sentence_transformers_jsonl",
-    "read_sentence_transformers_jsonl",
-    "write_flagembedding",
-    "read_flagembedding",
-    "write_tevatron",
-    "read_tevatron",
-]
+from ._jsonl import dumps_line as _dumps
 
 PathLike = str | os.PathLike[str]
 AsDataset = bool | Literal["auto"]
@@ -104,45 +102,41 @@ def _text(texts: Sequence[str], i: int, name: str) -> str:
     return value
 
 
-def _as_index_row(item: Any, name: str, q: int) -> list[int]:
-    if isinstance(item, (Integral, np.integer)) and not isinstance(item, (bool, np.bool_)):
-        return [int(item)]
-    arr = np.asarray(item)
+def _as_index_row(arr: np.ndarray, q: int) -> list[int]:
     if arr.size == 0:
-        return []
+        return []  # before the dtype test: ``[]`` is float64 to numpy
     if not np.issubdtype(arr.dtype, np.integer):
         raise TypeError(
-            f"`{name}` must hold integer corpus rows, got dtype {arr.dtype} for query {q}."
+            f"`positives` must hold integer corpus rows, got dtype {arr.dtype} for query {q}."
         )
     return arr.ravel().tolist()
 
 
 def _check_positives(positives: Any, n_queries: int, n_docs: int) -> list[list[int]]:
-    """Corpus rows per query, order kept, duplicates dropped; every query needs one."""
+    """Corpus rows per query, order kept, duplicates dropped; every query needs one.
+
+    The parsing is the shared one of :func:`~graphneg._sparse.as_pairs_matrix`: a sparse
+    matrix goes through it (a canonical copy: the caller's matrix is never sorted in place),
+    lists and arrays are split into rows by its ``_index_lists``. What stays here is what the
+    written files need and that pattern (sorted columns) would lose: the caller's order
+    within a row, and errors that name the query.
+    """
     if sp.issparse(positives):
-        M = sp.csr_array(positives)
-        if M.shape != (n_queries, n_docs):
-            raise ValueError(f"`positives` must have shape ({n_queries}, {n_docs}), got {M.shape}.")
-        M.sum_duplicates()
-        rows = [M.indices[M.indptr[i] : M.indptr[i + 1]].tolist() for i in range(n_queries)]
-    elif isinstance(positives, np.ndarray) and np.issubdtype(positives.dtype, np.integer):
-        if positives.ndim == 1:
-            rows = [[int(v)] for v in positives]
-        elif positives.ndim == 2:
-            rows = [row[row >= 0].tolist() for row in positives]  # -1 padded
-        else:
-            raise ValueError(f"`positives` must be 1-D or 2-D, got shape {positives.shape}.")
+        M = as_pairs_matrix(positives, n_queries, n_docs, "positives")
+        arrays = [M.indices[M.indptr[i] : M.indptr[i + 1]] for i in range(n_queries)]
     else:
         if isinstance(positives, (str, bytes)) or not isinstance(positives, Iterable):
             raise TypeError(
-                "`positives` must be a sequence of corpus-row lists, "
-                f"got {type(positives).__name__}."
+                f"`positives` must be a sequence of corpus-row lists, got {type(positives).__name__}."
             )
-        rows = [_as_index_row(item, "positives", q) for q, item in enumerate(positives)]
-    if len(rows) != n_queries:
+        if isinstance(positives, np.ndarray) and positives.ndim > 2:
+            raise ValueError(f"`positives` must be 1-D or 2-D, got shape {positives.shape}.")
+        arrays = _index_lists(positives, "positives")
+    if len(arrays) != n_queries:
         raise ValueError(
-            f"`positives` must have one entry per query ({n_queries}), got {len(rows)}."
+            f"`positives` must have one entry per query ({n_queries}), got {len(arrays)}."
         )
+    rows = [_as_index_row(arr, q) for q, arr in enumerate(arrays)]
     empty = 0
     for q, row in enumerate(rows):
         for j in row:
@@ -240,12 +234,6 @@ def _warn(message: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _dumps(rec: dict[str, Any]) -> str:
-    # ensure_ascii=False keeps text readable; json escapes \n and \r, so one record = one line;
-    # allow_nan=False so a NaN can never produce a file other JSON readers reject
-    return json.dumps(rec, ensure_ascii=False, allow_nan=False) + "\n"
-
-
 def _write_jsonl(path: PathLike, records: Iterable[dict[str, Any]]) -> int:
     """Write ``records`` atomically: on any error (even mid-way) nothing is left behind."""
     n = 0
@@ -263,7 +251,7 @@ def _write_jsonl(path: PathLike, records: Iterable[dict[str, Any]]) -> int:
 _Validator = Callable[[dict[str, Any]], str | None]
 
 
-def _read_jsonl(
+def read_jsonl(
     path: PathLike, strict: bool, validate: _Validator, what: str
 ) -> list[dict[str, Any]]:
     """Parse a JSONL file, one validated object per non-blank line.
@@ -618,9 +606,8 @@ def read_sentence_transformers_jsonl(
 
     Parameters
     ----------
-    path : str or PathLike
-    strict : bool, default=True
-        ``True``: a malformed line raises. ``False``: it is skipped and counted.
+    path, strict
+        As in :func:`read_flagembedding`.
     as_dataset : {'auto', True, False}, default=False
         As in :func:`to_sentence_transformers`; the default returns a dict of lists, so
         reading never needs ``datasets``.
@@ -629,19 +616,15 @@ def read_sentence_transformers_jsonl(
     -------
     dict of str to list, or datasets.Dataset
         Columns in the order ``anchor, positive, negative_1..n[, scores]``; ``{}`` for a
-        file without rows. Blank lines are ignored.
+        file without rows.
 
     Raises
     ------
     ValueError
-        (``strict=True``) a malformed line: the message names the file and the line number.
+        A malformed line (``strict=True``); :func:`read_flagembedding` tells what
+        ``strict=False`` does instead.
     BackendUnavailableError
         ``as_dataset=True`` without ``datasets`` (extra ``st``).
-
-    Warns
-    -----
-    GraphNegWarning
-        (``strict=False``) how many lines were skipped, and the first reason.
 
     Examples
     --------
@@ -653,7 +636,7 @@ def read_sentence_transformers_jsonl(
     """
     want = _want_dataset(_check_as_dataset(as_dataset))
     validator = _STValidator()
-    records = _read_jsonl(path, strict, validator, "sentence-transformers JSONL")
+    records = read_jsonl(path, strict, validator, "sentence-transformers JSONL")
     columns: dict[str, list[Any]] = {name: [] for name in validator.columns or []}
     for rec in records:
         for name in columns:
@@ -833,7 +816,7 @@ def read_flagembedding(path: PathLike, *, strict: bool = True) -> list[dict[str,
     >>> read_flagembedding(path)[0]["neg"]
     ['n1', 'n2']
     """
-    return _read_jsonl(path, strict, _validate_flag, "FlagEmbedding")
+    return read_jsonl(path, strict, _validate_flag, "FlagEmbedding")
 
 
 # --------------------------------------------------------------------------------------------
@@ -842,26 +825,10 @@ def read_flagembedding(path: PathLike, *, strict: bool = True) -> list[dict[str,
 
 
 def _check_ids(ids: Any, name: str, n: int) -> list[str]:
-    """Ids as the strings written to the file; they must be unique."""
-    if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
-        raise TypeError(f"`{name}` must be a sequence of str or int ids, got {type(ids).__name__}.")
-    out: list[str] = []
-    for i, value in enumerate(ids):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (str, Integral)):
-            raise TypeError(
-                f"`{name}` must hold str or int ids, got {type(value).__name__} at index {i}."
-            )
-        out.append(str(value))
+    """Ids as the strings written to the file (the package id rule: ints -> str); unique."""
+    out = unique_ids(ids, name)
     if len(out) != n:
         raise ValueError(f"`{name}` must have length {n}, got {len(out)}.")
-    seen: set[str] = set()
-    for value in out:
-        if value in seen:
-            dups = len(out) - len(set(out))
-            raise ValueError(
-                f"`{name}` must be unique, got {dups} duplicate(s) (first: {value!r})."
-            )
-        seen.add(value)
     return out
 
 
@@ -888,10 +855,13 @@ def write_tevatron(
     path : str or PathLike
         Output file; written atomically.
     query_ids : sequence of str or int
-        Id of each query, unique; written as strings.
+        Id of each query, unique; written as strings. Ids follow the package rule of
+        :class:`~graphneg.LinkGraph`: an int is its decimal string (``1`` and ``"1"`` are the
+        same id, so both given is a duplicate); ``None``, NaN, floats, ``bool`` and ``""``
+        raise with their position.
     query_texts : sequence of str
     doc_ids : sequence of str or int
-        Id of each corpus row, unique; written as strings (``docid``).
+        Id of each corpus row, unique; written as strings (``docid``), by the same rule.
     doc_texts : sequence of str
         Passage bodies. When ``doc_titles`` is given these should exclude the title:
         Tevatron joins ``title + " " + text`` itself.
@@ -1005,24 +975,9 @@ def read_tevatron(path: PathLike, *, strict: bool = True) -> list[dict[str, Any]
 
     Parameters
     ----------
-    path : str or PathLike
-    strict : bool, default=True
-        ``True``: a malformed line raises. ``False``: it is skipped and counted.
-
-    Returns
-    -------
-    list of dict
-        One dict per valid line, in file order. Blank lines are ignored.
-
-    Raises
-    ------
-    ValueError
-        (``strict=True``) a malformed line: the message names the file and the line number.
-
-    Warns
-    -----
-    GraphNegWarning
-        (``strict=False``) how many lines were skipped, and the first reason.
+    path, strict
+        As in :func:`read_flagembedding`, which also gives what is returned, raised and
+        warned: one dict per valid line, in file order.
 
     Examples
     --------
@@ -1034,4 +989,4 @@ def read_tevatron(path: PathLike, *, strict: bool = True) -> list[dict[str, Any]
     >>> read_tevatron(path)[0]["positive_passages"][0]["docid"]
     'd1'
     """
-    return _read_jsonl(path, strict, _validate_tevatron, "Tevatron")
+    return read_jsonl(path, strict, _validate_tevatron, "Tevatron")

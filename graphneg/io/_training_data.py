@@ -13,6 +13,7 @@ import json
 import shutil
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,11 +21,10 @@ import numpy as np
 
 from .._validation import check_choice, check_int
 from ..exceptions import GraphNegWarning
-from ..links._graph import LinkGraph
-from ..negatives._link_negatives import STRATEGIES, link_negatives
+from ..links._graph import LinkGraph, unique_ids
+from ..negatives._link_negatives import STRATEGIES, link_negatives, strategy_options
 from ._atomic import atomic_write
-
-__all__ = ["citation_training_data", "OUTPUT_FORMATS"]
+from ._jsonl import dumps_line
 
 OutputFormat = Literal["triplets", "st", "flag", "tevatron"]
 OUTPUT_FORMATS = ("triplets", "st", "flag", "tevatron")
@@ -71,7 +71,8 @@ def citation_training_data(
         The output JSONL file.
     texts : mapping id -> str, default=None
         Paper texts (title + abstract). Required by the trainer formats; papers without
-        text are then left out (counted) before anything is sampled.
+        text are then left out (counted) before anything is sampled. Keys follow the id
+        rule of :class:`~graphneg.LinkGraph` (``1`` and ``"1"`` are the same paper).
     output_format : {'triplets', 'st', 'flag', 'tevatron'}, default='triplets'
         ``triplets``: one line per citation ``{"query_id", "positive_id", "negative_ids"}``
         (plus ``query``, ``positive``, ``negatives`` texts when given); ``st``:
@@ -87,6 +88,7 @@ def citation_training_data(
         Reuse finished chunks of an earlier run with the same inputs and settings; ``False``
         starts over. Finished chunks of a run with *different* settings are never reused.
     show_progress : bool, default=False
+        Show a tqdm progress bar over the chunks.
 
     Returns
     -------
@@ -95,40 +97,121 @@ def citation_training_data(
         ``short_records`` (records with fewer than ``num_negatives`` negatives),
         ``skipped_no_text`` and the output path. A source's negatives never include any paper
         it cites (its positives), also with ``exclude_hops=0``.
+
+    Examples
+    --------
+    >>> import json, tempfile, pathlib
+    >>> from graphneg import LinkGraph
+    >>> g = LinkGraph.from_edges(["a", "a", "b", "c"], ["b", "c", "c", "d"])
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "train.jsonl"
+    >>> summary = citation_training_data(g, out, num_negatives=1, seed=0)
+    >>> summary["records"], summary["citations"], summary["chunks"]
+    (4, 4, 1)
+    >>> sorted(json.loads(out.read_text().splitlines()[0]))
+    ['negative_ids', 'positive_id', 'query_id']
     """
+    job = _plan(
+        graph, Path(output), texts, output_format, embeddings,
+        dict(strategy=strategy, num_negatives=num_negatives, exclude_hops=exclude_hops, seed=seed,
+             chunk_size=chunk_size, strategy_kwargs=strategy_kwargs),
+    )
+    _open_parts(job, resume)
+    resumed = _run_chunks(job, show_progress)
+    n_records, short = _join_parts(job)
+    return {
+        "output": str(job.output), "skipped_no_text": job.skipped_no_text, "sources": int(job.sources.size),
+        "citations": int(job.graph.num_edges), "records": n_records, "chunks": job.n_chunks,
+        "resumed_chunks": resumed, "short_records": short,
+    }
+
+
+@dataclass
+class _Job:
+    """Everything a run needs, checked; ``config`` and the inputs make its fingerprint."""
+
+    graph: LinkGraph
+    output: Path
+    texts: list[str] | None
+    embeddings: Any
+    output_format: str
+    strategy: str
+    num_negatives: int
+    exclude_hops: int
+    seed: int
+    chunk_size: int
+    strategy_kwargs: dict[str, Any]
+    skipped_no_text: int = 0
+    sources: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_chunks(self) -> int:
+        return -(-self.sources.size // self.chunk_size)
+
+    @property
+    def parts(self) -> Path:
+        return self.output.with_name(self.output.name + ".parts")
+
+    def part(self, c: int) -> Path:
+        return self.parts / f"part-{c:06d}.jsonl"
+
+
+def _plan(
+    graph: Any, output: Path, texts: Any, output_format: Any, embeddings: Any, options: dict[str, Any]
+) -> _Job:
+    """Check the arguments, drop papers without text, fix the sources and the config."""
     if not isinstance(graph, LinkGraph):
         raise TypeError(f"`graph` must be a graphneg.LinkGraph, got {type(graph).__name__}.")
     output_format = check_choice(output_format, "output_format", OUTPUT_FORMATS)
-    check_choice(strategy, "strategy", STRATEGIES)
-    chunk_size = check_int(chunk_size, "chunk_size")
-    num_negatives = check_int(num_negatives, "num_negatives")
-    seed = check_int(seed, "seed", min_value=0)
-    output = Path(output)
-    summary: dict[str, Any] = {"output": str(output), "skipped_no_text": 0}
-
-    text_list = None
+    check_choice(options["strategy"], "strategy", STRATEGIES)
+    # an option of another strategy fails here, before any output or .parts folder exists
+    strategy_options(options["strategy"], {**options["strategy_kwargs"], "embeddings": embeddings})
+    job = _Job(
+        graph, output, None, embeddings, output_format, options["strategy"],
+        num_negatives=check_int(options["num_negatives"], "num_negatives"),
+        exclude_hops=options["exclude_hops"], seed=check_int(options["seed"], "seed", min_value=0),
+        chunk_size=check_int(options["chunk_size"], "chunk_size"), strategy_kwargs=options["strategy_kwargs"],
+    )
     if texts is not None:
-        has = np.array([bool(texts.get(i)) for i in graph.ids]) if graph.n_nodes else np.zeros(0, bool)
-        if not has.all():
-            summary["skipped_no_text"] = int((~has).sum())
-            rows = np.flatnonzero(has)
-            graph = graph.subgraph(rows)
-            if embeddings is not None:
-                embeddings = np.asarray(embeddings)[rows]
-        text_list = [texts[i] for i in graph.ids]
+        _keep_papers_with_text(job, _texts_by_id(texts))
     elif output_format != "triplets":
         raise ValueError(f"output_format={output_format!r} needs `texts`; use 'triplets' for ids only.")
-
-    sources = np.flatnonzero(graph.out_degree() > 0)
-    n_chunks = -(-sources.size // chunk_size)
-    config = dict(
-        output_format=output_format, strategy=strategy, num_negatives=num_negatives, exclude_hops=exclude_hops,
-        seed=seed, chunk_size=chunk_size, strategy_kwargs=strategy_kwargs,
-        embeddings=None if embeddings is None else _digest(np.ascontiguousarray(embeddings).tobytes()),
+    job.sources = np.flatnonzero(job.graph.out_degree() > 0)
+    job.config = dict(
+        output_format=job.output_format, strategy=job.strategy, num_negatives=job.num_negatives,
+        exclude_hops=job.exclude_hops, seed=job.seed, chunk_size=job.chunk_size,
+        strategy_kwargs=job.strategy_kwargs,
+        embeddings=None if job.embeddings is None else _digest(np.ascontiguousarray(job.embeddings).tobytes()),
     )
-    fingerprint = _fingerprint(graph, text_list, config)
-    parts = output.with_name(output.name + ".parts")
-    state = parts / "state.json"
+    return job
+
+
+def _texts_by_id(texts: Any) -> Mapping[str, str]:
+    """``texts`` keyed by normalised ids (``1`` and ``"1"`` are one paper)."""
+    if not isinstance(texts, Mapping):
+        raise TypeError(f"`texts` must be a mapping id -> text, got {type(texts).__name__}.")
+    if all(type(k) is str for k in texts):
+        return texts  # already normalised: no copy of a large mapping
+    keys = unique_ids(list(texts), "texts")
+    return dict(zip(keys, texts.values(), strict=True))
+
+
+def _keep_papers_with_text(job: _Job, texts: Mapping[str, str]) -> None:
+    graph = job.graph
+    has = np.array([bool(texts.get(i)) for i in graph.ids]) if graph.num_nodes else np.zeros(0, bool)
+    if not has.all():
+        job.skipped_no_text = int((~has).sum())
+        rows = np.flatnonzero(has)
+        job.graph = graph.subgraph(rows)
+        if job.embeddings is not None:
+            job.embeddings = np.asarray(job.embeddings)[rows]  # a new array
+    job.texts = [texts[i] for i in job.graph.ids]
+
+
+def _open_parts(job: _Job, resume: bool) -> None:
+    """Keep the finished parts of an earlier run with the same fingerprint, drop any other."""
+    fingerprint = _fingerprint(job.graph, job.texts, job.config)
+    parts, state = job.parts, job.parts / "state.json"
     if parts.exists():
         old = json.loads(state.read_text()) if state.exists() else {}
         if not resume or old.get("fingerprint") != fingerprint:
@@ -136,49 +219,59 @@ def citation_training_data(
     parts.mkdir(parents=True, exist_ok=True)
     if not state.exists():
         with atomic_write(state, "w") as fh:
-            json.dump({"fingerprint": fingerprint, "chunks": n_chunks, "config": config}, fh, default=str)
+            json.dump({"fingerprint": fingerprint, "chunks": job.n_chunks, "config": job.config}, fh, default=str)
 
-    chunks: Any = range(n_chunks)
+
+def _run_chunks(job: _Job, show_progress: bool) -> int:
+    """Write every missing part; return how many parts were already there."""
+    chunks: Any = range(job.n_chunks)
     if show_progress:
         from tqdm.auto import tqdm
 
-        chunks = tqdm(chunks, desc=f"citations ({strategy} negatives)", unit="chunk")
-    resumed = short = 0
+        chunks = tqdm(chunks, desc=f"citations ({job.strategy} negatives)", unit="chunk")
+    resumed = 0
     for c in chunks:
-        part = parts / f"part-{c:06d}.jsonl"
-        if part.exists():
+        if job.part(c).exists():
             resumed += 1
-            continue
-        chunk = sources[c * chunk_size : (c + 1) * chunk_size]
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", GraphNegWarning)
-            A = graph.adjacency
-            cited = [A.indices[A.indptr[s] : A.indptr[s + 1]] for s in chunk]
-            neg = link_negatives(
-                graph, chunk, strategy=strategy, num_negatives=num_negatives, exclude_hops=exclude_hops,
-                # a record's positive must never be among its negatives, whatever exclude_hops says
-                exclude=cited, seed=np.random.default_rng([seed, c]), embeddings=embeddings, **strategy_kwargs,
-            )
-            _write_chunk(part, graph, chunk, neg.indices, text_list, output_format)
-        if not part.exists():  # a writer with nothing to write: still mark the chunk done
-            with atomic_write(part, "w") as fh:
-                pass
-        del caught  # shortfalls are counted below and reported once in the summary
+        else:
+            _run_chunk(job, c)
+    return resumed
+
+
+def _run_chunk(job: _Job, c: int) -> None:
+    part = job.part(c)
+    chunk = job.sources[c * job.chunk_size : (c + 1) * job.chunk_size]
+    with warnings.catch_warnings(record=True):
+        # shortfalls are counted from the parts and reported once in the summary
+        warnings.simplefilter("always", GraphNegWarning)
+        A = job.graph.adjacency
+        cited = [A.indices[A.indptr[s] : A.indptr[s + 1]] for s in chunk]
+        neg = link_negatives(
+            job.graph, chunk, strategy=job.strategy, num_negatives=job.num_negatives,
+            exclude_hops=job.exclude_hops,
+            # a record's positive must never be among its negatives, whatever exclude_hops says
+            exclude=cited, seed=np.random.default_rng([job.seed, c]), embeddings=job.embeddings,
+            **job.strategy_kwargs,
+        )
+        _write_chunk(part, job.graph, chunk, neg.indices, job.texts, job.output_format)
+    if not part.exists():  # a writer with nothing to write: still mark the chunk done
+        with atomic_write(part, "w"):
+            pass
+
+
+def _join_parts(job: _Job) -> tuple[int, int]:
+    """Join the parts into the output (atomically), remove them; return (records, short)."""
     # totals are recomputed from the parts, so a resumed run reports the same numbers
-    n_records = 0
-    with atomic_write(output, "w", encoding="utf-8") as out:
-        for c in range(n_chunks):
-            with open(parts / f"part-{c:06d}.jsonl", encoding="utf-8") as fh:
+    n_records = short = 0
+    with atomic_write(job.output, "w", encoding="utf-8") as out:
+        for c in range(job.n_chunks):
+            with open(job.part(c), encoding="utf-8") as fh:
                 for line in fh:
                     out.write(line)
                     n_records += 1
-                    short += _is_short(line, output_format, num_negatives)
-    shutil.rmtree(parts)
-    summary.update(
-        sources=int(sources.size), citations=int(graph.n_edges), records=n_records, chunks=n_chunks,
-        resumed_chunks=resumed, short_records=int(short),
-    )
-    return summary
+                    short += _is_short(line, job.output_format, job.num_negatives)
+    shutil.rmtree(job.parts)
+    return n_records, short
 
 
 def _is_short(line: str, output_format: str, k: int) -> bool:
@@ -208,7 +301,7 @@ def _write_chunk(
                     }
                     if texts is not None:
                         rec.update(query=texts[s], positive=texts[p], negatives=[texts[v] for v in neg])
-                    fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                    fh.write(dumps_line(rec))
         return
     from . import _formats as formats
 

@@ -17,11 +17,11 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as sla
 from scipy.sparse.csgraph import connected_components
 
+from .._deprecation import renamed_parameters
 from .._random import SeedLike, check_rng
+from .._sparse import pattern, symmetric
 from .._validation import check_choice, check_graph, check_int
 from ._graph import LinkGraph
-
-__all__ = ["graph_embedding", "METHODS", "COMPONENTS"]
 
 Method = Literal["svd", "eigsh"]
 METHODS = ("svd", "eigsh")
@@ -34,17 +34,19 @@ _ZERO_ROW_RTOL = 1e-8
 
 
 def _undirected_adjacency(graph: Any) -> sp.csr_array:
-    """Binary symmetric adjacency without self-loops, from a LinkGraph or a sparse matrix."""
+    """Binary symmetric float64 adjacency without self-loops, from a LinkGraph or a sparse matrix.
+
+    A new matrix: the caller's graph is never modified. An explicitly stored 0 is not a link
+    (``check_graph`` drops it on its copy); weights and directions are ignored.
+    """
     if isinstance(graph, LinkGraph):
-        U = graph.undirected()
+        U = graph.undirected()  # already binary and loop-free
     else:
-        A = check_graph(graph, "graph")
-        U = ((A + A.T) != 0).astype(np.float64).tocsr()
-    U = sp.csr_array(U, dtype=np.float64)
-    U.setdiag(0)  # a self-citation says nothing about neighbourhoods
-    U.eliminate_zeros()
-    U.data[:] = 1.0
-    return U
+        # the pattern first: a union of weights could cancel (1 and -1) or keep a 0
+        U = symmetric(pattern(check_graph(graph, "graph")), "union")
+    return sp.csr_array(
+        (np.ones(U.nnz, np.float64), U.indices.copy(), U.indptr.copy()), shape=U.shape
+    )
 
 
 def _check_weights(weights: Any) -> np.ndarray:
@@ -56,13 +58,14 @@ def _check_weights(weights: Any) -> np.ndarray:
     return w
 
 
+@renamed_parameters(n_iter="num_iterations")
 def graph_embedding(
     graph: LinkGraph | Any,
     dim: int = 128,
     *,
     method: Method = "svd",
     weights: Sequence[float] = (1.0, 1.0),
-    n_iter: int = 10,
+    num_iterations: int = 10,
     oversample: int = 16,
     components: Components = "project",
     seed: SeedLike = 0,
@@ -98,23 +101,25 @@ def graph_embedding(
     Parameters
     ----------
     graph : LinkGraph or sparse array of shape (n_nodes, n_nodes)
-        The links; directions and weights are ignored (a citation either way is one edge).
+        The links; directions and weights are ignored (a citation either way is one edge,
+        an explicitly stored 0 is none). Never modified.
     dim : int, default=128
         Embedding dimension, ``1 <= dim < n_nodes``.
     method : {'svd', 'eigsh'}, default='svd'
         ``'svd'``: randomized SVD of the lazy operator :math:`(I + \hat A)/2` (positive
-        semi-definite, so its SVD is its eigendecomposition): ``n_iter`` rounds of seeded
+        semi-definite, so its SVD is its eigendecomposition): ``num_iterations`` rounds of seeded
         subspace iteration from a Gaussian block, then Rayleigh-Ritz. A few rounds leave the
         subspace slightly unconverged, which acts as extra low-pass smoothing: on Cora the
-        default ``n_iter=10`` recovers held-out links better than converged eigenvectors.
+        default ``num_iterations=10`` recovers held-out links better than converged eigenvectors.
         ``'eigsh'``: ARPACK Lanczos (:func:`scipy.sparse.linalg.eigsh`, ``which='LA'``,
         seeded start vector): converged eigenvectors, ``O(n_nodes * 2 dim)`` memory.
     weights : sequence of float, default=(1.0, 1.0)
         Hop weights :math:`w_1..w_T` (``>= 0``, not all 0); the default weighs direct links
         and 2-hop paths (shared neighbours) equally. ``(1.0,)`` is the plain spectral
         embedding of :math:`\hat A`.
-    n_iter : int, default=10
-        Subspace iterations for ``'svd'`` (``0``: one random projection); unused by ``'eigsh'``.
+    num_iterations : int, default=10
+        Subspace iterations for ``'svd'`` (``0``: one random projection); unused by
+        ``'eigsh'``. (``n_iter`` is a deprecated spelling.)
     oversample : int, default=16
         Extra block columns for ``'svd'`` (capped so ``dim + oversample <= n_nodes``).
     components : {'project', 'drop', 'keep'}, default='project'
@@ -145,7 +150,7 @@ def graph_embedding(
     For kNN over the result use ``knn_search(E, k, metric="ip")``: on unit rows the inner
     product *is* the cosine, and zero rows score 0 against everything instead of making
     ``metric="cosine"`` raise. Skip zero rows as queries (``E.any(axis=1)``): their
-    neighbours are arbitrary. Time is ``O((n_iter + 1) (nnz\, b + n_{nodes} b^2))`` with
+    neighbours are arbitrary. Time is ``O((num_iterations + 1) (nnz\, b + n_{nodes} b^2))`` with
     ``b = dim + oversample``; memory ``O(n_{nodes}\, b + nnz)``.
 
     Examples
@@ -154,7 +159,7 @@ def graph_embedding(
     closest, the pair points its own way, the isolated node 8 gets a zero row.
 
     >>> edges = [[0, 1], [1, 2], [2, 0], [3, 4], [4, 5], [5, 3], [2, 3], [6, 7]]
-    >>> g = LinkGraph.from_index_edges(edges, n_nodes=9)
+    >>> g = LinkGraph.from_index_edges(edges, num_nodes=9)
     >>> E = graph_embedding(g, dim=3, seed=0)
     >>> E.shape, E.dtype
     ((9, 3), dtype('float32'))
@@ -167,7 +172,7 @@ def graph_embedding(
     check_choice(method, "method", METHODS)
     check_choice(components, "components", COMPONENTS)
     w = _check_weights(weights)
-    n_iter = check_int(n_iter, "n_iter", min_value=0)
+    num_iterations = check_int(num_iterations, "num_iterations", min_value=0)
     oversample = check_int(oversample, "oversample", min_value=0)
     U = _undirected_adjacency(graph)
     n = U.shape[0]
@@ -205,7 +210,7 @@ def graph_embedding(
             return A_hat @ X
 
     if method == "svd":
-        lam, V = _randomized_eig(apply, live, dim, n_iter, oversample, rng)
+        lam, V = _randomized_eig(apply, live, dim, num_iterations, oversample, rng)
     else:
         lam, V = _arpack_eig(apply, n, dim, rng)
     # Eigenvector signs are arbitrary; fix them so results do not flip across BLAS builds.

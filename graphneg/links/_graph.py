@@ -4,10 +4,15 @@
 external ids (DOIs, S2 corpus ids, OpenAlex W-ids) of its nodes. It is the input of the
 link-structure negatives, splits and graph embeddings, and converts to and from the
 graphs users arrive with (edge lists, networkx, igraph, PyG ``edge_index``).
+
+Edge assembly (row arrays -> canonical adjacency, with every dropped edge counted) has one
+home: :func:`edge_adjacency`, used by :meth:`LinkGraph.from_index_arrays`, the other
+constructors, the readers and the canonical corpus loader.
 """
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -16,15 +21,36 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .. import _deprecation
+from .._deprecation import deprecated_alias, renamed_parameters
+from .._ids import normalize_id, normalize_ids
+from .._sparse import canonical_csr, csr_member, symmetric
 from .._validation import check_int
 from ..exceptions import GraphNegWarning
-
-__all__ = ["LinkGraph", "EdgeCounts"]
 
 
 @dataclass
 class EdgeCounts:
-    """What happened to the input edges while building a graph (nothing is dropped silently)."""
+    """What happened to the input edges while building a graph (nothing is dropped silently).
+
+    Attributes
+    ----------
+    read : int
+        Edges read.
+    kept : int
+        Edges in the graph.
+    duplicates, self_loops, unknown, malformed : int
+        Edges dropped, by reason (``unknown``: an endpoint is not a node).
+    external_nodes : int
+        Nodes added because an edge named them (``keep_unknown=True``).
+    malformed_lines : list of int
+        Line numbers of malformed input lines (readers).
+
+    Examples
+    --------
+    >>> EdgeCounts(read=5, kept=3, duplicates=2).summary()
+    '3 edges kept of 5 read, 2 duplicates'
+    """
 
     read: int = 0
     kept: int = 0
@@ -36,6 +62,11 @@ class EdgeCounts:
     malformed_lines: list[int] = field(default_factory=list)
 
     def summary(self) -> str:
+        """One line: edges kept of read, then each non-zero drop count.
+
+        >>> EdgeCounts(read=2, kept=1, self_loops=1).summary()
+        '1 edges kept of 2 read, 1 self-loops'
+        """
         parts = [f"{self.kept} edges kept of {self.read} read"]
         for name in ("duplicates", "self_loops", "unknown", "malformed", "external_nodes"):
             value = getattr(self, name)
@@ -44,60 +75,184 @@ class EdgeCounts:
         return ", ".join(parts)
 
 
-class LinkGraph:
-    """A directed graph over nodes with external ids.
+def unique_ids(values: Iterable[Any], name: str) -> list[str]:
+    """External ids by the package rule (:mod:`graphneg._ids`), checked to be unique.
+
+    ``str`` ids are kept, integers become their decimal string (so ``1`` and ``"1"`` are the
+    same id), ``None``, NaN, floats, ``bool`` and ``""`` are rejected with their position.
 
     Parameters
     ----------
-    adjacency : sparse array of shape (n_nodes, n_nodes)
+    values : iterable of str or int
+    name : str
+        The parameter name used in error messages.
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    TypeError, ValueError
+        A bad id (with its position) or a repeated one (with both positions).
+
+    Examples
+    --------
+    >>> unique_ids([3, "a", np.int64(7)], "ids")
+    ['3', 'a', '7']
+    >>> unique_ids([1, "1"], "ids")
+    Traceback (most recent call last):
+    ...
+    ValueError: `ids` must be unique, got '1' at positions 0 and 1 (ids are normalised to str: 1 and '1' are one id).
+    """
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(f"`{name}` must be a sequence of str or int ids, got {type(values).__name__}.")
+    if isinstance(values, list) and all(type(v) is str and v for v in values):
+        out = list(values)  # the common case (readers): already normalised
+    else:
+        try:
+            out = normalize_ids(values if isinstance(values, np.ndarray) else list(values), name)
+        except TypeError as err:
+            raise TypeError(f"`{name}` must hold str or int ids; {err}") from None
+        except ValueError as err:
+            raise ValueError(f"`{name}` must hold non-empty ids; {err}") from None
+    if len(set(out)) != len(out):
+        first: dict[str, int] = {}
+        for i, v in enumerate(out):
+            if v in first:
+                raise ValueError(
+                    f"`{name}` must be unique, got {v!r} at positions {first[v]} and {i} "
+                    "(ids are normalised to str: 1 and '1' are one id)."
+                )
+            first[v] = i
+    return out
+
+
+def edge_adjacency(sources: Any, targets: Any, num_nodes: int, counts: EdgeCounts) -> sp.csr_array:
+    """Canonical float32 adjacency from row arrays, counting every dropped edge in ``counts``.
+
+    The one home of edge assembly. An endpoint outside ``[0, num_nodes)`` (e.g. ``-1``)
+    is unknown. The order of the tests fixes which count a dropped edge lands in: unknown
+    first, then self-loop, then duplicate (one copy of a repeated edge is kept). ``counts``
+    is updated in place: ``read``, ``unknown``, ``self_loops`` and ``duplicates`` are
+    increased, ``kept`` is set. The inputs are not modified.
+
+    Parameters
+    ----------
+    sources, targets : array-like of int, shape (n_edges,)
+        Row of the citing and of the cited node of each edge.
+    num_nodes : int
+    counts : EdgeCounts
+
+    Returns
+    -------
+    scipy.sparse.csr_array of shape (num_nodes, num_nodes), float32
+        1.0 per kept edge, sorted indices, no duplicates.
+
+    Examples
+    --------
+    >>> c = EdgeCounts()
+    >>> A = edge_adjacency([0, 0, 1, 2, -1], [1, 1, 1, 0, 2], 3, c)
+    >>> A.toarray().astype(int).tolist(), c.summary()
+    ([[0, 1, 0], [0, 0, 0], [1, 0, 0]], '2 edges kept of 5 read, 1 duplicates, 1 self-loops, 1 unknown')
+    """
+    s = np.asarray(sources, dtype=np.int64).ravel()
+    d = np.asarray(targets, dtype=np.int64).ravel()
+    if s.size != d.size:
+        raise ValueError(f"`sources` and `targets` must have the same length, got {s.size} and {d.size}.")
+    n = check_int(num_nodes, "num_nodes", min_value=0)
+    counts.read += int(s.size)
+    known = (s >= 0) & (d >= 0) & (s < n) & (d < n)
+    counts.unknown += int(s.size - np.count_nonzero(known))
+    s, d = s[known], d[known]
+    loops = s == d
+    counts.self_loops += int(np.count_nonzero(loops))
+    width = max(n, 1)
+    keys = np.unique(s[~loops] * width + d[~loops])  # sorted: rows, then columns
+    counts.duplicates += int(s.size - np.count_nonzero(loops) - keys.size)
+    counts.kept = int(keys.size)
+    rows = keys // width
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    return sp.csr_array((np.ones(keys.size, np.float32), keys % width, indptr), shape=(n, n))
+
+
+class LinkGraph:
+    """A directed graph over nodes with external ids.
+
+    The container the link-structure tools work on (:func:`~graphneg.link_negatives`,
+    :func:`~graphneg.link_split`, :func:`~graphneg.graph_embedding`,
+    :func:`~graphneg.citation_training_data`). Two other containers hold a graph too:
+
+    - :class:`~graphneg.io.CitationData` is what a reader returns: a ``LinkGraph``
+      (``data.graph``) plus what the file said about the nodes (texts, years, labels);
+    - :class:`~graphneg.io.GraphCorpus` is the canonical on-disk corpus in memory (ids,
+      edges, labels, texts, features, embeddings). ``corpus.graph`` is its ``LinkGraph``;
+      ``GraphCorpus(ids=g.ids, edges=g.adjacency)`` goes the other way.
+
+    **Ids.** Every id is normalised by one rule (:mod:`graphneg._ids`): a ``str`` is kept,
+    an integer (Python or numpy) becomes its decimal string, so ``1`` and ``"1"`` are the
+    *same* node ``"1"`` (training files carry strings, and two nodes written as ``"1"``
+    would be ambiguous). ``None``, NaN and other floats, ``bool``, bytes and ``""`` are
+    rejected with their position: convert a float column (``pandas`` turns an int column
+    with gaps into floats) first. :attr:`ids` is therefore always a list of ``str``, and
+    :meth:`index` accepts ``1`` or ``"1"`` alike.
+
+    Parameters
+    ----------
+    adjacency : sparse array of shape (num_nodes, num_nodes)
         ``adjacency[i, j] != 0`` when node ``i`` links to (cites) node ``j``. Stored as a
-        canonical float32 CSR with weight 1.0 per edge.
-    ids : sequence of str, default=None
-        External id of each row; default ``"0", "1", ...``. Must be unique.
+        canonical float32 CSR with weight 1.0 per edge; explicit zeros and self-loops are
+        dropped (counted). The input is never modified.
+    ids : sequence of str or int, default=None
+        External id of each row; default ``"0", "1", ...``. Unique after normalisation.
     counts : EdgeCounts, default=None
         How the edges were obtained (set by the readers and :meth:`from_edges`).
+
+    Attributes
+    ----------
+    adjacency : scipy.sparse.csr_array
+    ids : list of str
+    counts : EdgeCounts
+    num_nodes, num_edges : int
+        ``n_nodes`` and ``n_edges`` are deprecated aliases.
 
     Examples
     --------
     >>> g = LinkGraph.from_edges(["a", "a", "b", "c"], ["b", "c", "c", "c"], warn=False)
-    >>> g.n_nodes, g.n_edges, g.counts.self_loops
+    >>> g.num_nodes, g.num_edges, g.counts.self_loops
     (3, 3, 1)
     >>> g.out_degree().tolist(), g.in_degree().tolist()
     ([2, 1, 0], [0, 1, 2])
     >>> g.index(["c", "a"]).tolist()
     [2, 0]
+    >>> LinkGraph.from_edges([1, "1"], [2, 3], warn=False).ids  # 1 and "1": one node
+    ['1', '2', '3']
     """
 
     def __init__(self, adjacency: Any, ids: Sequence[Hashable] | None = None, counts: EdgeCounts | None = None):
         if not sp.issparse(adjacency):
             raise TypeError(f"`adjacency` must be a scipy.sparse matrix or array, got {type(adjacency).__name__}.")
-        A = sp.csr_array(adjacency)
-        if A.shape[0] != A.shape[1]:
-            raise ValueError(f"`adjacency` must be square, got shape {A.shape}.")
-        A.sum_duplicates()
-        A.eliminate_zeros()  # a stored 0 is not a link
-        loops = int((A.diagonal() != 0).sum())
-        if loops:
-            A = A.tolil()
-            A.setdiag(0)
-            A = sp.csr_array(A)
-            A.eliminate_zeros()
-        A = sp.csr_array((np.ones(A.nnz, np.float32), A.indices, A.indptr), shape=A.shape)
-        A.sort_indices()
-        self.adjacency = A
-        if ids is None:
-            ids = [str(i) for i in range(A.shape[0])]
-        ids = list(ids)
-        if len(ids) != A.shape[0]:
-            raise ValueError(f"`ids` must have one entry per node ({A.shape[0]}), got {len(ids)}.")
-        self.ids = ids
-        self._index = {v: i for i, v in enumerate(ids)}
-        if len(self._index) != len(ids):
-            seen: set[Hashable] = set()
-            dup = next(v for v in ids if v in seen or seen.add(v))  # type: ignore[func-returns-value]
-            raise ValueError(f"`ids` must be unique, got {dup!r} more than once.")
+        if adjacency.ndim != 2 or adjacency.shape[0] != adjacency.shape[1]:
+            raise ValueError(f"`adjacency` must be square, got shape {adjacency.shape}.")
+        A = canonical_csr(adjacency, name="adjacency")  # a copy: the caller's arrays stay as they are
+        n = A.shape[0]
+        rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(A.indptr))
+        link = A.data != 0  # a stored 0 is not a link
+        loop = link & (rows == A.indices)
+        keep = link & ~loop
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows[keep], minlength=n), out=indptr[1:])
+        self.adjacency = sp.csr_array(
+            (np.ones(int(keep.sum()), np.float32), A.indices[keep].astype(np.int64), indptr), shape=(n, n)
+        )
+        self.ids = [str(i) for i in range(n)] if ids is None else unique_ids(ids, "ids")
+        if len(self.ids) != n:
+            raise ValueError(f"`ids` must have one entry per node ({n}), got {len(self.ids)}.")
+        self._index = {v: i for i, v in enumerate(self.ids)}
         if counts is None:
-            counts = EdgeCounts(read=A.nnz + loops, kept=A.nnz, self_loops=loops)
+            n_loops = int(loop.sum())
+            counts = EdgeCounts(read=self.num_edges + n_loops, kept=self.num_edges, self_loops=n_loops)
         self.counts = counts
 
     # -- construction -----------------------------------------------------------------------
@@ -115,48 +270,62 @@ class LinkGraph:
 
         Parameters
         ----------
-        sources, targets : iterables of ids
-            Edge endpoints, e.g. citing and cited paper ids.
-        ids : sequence of ids, default=None
+        sources, targets : iterables of str or int ids
+            Edge endpoints, e.g. citing and cited paper ids, normalised by the id rule of
+            :class:`LinkGraph` (``1`` and ``"1"`` are one node; ``None``/NaN raise).
+        ids : sequence of str or int, default=None
             The known nodes, in row order. ``None``: every id seen, in order of appearance.
         keep_unknown : bool, default=False
             With ``ids``, an edge naming an id outside it is dropped and counted as unknown;
             ``True`` adds such ids as external nodes after the known ones instead.
         warn : bool, default=True
             Emit a :class:`GraphNegWarning` with the counts when anything was dropped.
+
+        Returns
+        -------
+        LinkGraph
+
+        Raises
+        ------
+        TypeError, ValueError
+            A bad id (its position named, e.g. ``sources[3]``), repeated ``ids``, or
+            ``sources`` and ``targets`` of different lengths.
+
+        Examples
+        --------
+        >>> g = LinkGraph.from_edges(["a", "x"], ["b", "b"], ids=["a", "b"], warn=False)
+        >>> g.ids, g.counts.unknown
+        (['a', 'b'], 1)
+        >>> LinkGraph.from_edges(["a", None], ["b", "b"])
+        Traceback (most recent call last):
+        ...
+        TypeError: `sources` must hold str or int ids; sources[1]: an id must be a str or an int, got NoneType None ...
         """
-        src = list(sources)
-        dst = list(targets)
+        src = _edge_ids(sources, "sources")
+        dst = _edge_ids(targets, "targets")
         if len(src) != len(dst):
             raise ValueError(f"`sources` and `targets` must have the same length, got {len(src)} and {len(dst)}.")
-        counts = EdgeCounts(read=len(src))
+        counts = EdgeCounts()
         if ids is None:
-            index: dict[Hashable, int] = {}
-            for v in (*src, *dst):
-                if v not in index:
-                    index[v] = len(index)
-            node_ids: list[Hashable] = list(index)
+            node_ids = list(dict.fromkeys([*src, *dst]))  # order of appearance
         else:
-            node_ids = list(ids)
-            index = {v: i for i, v in enumerate(node_ids)}
-            if len(index) != len(node_ids):
-                raise ValueError("`ids` must be unique.")
+            node_ids = unique_ids(ids, "ids")
             if keep_unknown:
                 n_known = len(node_ids)
-                for v in (*src, *dst):
-                    if v not in index:
-                        index[v] = len(node_ids)
-                        node_ids.append(v)
+                known = set(node_ids)
+                node_ids += [v for v in dict.fromkeys([*src, *dst]) if v not in known]
                 counts.external_nodes = len(node_ids) - n_known
+        index = {v: i for i, v in enumerate(node_ids)}
         s = np.fromiter((index.get(v, -1) for v in src), dtype=np.int64, count=len(src))
         d = np.fromiter((index.get(v, -1) for v in dst), dtype=np.int64, count=len(dst))
-        return cls._from_index_arrays(s, d, node_ids, counts, warn=warn)
+        return cls._build(s, d, node_ids, counts, warn=warn)
 
     @classmethod
+    @renamed_parameters(n_nodes="num_nodes")
     def from_index_edges(
         cls,
         edges: Any,
-        n_nodes: int | None = None,
+        num_nodes: int | None = None,
         *,
         ids: Sequence[Hashable] | None = None,
         layout: str = "auto",
@@ -164,124 +333,197 @@ class LinkGraph:
     ) -> LinkGraph:
         """Build from integer edges: ``(n_edges, 2)`` pairs or PyG's ``(2, n_edges)`` ``edge_index``.
 
-        ``layout`` is ``'pairs'``, ``'edge_index'`` or ``'auto'`` (from the shape; a 2 x 2
-        array is ambiguous and must be named).
+        Parameters
+        ----------
+        edges : array-like of int
+            Node rows, one pair per edge. Pairs naming a row outside ``[0, num_nodes)`` are
+            dropped and counted as unknown.
+        num_nodes : int, default=None
+            ``None``: ``len(ids)`` when given, else the largest row + 1. (``n_nodes`` is a
+            deprecated spelling.)
+        ids : sequence of str or int, default=None
+            External ids of the rows (default ``"0", "1", ...``).
+        layout : {'auto', 'pairs', 'edge_index'}, default='auto'
+            ``'auto'`` decides from the shape; a 2 x 2 array is ambiguous and must be named.
+        warn : bool, default=True
+            As in :meth:`from_edges`.
+
+        Returns
+        -------
+        LinkGraph
+
+        Examples
+        --------
+        >>> g = LinkGraph.from_index_edges([[0, 1, 1], [1, 2, 2]], warn=False)  # edge_index
+        >>> g.num_edges, g.counts.duplicates
+        (2, 1)
         """
-        E = np.asarray(edges)
-        if E.ndim != 2 or 2 not in E.shape:
-            raise ValueError(f"`edges` must have shape (n_edges, 2) or (2, n_edges), got {E.shape}.")
-        if layout not in ("auto", "pairs", "edge_index"):
-            raise ValueError(f"`layout` must be one of 'auto', 'pairs', 'edge_index', got {layout!r}.")
-        if layout == "auto":
-            if E.shape == (2, 2):
-                raise ValueError("`edges` of shape (2, 2) is ambiguous: pass layout='pairs' or 'edge_index'.")
-            layout = "pairs" if E.shape[1] == 2 else "edge_index"
-        if layout == "edge_index":
-            if E.shape[0] != 2:
-                raise ValueError(f"layout='edge_index' needs shape (2, n_edges), got {E.shape}.")
-            E = E.T
-        elif E.shape[1] != 2:
-            raise ValueError(f"layout='pairs' needs shape (n_edges, 2), got {E.shape}.")
-        if E.size and not np.issubdtype(E.dtype, np.integer):
-            raise TypeError(f"`edges` must hold integer node indices, got dtype {E.dtype}.")
-        E = E.astype(np.int64)
-        if n_nodes is None:
-            n_nodes = len(ids) if ids is not None else (int(E.max()) + 1 if E.size else 0)
-        n_nodes = check_int(n_nodes, "n_nodes", min_value=0)
-        bad = (E < 0) | (E >= n_nodes)
+        E = _edge_pairs(edges, layout)
+        if num_nodes is None:
+            num_nodes = len(ids) if ids is not None else (int(E.max()) + 1 if E.size else 0)
+        num_nodes = check_int(num_nodes, "num_nodes", min_value=0)
         s, d = E[:, 0].copy(), E[:, 1].copy()
-        s[bad.any(axis=1)] = -1
-        node_ids = list(ids) if ids is not None else [str(i) for i in range(n_nodes)]
-        return cls._from_index_arrays(s, d, node_ids, EdgeCounts(read=len(E)), warn=warn)
+        s[((E < 0) | (E >= num_nodes)).any(axis=1)] = -1
+        node_ids = unique_ids(ids, "ids") if ids is not None else [str(i) for i in range(num_nodes)]
+        return cls._build(s, d, node_ids, EdgeCounts(), warn=warn)
 
     @classmethod
-    def _from_index_arrays(
-        cls, s: np.ndarray, d: np.ndarray, ids: list[Hashable], counts: EdgeCounts, *, warn: bool
+    def from_index_arrays(
+        cls,
+        sources: Any,
+        targets: Any,
+        ids: Sequence[Hashable],
+        *,
+        counts: EdgeCounts | None = None,
+        warn: bool = True,
     ) -> LinkGraph:
-        n = len(ids)
-        known = (s >= 0) & (d >= 0)
-        counts.unknown += int((~known).sum())
-        s, d = s[known], d[known]
-        loops = s == d
-        counts.self_loops += int(loops.sum())
-        s, d = s[~loops], d[~loops]
-        keys = np.unique(s * max(n, 1) + d)
-        counts.duplicates += int(s.size - keys.size)
-        counts.kept = int(keys.size)
-        A = sp.csr_array(
-            (np.ones(keys.size, np.float32), (keys // max(n, 1), keys % max(n, 1))), shape=(n, n)
-        )
+        """Build from parallel arrays of node rows (``-1`` = an endpoint that is not a node).
+
+        The one home of edge assembly for every constructor and reader: unknown endpoints,
+        self-loops and duplicates are dropped and counted (see :func:`edge_adjacency`).
+
+        Parameters
+        ----------
+        sources, targets : array-like of int, shape (n_edges,)
+            Rows of the citing and the cited node of each edge.
+        ids : sequence of str or int
+            External id of each row; ``len(ids)`` is the number of nodes.
+        counts : EdgeCounts, default=None
+            Updated in place (``read`` is increased by ``n_edges``) and kept as
+            ``graph.counts``; ``None`` starts from zero.
+        warn : bool, default=True
+            Emit one :class:`GraphNegWarning` with ``counts`` (what they held on entry, e.g. a
+            reader's malformed lines, included) when anything was dropped or skipped.
+
+        Returns
+        -------
+        LinkGraph
+
+        Examples
+        --------
+        >>> g = LinkGraph.from_index_arrays([0, 1, -1], [1, 1, 0], ["a", "b"], warn=False)
+        >>> g.num_edges, g.counts.summary()
+        (1, '1 edges kept of 3 read, 1 self-loops, 1 unknown')
+        """
+        node_ids = unique_ids(ids, "ids")
+        return cls._build(sources, targets, node_ids, EdgeCounts() if counts is None else counts, warn=warn)
+
+    @classmethod
+    def _build(cls, s: Any, d: Any, ids: list[str], counts: EdgeCounts, *, warn: bool) -> LinkGraph:
+        A = edge_adjacency(s, d, len(ids), counts)
         g = cls(A, ids, counts)
         if warn and (counts.unknown or counts.self_loops or counts.duplicates or counts.malformed):
-            warnings.warn(f"link graph: {counts.summary()}", GraphNegWarning, stacklevel=3)
+            warnings.warn(f"link graph: {counts.summary()}", GraphNegWarning, stacklevel=_caller_level())
         return g
 
     # -- basic properties ---------------------------------------------------------------------
     @property
-    def n_nodes(self) -> int:
+    def num_nodes(self) -> int:
+        """Number of nodes."""
         return int(self.adjacency.shape[0])
 
     @property
-    def n_edges(self) -> int:
+    def num_edges(self) -> int:
+        """Number of (directed) links."""
         return int(self.adjacency.nnz)
 
+    n_nodes = deprecated_alias("num_nodes")
+
+    n_edges = deprecated_alias("num_edges")
+
     def __repr__(self) -> str:
-        return f"LinkGraph(n_nodes={self.n_nodes}, n_edges={self.n_edges})"
+        return f"LinkGraph(num_nodes={self.num_nodes}, num_edges={self.num_edges})"
 
     def index(self, ids: Iterable[Hashable]) -> np.ndarray:
-        """Rows of external ``ids``; raises ``KeyError`` naming the first unknown id."""
+        """Rows of external ``ids`` (``1`` and ``"1"`` alike).
+
+        Raises ``KeyError`` naming the first unknown id.
+
+        >>> LinkGraph.from_edges([10, 20], [20, 30]).index([30, "10"]).tolist()
+        [2, 0]
+        """
         out = []
-        for v in ids:
+        for i, v in enumerate(ids):
             try:
-                out.append(self._index[v])
+                out.append(self._index[normalize_id(v, f"ids[{i}]")])
             except KeyError:
                 raise KeyError(f"unknown node id {v!r}") from None
         return np.asarray(out, dtype=np.int64)
 
     def __contains__(self, node_id: Hashable) -> bool:
-        return node_id in self._index
+        try:
+            return normalize_id(node_id, "node_id") in self._index
+        except (TypeError, ValueError):
+            return False
 
     def out_degree(self) -> np.ndarray:
-        """Number of links from each node (references made)."""
+        """Number of links from each node (references made).
+
+        >>> LinkGraph.from_index_edges([[0, 1], [0, 2]], 3, layout="pairs").out_degree().tolist()
+        [2, 0, 0]
+        """
         return np.diff(self.adjacency.indptr).astype(np.int64)
 
     def in_degree(self) -> np.ndarray:
-        """Number of links to each node (citations received)."""
-        return np.bincount(self.adjacency.indices, minlength=self.n_nodes).astype(np.int64)
+        """Number of links to each node (citations received).
+
+        >>> LinkGraph.from_index_edges([[0, 1], [0, 2]], 3, layout="pairs").in_degree().tolist()
+        [0, 1, 1]
+        """
+        return np.bincount(self.adjacency.indices, minlength=self.num_nodes).astype(np.int64)
 
     def reverse(self) -> LinkGraph:
-        """The same nodes with every link reversed (cited -> citing)."""
+        """The same nodes with every link reversed (cited -> citing).
+
+        >>> LinkGraph.from_index_edges([[0, 1], [0, 2]], 3, layout="pairs").reverse().to_edge_index().tolist()
+        [[1, 2], [0, 0]]
+        """
         return LinkGraph(self.adjacency.T.tocsr(), self.ids, self.counts)
 
     def undirected(self) -> sp.csr_array:
-        """Symmetric adjacency: ``i ~ j`` when either links to the other."""
-        A = self.adjacency
-        U = ((A + A.T) != 0).astype(np.float32).tocsr()
-        U.sort_indices()
-        return U
+        """Symmetric float32 adjacency: ``i ~ j`` (weight 1.0) when either links to the other.
+
+        >>> LinkGraph.from_index_edges([[0, 1], [1, 0], [1, 2]], 3).undirected().toarray().tolist()
+        [[0.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
+        """
+        # cached per adjacency object (the samplers ask once per chunk); a copy is returned,
+        # so a caller that edits its result cannot change the next one
+        cached = getattr(self, "_undirected", None)
+        if cached is None or cached[0] is not self.adjacency:
+            cached = (self.adjacency, symmetric(self.adjacency, "union"))  # all weights 1.0: union is 1.0
+            self._undirected = cached
+        return cached[1].copy()
 
     def successors(self, node: int) -> np.ndarray:
+        """Rows that ``node`` links to (its references), ascending.
+
+        >>> LinkGraph.from_index_edges([[0, 2], [0, 1]], 3, layout="pairs").successors(0).tolist()
+        [1, 2]
+        """
         A = self.adjacency
         return A.indices[A.indptr[node] : A.indptr[node + 1]].astype(np.int64)
 
     def predecessors(self, node: int) -> np.ndarray:
+        """Rows that link to ``node`` (its citations), ascending.
+
+        >>> LinkGraph.from_index_edges([[0, 2], [1, 2]], 3, layout="pairs").predecessors(2).tolist()
+        [0, 1]
+        """
         return np.flatnonzero(self.adjacency[:, [node]].toarray().ravel())
 
     def has_edges(self, sources: Any, targets: Any) -> np.ndarray:
-        """Vectorised membership test: does ``sources[i]`` link to ``targets[i]``?"""
+        """Vectorised membership test: does ``sources[i]`` link to ``targets[i]``?
+
+        Rows outside ``[0, num_nodes)`` are never linked.
+
+        >>> LinkGraph.from_index_edges([[0, 1]], 2).has_edges([0, 1, 0], [1, 0, 5]).tolist()
+        [True, False, False]
+        """
         s = np.asarray(sources, dtype=np.int64)
         t = np.asarray(targets, dtype=np.int64)
-        keys = self._edge_keys()
-        q = s * self.n_nodes + t
-        if keys.size == 0:
-            return np.zeros(q.shape, dtype=bool)
-        pos = np.minimum(np.searchsorted(keys, q), keys.size - 1)
-        return keys[pos] == q
-
-    def _edge_keys(self) -> np.ndarray:
-        A = self.adjacency
-        rows = np.repeat(np.arange(self.n_nodes, dtype=np.int64), np.diff(A.indptr))
-        return rows * self.n_nodes + A.indices  # sorted: canonical CSR
+        n = self.num_nodes
+        inside = (s >= 0) & (s < n) & (t >= 0) & (t < n)
+        return csr_member(self.adjacency, np.where(inside, s, 0), np.where(inside, t, -1)) & inside
 
     # -- neighbourhoods -----------------------------------------------------------------------
     def hop_distances(
@@ -299,8 +541,13 @@ class LinkGraph:
         sources : array-like of int
             Source rows.
         max_hops : int
+            Largest distance reported.
         directed : bool, default=False
             Follow links forwards only (references of references); default: either way.
+
+        Returns
+        -------
+        scipy.sparse.csr_array of shape (len(sources), num_nodes), float32
 
         Examples
         --------
@@ -309,10 +556,10 @@ class LinkGraph:
         [[0.0, 1.0, 2.0, 0.0]]
         """
         max_hops = check_int(max_hops, "max_hops")
-        src = self._check_sources(sources)
+        src = check_node_rows(sources, self.num_nodes)
         A = self.adjacency if directed else self.undirected()
         A = sp.csr_array((np.ones(A.nnz, np.float32), A.indices, A.indptr), shape=A.shape)
-        n, m = self.n_nodes, src.size
+        n, m = self.num_nodes, src.size
         seen = sp.csr_array((np.ones(m, np.float32), (np.arange(m), src)), shape=(m, n))
         frontier = seen
         dist = sp.csr_array((m, n), dtype=np.float32)
@@ -330,7 +577,12 @@ class LinkGraph:
         return dist
 
     def k_hop(self, sources: Any, hops: int, *, exact: bool = True, directed: bool = False) -> list[np.ndarray]:
-        """Nodes at exactly ``hops`` steps (``exact``) or within ``hops`` steps of each source."""
+        """Nodes at exactly ``hops`` steps (``exact``) or within ``hops`` steps of each source.
+
+        >>> g = LinkGraph.from_index_edges([[0, 1], [1, 2], [2, 3]])
+        >>> [a.tolist() for a in g.k_hop([0, 3], 2)], g.k_hop([0], 2, exact=False)[0].tolist()
+        ([[2], [1]], [1, 2])
+        """
         D = self.hop_distances(sources, hops, directed=directed)
         keep = D.data == hops if exact else D.data > 0
         out = []
@@ -339,24 +591,22 @@ class LinkGraph:
             out.append(D.indices[lo:hi][keep[lo:hi]].astype(np.int64))
         return out
 
-    def _check_sources(self, sources: Any) -> np.ndarray:
-        src = np.atleast_1d(np.asarray(sources))
-        if src.ndim != 1 or (src.size and not np.issubdtype(src.dtype, np.integer)):
-            raise TypeError("`sources` must be a 1-D array of node rows (use LinkGraph.index for ids).")
-        src = src.astype(np.int64)
-        if src.size and (src.min() < 0 or src.max() >= self.n_nodes):
-            bad = src[(src < 0) | (src >= self.n_nodes)][0]
-            raise ValueError(f"`sources` holds row {int(bad)}, outside [0, {self.n_nodes}).")
-        return src
-
     # -- conversions --------------------------------------------------------------------------
     def to_edge_index(self) -> np.ndarray:
-        """Edges as PyG's ``(2, n_edges)`` int64 ``edge_index`` (row 0 = source)."""
+        """Edges as PyG's ``(2, n_edges)`` int64 ``edge_index`` (row 0 = source).
+
+        >>> LinkGraph.from_edges(["a", "b"], ["b", "c"]).to_edge_index().tolist()
+        [[0, 1], [1, 2]]
+        """
         coo = self.adjacency.tocoo()
         return np.vstack([coo.row, coo.col]).astype(np.int64)
 
     def to_networkx(self) -> Any:
-        """A ``networkx.DiGraph`` whose nodes are the external ids."""
+        """A ``networkx.DiGraph`` whose nodes are the external ids.
+
+        >>> sorted(LinkGraph.from_edges(["a"], ["b"]).to_networkx().edges())
+        [('a', 'b')]
+        """
         import networkx as nx
 
         g = nx.DiGraph()
@@ -368,28 +618,43 @@ class LinkGraph:
 
     @classmethod
     def from_networkx(cls, graph: Any) -> LinkGraph:
-        """From a networkx graph (undirected graphs give links both ways); node order is kept."""
+        """From a networkx graph (undirected graphs give links both ways); node order is kept.
+
+        Node names follow the id rule: ``str`` or ``int`` (written as ``str``), others raise.
+
+        >>> import networkx as nx
+        >>> g = LinkGraph.from_networkx(nx.path_graph(3))
+        >>> g.ids, g.num_edges
+        (['0', '1', '2'], 4)
+        """
         nodes = list(graph.nodes)
-        src, dst = [], []
-        for a, b in graph.edges():
-            src.append(a)
-            dst.append(b)
-            if not graph.is_directed():
-                src.append(b)
-                dst.append(a)
-        return cls.from_edges(src, dst, ids=nodes, warn=False)
+        ids = unique_ids(nodes, "graph.nodes")
+        row = {v: i for i, v in enumerate(nodes)}
+        pairs = np.array([(row[a], row[b]) for a, b in graph.edges()], dtype=np.int64).reshape(-1, 2)
+        if not graph.is_directed():
+            pairs = np.vstack([pairs, pairs[:, ::-1]])
+        return cls._build(pairs[:, 0], pairs[:, 1], ids, EdgeCounts(), warn=False)
 
     def to_igraph(self) -> Any:
-        """A directed ``igraph.Graph`` with vertex attribute ``name`` = external id."""
+        """A directed ``igraph.Graph`` with vertex attribute ``name`` = external id.
+
+        >>> LinkGraph.from_edges(["a"], ["b"]).to_igraph().vs["name"]
+        ['a', 'b']
+        """
         import igraph as ig
 
-        g = ig.Graph(n=self.n_nodes, edges=self.to_edge_index().T, directed=True)
-        g.vs["name"] = [str(v) for v in self.ids]
+        g = ig.Graph(n=self.num_nodes, edges=self.to_edge_index().T, directed=True)
+        g.vs["name"] = list(self.ids)
         return g
 
     @classmethod
     def from_igraph(cls, graph: Any) -> LinkGraph:
-        """From an igraph graph; vertex attribute ``name`` becomes the ids when present."""
+        """From an igraph graph; vertex attribute ``name`` becomes the ids when present.
+
+        >>> import igraph as ig
+        >>> LinkGraph.from_igraph(ig.Graph(edges=[(0, 1)], directed=True)).ids
+        ['0', '1']
+        """
         edges = np.asarray(graph.get_edgelist(), dtype=np.int64).reshape(-1, 2)
         if not graph.is_directed():
             edges = np.vstack([edges, edges[:, ::-1]])
@@ -397,6 +662,72 @@ class LinkGraph:
         return cls.from_index_edges(edges, graph.vcount(), ids=names, layout="pairs", warn=False)
 
     def subgraph(self, rows: Any) -> LinkGraph:
-        """The graph induced by ``rows`` (in that order)."""
-        rows = self._check_sources(rows)
+        """The graph induced by ``rows`` (in that order).
+
+        >>> g = LinkGraph.from_edges(["a", "b"], ["b", "c"])
+        >>> sub = g.subgraph([2, 1])
+        >>> sub.ids, sub.to_edge_index().tolist()
+        (['c', 'b'], [[1], [0]])
+        """
+        rows = check_node_rows(rows, self.num_nodes, "rows")
         return LinkGraph(self.adjacency[rows][:, rows], [self.ids[r] for r in rows])
+
+
+def _caller_level() -> int:
+    """``stacklevel`` for a warning issued in the caller: the first frame outside this package's
+    graph and deprecation modules (constructors call each other and may be wrapped)."""
+    internal = {__file__, _deprecation.__file__}
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_code.co_filename in internal:
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _edge_ids(values: Iterable[Hashable], name: str) -> list[str]:
+    """Endpoint ids of edges (repeats allowed), normalised by the id rule."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(f"`{name}` must be a sequence of str or int ids, got {type(values).__name__}.")
+    try:
+        return normalize_ids(values if isinstance(values, np.ndarray) else list(values), name)
+    except TypeError as err:
+        raise TypeError(f"`{name}` must hold str or int ids; {err}") from None
+    except ValueError as err:
+        raise ValueError(f"`{name}` must hold non-empty ids; {err}") from None
+
+
+def _edge_pairs(edges: Any, layout: str) -> np.ndarray:
+    """``edges`` as a new ``(n_edges, 2)`` int64 array, whatever its layout."""
+    E = np.asarray(edges)
+    if E.ndim != 2 or 2 not in E.shape:
+        raise ValueError(f"`edges` must have shape (n_edges, 2) or (2, n_edges), got {E.shape}.")
+    if layout not in ("auto", "pairs", "edge_index"):
+        raise ValueError(f"`layout` must be one of 'auto', 'pairs', 'edge_index', got {layout!r}.")
+    if layout == "auto":
+        if E.shape == (2, 2):
+            raise ValueError("`edges` of shape (2, 2) is ambiguous: pass layout='pairs' or 'edge_index'.")
+        layout = "pairs" if E.shape[1] == 2 else "edge_index"
+    if layout == "edge_index":
+        if E.shape[0] != 2:
+            raise ValueError(f"layout='edge_index' needs shape (2, n_edges), got {E.shape}.")
+        E = E.T
+    elif E.shape[1] != 2:
+        raise ValueError(f"layout='pairs' needs shape (n_edges, 2), got {E.shape}.")
+    if E.size and not np.issubdtype(E.dtype, np.integer):
+        raise TypeError(f"`edges` must hold integer node indices, got dtype {E.dtype}.")
+    return E.astype(np.int64)  # astype copies: the caller's array is never touched
+
+
+def check_node_rows(rows: Any, num_nodes: int, name: str = "sources") -> np.ndarray:
+    """Node rows as a new 1-D int64 array, or an error naming ``name`` and the bad row.
+
+    >>> check_node_rows([2, 0], 3).tolist()
+    [2, 0]
+    """
+    src = np.atleast_1d(np.asarray(rows))
+    if src.ndim != 1 or (src.size and not np.issubdtype(src.dtype, np.integer)):
+        raise TypeError(f"`{name}` must be a 1-D array of node rows (use LinkGraph.index for ids).")
+    src = src.astype(np.int64)  # a copy: the caller's array is never touched
+    if src.size and (src.min() < 0 or src.max() >= num_nodes):
+        bad = src[(src < 0) | (src >= num_nodes)][0]
+        raise ValueError(f"`{name}` holds row {int(bad)}, outside [0, {num_nodes}).")
+    return src

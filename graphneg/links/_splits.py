@@ -17,15 +17,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._random import SeedLike, check_rng
+from .._sampling import sample_distinct, warn_short
+from .._sparse import canonical_csr
 from .._validation import check_bool, check_float, check_int
-from ..exceptions import InfeasibleSamplingError
 from ._graph import LinkGraph
-
-__all__ = ["LinkSplit", "link_split"]
-
-# Rejection rounds before the remaining rows switch to exact enumeration of their candidates
-# (only rows whose sources link to most of their candidate pool get that far).
-_MAX_ROUNDS = 16
 
 
 @dataclass
@@ -41,7 +36,15 @@ class LinkSplit:
         undirected splits list each linked pair once (see :func:`link_split`).
     val_negatives, test_negatives : ndarray of shape (n_split, num_negatives), int64
         Row ``i`` holds distinct negative targets for source ``val_edges[i, 0]``
-        (resp. ``test_edges[i, 0]``): never the source, never linked to it in the full graph.
+        (resp. ``test_edges[i, 0]``): never the source, never linked to it in the full graph;
+        ``-1`` padded (with a warning) only where the source has too few candidates.
+
+    Examples
+    --------
+    >>> g = LinkGraph.from_index_edges([[i, (i + 1) % 8] for i in range(8)])
+    >>> s = link_split(g, test=0.25, num_negatives=2)
+    >>> s.test_edges.shape, s.test_negatives.shape, s.train_graph.num_edges
+    ((2, 2), (2, 2), 6)
     """
 
     train_graph: LinkGraph
@@ -74,14 +77,6 @@ def _check_years(years: Any, n: int) -> np.ndarray:
     return y
 
 
-def _contains(sorted_keys: np.ndarray, queries: np.ndarray) -> np.ndarray:
-    """Vectorised membership of ``queries`` in a sorted int64 array."""
-    if sorted_keys.size == 0:
-        return np.zeros(queries.shape, dtype=bool)
-    pos = np.minimum(np.searchsorted(sorted_keys, queries), sorted_keys.size - 1)
-    return sorted_keys[pos] == queries
-
-
 def link_split(
     graph: LinkGraph | Any,
     *,
@@ -107,9 +102,15 @@ def link_split(
         \text{ if undirected}],\ [\text{year}(v) \le \text{year}(s) \text{ if time-respecting}]\}
 
     with :math:`E` the links of the *whole* input graph (train, validation and test), by
-    rejection against a sorted array of edge keys ``s * n_nodes + v`` and resampling until
-    every slot is filled (rows that keep failing switch to exact enumeration of
-    :math:`\mathcal C(s)`), so no row is ever short.
+    :func:`graphneg._sampling.sample_distinct` (rejection against sorted edge keys
+    ``s * n_nodes + v``; rows that keep failing switch to exact enumeration of
+    :math:`\mathcal C(s)`), so a row is complete whenever :math:`|\mathcal C(s)| \ge`
+    ``num_negatives``.
+
+    Shortage policy (shared with :func:`graphneg.link_negatives`): a held-out link whose
+    source has fewer candidates gets all of them followed by ``-1``, and one
+    :class:`~graphneg.GraphNegWarning` counts such rows. Filter them with
+    ``(negatives >= 0).all(axis=1)`` before a fixed-width evaluation.
 
     Parameters
     ----------
@@ -146,9 +147,12 @@ def link_split(
     ValueError
         Bad fractions, a graph without links, ``years`` with ``time_respecting=False`` (or
         missing with ``True``), non-finite years.
-    InfeasibleSamplingError
-        (a ``ValueError``) when a held-out source has fewer than ``num_negatives``
-        candidates, i.e. it links to (almost) every node of its pool; names the source.
+
+    Warns
+    -----
+    GraphNegWarning
+        When a held-out source has fewer than ``num_negatives`` candidates (it links to
+        almost every node of its pool): counts the ``-1``-padded rows.
 
     Examples
     --------
@@ -156,11 +160,36 @@ def link_split(
     >>> s = link_split(g, val=0.1, test=0.2, num_negatives=3, seed=0)
     >>> s
     LinkSplit(train=7, val=1, test=2, num_negatives=3)
-    >>> s.train_graph.n_edges, s.test_negatives.shape
+    >>> s.train_graph.num_edges, s.test_negatives.shape
     (7, (2, 3))
     >>> bool(g.has_edges(np.repeat(s.test_edges[:, 0], 3), s.test_negatives.ravel()).any())
     False
     """
+    graph, val, test, num_negatives, undirected, year, rng = _check_split_args(
+        graph, val, test, num_negatives, seed, years, time_respecting, undirected
+    )
+    A = graph.adjacency
+    n = graph.num_nodes
+    r = np.repeat(np.arange(n, dtype=np.int64), np.diff(A.indptr))
+    c = A.indices.astype(np.int64)
+    if r.size == 0:
+        raise ValueError("`graph` has no links to split.")
+    src, dst, unit_of_edge = _units(r, c, n, undirected, year)
+    role = _assign_roles(src, year, val, test, rng)
+    keep = role[unit_of_edge] == 0
+    train_adj = sp.csr_array((np.ones(int(keep.sum()), np.float32), (r[keep], c[keep])), shape=(n, n))
+    train_graph = LinkGraph(train_adj, graph.ids)
+    val_edges, test_edges, train_edges = (_edge_rows(src[role == k], dst[role == k]) for k in (1, 2, 0))
+    banned = _banned_pattern(r, c, n, undirected)
+    val_neg = _eval_negatives(banned, val_edges[:, 0], num_negatives, year, rng, "validation")
+    test_neg = _eval_negatives(banned, test_edges[:, 0], num_negatives, year, rng, "test")
+    return LinkSplit(train_graph, train_edges, val_edges, test_edges, val_neg, test_neg)
+
+
+def _check_split_args(
+    graph: Any, val: Any, test: Any, num_negatives: Any, seed: SeedLike, years: Any,
+    time_respecting: Any, undirected: Any,
+) -> tuple[LinkGraph, float, float, int, bool, np.ndarray | None, np.random.Generator]:
     if not isinstance(graph, LinkGraph):
         if not sp.issparse(graph):
             raise TypeError(
@@ -174,151 +203,69 @@ def link_split(
     num_negatives = check_int(num_negatives, "num_negatives", min_value=0)
     time_respecting = check_bool(time_respecting, "time_respecting")
     undirected = check_bool(undirected, "undirected")
-    n = graph.n_nodes
     if time_respecting and years is None:
         raise ValueError("`time_respecting=True` needs `years` (one time stamp per node).")
     if years is not None and not time_respecting:
         raise ValueError("`years` is only used with `time_respecting=True`; pass both or neither.")
-    year = _check_years(years, n) if time_respecting else None
-    rng = check_rng(seed)
+    year = _check_years(years, graph.num_nodes) if time_respecting else None
+    return graph, val, test, num_negatives, undirected, year, check_rng(seed)
 
-    A = graph.adjacency
-    r = np.repeat(np.arange(n, dtype=np.int64), np.diff(A.indptr))
-    c = A.indices.astype(np.int64)
-    if r.size == 0:
-        raise ValueError("`graph` has no links to split.")
 
-    # -- units and their orientation --------------------------------------------------------
-    if undirected:
-        unit_key = np.minimum(r, c) * n + np.maximum(r, c)
-        # within a pair, prefer the younger source when time-respecting, then (min, max)
-        tiebreak = (r > c).astype(np.int64)
-        order = (
-            np.lexsort((tiebreak, -year[r], unit_key))  # type: ignore[index]
-            if year is not None
-            else np.lexsort((tiebreak, unit_key))
-        )
-        first = np.r_[True, unit_key[order][1:] != unit_key[order][:-1]]
-        rep = order[first]  # one directed link per pair, sorted by pair key
-        src, dst = r[rep], c[rep]
-        unit_of_edge = np.searchsorted(unit_key[rep], unit_key)
-    else:
-        src, dst = r, c
-        unit_of_edge = np.arange(r.size)
+def _units(
+    r: np.ndarray, c: np.ndarray, n: int, undirected: bool, year: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The units split (links, or linked pairs oriented once) and the unit of every link."""
+    if not undirected:
+        return r, c, np.arange(r.size)
+    unit_key = np.minimum(r, c) * n + np.maximum(r, c)
+    # within a pair, prefer the younger source when time-respecting, then (min, max)
+    tiebreak = (r > c).astype(np.int64)
+    order = np.lexsort((tiebreak, -year[r], unit_key)) if year is not None else np.lexsort((tiebreak, unit_key))
+    first = np.r_[True, unit_key[order][1:] != unit_key[order][:-1]]
+    rep = order[first]  # one directed link per pair, sorted by pair key
+    return r[rep], c[rep], np.searchsorted(unit_key[rep], unit_key)
+
+
+def _assign_roles(
+    src: np.ndarray, year: np.ndarray | None, val: float, test: float, rng: np.random.Generator
+) -> np.ndarray:
+    """0 train, 1 validation, 2 test per unit: random, or newest sources first when timed."""
     m = src.size
     n_val, n_test = round(val * m), round(test * m)
-
-    # -- choose held-out units --------------------------------------------------------------
     perm = rng.permutation(m)
     if year is not None:
         # newest sources first; the random permutation breaks year ties
         perm = perm[np.argsort(-year[src[perm]], kind="stable")]
-    role = np.zeros(m, dtype=np.int8)  # 0 train, 1 val, 2 test
+    role = np.zeros(m, dtype=np.int8)
     role[perm[:n_test]] = 2
     role[perm[n_test : n_test + n_val]] = 1
-
-    keep = role[unit_of_edge] == 0
-    train_adj = sp.csr_array(
-        (np.ones(int(keep.sum()), np.float32), (r[keep], c[keep])), shape=(n, n)
-    )
-    train_graph = LinkGraph(train_adj, graph.ids)
-
-    def rows(mask: np.ndarray) -> np.ndarray:
-        s, t = src[mask], dst[mask]
-        o = np.lexsort((t, s))
-        return np.stack([s[o], t[o]], axis=1).astype(np.int64).reshape(-1, 2)
-
-    val_edges, test_edges = rows(role == 1), rows(role == 2)
-    train_edges = rows(role == 0)
-
-    # -- negatives --------------------------------------------------------------------------
-    bad = r * n + c
-    if undirected:
-        bad = np.sort(np.concatenate([bad, c * n + r]))
-        bad = bad[np.r_[True, bad[1:] != bad[:-1]]]
-    sampler = _NegativeSampler(n, bad, year)
-    val_neg = sampler.sample(val_edges[:, 0], num_negatives, rng)
-    test_neg = sampler.sample(test_edges[:, 0], num_negatives, rng)
-    return LinkSplit(train_graph, train_edges, val_edges, test_edges, val_neg, test_neg)
+    return role
 
 
-class _NegativeSampler:
-    """Uniform per-source negatives from each source's pool, filtered against ``bad`` keys."""
+def _edge_rows(s: np.ndarray, t: np.ndarray) -> np.ndarray:
+    o = np.lexsort((t, s))
+    return np.stack([s[o], t[o]], axis=1).astype(np.int64).reshape(-1, 2)
 
-    def __init__(self, n: int, bad: np.ndarray, year: np.ndarray | None) -> None:
-        self.n = n
-        self.bad = bad  # sorted int64 keys s * n + v of every excluded (s, v), self aside
-        self.year = year
-        if year is not None:
-            self.by_year = np.argsort(year, kind="stable")
-            self.sorted_year = year[self.by_year]
-            # pool(s) = by_year[:pool_size[s]]: every node with year <= year[s]
-            self.pool_size = np.searchsorted(self.sorted_year, year, side="right")
-        else:
-            self.pool_size = np.full(n, n, dtype=np.int64)
-        # candidates per source = pool size - self - excluded partners inside the pool
-        s, v = bad // n, bad % n
-        inside = s != v
-        if year is not None:
-            inside &= year[v] <= year[s]
-        self.n_candidates = self.pool_size - 1 - np.bincount(s[inside], minlength=n)
 
-    def _draw(self, sources: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        if self.year is None:
-            return rng.integers(0, self.n, size=sources.size)
-        return self.by_year[rng.integers(0, self.pool_size[sources])]
+def _banned_pattern(r: np.ndarray, c: np.ndarray, n: int, undirected: bool) -> sp.csr_array:
+    """Per source: itself and its links in the *whole* graph (either way if undirected)."""
+    diag = np.arange(n, dtype=np.int64)
+    rows = np.concatenate([r, c, diag] if undirected else [r, diag])
+    cols = np.concatenate([c, r, diag] if undirected else [c, diag])
+    return canonical_csr(sp.csr_array((np.ones(rows.size, dtype=bool), (rows, cols)), shape=(n, n)))
 
-    def _candidates(self, s: int) -> np.ndarray:
-        pool = np.arange(self.n) if self.year is None else self.by_year[: self.pool_size[s]]
-        ok = (pool != s) & ~_contains(self.bad, s * self.n + pool)
-        return pool[ok]
 
-    def sample(self, sources: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-        n_rows = sources.size
-        out = np.full((n_rows, k), -1, dtype=np.int64)
-        if n_rows == 0 or k == 0:
-            return out
-        short = self.n_candidates[sources] < k
-        if short.any():
-            i = int(np.flatnonzero(short)[0])
-            s = int(sources[i])
-            pool = "nodes" if self.year is None else "nodes no younger than it"
-            raise InfeasibleSamplingError(
-                f"source node {s} has only {int(self.n_candidates[s])} possible negative(s) "
-                f"among {int(self.pool_size[s])} {pool} (it links to the rest), "
-                f"but `num_negatives`={k}; lower `num_negatives`."
-            )
-        filled = np.zeros(n_rows, dtype=np.int64)
-        for _ in range(_MAX_ROUNDS):
-            open_rows = np.flatnonzero(filled < k)
-            if open_rows.size == 0:
-                return out
-            slot_rows = np.repeat(open_rows, k - filled[open_rows])
-            s = sources[slot_rows]
-            v = self._draw(s, rng)
-            ok = (v != s) & ~_contains(self.bad, s * self.n + v)
-            if filled[open_rows].any():
-                # already placed in its row in an earlier round?
-                placed = out[open_rows]
-                placed_keys = (open_rows[:, None] * self.n + placed)[placed >= 0]
-                ok &= ~_contains(np.sort(placed_keys), slot_rows * self.n + v)
-            # duplicates within this round: keep the first draw (sequential semantics);
-            # slot_rows is sorted, so a stable sort by key groups (row, v) in draw order
-            cand = np.flatnonzero(ok)
-            key = slot_rows[cand] * self.n + v[cand]
-            order = np.argsort(key, kind="stable")
-            first = np.ones(key.size, dtype=bool)
-            first[1:] = key[order][1:] != key[order][:-1]
-            acc = np.sort(cand[order[first]])
-            acc_rows = slot_rows[acc]
-            starts = np.r_[0, np.flatnonzero(acc_rows[1:] != acc_rows[:-1]) + 1]
-            rank = np.arange(acc.size) - np.repeat(starts, np.diff(np.r_[starts, acc.size]))
-            out[acc_rows, filled[acc_rows] + rank] = v[acc]
-            filled += np.bincount(acc_rows, minlength=n_rows)
-        # Rows still open have sources linked to most of their pool: enumerate exactly.
-        for i in np.flatnonzero(filled < k):
-            s = int(sources[i])
-            cand = self._candidates(s)
-            cand = cand[~np.isin(cand, out[i, : filled[i]])]
-            out[i, filled[i] :] = rng.choice(cand, size=k - filled[i], replace=False)
-        return out
+def _eval_negatives(
+    banned: sp.csr_array, sources: np.ndarray, k: int, year: np.ndarray | None,
+    rng: np.random.Generator, split: str,
+) -> np.ndarray:
+    """Uniform negatives per held-out link from its source's pool (nodes no younger if timed)."""
+    pools: dict[str, Any] = {}
+    if year is not None:
+        order = np.argsort(year, kind="stable")
+        # pool(s) = order[:pool_size[s]]: every node with year <= year[s]
+        pools = {"pool_order": order, "pool_size": np.searchsorted(year[order], year, side="right")}
+    neg = sample_distinct(banned, k, rng, rows=sources, **pools).indices
+    what = "negatives" if year is None else "negatives no younger than their source"
+    warn_short(neg, k, f"{split} links", what, stacklevel=4)
+    return neg

@@ -6,13 +6,18 @@
   (TAS-Balanced);
 - negatives from link structure: :func:`link_negatives` (uniform, k-hop, degree, PPR, SPECTER,
   BiCA, SciNCL);
-- :func:`false_negative_mask`: which in-batch or mined candidates must not count as negatives.
+- :func:`false_negative_mask`: which in-batch or mined candidates must not count as negatives
+  (ids, known positives, mining ranks, a guide model), and the single-rule masks it combines
+  with: :func:`score_threshold_mask` (Qwen3-Embedding margin, NV-Retriever TopK-PercPos on
+  in-batch negatives), :func:`known_positive_mask` (sparse, many positives per query),
+  :func:`khop_mask` (HaSa/SANS k-hop risk set of link data), :func:`cluster_mask` (ClusterNS).
   The torch loss and collator that apply it live in :mod:`graphneg.training`.
 """
 
 from __future__ import annotations
 
 from ._batch_negatives import balanced_margin_pairs, cluster_negatives, pair_margins
+from ._fn_masks import cluster_mask, khop_mask, known_positive_mask, score_threshold_mask
 from ._link_negatives import LinkNegatives, link_negatives
 from ._masks import false_negative_mask
 from ._mining import HardNegatives, mine_hard_negatives
@@ -26,4 +31,8 @@ __all__ = [
     "link_negatives",
     "LinkNegatives",
     "false_negative_mask",
+    "score_threshold_mask",
+    "known_positive_mask",
+    "khop_mask",
+    "cluster_mask",
 ]

@@ -22,11 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from .._deprecation import renamed_parameters
 from .._random import SeedLike, check_rng, epoch_rng
 from .._validation import check_embeddings, check_float, check_int, check_labels
 from ..similarity._knn import knn_search
-
-__all__ = ["cluster_negatives", "balanced_margin_pairs", "pair_margins"]
 
 
 def cluster_negatives(
@@ -65,7 +64,7 @@ def cluster_negatives(
     X : array-like of shape (n_items, dim)
         Teacher embeddings of the queries (items).
     groups : array-like of shape (n_items,)
-        Group of each item, e.g. ``graphneg.communities(G, size=K)``.
+        Group of each item, e.g. ``graphneg.communities(graph, cluster_size=K)``.
     targets : array-like of shape (n_items, dim), default=None
         Teacher embeddings of each item's target (positive); target ``j`` belongs to item
         ``j``. ``None`` ranks the items themselves (item ``i`` is never in its own ranking).
@@ -150,10 +149,32 @@ def cluster_negatives(
 
 
 def pair_margins(positive_scores: Sequence[Any], negative_scores: Sequence[Any]) -> list[np.ndarray]:
-    """Teacher margins ``s(q, p+) - s(q, p-)`` of every (positive, negative) pair of each query.
+    r"""Teacher margins of every (positive, negative) pair of each query.
 
-    Pair ``k`` of query ``q`` is positive ``k // n_neg`` with negative ``k % n_neg``.
+    For query :math:`q` with positive scores :math:`s^+_i` and negative scores :math:`s^-_j`,
+    pair :math:`k = i \cdot n^- + j` has margin :math:`s^+_i - s^-_j` (the input of
+    :func:`balanced_margin_pairs`).
 
+    Parameters
+    ----------
+    positive_scores : sequence of 1-D arrays
+        Teacher score of each positive of each query.
+    negative_scores : sequence of 1-D arrays
+        Teacher score of each negative of each query (same number of queries).
+
+    Returns
+    -------
+    list of ndarray of float64
+        One array of ``n_pos * n_neg`` margins per query; pair ``k`` is positive
+        ``k // n_neg`` with negative ``k % n_neg``.
+
+    Raises
+    ------
+    ValueError
+        When the two sequences have different lengths.
+
+    Examples
+    --------
     >>> pair_margins([[3.0]], [[1.0, 2.5]])[0].tolist()
     [2.0, 0.5]
     """
@@ -168,27 +189,37 @@ def pair_margins(positive_scores: Sequence[Any], negative_scores: Sequence[Any])
     ]
 
 
+@renamed_parameters(n_bins="num_bins", n_samples="num_samples")
 def balanced_margin_pairs(
     margins: Sequence[Any],
     *,
-    n_bins: int = 10,
-    n_samples: int = 1,
+    num_bins: int = 10,
+    num_samples: int = 1,
     min_pairs: int = 2,
     seed: int = 0,
     epoch: int = 0,
 ) -> np.ndarray:
-    """TAS-Balanced pair sampling: a uniform bin of the teacher margin, then a uniform pair.
+    r"""TAS-Balanced pair sampling: a uniform bin of the teacher margin, then a uniform pair.
 
-    For each query its pairs' margins are cut into ``n_bins`` equal-width bins over
-    ``[min, max]``; a non-empty bin is drawn uniformly, then a pair uniformly within it.
+    For each query its pairs' margins are cut into ``num_bins`` equal-width bins over
+    ``[min, max]``; a non-empty bin is drawn uniformly, then a pair uniformly within it:
+
+    .. math::
+
+        P(\text{pair } j) = \frac{1}{|\{b : n_b > 0\}|} \cdot \frac{1}{n_{b(j)}}
+
+    where :math:`n_b` counts the query's pairs in bin :math:`b` and :math:`b(j)` is pair
+    :math:`j`'s bin.
 
     Parameters
     ----------
     margins : sequence of 1-D arrays
         Teacher margin of each candidate pair of each query (see :func:`pair_margins`).
-    n_bins : int, default=10
-    n_samples : int, default=1
-        Pairs drawn per query (independently, with replacement, as TAS draws per batch).
+    num_bins : int, default=10
+        Equal-width margin bins per query (``n_bins`` is a deprecated alias).
+    num_samples : int, default=1
+        Pairs drawn per query (independently, with replacement, as TAS draws per batch;
+        ``n_samples`` is a deprecated alias).
     min_pairs : int, default=2
         Queries with fewer pairs get ``-1`` (TAS drops them).
     seed, epoch : int, default=0
@@ -196,18 +227,18 @@ def balanced_margin_pairs(
 
     Returns
     -------
-    ndarray of shape (n_queries, n_samples), int64
+    ndarray of shape (n_queries, num_samples), int64
         Index of the chosen pair within each query's ``margins``; ``-1`` for skipped queries.
 
     Examples
     --------
     >>> m = [np.r_[np.full(98, 5.0), 0.0, 0.1]]       # 98 easy pairs, 2 hard ones
-    >>> picks = balanced_margin_pairs(m, n_samples=1000, seed=0)
+    >>> picks = balanced_margin_pairs(m, num_samples=1000, seed=0)
     >>> float(np.mean(picks >= 98)) > 0.4              # hard pairs drawn ~half the time
     True
     """
-    n_bins = check_int(n_bins, "n_bins")
-    n_samples = check_int(n_samples, "n_samples")
+    n_bins = check_int(num_bins, "num_bins")
+    n_samples = check_int(num_samples, "num_samples")
     min_pairs = check_int(min_pairs, "min_pairs")
     rng = epoch_rng(check_int(seed, "seed", min_value=0), check_int(epoch, "epoch", min_value=0))
     arrays = [np.asarray(m, dtype=np.float64).ravel() for m in margins]

@@ -20,10 +20,8 @@ from typing import Any, Literal
 import numpy as np
 import scipy.sparse as sp
 
+from .._sparse import as_pairs_matrix, canonical_csr, csr_member
 from .._validation import check_choice, check_float, check_int
-from ._mining import as_pairs_matrix
-
-__all__ = ["false_negative_mask"]
 
 MarginStrategy = Literal["absolute", "relative"]
 MARGIN_STRATEGIES = ("absolute", "relative")
@@ -33,7 +31,7 @@ REDUCTIONS = ("mean", "sum", "none")
 
 
 # -- id inputs ------------------------------------------------------------------------------
-def _to_numpy(x: Any) -> Any:
+def to_numpy(x: Any) -> Any:
     # duck-typed so that this module works without importing torch
     return x.detach().cpu().numpy() if hasattr(x, "detach") and hasattr(x, "cpu") else x
 
@@ -41,7 +39,7 @@ def _to_numpy(x: Any) -> Any:
 def _ids(x: Any, name: str, ndims: tuple[int, ...], min_value: int) -> np.ndarray:
     """Return ``x`` as int64 ids with one of ``ndims`` dimensions, every id >= ``min_value``."""
     try:
-        arr = np.asarray(_to_numpy(x))
+        arr = np.asarray(to_numpy(x))
     except ValueError as err:  # ragged nested lists
         raise ValueError(f"`{name}` must be a rectangular array of ids, got ragged rows.") from err
     integral = np.issubdtype(arr.dtype, np.integer) or (
@@ -59,7 +57,7 @@ def _ids(x: Any, name: str, ndims: tuple[int, ...], min_value: int) -> np.ndarra
     return arr
 
 
-def _prepare_ids(
+def prepare_ids(
     batch_items: Any, positive_items: Any, negative_items: Any, n_targets: int | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Validate the query ids ``(B,)``, positive ids ``(B,)`` and negative ids ``(B, n)``."""
@@ -95,10 +93,10 @@ def _candidates(p: np.ndarray, neg: np.ndarray, layout: str) -> np.ndarray:
     return np.concatenate([p, flat])
 
 
-def _keys(target_keys: Any) -> np.ndarray | None:
+def target_key_array(target_keys: Any) -> np.ndarray | None:
     if target_keys is None:
         return None
-    keys = np.asarray(_to_numpy(target_keys))
+    keys = np.asarray(to_numpy(target_keys))
     if keys.ndim != 1 or keys.size == 0:
         raise ValueError(
             "`target_keys` must be a non-empty 1-D array (one key per target id), "
@@ -107,7 +105,7 @@ def _keys(target_keys: Any) -> np.ndarray | None:
     return keys
 
 
-def _n_targets(target_keys: np.ndarray | None, known_positives: Any, rank_graph: Any) -> int | None:
+def count_targets(target_keys: np.ndarray | None, known_positives: Any, rank_graph: Any) -> int | None:
     """Number of target ids where some input fixes it (keys, sparse shapes), else ``None``."""
     sizes = []
     if target_keys is not None:
@@ -125,7 +123,7 @@ def _n_targets(target_keys: np.ndarray | None, known_positives: Any, rank_graph:
 
 
 # -- "targets per query" inputs as boolean CSR rows -------------------------------------------
-def _check_rows(rows: np.ndarray | None, n_rows: int, name: str) -> None:
+def check_mask_rows(rows: np.ndarray | None, n_rows: int, name: str) -> None:
     if rows is not None and rows.size and rows.max() >= n_rows:
         raise ValueError(
             f"`batch_items` holds query id {int(rows.max())}, but `{name}` has only {n_rows} rows."
@@ -142,7 +140,7 @@ def _max_id(rows: Any) -> int:
     return best
 
 
-def _pairs_rows(
+def pairs_rows(
     pairs: Any, rows: np.ndarray | None, name: str, n_targets: int | None
 ) -> sp.csr_array:
     """Rows ``rows`` (all when ``None``) of "targets per query" input as a boolean CSR.
@@ -151,7 +149,7 @@ def _pairs_rows(
     """
     if sp.issparse(pairs):
         M = sp.csr_array(pairs)
-        _check_rows(rows, M.shape[0], name)
+        check_mask_rows(rows, M.shape[0], name)
         if rows is not None:
             M = M[rows]
         return as_pairs_matrix(M, M.shape[0], M.shape[1], name)
@@ -160,7 +158,7 @@ def _pairs_rows(
         and pairs.ndim in (1, 2)
         and np.issubdtype(pairs.dtype, np.integer)
     ):
-        _check_rows(rows, pairs.shape[0], name)
+        check_mask_rows(rows, pairs.shape[0], name)
         if pairs.ndim == 2 and pairs.size and pairs.min() < -1:
             raise ValueError(
                 f"`{name}` must hold ids >= -1 (-1 marks padding), got {int(pairs.min())}."
@@ -175,14 +173,14 @@ def _pairs_rows(
                 f"`{name}` must be a sparse matrix, an int array or a sequence of id lists, "
                 f"got {type(pairs).__name__}."
             ) from err
-        _check_rows(rows, n_rows, name)
+        check_mask_rows(rows, n_rows, name)
         sub = list(pairs) if rows is None else [pairs[int(r)] for r in rows]
         hi = _max_id(sub)
     n_cols = n_targets if n_targets is not None else max(hi + 1, 1)
     return as_pairs_matrix(sub, len(sub), n_cols, name)
 
 
-def _rank_rows(
+def rank_rows(
     graph: Any, rows: np.ndarray | None, top_p: int | None, n_targets: int | None
 ) -> sp.csr_array:
     """Each query's ``top_p`` best-ranked neighbours (all stored when ``None``) as a boolean CSR."""
@@ -201,9 +199,9 @@ def _rank_rows(
             and np.issubdtype(graph.dtype, np.integer)
         ):
             graph = graph[:, :top_p] if top_p is not None else graph  # columns are in rank order
-            return _pairs_rows(graph, rows, name, n_targets)
+            return pairs_rows(graph, rows, name, n_targets)
         if top_p is None:
-            return _pairs_rows(graph, rows, name, n_targets)
+            return pairs_rows(graph, rows, name, n_targets)
         try:
             n_rows = len(graph)
         except TypeError as err:
@@ -211,14 +209,14 @@ def _rank_rows(
                 f"`{name}` must be a sparse similarity graph, an (n, k) int array of neighbours "
                 f"in rank order, or a sequence of ranked id lists, got {type(graph).__name__}."
             ) from err
-        _check_rows(rows, n_rows, name)
+        check_mask_rows(rows, n_rows, name)
         selected = range(n_rows) if rows is None else rows
         ranked = [np.atleast_1d(np.asarray(graph[int(r)]))[:top_p] for r in selected]
-        return _pairs_rows(ranked, None, name, n_targets)
-    G = sp.csr_array(graph)
-    _check_rows(rows, G.shape[0], name)
-    if rows is not None:
-        G = G[rows]
+        return pairs_rows(ranked, None, name, n_targets)
+    G = sp.csr_array(graph)  # shares the caller's arrays: only read, then copied below
+    check_mask_rows(rows, G.shape[0], name)
+    # a canonical copy of the batch's rows only (duplicates summed: one rank per neighbour)
+    G = canonical_csr(G[rows] if rows is not None else G, name=name)
     data = np.asarray(G.data, dtype=np.float64)
     if data.size and not np.isfinite(data).all():
         raise ValueError(f"`{name}` has non-finite similarities.")
@@ -234,19 +232,16 @@ def _rank_rows(
 
 
 def _member(P: sp.csr_array, cand: np.ndarray) -> np.ndarray:
-    """``out[i, j]``: is target ``cand[j]`` stored in row ``i`` of ``P``? (``(B, C)`` bool)."""
-    u, inv = np.unique(cand, return_inverse=True)
-    rows = np.repeat(np.arange(P.shape[0], dtype=np.int64), np.diff(P.indptr))
-    cols = P.indices.astype(np.int64)
-    pos = np.minimum(np.searchsorted(u, cols), u.size - 1)
-    hit = u[pos] == cols
-    found = np.zeros((P.shape[0], u.size), dtype=bool)
-    found[rows[hit], pos[hit]] = True
-    return found[:, inv.ravel()]
+    """``out[i, j]``: is target ``cand[j]`` stored in row ``i`` of ``P``? (``(B, C)`` bool; -1 never)."""
+    # ids beyond P's columns (P sized from the batch's own rows) are in no row; as -1 they
+    # cannot alias the key of the next row
+    cols = np.where(cand < P.shape[1], cand, -1)
+    rows = np.repeat(np.arange(P.shape[0], dtype=np.int64), cols.size)
+    return csr_member(P, rows, np.tile(cols, P.shape[0])).reshape(P.shape[0], cols.size)
 
 
 # -- guide (GISTEmbed) rule -------------------------------------------------------------------
-def _gist_rule(scores: Any, margin: float, strategy: str) -> Any:
+def gist_rule(scores: Any, margin: float, strategy: str) -> Any:
     """sentence-transformers GISTEmbedLoss: ``s_ij > s_ii - m`` or ``s_ij > s_ii - |s_ii| m``.
 
     Works on numpy arrays and torch tensors alike; the caller protects the target column.
@@ -256,12 +251,12 @@ def _gist_rule(scores: Any, margin: float, strategy: str) -> Any:
     return scores > threshold
 
 
-def _check_margin(margin: Any, strategy: Any, name: str) -> tuple[float, str]:
+def check_margin(margin: Any, strategy: Any, name: str) -> tuple[float, str]:
     return check_float(margin, name), check_choice(strategy, "margin_strategy", MARGIN_STRATEGIES)
 
 
 def _check_guide_scores(guide_scores: Any, b: int, c: int) -> np.ndarray:
-    g = np.asarray(_to_numpy(guide_scores))
+    g = np.asarray(to_numpy(guide_scores))
     if g.dtype == bool or not (
         np.issubdtype(g.dtype, np.integer) or np.issubdtype(g.dtype, np.floating)
     ):
@@ -275,7 +270,7 @@ def _check_guide_scores(guide_scores: Any, b: int, c: int) -> np.ndarray:
     return g
 
 
-def _build_mask(
+def build_mask(
     p: np.ndarray,
     neg: np.ndarray,
     layout: str,
@@ -299,7 +294,7 @@ def _build_mask(
     if rank is not None:
         mask |= _member(rank, cand)
     if guide is not None:
-        mask |= _gist_rule(guide, margin, strategy)
+        mask |= gist_rule(guide, margin, strategy)
     diag = np.arange(b)
     mask[diag, diag] = False  # the target is never masked
     return mask
@@ -409,21 +404,21 @@ def false_negative_mask(
            [0, 0, 1, 0]])
     """
     layout = check_choice(negatives_layout, "negatives_layout", NEGATIVES_LAYOUTS)
-    guide_margin, margin_strategy = _check_margin(guide_margin, margin_strategy, "guide_margin")
+    guide_margin, margin_strategy = check_margin(guide_margin, margin_strategy, "guide_margin")
     if top_p is not None:
         top_p = check_int(top_p, "top_p")
         if rank_graph is None:
             raise ValueError("`top_p` needs `rank_graph` (the neighbours it ranks), got None.")
-    keys = _keys(target_keys)
-    n_targets = _n_targets(keys, known_positives, rank_graph)
-    q, p, neg = _prepare_ids(batch_items, positive_items, negative_items, n_targets)
+    keys = target_key_array(target_keys)
+    n_targets = count_targets(keys, known_positives, rank_graph)
+    q, p, neg = prepare_ids(batch_items, positive_items, negative_items, n_targets)
     known = (
         None
         if known_positives is None
-        else _pairs_rows(known_positives, q, "known_positives", n_targets)
+        else pairs_rows(known_positives, q, "known_positives", n_targets)
     )
-    rank = None if rank_graph is None else _rank_rows(rank_graph, q, top_p, n_targets)
+    rank = None if rank_graph is None else rank_rows(rank_graph, q, top_p, n_targets)
     guide = None
     if guide_scores is not None:
         guide = _check_guide_scores(guide_scores, q.size, q.size * (1 + neg.shape[1]))
-    return _build_mask(p, neg, layout, keys, known, rank, guide, guide_margin, margin_strategy)
+    return build_mask(p, neg, layout, keys, known, rank, guide, guide_margin, margin_strategy)

@@ -3,12 +3,17 @@
 :func:`mine_hard_negatives` scores every query against the corpus in blocks (one GEMM per
 block, a top-k selection, never the full ``Q x N`` matrix), removes positives and the
 query itself, applies the positive-aware filters of NV-Retriever, and selects negatives by
-one of four strategies.
+one of four strategies. The steps are separate functions: parameter checks
+(:func:`_plan`), block scoring (:func:`_blocks_tiled`, :func:`_blocks_torch`), one function
+per filter, the rank window, one function per sampling strategy, and the scatter into the
+result.
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -16,13 +21,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._random import SeedLike, check_rng
-from .._validation import check_bool, check_choice, check_embeddings, check_float, check_int
+from .._sparse import as_pairs_matrix, csr_keys, pair_keys, sorted_member
+from .._validation import check_bool, check_choice, check_embeddings, check_float, check_int, row_norms, safe_normalize
 from ..exceptions import GraphNegWarning
-
-__all__ = ["HardNegatives", "mine_hard_negatives", "as_pairs_matrix"]
 
 Sampling = Literal["top", "random", "simans", "softmax"]
 SAMPLINGS = ("top", "random", "simans", "softmax")
+_BlockRows = tuple[int, int, np.ndarray, np.ndarray, np.ndarray, sp.csr_array]
 
 
 @dataclass
@@ -42,6 +47,13 @@ class HardNegatives:
     skipped : dict
         How many retrieved candidates each filter removed (``positives``, ``self``,
         ``excluded``, ``absolute_margin``, ``relative_margin``, ``max_score``, ``min_score``).
+
+    Examples
+    --------
+    >>> hn = HardNegatives(np.array([[3, -1]]), np.array([[0.5, np.nan]], np.float32),
+    ...                    np.array([0.9], np.float32), 1)
+    >>> hn.counts.tolist()
+    [1]
     """
 
     indices: np.ndarray
@@ -56,55 +68,344 @@ class HardNegatives:
         return (self.indices >= 0).sum(axis=1)
 
 
-def as_pairs_matrix(pairs: Any, n_rows: int, n_cols: int, name: str) -> sp.csr_array:
-    """Normalise "items per row" input to a boolean ``(n_rows, n_cols)`` CSR pattern.
+# -- sampling strategies: one function each; options bound (and validated) only when chosen --
+def _select_top(
+    window: np.ndarray, vals: np.ndarray, ref: np.ndarray, n: int, rng: np.random.Generator
+) -> np.ndarray:
+    """The first ``n`` candidates of the window (they are in score order)."""
+    return window & (np.cumsum(window, axis=1) <= n)
 
-    Accepts a sparse matrix, a 1-D int array (one column per row), or a sequence of int
-    sequences (several per row). Raises on out-of-range ids.
+
+def _gumbel_top(window: np.ndarray, logw: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    r"""``n`` window entries per row without replacement, :math:`P \propto e^{\log w}`.
+
+    Gumbel-top-k: the ``n`` largest :math:`\log w_i + G_i`, :math:`G_i \sim \mathrm{Gumbel}(0, 1)`,
+    are a draw of ``n`` items without replacement with probabilities proportional to :math:`w`.
     """
-    if sp.issparse(pairs):
-        M = sp.csr_array(pairs)
-        if M.shape != (n_rows, n_cols):
-            raise ValueError(f"`{name}` must have shape ({n_rows}, {n_cols}), got {M.shape}.")
-        M = sp.csr_array((np.ones(M.nnz, bool), M.indices, M.indptr), shape=M.shape)
-        M.sum_duplicates()
-        return M
-    if isinstance(pairs, np.ndarray) and pairs.ndim == 1 and np.issubdtype(pairs.dtype, np.integer):
-        lists: list[Any] = [[int(v)] for v in pairs]
-    elif isinstance(pairs, np.ndarray) and pairs.ndim == 2 and np.issubdtype(pairs.dtype, np.integer):
-        lists = [row[row >= 0] for row in pairs]  # -1 padded rows
+    keys = np.where(window, logw + rng.gumbel(size=window.shape), -np.inf)
+    kth = min(n, keys.shape[1])
+    top = np.argpartition(-keys, kth - 1, axis=1)[:, :kth]
+    chosen = np.zeros(window.shape, dtype=bool)
+    np.put_along_axis(chosen, top, True, axis=1)
+    return chosen & window
+
+
+def _select_random(
+    window: np.ndarray, vals: np.ndarray, ref: np.ndarray, n: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Uniform without replacement among the window."""
+    return _gumbel_top(window, np.zeros(vals.shape), n, rng)
+
+
+def _select_simans(
+    window: np.ndarray, vals: np.ndarray, ref: np.ndarray, n: int, rng: np.random.Generator, *,
+    simans_a: float, simans_b: float,
+) -> np.ndarray:
+    r"""SimANS: :math:`p_i \propto \exp(-a (s_i - s^+ - b)^2)`, without replacement."""
+    return _gumbel_top(window, -simans_a * (vals.astype(np.float64) - ref[:, None] - simans_b) ** 2, n, rng)
+
+
+def _select_softmax(
+    window: np.ndarray, vals: np.ndarray, ref: np.ndarray, n: int, rng: np.random.Generator, *, temperature: float
+) -> np.ndarray:
+    r"""NV-Retriever's sampled top-k: :math:`p_i \propto \exp(s_i / T)`, without replacement."""
+    return _gumbel_top(window, vals.astype(np.float64) / temperature, n, rng)
+
+
+# name -> (function, {option: (default, validator)})
+_SAMPLING_OPTIONS: dict[str, tuple[Callable[..., np.ndarray], dict[str, tuple[float, Callable[[Any, str], float]]]]] = {
+    "top": (_select_top, {}),
+    "random": (_select_random, {}),
+    "simans": (_select_simans, {
+        "simans_a": (0.5, lambda v, name: check_float(v, name, min_value=0.0, min_inclusive=False)),
+        "simans_b": (0.0, lambda v, name: check_float(v, name)),
+    }),
+    "softmax": (_select_softmax, {
+        "temperature": (0.05, lambda v, name: check_float(v, name, min_value=0.0, min_inclusive=False)),
+    }),
+}
+
+
+def _sampler(sampling: Any, given: dict[str, Any]) -> Callable[..., np.ndarray]:
+    """The chosen strategy with its options validated; options of other strategies are errors."""
+    sampling = check_choice(sampling, "sampling", SAMPLINGS)
+    fn, options = _SAMPLING_OPTIONS[sampling]
+    for name, value in given.items():
+        if value is not None and name not in options:
+            owner = next(s for s, (_, opts) in _SAMPLING_OPTIONS.items() if name in opts)
+            raise ValueError(f"`{name}` is only used by sampling={owner!r}, got sampling={sampling!r}; drop it.")
+    bound = {name: check(default if given.get(name) is None else given[name], name)
+             for name, (default, check) in options.items()}
+    return functools.partial(fn, **bound)
+
+
+# -- filters: one function each, ``True`` = drop ------------------------------------------------
+def _absolute_margin(vals: np.ndarray, ref: np.ndarray, m: float) -> np.ndarray:
+    """NV-Retriever TopK-MarginPos: drop :math:`s > s^+ - m`."""
+    return vals + m > ref
+
+
+def _relative_margin(vals: np.ndarray, ref: np.ndarray, m: float) -> np.ndarray:
+    """NV-Retriever TopK-PercPos: drop :math:`s > s^+ - |s^+| m`."""
+    return vals > ref - np.abs(ref) * m
+
+
+def _max_score(vals: np.ndarray, ref: np.ndarray, t: float) -> np.ndarray:
+    return vals > t
+
+
+def _min_score(vals: np.ndarray, ref: np.ndarray, t: float) -> np.ndarray:
+    return vals < t
+
+
+# applied in this order (sentence-transformers' order)
+_SCORE_FILTERS = {
+    "absolute_margin": _absolute_margin,
+    "relative_margin": _relative_margin,
+    "max_score": _max_score,
+    "min_score": _min_score,
+}
+
+
+@dataclass
+class _Plan:
+    """Everything fixed before scoring: inputs as canonical patterns, filters, window, depth."""
+
+    n_queries: int
+    n_docs: int
+    positives: sp.csr_array
+    positive_keys: np.ndarray
+    exclude_keys: np.ndarray | None
+    self_ids: np.ndarray | None
+    filters: dict[str, float]
+    num_negatives: int
+    range_min: int
+    range_max: int
+    depth: int
+    select: Callable[..., np.ndarray]
+    rng: np.random.Generator
+
+
+def _check_filters(
+    absolute_margin: Any, relative_margin: Any, max_score: Any, min_score: Any
+) -> dict[str, float]:
+    """The score filters that are set, validated, in application order."""
+    given = {"absolute_margin": absolute_margin, "relative_margin": relative_margin,
+             "max_score": max_score, "min_score": min_score}
+    out = {}
+    for name in _SCORE_FILTERS:
+        if given[name] is not None:
+            margin = name.endswith("margin")
+            out[name] = check_float(given[name], name, min_value=0.0 if margin else None)
+    return out
+
+
+def _check_positives(positives: Any, n_q: int, n_docs: int) -> sp.csr_array:
+    P = as_pairs_matrix(positives, n_q, n_docs, "positives")  # a canonical copy
+    n_pos = np.diff(P.indptr)
+    if (n_pos == 0).any():
+        bad = np.flatnonzero(n_pos == 0)
+        raise ValueError(
+            f"`positives` is empty for {bad.size} quer{'y' if bad.size == 1 else 'ies'} "
+            f"(first: {bad[:5].tolist()}); every query needs at least one positive."
+        )
+    return P
+
+
+def _check_self_ids(query_corpus_ids: Any, n_q: int, n_docs: int) -> np.ndarray | None:
+    if query_corpus_ids is None:
+        return None
+    ids = np.array(query_corpus_ids, dtype=np.int64).ravel()  # a copy
+    if ids.size != n_q:
+        raise ValueError(f"`query_corpus_ids` must have length {n_q}, got {ids.size}.")
+    if ids.size and (ids.max() >= n_docs or ids.min() < -1):
+        raise ValueError(f"`query_corpus_ids` must be in [-1, {n_docs}), got {ids.min()}..{ids.max()}.")
+    return ids
+
+
+def _check_window(
+    range_min: Any, range_max: Any, k: int, max_positives: int, filters: dict[str, float]
+) -> tuple[int, int]:
+    range_min = check_int(range_min, "range_min", min_value=0)
+    if range_max is None:  # sentence-transformers' rule: 10x deeper when a filter thins the list
+        factor = 10 if (set(filters) & {"absolute_margin", "relative_margin", "max_score"}) else 1
+        range_max = range_min + factor * k + max_positives
+    range_max = check_int(range_max, "range_max")
+    if range_max <= range_min:
+        raise ValueError(f"`range_max` ({range_max}) must be > `range_min` ({range_min}).")
+    if k > range_max - range_min:
+        raise ValueError(f"`num_negatives` ({k}) must be <= range_max - range_min ({range_max - range_min}).")
+    return range_min, range_max
+
+
+def _plan(n_q: int, n_docs: int, positives: Any, exclude: Any, query_corpus_ids: Any, num_negatives: Any,
+          range_min: Any, range_max: Any, filters: dict[str, float], select: Callable[..., np.ndarray],
+          seed: SeedLike) -> _Plan:
+    """Validate the id inputs and the window; size the retrieval depth."""
+    k = check_int(num_negatives, "num_negatives")
+    P = _check_positives(positives, n_q, n_docs)
+    max_positives = int(np.diff(P.indptr).max())
+    X = as_pairs_matrix(exclude, n_q, n_docs, "exclude") if exclude is not None else None
+    self_ids = _check_self_ids(query_corpus_ids, n_q, n_docs)
+    range_min, range_max = _check_window(range_min, range_max, k, max_positives, filters)
+    # excluded rows and the query itself must not eat into range_max: retrieve that much deeper
+    extra = (int(np.diff(X.indptr).max()) if X is not None and X.nnz else 0) + (self_ids is not None)
+    depth = min(range_max + max_positives + extra, n_docs)
+    return _Plan(n_q, n_docs, P, csr_keys(P), None if X is None else csr_keys(X), self_ids, filters, k,
+                 range_min, range_max, depth, select, check_rng(seed))
+
+
+def _check_ip_range(Q: np.ndarray, C: np.ndarray) -> None:
+    """Under ``metric='ip'`` a score beyond float32 would turn the ranking into inf ties."""
+    q, c = float(row_norms(Q).max()), float(row_norms(C).max())  # chunked, float64
+    if q * c > float(np.finfo(np.float32).max) / 4:
+        raise ValueError(
+            f"`queries` and `corpus` inner products can overflow float32 (largest norms {q:.3g} and {c:.3g}); "
+            "rescale them or use metric='cosine'."
+        )
+
+
+@dataclass
+class _Search:
+    """Normalised embeddings on the device and the block-scoring settings."""
+
+    Qt: Any
+    Ct: Any
+    low: Any  # reduced-precision dtype, or None for fp32
+    depth: int
+    margin: int  # extra candidates kept for the fp32 re-scoring of reduced precision
+    block_size: int
+    route: str
+    show_progress: bool
+
+
+def _search(Q: np.ndarray, C: np.ndarray, metric: str, plan: _Plan, precision: Any, block_size: Any,
+            device: Any, show_progress: Any) -> _Search:
+    import torch
+
+    from ..similarity._search import cpu_route
+
+    show_progress = check_bool(show_progress, "show_progress")
+    if block_size is None:  # keep a block's score matrix near 32M floats
+        block_size = int(min(max(2**25 // max(plan.n_docs, 1), 64), 8192))
+    block_size = check_int(block_size, "block_size")
+    precision = check_choice(precision, "precision", ("fp32", "bf16", "fp16"))
+    dev = torch.device(device) if device is not None else torch.device("cpu")
+    if metric == "cosine":  # new arrays, exact at any float32 magnitude (no norm overflow)
+        Q, C = safe_normalize(Q, "queries"), safe_normalize(C, "corpus")
     else:
-        try:
-            lists = [np.atleast_1d(np.asarray(p)) for p in pairs]
-        except TypeError as err:
-            raise TypeError(f"`{name}` must be a sequence of index lists or a sparse matrix.") from err
-    if len(lists) != n_rows:
-        raise ValueError(f"`{name}` must have one entry per query ({n_rows}), got {len(lists)}.")
-    lengths = np.fromiter((len(p) for p in lists), dtype=np.int64, count=n_rows)
-    cols = np.concatenate([np.asarray(p).ravel() for p in lists]) if n_rows else np.empty(0)
-    if cols.size and not np.issubdtype(cols.dtype, np.integer):
-        if not np.all(np.mod(cols, 1) == 0):
-            raise TypeError(f"`{name}` must hold integer corpus indices.")
-    cols = cols.astype(np.int64)
-    if cols.size and (cols.min() < 0 or cols.max() >= n_cols):
-        bad = cols[(cols < 0) | (cols >= n_cols)][0]
-        raise ValueError(f"`{name}` holds index {int(bad)}, outside the corpus [0, {n_cols}).")
-    indptr = np.concatenate([[0], np.cumsum(lengths)])
-    M = sp.csr_array((np.ones(cols.size, bool), cols, indptr), shape=(n_rows, n_cols))
-    M.sum_duplicates()
-    return M
+        _check_ip_range(Q, C)
+    # the caller's arrays may be shared with Q and C (check_embeddings): only read from here on
+    Qt, Ct = torch.from_numpy(Q).to(dev), torch.from_numpy(C).to(dev)
+    low = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+    margin = 0 if low is None else max(32, plan.depth // 4)
+    route = cpu_route(precision, "ip") if dev.type == "cpu" else "torch"
+    return _Search(Qt, Ct, low, plan.depth, margin, block_size, route, show_progress)
 
 
-def _member(P: sp.csr_array, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Boolean array: is ``(rows[i], cols[i])`` a stored entry of ``P``? (vectorised)."""
-    if P.nnz == 0:
-        return np.zeros(rows.shape, dtype=bool)
-    n = P.shape[1]
-    r = np.repeat(np.arange(P.shape[0], dtype=np.int64), np.diff(P.indptr))
-    keys = r * n + P.indices  # sorted: canonical CSR is row-major with sorted columns
-    q = rows.astype(np.int64) * n + np.maximum(cols, 0)
-    pos = np.minimum(np.searchsorted(keys, q.ravel()), keys.size - 1)
-    return (keys[pos] == q.ravel()).reshape(rows.shape) & (cols >= 0)
+def _positive_index(P: sp.csr_array, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, sp.csr_array]:
+    """Local row and corpus column of every positive of queries ``start:stop``."""
+    Pb = P[start:stop]
+    return np.repeat(np.arange(stop - start), np.diff(Pb.indptr)), Pb.indices.astype(np.int64), Pb
+
+
+def _blocks_tiled(s: _Search, P: sp.csr_array) -> Iterator[_BlockRows]:
+    """CPU: cache-resident GEMM tiles with a running threshold (graphneg._tiled), exact fp32."""
+    from ..similarity._search import tiled_blocks
+
+    Qn, Cn = s.Qt.numpy(), s.Ct.numpy()
+    tiles = tiled_blocks(Qn, Cn, s.depth, False, None, s.show_progress, "Mining hard negatives",
+                         scoring=s.route, margin=s.margin)
+    for start, stop, vals, idx in tiles:
+        prow, pcol, Pb = _positive_index(P, start, stop)
+        ps = np.einsum("nd,nd->n", Qn[start + prow], Cn[pcol]) if prow.size else np.empty(0, np.float32)
+        yield start, stop, vals, idx, ps, Pb
+
+
+def _blocks_torch(s: _Search, P: sp.csr_array) -> Iterator[_BlockRows]:
+    """Torch (GPU, or CPU without tiles): one GEMM and a top-k per block of queries."""
+    import torch
+
+    from ..similarity._search import block_starts, topk
+
+    n_q, n_docs, dev = s.Qt.shape[0], s.Ct.shape[0], s.Qt.device
+    Ql, Cl = (s.Qt, s.Ct) if s.low is None else (s.Qt.to(s.low), s.Ct.to(s.low))
+    for start in block_starts(n_q, s.block_size, s.show_progress, "Mining hard negatives"):
+        stop = min(start + s.block_size, n_q)
+        S = Ql[start:stop] @ Cl.T
+        vals_t, idx_t = topk(S, min(s.depth + s.margin, n_docs))
+        prow_np, pcol_np, Pb = _positive_index(P, start, stop)
+        prow, pcol = torch.from_numpy(prow_np).to(dev), torch.from_numpy(pcol_np).to(dev)
+        if s.low is None:  # positive scores straight from this block's score matrix
+            ps = S[prow, pcol]
+        else:  # exact fp32 re-scoring of the wide candidate set and of the positives
+            qb = s.Qt[start:stop]
+            vals_t = torch.einsum("bwd,bd->bw", s.Ct[idx_t], qb)
+            vals_t, order = torch.sort(vals_t, dim=1, descending=True, stable=True)
+            idx_t = torch.gather(idx_t, 1, order)
+            vals_t, idx_t = vals_t[:, : s.depth], idx_t[:, : s.depth]
+            ps = (qb[prow] * s.Ct[pcol]).sum(1)
+        yield start, stop, vals_t.float().cpu().numpy(), idx_t.cpu().numpy(), ps.float().cpu().numpy(), Pb
+
+
+# -- per block: filters, rank window, selection, scatter --------------------------------------
+def _member(keys: np.ndarray, rows: np.ndarray, cols: np.ndarray, n_cols: int) -> np.ndarray:
+    return sorted_member(keys, pair_keys(rows, cols, n_cols))
+
+
+def _filter_masks(
+    plan: _Plan, start: int, vals: np.ndarray, idx: np.ndarray, ref: np.ndarray
+) -> Iterator[tuple[str, np.ndarray]]:
+    """``(name, drop mask)`` of each filter, in order: ids first, then scores."""
+    rows = np.broadcast_to(np.arange(start, start + idx.shape[0])[:, None], idx.shape)
+    yield "positives", _member(plan.positive_keys, rows, idx, plan.n_docs)
+    if plan.self_ids is not None:
+        yield "self", idx == plan.self_ids[start : start + idx.shape[0], None]
+    if plan.exclude_keys is not None:
+        yield "excluded", _member(plan.exclude_keys, rows, idx, plan.n_docs)
+    for name, value in plan.filters.items():
+        yield name, _SCORE_FILTERS[name](vals, ref[:, None], value)
+
+
+def _range_window(dead: np.ndarray, range_min: int, range_max: int) -> np.ndarray:
+    """Survivors ranked ``[range_min, range_max)`` among survivors (score order is kept)."""
+    surv_rank = np.cumsum(~dead, axis=1) - 1
+    return ~dead & (surv_rank >= range_min) & (surv_rank < range_max)
+
+
+def _scatter(chosen: np.ndarray, idx: np.ndarray, vals: np.ndarray, start: int, out_idx: np.ndarray,
+             out_sc: np.ndarray) -> None:
+    """Chosen candidates into their query's row, left-aligned, in (descending) score order."""
+    col = np.cumsum(chosen, axis=1) - 1
+    rr, cc = np.nonzero(chosen)
+    out_idx[start + rr, col[rr, cc]] = idx[rr, cc]
+    out_sc[start + rr, col[rr, cc]] = vals[rr, cc]
+
+
+def _mine(plan: _Plan, blocks: Iterator[_BlockRows]) -> HardNegatives:
+    out_idx = np.full((plan.n_queries, plan.num_negatives), -1, dtype=np.int64)
+    out_sc = np.full((plan.n_queries, plan.num_negatives), np.nan, dtype=np.float32)
+    pos_ref = np.empty(plan.n_queries, dtype=np.float32)
+    skipped = dict.fromkeys(("positives", "self", "excluded", *_SCORE_FILTERS), 0)
+    for start, stop, vals, idx, ps, Pb in blocks:
+        ref = np.minimum.reduceat(ps, Pb.indptr[:-1]) if ps.size else ps  # lowest positive score
+        pos_ref[start:stop] = ref
+        dead = np.zeros(idx.shape, dtype=bool)
+        for name, mask in _filter_masks(plan, start, vals, idx, ref):
+            new = mask & ~dead
+            skipped[name] += int(new.sum())
+            dead |= new
+        window = _range_window(dead, plan.range_min, plan.range_max)
+        _scatter(plan.select(window, vals, ref, plan.num_negatives, plan.rng), idx, vals, start, out_idx, out_sc)
+    n_short = int(((out_idx >= 0).sum(axis=1) < plan.num_negatives).sum())
+    if n_short:
+        warnings.warn(
+            f"{n_short} of {plan.n_queries} queries got fewer than {plan.num_negatives} negatives; consider "
+            "raising range_max or loosening range_min, max_score and the margins.",
+            GraphNegWarning,
+            stacklevel=3,
+        )
+    return HardNegatives(out_idx, out_sc, pos_ref, n_short, skipped)
 
 
 def mine_hard_negatives(
@@ -124,9 +425,9 @@ def mine_hard_negatives(
     query_corpus_ids: Any = None,
     exclude: Any = None,
     metric: Literal["cosine", "ip"] = "cosine",
-    temperature: float = 0.05,
-    simans_a: float = 0.5,
-    simans_b: float = 0.0,
+    temperature: float | None = None,
+    simans_a: float | None = None,
+    simans_b: float | None = None,
     precision: Literal["fp32", "bf16", "fp16"] = "fp32",
     block_size: int | None = None,
     device: Any = None,
@@ -184,8 +485,12 @@ def mine_hard_negatives(
         Further corpus rows never returned per query (known links, duplicates); unlike
         positives they do not set :math:`s^+`.
     metric : {'cosine', 'ip'}, default='cosine'
-    temperature, simans_a, simans_b : float
-        Parameters of ``'softmax'`` and ``'simans'``.
+    temperature : float, default=None
+        ``'softmax'`` only: :math:`T > 0`; ``None`` means 0.05.
+    simans_a, simans_b : float, default=None
+        ``'simans'`` only: :math:`a > 0` and :math:`b`; ``None`` means 0.5 and 0.0. An option
+        of another strategy than ``sampling`` (e.g. ``simans_a`` with ``sampling='top'``) is
+        a ``ValueError``, so a typo'd strategy cannot silently ignore its settings.
     precision : {'fp32', 'bf16', 'fp16'}, default='fp32'
         ``'fp32'``: fp32 scores. On the CPU they come from the certified bf16 pass of
         :func:`graphneg.knn_search` (bounded bf16 error, every candidate that could be in the
@@ -212,7 +517,8 @@ def mine_hard_negatives(
     ValueError
         Positives out of range or empty for a query, ``range_max <= range_min``,
         ``num_negatives > range_max - range_min``, negative margins, ``num_negatives < 1``,
-        mismatched dimensions.
+        mismatched dimensions, a sampling option of another strategy, inner products that
+        overflow float32 under ``metric='ip'``.
 
     Warns
     -----
@@ -234,6 +540,10 @@ def mine_hard_negatives(
       counterpart there; the retrieval depth grows by the largest number of excluded rows
       per query so that excluded rows do not eat into ``range_max``.
 
+    Inputs are read-only (``positives``/``exclude`` sparse matrices included). Under
+    ``metric='cosine'`` rows of any finite magnitude are normalised exactly (a float32 norm
+    would overflow above ~1.8e19).
+
     With ``sampling='top'`` and no graphneg-only option the negatives are identical to
     sentence-transformers' on the same embeddings (tested on SciFact).
 
@@ -246,8 +556,6 @@ def mine_hard_negatives(
     >>> hn.indices.shape, bool((hn.indices != np.arange(5)[:, None]).all())
     ((5, 2), True)
     """
-    import torch
-
     metric = check_choice(metric, "metric", ("cosine", "ip"))
     Q = check_embeddings(queries, "queries", metric=metric)
     C = check_embeddings(corpus, "corpus", metric=metric)
@@ -255,186 +563,13 @@ def mine_hard_negatives(
         raise ValueError(
             f"`queries` and `corpus` must have the same dimension, got {Q.shape[1]} and {C.shape[1]}."
         )
-    n_q, n_docs = Q.shape[0], C.shape[0]
-    num_negatives = check_int(num_negatives, "num_negatives")
-    range_min = check_int(range_min, "range_min", min_value=0)
-    sampling = check_choice(sampling, "sampling", SAMPLINGS)
-    margins = {}
-    for name, value in (("absolute_margin", absolute_margin), ("relative_margin", relative_margin)):
-        if value is not None:
-            margins[name] = check_float(value, name, min_value=0.0)
-    if max_score is not None:
-        max_score = check_float(max_score, "max_score")
-    if min_score is not None:
-        min_score = check_float(min_score, "min_score")
-    temperature = check_float(temperature, "temperature", min_value=0.0, min_inclusive=False)
-    simans_a = check_float(simans_a, "simans_a", min_value=0.0, min_inclusive=False)
-    simans_b = check_float(simans_b, "simans_b")
-    show_progress = check_bool(show_progress, "show_progress")
-    rng = check_rng(seed)
+    filters = _check_filters(absolute_margin, relative_margin, max_score, min_score)
+    select = _sampler(sampling, {"temperature": temperature, "simans_a": simans_a, "simans_b": simans_b})
+    plan = _plan(Q.shape[0], C.shape[0], positives, exclude, query_corpus_ids, num_negatives, range_min,
+                 range_max, filters, select, seed)
+    search = _search(Q, C, metric, plan, precision, block_size, device, show_progress)
+    import torch
 
-    P = as_pairs_matrix(positives, n_q, n_docs, "positives")
-    n_pos = np.diff(P.indptr)
-    if (n_pos == 0).any():
-        bad = np.flatnonzero(n_pos == 0)
-        raise ValueError(
-            f"`positives` is empty for {bad.size} quer{'y' if bad.size == 1 else 'ies'} "
-            f"(first: {bad[:5].tolist()}); every query needs at least one positive."
-        )
-    max_positives = int(n_pos.max())
-    X = as_pairs_matrix(exclude, n_q, n_docs, "exclude") if exclude is not None else None
-    self_ids = None
-    if query_corpus_ids is not None:
-        self_ids = np.asarray(query_corpus_ids, dtype=np.int64).ravel()
-        if self_ids.size != n_q:
-            raise ValueError(f"`query_corpus_ids` must have length {n_q}, got {self_ids.size}.")
-        if self_ids.size and (self_ids.max() >= n_docs or self_ids.min() < -1):
-            raise ValueError(f"`query_corpus_ids` must be in [-1, {n_docs}), got {self_ids.min()}..{self_ids.max()}.")
-
-    if range_max is None:
-        factor = 10 if (margins or max_score is not None) else 1
-        range_max = range_min + factor * num_negatives + max_positives
-    range_max = check_int(range_max, "range_max")
-    if range_max <= range_min:
-        raise ValueError(f"`range_max` ({range_max}) must be > `range_min` ({range_min}).")
-    if num_negatives > range_max - range_min:
-        raise ValueError(
-            f"`num_negatives` ({num_negatives}) must be <= range_max - range_min ({range_max - range_min})."
-        )
-    extra = (int(np.diff(X.indptr).max()) if X is not None and X.nnz else 0) + (self_ids is not None)
-    depth = min(range_max + max_positives + extra, n_docs)
-
-    if block_size is None:
-        block_size = int(min(max(2**25 // max(n_docs, 1), 64), 8192))
-    block_size = check_int(block_size, "block_size")
-    precision = check_choice(precision, "precision", ("fp32", "bf16", "fp16"))
-    dev = torch.device(device) if device is not None else torch.device("cpu")
-    Qt, Ct = torch.from_numpy(Q).to(dev), torch.from_numpy(C).to(dev)
-    if metric == "cosine":
-        Qt = torch.nn.functional.normalize(Qt, dim=1)
-        Ct = torch.nn.functional.normalize(Ct, dim=1)
-    low = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
-    Ql, Cl = (Qt, Ct) if low is None else (Qt.to(low), Ct.to(low))
-    margin = 0 if low is None else max(32, depth // 4)
-    wide = min(depth + margin, n_docs)
-    from ..similarity._knn import _block_starts, _cpu_route, _tiled_blocks, _topk
-
-    def pos_index(start: int, stop: int) -> tuple[np.ndarray, np.ndarray, sp.csr_array]:
-        Pb = P[start:stop]
-        return np.repeat(np.arange(stop - start), np.diff(Pb.indptr)), Pb.indices.astype(np.int64), Pb
-
-    def blocks_tiled(scoring: str) -> Any:
-        # CPU: cache-resident GEMM tiles with a running threshold (graphneg._tiled), exact fp32
-        Qn, Cn = Qt.numpy(), Ct.numpy()
-        want = min(depth, n_docs)
-        tiles = _tiled_blocks(Qn, Cn, want, False, None, show_progress, "Mining hard negatives",
-                              scoring=scoring, margin=margin)
-        for start, stop, vals, idx in tiles:
-            prow, pcol, Pb = pos_index(start, stop)
-            ps = np.einsum("nd,nd->n", Qn[start + prow], Cn[pcol]) if prow.size else np.empty(0, np.float32)
-            yield start, stop, vals, idx, ps, Pb
-
-    def blocks_torch() -> Any:
-        for start in _block_starts(n_q, block_size, show_progress, "Mining hard negatives"):
-            stop = min(start + block_size, n_q)
-            S = Ql[start:stop] @ Cl.T
-            vals_t, idx_t = _topk(S, wide)
-            prow, pcol_np, Pb = pos_index(start, stop)
-            pcol = torch.from_numpy(pcol_np).to(dev)
-            if low is None:  # positive scores straight from this block's score matrix
-                ps = S[torch.from_numpy(prow).to(dev), pcol]
-            else:
-                # exact fp32 re-scoring of the wide candidate set and of the positives
-                qb = Qt[start:stop]
-                vals_t = torch.einsum("bwd,bd->bw", Ct[idx_t], qb)
-                vals_t, order = torch.sort(vals_t, dim=1, descending=True, stable=True)
-                idx_t = torch.gather(idx_t, 1, order)
-                vals_t, idx_t = vals_t[:, :depth], idx_t[:, :depth]
-                ps = (qb[torch.from_numpy(prow).to(dev)] * Ct[pcol]).sum(1)
-            yield start, stop, vals_t.float().cpu().numpy(), idx_t.cpu().numpy(), ps.float().cpu().numpy(), Pb
-
-    route = _cpu_route(precision, "ip") if dev.type == "cpu" else "torch"
-
-    out_idx = np.full((n_q, num_negatives), -1, dtype=np.int64)
-    out_sc = np.full((n_q, num_negatives), np.nan, dtype=np.float32)
-    pos_ref = np.empty(n_q, dtype=np.float32)
-    skipped = dict.fromkeys(
-        ("positives", "self", "excluded", "absolute_margin", "relative_margin", "max_score", "min_score"), 0
-    )
     with torch.inference_mode():
-        blocks = blocks_torch() if route == "torch" else blocks_tiled(route)
-        for start, stop, vals, idx, ps, Pb in blocks:
-            ref = np.minimum.reduceat(ps, Pb.indptr[:-1]) if ps.size else ps
-            pos_ref[start:stop] = ref
-            rows = np.broadcast_to(np.arange(start, stop)[:, None], idx.shape)
-            dead = np.zeros(idx.shape, dtype=bool)
-
-            def drop(mask: np.ndarray, name: str, dead: np.ndarray = dead) -> None:
-                new = mask & ~dead
-                skipped[name] += int(new.sum())
-                dead[new] = True
-
-            drop(_member(P, rows, idx), "positives")
-            if self_ids is not None:
-                drop(idx == self_ids[start:stop, None], "self")
-            if X is not None:
-                drop(_member(X, rows, idx), "excluded")
-            r = ref[:, None]
-            if "absolute_margin" in margins:
-                drop(vals + margins["absolute_margin"] > r, "absolute_margin")
-            if "relative_margin" in margins:
-                drop(vals > r - np.abs(r) * margins["relative_margin"], "relative_margin")
-            if max_score is not None:
-                drop(vals > max_score, "max_score")
-            if min_score is not None:
-                drop(vals < min_score, "min_score")
-            # survivors keep their score order; rank among survivors decides the window
-            surv_rank = np.cumsum(~dead, axis=1) - 1
-            window = ~dead & (surv_rank >= range_min) & (surv_rank < range_max)
-            chosen = _select(window, vals, ref, num_negatives, sampling, rng, temperature, simans_a, simans_b)
-            n_chosen = chosen.sum(axis=1)
-            # chosen entries in descending score order: positions are already sorted
-            col = np.cumsum(chosen, axis=1) - 1
-            rr, cc = np.nonzero(chosen)
-            out_idx[start + rr, col[rr, cc]] = idx[rr, cc]
-            out_sc[start + rr, col[rr, cc]] = vals[rr, cc]
-            del n_chosen
-    n_short = int(((out_idx >= 0).sum(axis=1) < num_negatives).sum())
-    if n_short:
-        warnings.warn(
-            f"{n_short} of {n_q} queries got fewer than {num_negatives} negatives; consider "
-            "raising range_max or loosening range_min, max_score and the margins.",
-            GraphNegWarning,
-            stacklevel=2,
-        )
-    return HardNegatives(out_idx, out_sc, pos_ref, n_short, skipped)
-
-
-def _select(
-    window: np.ndarray,
-    vals: np.ndarray,
-    ref: np.ndarray,
-    n: int,
-    sampling: str,
-    rng: np.random.Generator,
-    temperature: float,
-    a: float,
-    b: float,
-) -> np.ndarray:
-    """Boolean mask of the chosen candidates (at most ``n`` per row) inside ``window``."""
-    if sampling == "top":
-        return window & (np.cumsum(window, axis=1) <= n)
-    # weighted sampling without replacement by the Gumbel-top-k trick: the n largest
-    # log(w) + Gumbel keys are a draw of n items without replacement with p ~ w
-    if sampling == "random":
-        logw = np.zeros(vals.shape)
-    elif sampling == "simans":
-        logw = -a * (vals.astype(np.float64) - ref[:, None] - b) ** 2
-    else:
-        logw = vals.astype(np.float64) / temperature
-    keys = np.where(window, logw + rng.gumbel(size=vals.shape), -np.inf)
-    kth = min(n, keys.shape[1])
-    top = np.argpartition(-keys, kth - 1, axis=1)[:, :kth]
-    chosen = np.zeros(window.shape, dtype=bool)
-    np.put_along_axis(chosen, top, True, axis=1)
-    return chosen & window
+        blocks = _blocks_torch if search.route == "torch" else _blocks_tiled
+        return _mine(plan, blocks(search, plan.positives))

@@ -6,16 +6,20 @@
                                   ▲                                                       │
                                   └────────── Reminer (refresh from the current model) ◄──┘
 
-The batches are served to a training loop by the samplers of :mod:`graphneg.training`.
+``walk_batches`` (random walks with restart, after BatchSampler) is a second way from the graph to
+batches; ``conflict_free_batches`` moves training pairs between batches so that no batch holds
+another pair's known positive. The batches are served to a training loop by the samplers of :mod:`graphneg.training`.
 """
 
 from __future__ import annotations
 
 from ._batches import cluster_batches, mix_random_items, packed_batches, random_batches, topic_batches
 from ._communities import communities, exact_size, relabel, to_igraph
+from ._conflicts import ConflictReport, batch_conflicts, conflict_free_batches
 from ._diagnostics import batch_stats
 from ._knn import knn_graph, knn_recall, knn_search, symmetrize
 from ._remine import Reminer, ngame_cluster_size
+from ._walk_batches import walk_batches
 
 __all__ = [
     "knn_graph",
@@ -31,6 +35,10 @@ __all__ = [
     "packed_batches",
     "topic_batches",
     "mix_random_items",
+    "walk_batches",
+    "conflict_free_batches",
+    "batch_conflicts",
+    "ConflictReport",
     "batch_stats",
     "Reminer",
     "ngame_cluster_size",

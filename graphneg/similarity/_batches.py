@@ -6,7 +6,7 @@ same batches, and ``epoch`` changes them.
 
 - :func:`random_batches`: the control, a random permutation cut into batches.
 - :func:`cluster_batches`: B3 [1]_, each batch is ``batch_size / K`` whole clusters of exactly
-  ``K`` members (see :func:`graphneg.communities` with ``size=K``).
+  ``K`` members (see :func:`graphneg.communities` with ``cluster_size=K``).
 - :func:`packed_batches`: variable-size (Leiden) communities packed into batches, a community
   is split only when it is larger than a batch (best-fit decreasing), or with ``fill=True``
   laid end to end so that every batch is full.
@@ -30,78 +30,132 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
+from .._deprecation import renamed_parameters
+from .._groups import Groups
 from .._random import epoch_rng
-from .._validation import check_bool, check_float, check_int, check_labels
+from .._validation import check_bool, check_epoch_args, check_float, check_int, check_keywords, check_labels
 
-__all__ = [
-    "random_batches",
-    "cluster_batches",
-    "packed_batches",
-    "topic_batches",
-    "mix_random_items",
-]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 Batches = list[np.ndarray]
 
 
-def _cut(order: np.ndarray, batch_size: int) -> Batches:
-    return [order[i : i + batch_size] for i in range(0, order.size, batch_size)]
+class StrataOption(TypedDict, total=False):
+    """``strata``: group ids (task, source); a batch never mixes groups."""
+
+    strata: Any
 
 
-def _check_common(batch_size: Any, seed: Any, epoch: Any, drop_last: Any, mix_random: Any) -> tuple:
-    return (
-        check_int(batch_size, "batch_size"),
-        check_int(seed, "seed", min_value=0),
-        check_int(epoch, "epoch", min_value=0),
-        check_bool(drop_last, "drop_last"),
-        check_float(mix_random, "mix_random", min_value=0.0, max_value=1.0),
-    )
+class MixOption(TypedDict, total=False):
+    """``mix_random``: share of each batch swapped with random items of other batches."""
+
+    mix_random: float
 
 
-def _drop_short(batches: Batches, batch_size: int, drop_last: bool) -> Batches:
-    return [b for b in batches if b.size == batch_size] if drop_last else batches
+class EpochOptions(TypedDict, total=False):
+    """The keyword options of every epoch of batches; ``EPOCH_DEFAULTS`` holds their defaults."""
+
+    seed: int
+    epoch: int
+    drop_last: bool
 
 
-def _stable_argsort(keys: np.ndarray) -> np.ndarray:
-    """Stable argsort of non-negative int keys by 16-bit radix passes (O(n) per pass)."""
-    top = int(keys.max(initial=0))
-    if top < 2**16:
-        return np.argsort(keys.astype(np.uint16), kind="stable")
-    if top >= 2**32:
-        return np.argsort(keys, kind="stable")
-    order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
-    return order[np.argsort((keys[order] >> 16).astype(np.uint16), kind="stable")]
+class StratifiedEpochOptions(EpochOptions, StrataOption, total=False):
+    """The options of the batchers that keep strata apart."""
+
+
+class LabelledEpochOptions(StratifiedEpochOptions, MixOption, total=False):
+    """The options of the batchers driven by per-item labels."""
+
+
+EPOCH_DEFAULTS: dict[str, Any] = {"seed": 0, "epoch": 0, "drop_last": False, "strata": None, "mix_random": 0.0}
+
+
+def epoch_options(function: str, kind: type, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` of ``function`` with every option of ``kind`` (a TypedDict above) filled in.
+
+    A name ``kind`` does not declare is a TypeError, worded as Python words it for an unknown
+    keyword, so that an option of another batcher is never silently ignored.
+
+    >>> epoch_options("f", EpochOptions, {"epoch": 2}) == {"seed": 0, "epoch": 2, "drop_last": False}
+    True
+    """
+    check_keywords(function, kind, options)
+    return {name: options.get(name, EPOCH_DEFAULTS[name]) for name in EPOCH_DEFAULTS if name in kind.__annotations__}
+
+
+def cut_batches(order: np.ndarray, batch_size: int, drop_last: bool = False) -> Batches:
+    """``order`` cut into ``batch_size`` blocks; the short last one is dropped with ``drop_last``."""
+    batches = [order[i : i + batch_size] for i in range(0, order.size, batch_size)]
+    return batches[:-1] if drop_last and batches and batches[-1].size < batch_size else batches
 
 
 @dataclass(frozen=True)
-class _Groups:
-    """Items grouped by label: ``members[starts[g]:starts[g + 1]]`` are the items of ``g``.
+class _Epoch:
+    """The validated arguments every batcher here shares, and the steps built on them."""
 
-    ``high`` holds each member's group id in the upper 32 bits of a uint64, ready to be
-    combined with random low bits (see :func:`_shuffle_within`).
-    """
-
-    members: np.ndarray
-    starts: np.ndarray
-    high: np.ndarray
+    labels: np.ndarray
+    prebuilt: Groups | None  # reused as is when no strata split the labels
+    batch_size: int
+    seed: int
+    epoch: int
+    drop_last: bool
+    mix_random: float = 0.0
+    strata: Any = None
 
     @classmethod
-    def of(cls, labels: np.ndarray) -> _Groups:
-        starts = np.zeros(int(labels.max(initial=-1)) + 2, dtype=np.int64)
-        np.cumsum(np.bincount(labels), out=starts[1:])
-        members = _stable_argsort(labels)
-        return cls(members, starts, labels[members].astype(np.uint64) << np.uint64(32))
+    def of(cls, function: str, labels: Any, batch_size: Any, options: dict[str, Any]) -> _Epoch:
+        """Accept labels or a prebuilt :class:`~graphneg._groups.Groups`; validate the rest."""
+        o = epoch_options(function, LabelledEpochOptions, options)
+        prebuilt = labels if isinstance(labels, Groups) else None
+        labels = labels.labels if prebuilt is not None else check_labels(labels, "labels")
+        args = check_epoch_args(batch_size, o["seed"], o["epoch"], o["drop_last"])
+        mix_random = check_float(o["mix_random"], "mix_random", min_value=0.0, max_value=1.0)
+        return cls(labels, prebuilt, *args, mix_random, o["strata"])
 
-    @property
-    def sizes(self) -> np.ndarray:
-        return np.diff(self.starts)
+    def rng(self, stream: int) -> np.random.Generator:
+        return epoch_rng(self.seed, self.epoch, stream)
+
+    def groups(self, local: np.ndarray) -> Groups:
+        """The prebuilt groups when they apply (no strata: ``local`` is the full labelling)."""
+        return self.prebuilt if (self.prebuilt is not None and self.strata is None) else Groups.of(local)
+
+    def keep(self, batches: Batches) -> Batches:
+        """``batches`` without the short ones when ``drop_last``."""
+        return [b for b in batches if b.size == self.batch_size] if self.drop_last else batches
+
+    def cut(self, order: np.ndarray) -> Batches:
+        return cut_batches(order, self.batch_size, self.drop_last)
+
+    def run(self, build: Callable[[np.ndarray, int], Batches]) -> Batches:
+        """Run ``build(local_labels, stream)`` per stratum and shuffle the batches together.
+
+        ``stream`` identifies the stratum so that ``build`` can derive its own generators.
+        Random mixing happens within a stratum, so batches never mix strata.
+        """
+
+        def mixed(local: np.ndarray, stream: int) -> Batches:
+            rng = epoch_rng(self.seed, self.epoch, stream, 2**31)
+            return mix_random_items(build(local, stream), self.mix_random, rng)
+
+        if self.strata is None:
+            return mixed(self.labels, 1)
+        strata = check_labels(self.strata, "strata", n_items=self.labels.size)
+        out: Batches = []
+        for s in np.unique(strata):
+            members = np.flatnonzero(strata == s)
+            local = np.unique(self.labels[members], return_inverse=True)[1].ravel()
+            out.extend(members[b] for b in mixed(local, int(s) + 1))
+        perm = self.rng(0).permutation(len(out))
+        return [out[i] for i in perm]
 
 
-def _shuffle_within(groups: _Groups, rng: np.random.Generator) -> np.ndarray:
+def _shuffle_within(groups: Groups, rng: np.random.Generator) -> np.ndarray:
     """Items in group order, each group's members in uniformly random order.
 
     Sorts ``group << 32 | random32``: the group part is already in order, so the stable
@@ -114,7 +168,7 @@ def _shuffle_within(groups: _Groups, rng: np.random.Generator) -> np.ndarray:
 
 
 def _unit_order(
-    groups: _Groups, chunk: int | None, rng: np.random.Generator, *, last: np.ndarray | None = None
+    groups: Groups, chunk: int | None, rng: np.random.Generator, *, last: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Lay out units (whole groups, or chunks of ``chunk`` members) in random order.
 
@@ -141,41 +195,28 @@ def _unit_order(
     return shuffled[np.repeat(unit_start[order], sz) + offsets], sz
 
 
-def _stratified(
-    labels: np.ndarray,
-    strata: Any,
-    seed: int,
-    epoch: int,
-    build: Callable[[np.ndarray, int], Batches],
-    mix_random: float = 0.0,
-) -> Batches:
-    """Run ``build(local_labels, stream)`` per stratum and shuffle the batches together.
-
-    ``stream`` identifies the stratum so that ``build`` can derive its own generators.
-    Random mixing happens within a stratum, so batches never mix strata.
-    """
-
-    def run(local: np.ndarray, stream: int) -> Batches:
-        return mix_random_items(build(local, stream), mix_random, epoch_rng(seed, epoch, stream, 2**31))
-
-    if strata is None:
-        return run(labels, 1)
-    strata = check_labels(strata, "strata", n_items=labels.size)
-    out: Batches = []
-    for s in np.unique(strata):
-        members = np.flatnonzero(strata == s)
-        local = np.unique(labels[members], return_inverse=True)[1].ravel()
-        out.extend(members[b] for b in run(local, int(s) + 1))
-    perm = epoch_rng(seed, epoch, 0).permutation(len(out))
-    return [out[i] for i in perm]
-
-
 def mix_random_items(batches: Batches, fraction: float, rng: np.random.Generator) -> Batches:
     """Swap ``round(fraction * len(batch))`` random members of each batch with random others.
 
     The chosen members of all batches are pooled, shuffled and put back, so each item still
     appears exactly as often as before: mixing never duplicates or drops an item.
 
+    Parameters
+    ----------
+    batches : list of ndarray (int64)
+        One epoch of batches (not modified).
+    fraction : float
+        Share of each batch to swap, in ``[0, 1]``.
+    rng : numpy.random.Generator
+        Source of randomness.
+
+    Returns
+    -------
+    list of ndarray (int64)
+        New batches of the same sizes (``batches`` itself when ``fraction`` is 0).
+
+    Examples
+    --------
     >>> b = [np.arange(0, 4), np.arange(4, 8)]
     >>> out = mix_random_items(b, 0.5, np.random.default_rng(0))
     >>> sorted(np.concatenate(out).tolist()) == list(range(8))
@@ -197,28 +238,21 @@ def mix_random_items(batches: Batches, fraction: float, rng: np.random.Generator
     return np.split(flat, np.cumsum(sizes)[:-1])
 
 
-def random_batches(
-    n_items: int,
-    batch_size: int,
-    *,
-    seed: int = 0,
-    epoch: int = 0,
-    drop_last: bool = False,
-    strata: Any = None,
-) -> Batches:
-    """Random batches: a seeded permutation of ``range(n_items)`` cut into ``batch_size`` blocks.
+@renamed_parameters(n_items="num_items")
+def random_batches(num_items: int, batch_size: int, **options: Unpack[StratifiedEpochOptions]) -> Batches:
+    """Random batches: a seeded permutation of ``range(num_items)`` cut into ``batch_size`` blocks.
 
     Parameters
     ----------
-    n_items : int
-        Number of items.
+    num_items : int
+        Number of items (formerly ``n_items``, still accepted with a DeprecationWarning).
     batch_size : int
         Items per batch.
     seed, epoch : int, default=0
         The permutation is a function of ``(seed, epoch)``.
     drop_last : bool, default=False
         Drop the short final batch (one per stratum with ``strata``).
-    strata : array-like of shape (n_items,), default=None
+    strata : array-like of shape (num_items,), default=None
         Optional group ids; a batch never mixes groups (GritLM/B3 same-task baseline).
 
     Returns
@@ -230,35 +264,25 @@ def random_batches(
     >>> [b.tolist() for b in random_batches(5, 2, seed=0)]
     [[1, 3], [4, 2], [0]]
     """
-    n_items = check_int(n_items, "n_items")
-    batch_size, seed, epoch, drop_last, _ = _check_common(batch_size, seed, epoch, drop_last, 0.0)
-
-    def build(local: np.ndarray, stream: int) -> Batches:
-        rng = epoch_rng(seed, epoch, stream)
-        return _drop_short(_cut(rng.permutation(local.size), batch_size), batch_size, drop_last)
-
-    return _stratified(np.zeros(n_items, dtype=np.int64), strata, seed, epoch, build)
+    num_items = check_int(num_items, "num_items")
+    o = epoch_options("random_batches", StratifiedEpochOptions, options)
+    args = check_epoch_args(batch_size, o["seed"], o["epoch"], o["drop_last"])
+    ep = _Epoch(np.zeros(num_items, dtype=np.int64), None, *args, strata=o["strata"])
+    return ep.run(lambda local, stream: ep.cut(ep.rng(stream).permutation(local.size)))
 
 
 def cluster_batches(
-    labels: Any,
-    batch_size: int,
-    *,
-    fixed_composition: bool = False,
-    seed: int = 0,
-    epoch: int = 0,
-    drop_last: bool = False,
-    mix_random: float = 0.0,
-    strata: Any = None,
-    _groups: _Groups | None = None,
+    labels: Any, batch_size: int, *, fixed_composition: bool = False, **options: Unpack[LabelledEpochOptions]
 ) -> Batches:
     """B3 batches: ``batch_size / K`` whole clusters of exactly ``K`` members per batch.
 
     Parameters
     ----------
-    labels : array-like of shape (n_items,)
+    labels : array-like of shape (n_items,) or Groups
         Cluster ids where every cluster has the same size ``K`` except at most one smaller
-        remainder cluster, as :func:`graphneg.communities` returns with ``size=K``.
+        remainder cluster, as :func:`graphneg.communities` returns with ``cluster_size=K``;
+        or a :class:`graphneg._groups.Groups` built once from them, as the samplers do, so
+        an epoch costs O(n).
     batch_size : int
         Must be a multiple of ``K``.
     fixed_composition : bool, default=False
@@ -290,15 +314,12 @@ def cluster_batches(
     >>> [sorted(set(labels[b].tolist())) for b in batches]
     [[2, 3], [0, 1]]
     """
-    labels = check_labels(labels, "labels")
-    batch_size, seed, epoch, drop_last, mix_random = _check_common(
-        batch_size, seed, epoch, drop_last, mix_random
-    )
+    ep = _Epoch.of("cluster_batches", labels, batch_size, options)
     fixed_composition = check_bool(fixed_composition, "fixed_composition")
-    K = int(np.bincount(labels).max())
-    if batch_size % K:
+    K = int(np.bincount(ep.labels).max())
+    if ep.batch_size % K:
         raise ValueError(
-            f"`batch_size` ({batch_size}) must be a multiple of the cluster size K={K} so that "
+            f"`batch_size` ({ep.batch_size}) must be a multiple of the cluster size K={K} so that "
             f"clusters_per_batch = batch_size / K is an integer."
         )
 
@@ -308,34 +329,25 @@ def cluster_batches(
         if np.count_nonzero(sizes != K) > 1:  # one short remainder per stratum is fine
             raise ValueError(
                 f"`labels` must form clusters of one size K (one shorter remainder allowed"
-                f"{' per stratum' if strata is not None else ''}), got sizes from "
-                f"{int(sizes.min())} to {K}; use graphneg.communities(..., size=K) or packed_batches()."
+                f"{' per stratum' if ep.strata is not None else ''}), got sizes from "
+                f"{int(sizes.min())} to {K}; use graphneg.communities(..., cluster_size=K) or packed_batches()."
             )
-        rng = epoch_rng(seed, epoch, stream)
+        rng = ep.rng(stream)
         # B3 draws the composition once; we re-draw it per epoch unless asked not to
-        comp_rng = epoch_rng(seed, 0, stream) if fixed_composition else rng
-        groups = _groups if (_groups is not None and strata is None) else _Groups.of(local)
+        comp_rng = epoch_rng(ep.seed, 0, stream) if fixed_composition else rng
+        groups = ep.groups(local)
         # the remainder cluster goes last so that every other batch is whole clusters
         order, _ = _unit_order(groups, None, comp_rng, last=(groups.sizes < K) & (groups.sizes > 0))
-        batches = _cut(order, batch_size)
-        if fixed_composition:
-            batches = [batches[i] for i in rng.permutation(len(batches))]
-        return _drop_short(batches, batch_size, drop_last)
+        if not fixed_composition:
+            return ep.cut(order)
+        batches = cut_batches(order, ep.batch_size)
+        return ep.keep([batches[i] for i in rng.permutation(len(batches))])
 
-    return _stratified(labels, strata, seed, epoch, build, mix_random)
+    return ep.run(build)
 
 
 def topic_batches(
-    labels: Any,
-    batch_size: int,
-    *,
-    clusters_per_batch: int = 1,
-    seed: int = 0,
-    epoch: int = 0,
-    drop_last: bool = False,
-    mix_random: float = 0.0,
-    strata: Any = None,
-    _groups: _Groups | None = None,
+    labels: Any, batch_size: int, *, clusters_per_batch: int = 1, **options: Unpack[LabelledEpochOptions]
 ) -> Batches:
     """TAS batches: each batch takes ``batch_size / clusters_per_batch`` items per random cluster.
 
@@ -348,8 +360,9 @@ def topic_batches(
 
     Parameters
     ----------
-    labels : array-like of shape (n_items,)
-        Topic cluster per item (e.g. k-means or Leiden on query embeddings).
+    labels : array-like of shape (n_items,) or Groups
+        Topic cluster per item (e.g. k-means or Leiden on query embeddings); or a
+        :class:`graphneg._groups.Groups` built once, as the samplers do, so an epoch costs O(n).
     batch_size : int
         Items per batch.
     clusters_per_batch : int, default=1
@@ -368,43 +381,24 @@ def topic_batches(
     >>> [np.unique(labels[b]).size for b in topic_batches(labels, 4, seed=1)]
     [1, 1, 1]
     """
-    labels = check_labels(labels, "labels")
-    batch_size, seed, epoch, drop_last, mix_random = _check_common(
-        batch_size, seed, epoch, drop_last, mix_random
-    )
+    ep = _Epoch.of("topic_batches", labels, batch_size, options)
     n = check_int(clusters_per_batch, "clusters_per_batch")
-    if batch_size % n:
-        raise ValueError(
-            f"`clusters_per_batch` ({n}) must divide `batch_size` ({batch_size}) evenly."
-        )
-    chunk = batch_size // n
-
-    def build(local: np.ndarray, stream: int) -> Batches:
-        groups = _groups if (_groups is not None and strata is None) else _Groups.of(local)
-        order, _ = _unit_order(groups, chunk, epoch_rng(seed, epoch, stream))
-        return _drop_short(_cut(order, batch_size), batch_size, drop_last)
-
-    return _stratified(labels, strata, seed, epoch, build, mix_random)
+    if ep.batch_size % n:
+        raise ValueError(f"`clusters_per_batch` ({n}) must divide `batch_size` ({ep.batch_size}) evenly.")
+    chunk = ep.batch_size // n
+    return ep.run(lambda local, stream: ep.cut(_unit_order(ep.groups(local), chunk, ep.rng(stream))[0]))
 
 
 def packed_batches(
-    labels: Any,
-    batch_size: int,
-    *,
-    fill: bool = False,
-    seed: int = 0,
-    epoch: int = 0,
-    drop_last: bool = False,
-    mix_random: float = 0.0,
-    strata: Any = None,
-    _groups: _Groups | None = None,
+    labels: Any, batch_size: int, *, fill: bool = False, **options: Unpack[LabelledEpochOptions]
 ) -> Batches:
     """Pack variable-size communities (e.g. Leiden) into batches.
 
     Parameters
     ----------
-    labels : array-like of shape (n_items,)
-        Community per item.
+    labels : array-like of shape (n_items,) or Groups
+        Community per item; or a :class:`graphneg._groups.Groups` built once, as the
+        samplers do, so an epoch costs O(n).
     batch_size : int
         Batch capacity.
     fill : bool, default=False
@@ -435,18 +429,15 @@ def packed_batches(
     >>> [sorted(set(labels[b].tolist())) for b in packed_batches(labels, 5, seed=0)]
     [[0, 1], [2, 3]]
     """
-    labels = check_labels(labels, "labels")
-    batch_size, seed, epoch, drop_last, mix_random = _check_common(
-        batch_size, seed, epoch, drop_last, mix_random
-    )
+    ep = _Epoch.of("packed_batches", labels, batch_size, options)
     fill = check_bool(fill, "fill")
+    batch_size = ep.batch_size
 
     def build(local: np.ndarray, stream: int) -> Batches:
-        rng = epoch_rng(seed, epoch, stream)
-        groups = _groups if (_groups is not None and strata is None) else _Groups.of(local)
+        rng = ep.rng(stream)
+        groups = ep.groups(local)
         if fill:
-            order, _ = _unit_order(groups, None, rng)
-            return _drop_short(_cut(order, batch_size), batch_size, drop_last)
+            return ep.cut(_unit_order(groups, None, rng)[0])
         # pieces: each community's shuffled members cut into batch_size chunks
         order, piece_sizes = _unit_order(groups, batch_size, rng)
         pieces = np.split(order, np.cumsum(piece_sizes)[:-1])
@@ -466,7 +457,6 @@ def packed_batches(
                 if batch_size - s:
                     bisect.insort(room, (batch_size - s, len(bins) - 1))
         batches = [np.concatenate(b) for b in bins]
-        batches = [batches[i] for i in rng.permutation(len(batches))]
-        return _drop_short(batches, batch_size, drop_last)
+        return ep.keep([batches[i] for i in rng.permutation(len(batches))])
 
-    return _stratified(labels, strata, seed, epoch, build, mix_random)
+    return ep.run(build)

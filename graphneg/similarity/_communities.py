@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import threading
 from collections.abc import Iterator
 from typing import Any, Literal
 
@@ -15,11 +16,11 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 
+from .._deprecation import renamed_parameters
 from .._optional import optional_import
 from .._random import SeedLike, check_rng, derive_seed
+from .._sparse import symmetric
 from .._validation import check_bool, check_choice, check_float, check_graph, check_int, check_labels
-
-__all__ = ["communities", "exact_size", "to_igraph", "relabel"]
 
 Method = Literal["leiden", "louvain", "metis", "components"]
 METHODS = ("leiden", "louvain", "metis", "components")
@@ -28,6 +29,17 @@ METHODS = ("leiden", "louvain", "metis", "components")
 def relabel(labels: Any) -> np.ndarray:
     """Renumber community ids to ``0..c-1`` in order of first appearance.
 
+    Parameters
+    ----------
+    labels : array-like of shape (n_items,)
+        Any hashable, sortable ids (not modified).
+
+    Returns
+    -------
+    ndarray of shape (n_items,), int64
+
+    Examples
+    --------
     >>> relabel([5, 5, 2, 7, 2]).tolist()
     [0, 0, 1, 2, 1]
     """
@@ -39,31 +51,14 @@ def relabel(labels: Any) -> np.ndarray:
 
 
 def _undirected(G: sp.csr_array) -> sp.csr_array:
-    """Symmetric weights (the larger of both directions) without the diagonal."""
-    from ._knn import symmetrize
-
-    if (G != G.T).nnz == 0:
-        S = G.copy()
-        S.setdiag(0)
-        S.eliminate_zeros()
-        return S
-    return symmetrize(G, "union")
+    """Symmetric weights (the larger of both directions) without the diagonal: a new array."""
+    return symmetric(G, "union")
 
 
-def to_igraph(G: Any, *, weighted: bool = True) -> Any:
-    """Convert a sparse graph to an undirected :class:`igraph.Graph` (edge attribute ``weight``).
-
-    Direction is dropped (an edge in either direction becomes one undirected edge with the
-    larger weight) and the diagonal is ignored.
-
-    >>> import scipy.sparse as sp
-    >>> g = to_igraph(sp.csr_array(np.array([[0, 1.0], [0, 0]])))
-    >>> g.vcount(), g.ecount(), [float(w) for w in g.es["weight"]]
-    (2, 1, [1.0])
-    """
+def _igraph_of(S: sp.csr_array, weighted: bool) -> Any:
+    """An undirected igraph of a symmetric sparse graph without diagonal (its upper triangle)."""
     import igraph as ig
 
-    S = _undirected(check_graph(G, "G"))
     upper = sp.triu(S, k=1, format="coo")
     edges = np.column_stack([upper.row, upper.col]).astype(np.int64)
     g = ig.Graph(n=S.shape[0], edges=edges, directed=False)
@@ -73,70 +68,127 @@ def to_igraph(G: Any, *, weighted: bool = True) -> Any:
     return g
 
 
+@renamed_parameters(G="graph")
+def to_igraph(graph: Any, *, weighted: bool = True) -> Any:
+    """Convert a sparse graph to an undirected :class:`igraph.Graph` (edge attribute ``weight``).
+
+    Direction is dropped (an edge in either direction becomes one undirected edge with the
+    larger weight) and the diagonal is ignored. ``graph`` is not modified.
+
+    Parameters
+    ----------
+    graph : sparse matrix or array of shape (n_nodes, n_nodes)
+        The graph (formerly ``G``, still accepted with a DeprecationWarning).
+    weighted : bool, default=True
+        Store the edge weights as the ``weight`` attribute.
+
+    Returns
+    -------
+    igraph.Graph
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> g = to_igraph(sp.csr_array(np.array([[0, 1.0], [0, 0]])))
+    >>> g.vcount(), g.ecount(), [float(w) for w in g.es["weight"]]
+    (2, 1, [1.0])
+    """
+    weighted = check_bool(weighted, "weighted")
+    return _igraph_of(_undirected(check_graph(graph, "graph")), weighted)
+
+
+# igraph's random generator is process-global and igraph offers no getter for it. graphneg
+# installs a private seeded generator for the duration of one call, under a lock (so that
+# concurrent calls cannot interleave their seeds), and then re-installs the generator that
+# igraph itself installs at import, Python's ``random`` module. A generator installed by the
+# caller through ``igraph.set_random_number_generator`` cannot be restored and must be
+# re-installed after calls to communities(method='leiden'|'louvain').
+_IGRAPH_RNG_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def _igraph_seed(seed: int) -> Iterator[None]:
-    """Seed igraph's process-global RNG for one call, then restore Python's ``random``."""
+    """Seed igraph's process-global RNG for one call, then restore igraph's default."""
     import igraph as ig
 
-    ig.set_random_number_generator(random.Random(seed))
-    try:
-        yield
-    finally:
-        ig.set_random_number_generator(random)
+    with _IGRAPH_RNG_LOCK:
+        ig.set_random_number_generator(random.Random(seed))
+        try:
+            yield
+        finally:
+            ig.set_random_number_generator(random)
 
 
+# options that only some methods take; giving one to another method is an error
+_METHOD_OPTIONS = {
+    "resolution": ("leiden", "louvain"),
+    "objective": ("leiden",),
+    "num_iterations": ("leiden",),
+    "implementation": ("leiden",),
+    "num_parts": ("metis",),
+}
+
+
+@renamed_parameters(
+    G="graph", max_size="max_cluster_size", size="cluster_size", n_parts="num_parts", n_iterations="num_iterations"
+)
 def communities(
-    G: Any,
+    graph: Any,
     method: Method = "leiden",
     *,
-    resolution: float = 1.0,
-    objective: Literal["modularity", "cpm"] = "modularity",
-    max_size: int | None = None,
-    size: int | None = None,
-    n_parts: int | None = None,
+    resolution: float | None = None,
+    objective: Literal["modularity", "cpm"] | None = None,
+    max_cluster_size: int | None = None,
+    cluster_size: int | None = None,
+    num_parts: int | None = None,
     weighted: bool = True,
-    n_iterations: int = -1,
-    implementation: Literal["auto", "igraph", "leidenalg"] = "auto",
+    num_iterations: int | None = None,
+    implementation: Literal["auto", "igraph", "leidenalg"] | None = None,
     seed: SeedLike = 0,
 ) -> np.ndarray:
     """Partition the nodes of a graph into communities.
 
     Parameters
     ----------
-    G : sparse array of shape (n_nodes, n_nodes)
+    graph : sparse matrix or array of shape (n_nodes, n_nodes)
         A similarity or link graph, e.g. from :func:`graphneg.knn_graph`. Direction is
-        ignored; weights must be positive when ``weighted``.
+        ignored; weights must be positive when ``weighted``. Not modified.
     method : {'leiden', 'louvain', 'metis', 'components'}, default='leiden'
         - ``'leiden'``: Leiden (igraph's C implementation or leidenalg, see
           ``implementation``), seeded; ``objective`` picks modularity (with ``resolution``)
-          or CPM; ``max_size`` is passed to leidenalg as ``max_comm_size``.
+          or CPM; ``max_cluster_size`` is passed to leidenalg as ``max_comm_size``.
         - ``'louvain'``: igraph's multilevel algorithm (seeded through a private RNG).
         - ``'metis'``: balanced k-way min-cut (pymetis, extra ``[metis]``), B3's choice, into
-          ``n_parts`` parts (default ``n_nodes // size`` when ``size`` is given).
+          ``num_parts`` parts (default ``n_nodes // cluster_size`` when that is given).
         - ``'components'``: connected components.
-    resolution : float, default=1.0
-        Resolution ``gamma`` of the modularity / CPM objective (higher: smaller communities).
-    objective : {'modularity', 'cpm'}, default='modularity'
-        Leiden quality function.
-    max_size : int, default=None
+    resolution : float, default=None
+        ``'leiden'``/``'louvain'`` only: resolution ``gamma`` of the modularity / CPM objective
+        (higher: smaller communities); ``None`` is 1.0.
+    objective : {'modularity', 'cpm'}, default=None
+        ``'leiden'`` only: quality function; ``None`` is ``'modularity'``.
+    max_cluster_size : int, default=None
         Largest community allowed. Leiden also receives it as ``max_comm_size``; any community
         still larger is cut into pieces along a breadth-first order of its subgraph.
-    size : int, default=None
-        Return clusters of exactly ``size`` members (one final cluster of ``n_nodes % size``
-        when it does not divide), see :func:`exact_size`.
-    n_parts : int, default=None
-        Number of parts for ``'metis'``.
+    cluster_size : int, default=None
+        Return clusters of exactly ``cluster_size`` members (one final cluster of
+        ``n_nodes % cluster_size`` when it does not divide), see :func:`exact_size`.
+    num_parts : int, default=None
+        ``'metis'`` only: number of parts.
     weighted : bool, default=True
         Use edge weights. ``False`` treats the graph as unweighted (as B3 does).
-    n_iterations : int, default=-1
-        Leiden iterations; negative runs until the partition is stable.
-    implementation : {'auto', 'igraph', 'leidenalg'}, default='auto'
-        Leiden code to run: igraph's C ``community_leiden`` (faster, seeded through a
-        private RNG) or leidenalg (which also steers by ``max_comm_size``). ``'auto'`` uses
-        leidenalg when ``max_size`` is given, igraph otherwise. Both are deterministic for
-        a seed; their partitions differ.
+    num_iterations : int, default=None
+        ``'leiden'`` only: iterations; negative (``None`` is -1) runs until the partition is
+        stable.
+    implementation : {'auto', 'igraph', 'leidenalg'}, default=None
+        ``'leiden'`` only: igraph's C ``community_leiden`` (faster, seeded through a private
+        RNG) or leidenalg (which also steers by ``max_comm_size``). ``'auto'`` (``None``)
+        uses leidenalg when ``max_cluster_size`` is given, igraph otherwise. Both are
+        deterministic for a seed; their partitions differ.
     seed : int or numpy.random.Generator, default=0
         Same seed, same partition.
+
+    The old spellings ``G``, ``max_size``, ``size``, ``n_parts`` and ``n_iterations`` are
+    still accepted, with a DeprecationWarning.
 
     Returns
     -------
@@ -147,9 +199,16 @@ def communities(
     Raises
     ------
     ValueError
-        Unknown method/objective, non-positive weights with ``weighted=True``, bad sizes.
+        Unknown method/objective, an option the chosen method does not take, non-positive
+        weights with ``weighted=True``, bad sizes.
     graphneg.exceptions.BackendUnavailableError
         ``method='metis'`` without pymetis installed.
+
+    Notes
+    -----
+    igraph's random generator is process-global with no getter: for ``'leiden'`` (igraph
+    implementation) and ``'louvain'`` a seeded private generator is installed for the call,
+    then igraph's default (Python's ``random`` module) is re-installed.
 
     Examples
     --------
@@ -162,72 +221,94 @@ def communities(
     [0, 0, 0, 1, 1, 1]
     """
     check_choice(method, "method", METHODS)
-    check_choice(objective, "objective", ("modularity", "cpm"))
-    G = check_graph(G, "G")
-    n = G.shape[0]
-    resolution = check_float(resolution, "resolution", min_value=0.0, min_inclusive=False)
+    given = {"resolution": resolution, "objective": objective, "num_iterations": num_iterations,
+             "implementation": implementation, "num_parts": num_parts}
+    for option, value in given.items():
+        if value is not None and method not in _METHOD_OPTIONS[option]:
+            allowed = "/".join(repr(m) for m in _METHOD_OPTIONS[option])
+            raise ValueError(f"`{option}` applies to method={allowed} only, got method={method!r}.")
+    G = check_graph(graph, "graph")
     weighted = check_bool(weighted, "weighted")
-    if max_size is not None:
-        max_size = check_int(max_size, "max_size")
-    if size is not None:
-        size = check_int(size, "size", max_value=n)
-    n_iterations = check_int(n_iterations, "n_iterations", min_value=None)
+    if max_cluster_size is not None:
+        max_cluster_size = check_int(max_cluster_size, "max_cluster_size")
+    if cluster_size is not None:
+        cluster_size = check_int(cluster_size, "cluster_size", max_value=G.shape[0])
     rng = check_rng(seed)
+    _check_weights(G, weighted)
+    options = {k: v for k, v in given.items() if method in _METHOD_OPTIONS[k]}
+    run = {"leiden": _leiden, "louvain": _louvain, "metis": _metis, "components": _components}[method]
+    labels = relabel(run(G, weighted, rng, max_cluster_size=max_cluster_size, cluster_size=cluster_size, **options))
+    if max_cluster_size is not None:
+        # leidenalg's max_comm_size steers its moves but results can still exceed it
+        # (seen with leidenalg 0.12), so every method gets the same final guarantee
+        labels = _split_oversized(G, labels, max_cluster_size, derive_seed(rng), weighted=weighted)
+    if cluster_size is not None:
+        labels = exact_size(G, labels, cluster_size, seed=rng)
+    return labels
+
+
+def _check_weights(G: sp.csr_array, weighted: bool) -> None:
     if weighted and G.nnz and G.data.min() <= 0:
         bad = int((G.data <= 0).sum())
         raise ValueError(
-            f"`G` has {bad} non-positive edge weight(s); community quality needs positive weights. "
+            f"`graph` has {bad} non-positive edge weight(s); community quality needs positive weights. "
             "Pass weighted=False (CLI: --unweighted), or build the graph with positive similarities."
         )
 
-    implementation = check_choice(implementation, "implementation", ("auto", "igraph", "leidenalg"))
-    if implementation == "auto":
-        implementation = "leidenalg" if max_size is not None else "igraph"
-    if method == "leiden" and implementation == "igraph":
-        g = to_igraph(G, weighted=weighted)
-        with _igraph_seed(derive_seed(rng)):
-            cl = g.community_leiden(
-                objective_function="modularity" if objective == "modularity" else "cpm",
-                weights="weight" if weighted else None,
-                resolution=resolution,
-                n_iterations=n_iterations,
-            )
-        labels = np.asarray(cl.membership, dtype=np.int64)
-    elif method == "leiden":
-        la = optional_import("leidenalg", extra="leiden", feature="method='leiden'")
-        g = to_igraph(G, weighted=weighted)
-        kwargs: dict[str, Any] = {"resolution_parameter": resolution}
-        ptype = la.RBConfigurationVertexPartition if objective == "modularity" else la.CPMVertexPartition
-        part = _leidenalg(
-            la,
-            g,
-            ptype,
-            weights="weight" if weighted else None,
-            n_iterations=n_iterations,
-            max_comm_size=max_size or 0,
-            seed=derive_seed(rng),
-            **kwargs,
-        )
-        labels = np.asarray(part.membership, dtype=np.int64)
-    elif method == "louvain":
-        g = to_igraph(G, weighted=weighted)
-        with _igraph_seed(derive_seed(rng)):
-            cl = g.community_multilevel(weights="weight" if weighted else None, resolution=resolution)
-        labels = np.asarray(cl.membership, dtype=np.int64)
-    elif method == "metis":
-        labels = _metis(G, n_parts=n_parts, size=size, weighted=weighted, seed=derive_seed(rng))
-    else:
-        _, labels = csgraph.connected_components(G, directed=True, connection="weak")
-        labels = labels.astype(np.int64)
 
-    labels = relabel(labels)
-    if max_size is not None:
-        # leidenalg's max_comm_size steers its moves but results can still exceed it
-        # (seen with leidenalg 0.12), so every method gets the same final guarantee
-        labels = _split_oversized(G, labels, max_size, derive_seed(rng), weighted=weighted)
-    if size is not None:
-        labels = exact_size(G, labels, size, seed=rng)
-    return labels
+def _leiden(
+    G: sp.csr_array, weighted: bool, rng: np.random.Generator, *, max_cluster_size: int | None,
+    cluster_size: int | None, resolution: float | None, objective: str | None, num_iterations: int | None,
+    implementation: str | None,
+) -> np.ndarray:
+    """Leiden with igraph's C code or leidenalg; every Leiden option is checked here."""
+    resolution = _check_resolution(resolution)
+    objective = check_choice("modularity" if objective is None else objective, "objective", ("modularity", "cpm"))
+    num_iterations = check_int(-1 if num_iterations is None else num_iterations, "num_iterations", min_value=None)
+    implementation = check_choice(
+        "auto" if implementation is None else implementation, "implementation", ("auto", "igraph", "leidenalg")
+    )
+    if implementation == "auto":
+        implementation = "leidenalg" if max_cluster_size is not None else "igraph"
+    g = _igraph_of(_undirected(G), weighted)
+    weights = "weight" if weighted else None
+    if implementation == "igraph":
+        with _igraph_seed(derive_seed(rng)):
+            cl = g.community_leiden(objective_function=objective, weights=weights, resolution=resolution,
+                                    n_iterations=num_iterations)
+        return np.asarray(cl.membership, dtype=np.int64)
+    la = optional_import("leidenalg", extra="leiden", feature="method='leiden'")
+    ptype = la.RBConfigurationVertexPartition if objective == "modularity" else la.CPMVertexPartition
+    part = _leidenalg(la, g, ptype, weights=weights, n_iterations=num_iterations,
+                      max_comm_size=max_cluster_size or 0, seed=derive_seed(rng), resolution_parameter=resolution)
+    return np.asarray(part.membership, dtype=np.int64)
+
+
+def _check_resolution(resolution: float | None) -> float:
+    if resolution is None:
+        return 1.0
+    return check_float(resolution, "resolution", min_value=0.0, min_inclusive=False)
+
+
+def _louvain(
+    G: sp.csr_array, weighted: bool, rng: np.random.Generator, *, max_cluster_size: int | None,
+    cluster_size: int | None, resolution: float | None,
+) -> np.ndarray:
+    """igraph's multilevel (Louvain) algorithm, seeded through a private RNG."""
+    resolution = _check_resolution(resolution)
+    g = _igraph_of(_undirected(G), weighted)
+    with _igraph_seed(derive_seed(rng)):
+        cl = g.community_multilevel(weights="weight" if weighted else None, resolution=resolution)
+    return np.asarray(cl.membership, dtype=np.int64)
+
+
+def _components(
+    G: sp.csr_array, weighted: bool, rng: np.random.Generator, *, max_cluster_size: int | None,
+    cluster_size: int | None,
+) -> np.ndarray:
+    """Weakly connected components (direction ignored)."""
+    _, labels = csgraph.connected_components(G, directed=True, connection="weak")
+    return labels.astype(np.int64)
 
 
 def _leidenalg(la: Any, g: Any, ptype: Any, **kwargs: Any) -> Any:
@@ -242,15 +323,20 @@ def _leidenalg(la: Any, g: Any, ptype: Any, **kwargs: Any) -> Any:
         raise ValueError(f"leidenalg failed: {err}") from None
 
 
-def _metis(G: sp.csr_array, *, n_parts: int | None, size: int | None, weighted: bool, seed: int) -> np.ndarray:
-    pymetis = optional_import("pymetis", extra="metis", feature="method='metis'")
+def _metis(
+    G: sp.csr_array, weighted: bool, rng: np.random.Generator, *, max_cluster_size: int | None,
+    cluster_size: int | None, num_parts: int | None,
+) -> np.ndarray:
+    """Balanced k-way min-cut with pymetis into ``num_parts`` (or ``n // cluster_size``) parts."""
+    seed = derive_seed(rng)
     n = G.shape[0]
-    if n_parts is None:
-        if size is None:
-            raise ValueError("method='metis' needs `n_parts` or `size` (parts of about that size).")
-        n_parts = max(n // size, 1)
-    n_parts = check_int(n_parts, "n_parts", max_value=n)
-    if n_parts == 1:
+    if num_parts is None:
+        if cluster_size is None:
+            raise ValueError("method='metis' needs `num_parts` or `cluster_size` (parts of about that size).")
+        num_parts = max(n // cluster_size, 1)
+    num_parts = check_int(num_parts, "num_parts", max_value=n)
+    pymetis = optional_import("pymetis", extra="metis", feature="method='metis'")
+    if num_parts == 1:
         return np.zeros(n, dtype=np.int64)
     S = _undirected(G)
     kwargs: dict[str, Any] = {}
@@ -262,10 +348,10 @@ def _metis(G: sp.csr_array, *, n_parts: int | None, size: int | None, weighted: 
     xadj, adjncy = S.indptr.astype(np.int64), S.indices.astype(np.int64)
     if hasattr(pymetis, "CSRAdjacency"):  # pymetis >= 2025.2; the xadj/adjncy keywords are deprecated
         _, parts = pymetis.part_graph(
-            n_parts, adjacency=pymetis.CSRAdjacency(xadj, adjncy), options=opts, **kwargs
+            num_parts, adjacency=pymetis.CSRAdjacency(xadj, adjncy), options=opts, **kwargs
         )
     else:
-        _, parts = pymetis.part_graph(n_parts, xadj=xadj, adjncy=adjncy, options=opts, **kwargs)
+        _, parts = pymetis.part_graph(num_parts, xadj=xadj, adjncy=adjncy, options=opts, **kwargs)
     return np.asarray(parts, dtype=np.int64)
 
 
@@ -310,7 +396,7 @@ def _split_oversized(
         parts = None
         if sub.nnz:
             use_weights = weighted and sub.data.min() > 0
-            g = to_igraph(sub, weighted=use_weights)
+            g = _igraph_of(sub, use_weights)  # sub of a symmetric graph: symmetric
             for resolution in (1.0, 2.0, 4.0, 8.0, 16.0, 32.0):
                 part = _leidenalg(
                     la, g, la.RBConfigurationVertexPartition, weights="weight" if use_weights else None,
@@ -334,8 +420,9 @@ def _split_oversized(
     return relabel(labels)
 
 
-def exact_size(G: Any, labels: Any, size: int, *, seed: SeedLike = 0) -> np.ndarray:
-    """Turn any partition into clusters of exactly ``size`` members.
+@renamed_parameters(G="graph", size="cluster_size")
+def exact_size(graph: Any, labels: Any, cluster_size: int, *, seed: SeedLike = 0) -> np.ndarray:
+    """Turn any partition into clusters of exactly ``cluster_size`` members.
 
     B3 needs clusters of a fixed size ``K`` so that a batch is ``B / K`` whole clusters.
     Unlike B3's own repair (which pads the last cluster with ids ``0..K-1``, duplicating
@@ -352,12 +439,13 @@ def exact_size(G: Any, labels: Any, size: int, *, seed: SeedLike = 0) -> np.ndar
 
     Parameters
     ----------
-    G : sparse array of shape (n_nodes, n_nodes)
+    graph : sparse matrix or array of shape (n_nodes, n_nodes)
         The graph the partition came from (edges guide the repair; weights are ignored).
+        Not modified. (Formerly ``G``.)
     labels : array-like of shape (n_nodes,)
         Any partition.
-    size : int
-        Cluster size ``K``.
+    cluster_size : int
+        Cluster size ``K``. (Formerly ``size``, still accepted with a DeprecationWarning.)
     seed : int or Generator, default=0
         Seeds the sub-partitions and breaks ties.
 
@@ -374,10 +462,10 @@ def exact_size(G: Any, labels: Any, size: int, *, seed: SeedLike = 0) -> np.ndar
     >>> np.bincount(exact_size(G, [0, 0, 0, 0, 1, 2], 2)).tolist()
     [2, 2, 2]
     """
-    G = check_graph(G, "G")
+    G = check_graph(graph, "graph")
     n = G.shape[0]
     labels = relabel(check_labels(labels, "labels", n_items=n))
-    size = check_int(size, "size", max_value=n)
+    size = check_int(cluster_size, "cluster_size", max_value=n)
     rng = check_rng(seed)
     S = _undirected(G)
     # pattern weights: the repair counts edges, as B3's METIS graph is unweighted
@@ -427,7 +515,7 @@ def _local_order(A: sp.csr_array, members: np.ndarray, size: int, rng: np.random
         sub = A[m][:, m]
         parts = None
         if sub.nnz:
-            g = to_igraph(sub, weighted=False)
+            g = _igraph_of(sub, False)
             for resolution in (1.0, 2.0, 4.0, 8.0, 16.0, 32.0):
                 membership = np.asarray(
                     _leidenalg(

@@ -13,18 +13,19 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import check_embeddings, check_graph, check_labels
+from .._deprecation import renamed_parameters
+from .._sparse import pattern, symmetric
+from .._validation import check_embeddings, check_graph, check_int, check_labels, safe_normalize
 
-__all__ = ["batch_stats"]
 
-
+@renamed_parameters(n_items="num_items")
 def batch_stats(
     batches: Sequence[Any],
     *,
     embeddings: Any = None,
     labels: Any = None,
     graph: Any = None,
-    n_items: int | None = None,
+    num_items: int | None = None,
 ) -> dict[str, float]:
     """Summarise one epoch of batches.
 
@@ -38,16 +39,17 @@ def batch_stats(
         Gives ``same_label_share``.
     graph : sparse array of shape (n_items, n_items), default=None
         Gives ``edge_share``; direction is ignored.
-    n_items : int, default=None
+    num_items : int, default=None
         Dataset size for ``coverage``; defaults to the length of the first of
-        ``embeddings``/``labels``/``graph`` given, else ``max id + 1``.
+        ``embeddings``/``labels``/``graph`` given, else ``max id + 1``. (Formerly ``n_items``,
+        still accepted with a DeprecationWarning.)
 
     Returns
     -------
     dict
         - ``n_batches``; ``batch_size_mean``, ``batch_size_min``, ``batch_size_max``,
           ``batch_size_std``: size spread;
-        - ``coverage``: share of the ``n_items`` items seen at least once;
+        - ``coverage``: share of the ``num_items`` items seen at least once;
         - ``duplicates``: item occurrences beyond the first;
         - ``mean_cosine``: mean cosine similarity over all ordered in-batch pairs ``i != j``;
         - ``same_label_share``: share of in-batch pairs whose labels are equal;
@@ -62,20 +64,8 @@ def batch_stats(
     >>> stats["same_label_share"], stats["coverage"]
     (0.5, 1.0)
     """
-    arrays = [np.asarray(b, dtype=np.int64).ravel() for b in batches]
-    if not arrays:
-        raise ValueError("`batches` must contain at least one batch, got none.")
-    sizes = np.array([a.size for a in arrays], dtype=np.int64)
-    flat = np.concatenate(arrays)
-    if flat.size and flat.min() < 0:
-        raise ValueError(f"`batches` must hold non-negative item ids, got {int(flat.min())}.")
-    for candidate in (embeddings, labels, graph):
-        if n_items is None and candidate is not None:
-            n_items = candidate.shape[0] if hasattr(candidate, "shape") else len(candidate)
-    if n_items is None:
-        n_items = int(flat.max()) + 1 if flat.size else 0
-    if flat.size and flat.max() >= n_items:
-        raise ValueError(f"`batches` hold item id {int(flat.max())}, but there are only {n_items} items.")
+    flat, sizes = _flatten(batches)
+    n_items = _count_items(flat, num_items, embeddings, labels, graph)
     batch_of = np.repeat(np.arange(sizes.size), sizes)
     n_pairs = float((sizes * (sizes - 1)).sum())  # ordered pairs i != j
 
@@ -91,14 +81,7 @@ def batch_stats(
     }
     nan = float("nan")
     if embeddings is not None:
-        E = check_embeddings(embeddings, "embeddings", metric="cosine")
-        if E.shape[0] != n_items:
-            raise ValueError(f"`embeddings` must have {n_items} rows, got {E.shape[0]}.")
-        E = E / np.linalg.norm(E, axis=1, keepdims=True)
-        # sum over pairs i != j of <e_i, e_j> = |sum e|^2 - sum |e|^2, per batch
-        sums = np.zeros((sizes.size, E.shape[1]), dtype=np.float64)
-        np.add.at(sums, batch_of, E[flat])
-        pair_sum = float((sums * sums).sum() - flat.size)
+        pair_sum = _cosine_pair_sum(embeddings, flat, batch_of, sizes.size, n_items)
         stats["mean_cosine"] = pair_sum / n_pairs if n_pairs else nan
     if labels is not None:
         lab = check_labels(labels, "labels", n_items=n_items)
@@ -106,18 +89,57 @@ def batch_stats(
         _, counts = np.unique(batch_of * (int(lab.max()) + 1) + lab[flat], return_counts=True)
         stats["same_label_share"] = float((counts * (counts - 1)).sum()) / n_pairs if n_pairs else nan
     if graph is not None:
-        G = check_graph(graph, "graph")
-        if G.shape[0] != n_items:
-            raise ValueError(f"`graph` must have shape ({n_items}, {n_items}), got {G.shape}.")
-        P = (G != 0).astype(np.float32)
-        P = ((P + P.T) != 0).astype(np.float32).tocsr()
-        P.setdiag(0)
-        P.eliminate_zeros()
-        # M[b, i] = 1 when item i is in batch b; the in-batch edges of batch b are
-        # (M P M^T)[b, b] = sum_i M[b, i] * (P M^T)[i, b]  (ordered pairs, duplicates included)
-        M = sp.csr_array(
-            (np.ones(flat.size, np.float32), (batch_of, flat)), shape=(sizes.size, n_items)
-        )
-        in_batch = float((M @ P).multiply(M).sum())
+        in_batch = _in_batch_edges(graph, flat, batch_of, sizes.size, n_items)
         stats["edge_share"] = in_batch / n_pairs if n_pairs else nan
     return stats
+
+
+def _flatten(batches: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """All item ids of the epoch, concatenated, and the size of each batch."""
+    arrays = [np.asarray(b, dtype=np.int64).ravel() for b in batches]
+    if not arrays:
+        raise ValueError("`batches` must contain at least one batch, got none.")
+    sizes = np.array([a.size for a in arrays], dtype=np.int64)
+    flat = np.concatenate(arrays)
+    if flat.size and flat.min() < 0:
+        raise ValueError(f"`batches` must hold non-negative item ids, got {int(flat.min())}.")
+    return flat, sizes
+
+
+def _count_items(flat: np.ndarray, num_items: Any, *candidates: Any) -> int:
+    """``num_items``, else the length of the first candidate given, else ``max id + 1``."""
+    if num_items is not None:
+        num_items = check_int(num_items, "num_items", min_value=0)
+    for candidate in candidates:
+        if num_items is None and candidate is not None:
+            num_items = candidate.shape[0] if hasattr(candidate, "shape") else len(candidate)
+    if num_items is None:
+        num_items = int(flat.max()) + 1 if flat.size else 0
+    if flat.size and flat.max() >= num_items:
+        raise ValueError(f"`batches` hold item id {int(flat.max())}, but there are only {num_items} items.")
+    return int(num_items)
+
+
+def _cosine_pair_sum(embeddings: Any, flat: np.ndarray, batch_of: np.ndarray, n_batches: int, n_items: int) -> float:
+    """Sum over batches and ordered pairs ``i != j`` of the cosine of ``e_i`` and ``e_j``."""
+    E = check_embeddings(embeddings, "embeddings", metric="cosine")
+    if E.shape[0] != n_items:
+        raise ValueError(f"`embeddings` must have {n_items} rows, got {E.shape[0]}.")
+    E = safe_normalize(E, "embeddings")  # safe at any magnitude, a new array
+    # sum over pairs i != j of <e_i, e_j> = |sum e|^2 - sum |e|^2, per batch
+    sums = np.zeros((n_batches, E.shape[1]), dtype=np.float64)
+    np.add.at(sums, batch_of, E[flat])
+    sq = np.einsum("ij,ij->", E[flat].astype(np.float64), E[flat].astype(np.float64))
+    return float((sums * sums).sum() - sq)
+
+
+def _in_batch_edges(graph: Any, flat: np.ndarray, batch_of: np.ndarray, n_batches: int, n_items: int) -> float:
+    """Ordered in-batch pairs joined by an edge of ``graph`` in either direction."""
+    G = check_graph(graph, "graph")  # a canonical copy: the caller's matrix is untouched
+    if G.shape[0] != n_items:
+        raise ValueError(f"`graph` must have shape ({n_items}, {n_items}), got {G.shape}.")
+    P = symmetric(pattern(G)).astype(np.float32)  # undirected, no diagonal
+    # M[b, i] = 1 when item i is in batch b; the in-batch edges of batch b are
+    # (M P M^T)[b, b] = sum_i M[b, i] * (P M^T)[i, b]  (ordered pairs, duplicates included)
+    M = sp.csr_array((np.ones(flat.size, np.float32), (batch_of, flat)), shape=(n_batches, n_items))
+    return float((M @ P).multiply(M).sum())

@@ -7,22 +7,32 @@ compared with themselves. Rows are queries, columns are targets.
 
 from __future__ import annotations
 
-import contextlib
-import functools
+import inspect
 import logging
-import math
-import threading
 import warnings
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import numpy as np
 import scipy.sparse as sp
 
+from .._deprecation import renamed_parameters
 from .._optional import optional_import
-from .._validation import check_bool, check_choice, check_embeddings, check_graph, check_int
+from .._sparse import symmetric
+from .._validation import (
+    check_bool,
+    check_choice,
+    check_embeddings,
+    check_graph,
+    check_int,
+    check_keywords,
+    row_norms,
+    safe_normalize,
+)
 from ..exceptions import GraphNegWarning
+from ._search import block_starts, cpu_route, tiled_blocks, topk
 
-__all__ = ["knn_search", "knn_graph", "knn_recall", "symmetrize", "METRICS", "BACKENDS"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +45,24 @@ BACKENDS = ("exact", "auto", "faiss", "faiss-hnsw", "pynndescent")
 AUTO_EXACT_MAX = 200_000
 METRICS = ("cosine", "ip", "euclidean")
 _METRIC_ALIASES = {"inner_product": "ip", "dot": "ip", "l2": "euclidean"}
+
+
+
+class SearchOptions(TypedDict, total=False):
+    """The keyword options of :func:`knn_search`, which declares (and documents) their defaults."""
+
+    targets: Any
+    skip: int
+    metric: Metric
+    backend: Backend
+    precision: Precision
+    block_size: int | None
+    device: Any
+    show_progress: bool
+    backend_kwargs: dict[str, Any] | None
+    recall_sample: int
+    min_recall: float
+
 
 # Target elements of one block's score matrix (float32): 2**25 * 4 B = 128 MiB, large enough
 # for the GEMM to run near peak, small enough to stay far from O(N^2) memory.
@@ -121,10 +149,20 @@ def knn_search(
     Raises
     ------
     ValueError
-        On NaN/inf rows, zero rows under cosine, mismatched dimensions, ``skip < 0`` or
-        ``skip + k`` larger than the number of candidates.
+        On NaN/inf rows, values beyond the float32 range, zero rows under cosine (naming the
+        row), inner products beyond the float32 range under ``'ip'``, mismatched dimensions,
+        ``skip < 0`` or ``skip + k`` larger than the number of candidates.
     graphneg.exceptions.BackendUnavailableError
         When the requested backend's optional package is not installed.
+
+    Notes
+    -----
+    Any magnitude a float32 holds is searched correctly: cosine rows are normalised without
+    overflow or underflow (:func:`graphneg._validation.safe_normalize`), and for ``'ip'`` and
+    ``'euclidean'`` inputs whose row norms lie outside ``2**-40 .. 2**40`` are rescaled by
+    powers of two (which keeps every row's ranking) before the float32 products. As in any
+    float32 GEMM search, euclidean distances are resolved to about ``1e-7`` of the largest
+    (centred) row norm, and inner products to about ``1e-7`` of ``|x| max|t|``.
 
     Examples
     --------
@@ -134,6 +172,46 @@ def knn_search(
     [1, 0, 1]
     """
     metric = _resolve_metric(metric)
+    X0, T0, self_search, k, skip = _check_search(X, targets, k, skip, metric)
+    show_progress = check_bool(show_progress, "show_progress")
+    backend = check_choice(backend, "backend", BACKENDS)
+    precision = check_choice(precision, "precision", ("fp32", "bf16", "fp16"))
+    if backend == "auto":
+        backend = _auto_backend(T0.shape[0])
+    if precision != "fp32" and backend != "exact":
+        raise ValueError(f"`precision={precision!r}` needs backend='exact', got backend={backend!r}.")
+    if block_size is None:
+        block_size = int(min(max(_BLOCK_ELEMENTS // max(T0.shape[0], 1), 64), 8192))
+    block_size = check_int(block_size, "block_size")
+    recall_sample = check_int(recall_sample, "recall_sample", min_value=0)
+    X, T, scale = _prepare(X0, T0, metric, self_search)
+    if backend == "exact":
+        idx, sims = _exact_search(X, T, k, skip, metric, self_search, precision, block_size, device, show_progress)
+        if metric == "euclidean" or scale is not None:
+            sims = _exact_sims(X, T, idx, metric, scale)  # exact values for the chosen few
+        return idx, sims
+    want = k + skip + (1 if self_search else 0)
+    idx = _approximate(backend, X, T, want, metric, dict(backend_kwargs or {}), self_search)
+    if self_search:  # drop the item itself wherever the index returned it
+        keep = idx != np.arange(X.shape[0])[:, None]
+        keep &= np.cumsum(keep, axis=1) <= k + skip
+        idx = idx[keep].reshape(X.shape[0], k + skip)
+    idx = idx[:, skip:]
+    if recall_sample:
+        _check_recall(X0, None if self_search else T0, idx, skip, metric, backend, recall_sample, min_recall)
+    return idx, _exact_sims(X, T, idx, metric, scale)
+
+
+#: :func:`knn_search`'s keyword defaults, for the functions that take its options (declared only there)
+_SEARCH_DEFAULTS = {
+    name: p.default for name, p in inspect.signature(knn_search).parameters.items() if p.kind is p.KEYWORD_ONLY
+}
+
+
+def _check_search(
+    X: Any, targets: Any, k: Any, skip: Any, metric: str
+) -> tuple[np.ndarray, np.ndarray, bool, int, int]:
+    """Validated ``(X, T, self_search, k, skip)`` of a search (``T is X`` for a self-search)."""
     X = check_embeddings(X, "X", metric=metric)
     self_search = targets is None
     T = X if self_search else check_embeddings(targets, "targets", metric=metric)
@@ -143,76 +221,109 @@ def knn_search(
         )
     k = check_int(k, "k")
     skip = check_int(skip, "skip", min_value=0)
-    n, m = X.shape[0], T.shape[0]
-    n_candidates = m - 1 if self_search else m
+    n_candidates = T.shape[0] - 1 if self_search else T.shape[0]
     if k + skip > n_candidates:
         what = "n_items - 1" if self_search else "n_targets"
         raise ValueError(
             f"`k` + `skip` must be <= {what} ({n_candidates}), got k={k}, skip={skip}; "
             "there are not that many neighbours."
         )
-    show_progress = check_bool(show_progress, "show_progress")
-    backend = check_choice(backend, "backend", BACKENDS)
-    precision = check_choice(precision, "precision", ("fp32", "bf16", "fp16"))
-    if backend == "auto":
-        backend = _auto_backend(m)
-    if precision != "fp32" and backend != "exact":
-        raise ValueError(f"`precision={precision!r}` needs backend='exact', got backend={backend!r}.")
-    if block_size is None:
-        block_size = int(min(max(_BLOCK_ELEMENTS // max(m, 1), 64), 8192))
-    block_size = check_int(block_size, "block_size")
+    return X, T, self_search, k, skip
+
+
+def _check_recall(
+    X: np.ndarray, T: np.ndarray | None, idx: np.ndarray, skip: int, metric: str, backend: str,
+    sample: int, min_recall: float,
+) -> None:
+    """Log the recall of an approximate search on ``sample`` rows; warn below ``min_recall``."""
+    n, k = idx.shape
+    r = knn_recall(X, idx, targets=T, skip=skip, metric=metric, sample=sample)
+    logger.info("approximate kNN (%s): recall@%d %.4f on %d sampled rows", backend, k, r, min(sample, n))
+    if r < min_recall:
+        warnings.warn(
+            f"approximate kNN ({backend}) found only {r:.1%} of the exact {k} neighbours on "
+            f"{min(sample, n)} sampled rows (min_recall={min_recall}); raise the index's search "
+            "effort (backend_kwargs) or use backend='exact'.",
+            GraphNegWarning,
+            stacklevel=3,
+        )
+
+
+# Row norms within 2**-40 .. 2**40 are searched as given (bit-identical to the plain
+# computation); beyond, inputs are rescaled by powers of two (exact) so that no float32
+# square or score overflows to inf or underflows to 0 and silently reorders neighbours.
+_SAFE_EXPONENT = 40
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _exponents(norms: np.ndarray) -> np.ndarray:
+    """``floor(log2(norm))`` of each norm (0 for a zero norm)."""
+    out = np.zeros(norms.shape, dtype=np.int64)
+    pos = norms > 0
+    out[pos] = np.floor(np.log2(norms[pos])).astype(np.int64)
+    return out
+
+
+def _in_safe_range(norms: np.ndarray) -> bool:
+    nz = norms[norms > 0]
+    return bool(nz.size == 0 or (nz.min() >= 2.0**-_SAFE_EXPONENT and nz.max() <= 2.0**_SAFE_EXPONENT))
+
+
+def _prepare(
+    X: np.ndarray, T: np.ndarray, metric: str, self_search: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | float | None]:
+    """The arrays the search ranks, and the factor mapping their similarities back.
+
+    Cosine: unit rows (:func:`graphneg._validation.safe_normalize`). Euclidean: centred and,
+    at extreme magnitudes, scaled by a power of two (the factor multiplies distances).
+    Inner product: at extreme magnitudes each query row and the targets are scaled by powers
+    of two, which keeps every row's ranking (the factor, per row, multiplies scores).
+    """
     if metric == "cosine":
-        X = _normalize(X)
-        T = X if self_search else _normalize(T)
-    elif metric == "euclidean":
+        X = safe_normalize(X, "X")
+        return X, (X if self_search else safe_normalize(T, "targets")), None
+    if metric == "euclidean":
         # distances are translation invariant; centring keeps 2<x,y> - |y|^2 from cancelling
         # catastrophically when all vectors share a large offset
         centre = T.mean(axis=0, dtype=np.float64).astype(np.float32)
         X = X - centre
         T = X if self_search else T - centre
-    if backend == "exact":
-        idx, sims = _exact_search(X, T, k, skip, metric, self_search, precision, block_size, device, show_progress)
-        if metric == "euclidean":
-            sims = _exact_sims(X, T, idx, metric)  # exact distances for the chosen few
-        return idx, sims
-    want = k + skip + (1 if self_search else 0)
-    idx = _approximate(backend, X, T, want, metric, dict(backend_kwargs or {}), self_search)
-    if self_search:  # drop the item itself wherever the index returned it
-        keep = idx != np.arange(n)[:, None]
-        keep &= np.cumsum(keep, axis=1) <= k + skip
-        idx = idx[keep].reshape(n, k + skip)
-    idx = idx[:, skip:]
-    recall_sample = check_int(recall_sample, "recall_sample", min_value=0)
-    if recall_sample:
-        # X/T are already normalised or centred here, which the exact check leaves unchanged
-        r = knn_recall(X, idx, targets=None if self_search else T, skip=skip, metric=metric, sample=recall_sample)
-        logger.info("approximate kNN (%s): recall@%d %.4f on %d sampled rows", backend, k, r, min(recall_sample, n))
-        if r < min_recall:
-            warnings.warn(
-                f"approximate kNN ({backend}) found only {r:.1%} of the exact {k} neighbours on "
-                f"{min(recall_sample, n)} sampled rows (min_recall={min_recall}); raise the index's search "
-                "effort (backend_kwargs) or use backend='exact'.",
-                GraphNegWarning,
-                stacklevel=2,
-            )
-    return idx, _exact_sims(X, T, idx, metric)
+        norms = np.concatenate([row_norms(X), row_norms(T)])
+        if _in_safe_range(norms):
+            return X, T, None
+        e = int(_exponents(norms.max(keepdims=True))[0])
+        X = np.ldexp(X, -e)
+        return X, (X if self_search else np.ldexp(T, -e)), 2.0**e
+    x_norm = row_norms(X)
+    t_norm = x_norm if self_search else row_norms(T)
+    top = float(x_norm.max() * t_norm.max())
+    if top > _FLOAT32_MAX:
+        raise ValueError(
+            f"`X` and `{'X' if self_search else 'targets'}` have inner products up to ~{top:.3g}, beyond the "
+            "float32 range (3.4e38); rescale them or use metric='cosine'."
+        )
+    if _in_safe_range(x_norm) and _in_safe_range(t_norm):
+        return X, T, None
+    ex, et = _exponents(x_norm), int(_exponents(t_norm.max(keepdims=True))[0])
+    return np.ldexp(X, -ex[:, None]), np.ldexp(T, -et), np.ldexp(1.0, ex + et)
 
 
-def _normalize(A: np.ndarray) -> np.ndarray:
-    return A / np.linalg.norm(A, axis=1, keepdims=True)
-
-
-def _exact_sims(X: np.ndarray, T: np.ndarray, idx: np.ndarray, metric: str) -> np.ndarray:
-    """Similarities of the selected pairs, in fp32, O(n * k * dim)."""
+def _exact_sims(
+    X: np.ndarray, T: np.ndarray, idx: np.ndarray, metric: str, scale: np.ndarray | float | None = None
+) -> np.ndarray:
+    """Similarities of the selected pairs, O(n * k * dim); ``scale`` as from :func:`_prepare`."""
     out = np.empty(idx.shape, dtype=np.float32)
+    row_scale = np.broadcast_to(np.asarray(1.0 if scale is None else scale, dtype=np.float64), X.shape[:1])
     for start in range(0, X.shape[0], 4096):
         stop = min(start + 4096, X.shape[0])
         Tg = T[idx[start:stop]]  # (b, k, d)
+        s = row_scale[start:stop, None]
         if metric == "euclidean":
             d = np.sqrt(np.maximum(((Tg - X[start:stop, None, :]) ** 2).sum(-1), 0))
-            out[start:stop] = 1.0 / (1.0 + d)
+            out[start:stop] = 1.0 / (1.0 + (d if scale is None else d * s))
         else:
-            out[start:stop] = np.einsum("bkd,bd->bk", Tg, X[start:stop])
+            sims = np.einsum("bkd,bd->bk", Tg, X[start:stop])
+            out[start:stop] = sims if scale is None else sims * s
     return out
 
 
@@ -228,35 +339,56 @@ def _exact_search(
     device: Any,
     show_progress: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (or, with reduced ``precision``, re-ranked) search on CPU tiles or torch blocks."""
+    import torch
+
+    dev = torch.device(device) if device is not None else torch.device("cpu")
+    # reduced precision keeps a margin of extra candidates, re-ranked exactly
+    margin = 0 if precision == "fp32" else max(8, k // 4)
+    route = cpu_route(precision, metric) if dev.type == "cpu" else "torch"
+    if route != "torch":
+        return _exact_tiled(X, T, k, skip, metric, self_search, route, margin, show_progress)
+    return _exact_torch(X, T, k, skip, metric, self_search, precision, margin, block_size, dev, show_progress)
+
+
+def _exact_tiled(
+    X: np.ndarray, T: np.ndarray, k: int, skip: int, metric: str, self_search: bool, route: str,
+    margin: int, show_progress: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The CPU path: cache-resident GEMM tiles (:func:`._search.tiled_blocks`)."""
+    n = X.shape[0]
+    t_sq = (T * T).sum(1) if metric == "euclidean" else None
+    want = min(k + skip, T.shape[0] - (1 if self_search else 0))
+    out_idx = np.empty((n, k), dtype=np.int64)
+    out_sim = np.empty((n, k), dtype=np.float32)
+    blocks = tiled_blocks(X, T, want, self_search, t_sq, show_progress, "kNN search", scoring=route, margin=margin)
+    for start, stop, vals, idx in blocks:
+        vals, idx = vals[:, skip:], idx[:, skip:]
+        if t_sq is not None:
+            x_sq = (X[start:stop] * X[start:stop]).sum(1, keepdims=True)
+            vals = 1.0 / (1.0 + np.sqrt(np.maximum(x_sq - vals, 0)))
+        out_idx[start:stop], out_sim[start:stop] = idx, vals
+    return out_idx, out_sim
+
+
+def _exact_torch(
+    X: np.ndarray, T: np.ndarray, k: int, skip: int, metric: str, self_search: bool, precision: str,
+    margin: int, block_size: int, dev: Any, show_progress: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The torch path (GPU, or CPU when torch multiplies faster): full-width row blocks."""
     import torch
 
     n = X.shape[0]
-    dev = torch.device(device) if device is not None else torch.device("cpu")
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
     Xt = torch.from_numpy(X).to(dev)
     Tt = Xt if self_search else torch.from_numpy(T).to(dev)
     Xs, Ts = Xt.to(dtype), (Xt.to(dtype) if self_search else Tt.to(dtype))
     t_sq = (Ts.float() * Ts.float()).sum(1).to(dtype) if metric == "euclidean" else None
-    # reduced precision keeps a margin of extra candidates, re-ranked exactly below
-    margin = 0 if precision == "fp32" else max(8, k // 4)
     want = min(k + skip + margin, T.shape[0] - (1 if self_search else 0))
     out_idx = np.empty((n, k), dtype=np.int64)
     out_sim = np.empty((n, k), dtype=np.float32)
-    route = _cpu_route(precision, metric) if dev.type == "cpu" else "torch"
-    if route != "torch":
-        t_sq_np = None if t_sq is None else t_sq.numpy()
-        want = min(k + skip, T.shape[0] - (1 if self_search else 0))
-        blocks = _tiled_blocks(X, T, want, self_search, t_sq_np, show_progress, "kNN search",
-                               scoring=route, margin=margin)
-        for start, stop, vals, idx in blocks:
-            vals, idx = vals[:, skip:], idx[:, skip:]
-            if t_sq_np is not None:
-                x_sq = (X[start:stop] * X[start:stop]).sum(1, keepdims=True)
-                vals = 1.0 / (1.0 + np.sqrt(np.maximum(x_sq - vals, 0)))
-            out_idx[start:stop], out_sim[start:stop] = idx, vals
-        return out_idx, out_sim
     with torch.inference_mode():
-        for start in _block_starts(n, block_size, show_progress, "kNN search"):
+        for start in block_starts(n, block_size, show_progress, "kNN search"):
             stop = min(start + block_size, n)
             scores = Xs[start:stop] @ Ts.T
             if t_sq is not None:
@@ -265,300 +397,37 @@ def _exact_search(
             if self_search:
                 rows = torch.arange(stop - start, device=dev)
                 scores[rows, rows + start] = -torch.inf
-            vals, idx = _topk(scores, want)
-            if margin:
-                # exact fp32 re-ranking of the candidates
-                cand = Tt[idx]  # (b, want, d)
-                xb = Xt[start:stop]
-                if t_sq is not None:
-                    vals = -((cand - xb[:, None, :]) ** 2).sum(-1)
-                else:
-                    vals = torch.einsum("bwd,bd->bw", cand, xb)
-                vals, order = torch.sort(vals, dim=1, descending=True)
-                idx = torch.gather(idx, 1, order)
-                vals, idx = vals[:, skip : skip + k], idx[:, skip : skip + k]
-                if t_sq is not None:
-                    vals = 1.0 / (1.0 + (-vals).clamp_min(0).sqrt())
-            else:
-                vals, idx = vals[:, skip:], idx[:, skip:]
-                if t_sq is not None:
-                    x_sq = (Xt[start:stop] * Xt[start:stop]).sum(1, keepdim=True)
-                    vals = 1.0 / (1.0 + (x_sq - vals).clamp_min_(0).sqrt_())
+            vals, idx = topk(scores, want)
+            vals, idx = _finish_block(vals, idx, Xt[start:stop], Tt, t_sq is not None, skip, k, margin)
             out_idx[start:stop] = idx.cpu().numpy()
             out_sim[start:stop] = vals.float().cpu().numpy()
     return out_idx, out_sim
 
 
-# CPU fp32 tiles: 1024 x 4096 float32 = 16 MiB of scores per tile, the shape where OpenBLAS
-# measured fastest here (199 GFLOP/s against 180 for 335 x 100k full-width blocks)
-_TILE_ROWS = 1024
-_TILE_COLS = 4096
+def _finish_block(
+    vals: Any, idx: Any, xb: Any, Tt: Any, euclidean: bool, skip: int, k: int, margin: int
+) -> tuple[Any, Any]:
+    """Ranks ``[skip, skip + k)`` of a block's candidates as similarities (re-ranked in fp32
+    first when a reduced-precision ``margin`` was kept)."""
+    import torch
 
-
-def _tiled_blocks(
-    X: np.ndarray,
-    T: np.ndarray,
-    want: int,
-    self_search: bool,
-    t_sq: np.ndarray | None,
-    show_progress: bool,
-    desc: str,
-    *,
-    scoring: str = "fp32",
-    margin: int = 0,
-    rows: int | None = None,
-    cols: int | None = None,
-    workers: int | None = None,
-) -> Any:
-    """Yield ``(start, stop, values, columns)``: each row block's exact fp32 top-``want``.
-
-    Scores are ``<x, t>`` (``2<x, t> - |t|^2`` with ``t_sq``, the euclidean ranking score);
-    the item itself is excluded when ``self_search``. See :mod:`graphneg._tiled`.
-
-    One worker thread per BLAS thread, each running single-threaded GEMMs on its own row
-    blocks: the per-tile filter (memory bound, single-threaded numpy) then overlaps the other
-    worker's GEMM instead of idling a core, as it does behind a multi-threaded GEMM. Blocks
-    come back in order, so the result does not depend on scheduling.
-
-    ``scoring='bf16'`` (inner products only): tiles are scored by a bfloat16 GEMM, the top
-    ``want + margin`` per row kept and re-scored in fp32 (approximate: a true neighbour can
-    fall outside the margin).
-
-    ``scoring='certified'`` (inner products only): tiles are scored by a bfloat16 GEMM, which
-    is off from the fp32 score by at most ``eps = c(d) |x| |t|`` (:func:`_bf16_error_bound`).
-    Every target whose bf16 score is within ``2 eps`` of the row's ``want``-th best bf16
-    score is kept and re-scored in fp32; the exact top ``want`` is provably among them
-    (a target outside would trail ``want`` others by more than the error allows). So the
-    result is the fp32 result, at bf16 GEMM speed.
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
-    from ._tiled import tiled_topk
-
-    rows = rows or _TILE_ROWS
-    cols = cols or _TILE_COLS
-    m = T.shape[0]
-    local = threading.local()
-    certified = scoring == "certified"
-    low = scoring in ("certified", "bf16")
-    if low:
-        import torch
-
-        Xl = torch.from_numpy(X).to(torch.bfloat16)
-        Tl = torch.from_numpy(T).to(torch.bfloat16)
-        t_max = float(np.sqrt((T.astype(np.float64) ** 2).sum(1).max())) if m else 0.0
-        x_norm = np.sqrt((X.astype(np.float64) ** 2).sum(1))
-    if certified:
-        # twice the worst error of a score, plus a tiny absolute term for flushed denormals
-        slack_all = (2 * _bf16_error_bound(X.shape[1]) * x_norm * t_max + 1e-30).astype(np.float32)
-
-    def block(start: int) -> tuple[int, int, np.ndarray, np.ndarray]:
-        stop = min(start + rows, X.shape[0])
-        xb, b = X[start:stop], stop - start
-        buf = getattr(local, "buf", None)
-        if buf is None:
-            buf = local.buf = np.empty((rows, min(cols, m)), dtype=np.float32)
-
-        def score_range(c0: int, c1: int) -> np.ndarray:
-            out = buf[:b, : c1 - c0] if c1 - c0 == buf.shape[1] else np.empty((b, c1 - c0), np.float32)
-            if low:
-                torch.from_numpy(out).copy_(Xl[start:stop] @ Tl[c0:c1].T)
-                return out
-            np.matmul(xb, T[c0:c1].T, out=out)
-            if t_sq is not None:
-                out *= 2
-                out -= t_sq[c0:c1]
-            return out
-
-        exclude = np.arange(start, stop) if self_search else None
-        if not low:
-            vals, idx = tiled_topk(score_range, b, m, want, cols, exclude)
-            return start, stop, vals, idx
-        if certified:
-            _, cand = tiled_topk(score_range, b, m, want, cols, exclude, slack_all[start:stop])
+    if margin:
+        cand = Tt[idx]  # (b, want, d)
+        if euclidean:
+            vals = -((cand - xb[:, None, :]) ** 2).sum(-1)
         else:
-            wide = min(want + margin, m - (1 if self_search else 0))
-            _, cand = tiled_topk(score_range, b, m, wide, cols, exclude)
-        vals, idx = _rescore_top(xb, T, cand, want)
-        return start, stop, vals, idx
-
-    starts = range(0, X.shape[0], rows)
-    workers = min(workers or _blas_threads(), len(starts))
-    if workers <= 1:
-        yield from _progress(map(block, starts), len(starts), show_progress, desc)
-        return
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1, user_api="blas"), _torch_threads(1):
-        pool = ThreadPoolExecutor(workers)
-        try:
-            yield from _progress(pool.map(block, starts), len(starts), show_progress, desc)
-        finally:  # an interrupted search must not run every queued block to the end
-            pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _rescore_top(xb: np.ndarray, T: np.ndarray, cand: np.ndarray, want: int) -> tuple[np.ndarray, np.ndarray]:
-    """Exact fp32 scores of the candidate columns (``-1`` = none) and each row's top ``want``."""
-    vals = np.full(cand.shape, -np.inf, dtype=np.float32)
-    step = max(1, 2**22 // max(cand.shape[1] * xb.shape[1], 1))  # gathered block <= 16 MiB
-    for r0 in range(0, cand.shape[0], step):
-        c = cand[r0 : r0 + step]
-        ok = c >= 0
-        s = np.einsum("rwd,rd->rw", T[np.where(ok, c, 0)], xb[r0 : r0 + step])
-        vals[r0 : r0 + step] = np.where(ok, s, -np.inf)
-    order = np.lexsort((np.where(cand >= 0, cand, np.iinfo(np.int64).max), -vals), axis=1)[:, :want]
-    return np.take_along_axis(vals, order, axis=1), np.take_along_axis(cand, order, axis=1)
-
-
-def _bf16_error_bound(d: int) -> float:
-    """``c`` with ``|bf16score(x, t) - <x, t>| <= c |x| |t|`` for a bf16 GEMM of length ``d``.
-
-    Inputs rounded to bfloat16 (unit roundoff ``u = 2^-8``) make each product off by at most
-    ``(2u + u^2) |x_i t_i|`` (the product itself is exact in fp32); fp32 accumulation adds at
-    most ``gamma_d (1 + u)^2 sum |x_i t_i|`` (``gamma_d = d 2^-24 / (1 - d 2^-24)``, any
-    summation order); rounding the result to bfloat16 adds ``u`` of its magnitude. And
-    ``sum |x_i t_i| <= |x| |t|`` (Cauchy-Schwarz).
-    """
-    u = 2.0**-8
-    g = d * 2.0**-24 / (1 - d * 2.0**-24)
-    return (2 * u + u * u) + g * (1 + u) ** 2 + u * (1 + u) ** 2 * (1 + g)
-
-
-@contextlib.contextmanager
-def _torch_threads(n: int) -> Any:
-    """torch's intra-op threads set to ``n`` for the block (worker threads bring the parallelism)."""
-    import torch
-
-    prev = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(prev)
-
-
-def _best_time(fn: Any, repeats: int = 3) -> float:
-    """Best of ``repeats`` timed calls after a warm-up call (a noisy machine only adds time)."""
-    import time
-
-    fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
-@functools.lru_cache(maxsize=1)
-def _bf16_speedup() -> float:
-    """How much faster one core multiplies a kNN tile in bf16 (torch) than in fp32 (numpy BLAS)."""
-
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    rng = np.random.default_rng(0)
-    a = rng.random((512, 384), dtype=np.float32)
-    b = rng.random((2048, 384), dtype=np.float32)
-    al, bl = torch.from_numpy(a).bfloat16(), torch.from_numpy(b).bfloat16()
-    out = np.empty((512, 2048), dtype=np.float32)
-
-    with threadpool_limits(1, user_api="blas"), _torch_threads(1), torch.inference_mode():
-        t32 = _best_time(lambda: np.matmul(a, b.T, out=out))
-        t16 = _best_time(lambda: al @ bl.T)
-    logger.debug("one-core GEMM: fp32 numpy %.4fs, bf16 torch %.4fs", t32, t16)
-    return t32 / t16
-
-
-def _cpu_route(precision: str, metric: str) -> str:
-    """How an exact CPU search runs: 'certified' (bf16 tiles, every possible neighbour re-scored
-    in fp32: exact), 'fp32' (fp32 numpy GEMM tiles), 'bf16' (bf16 tiles with a fixed margin
-    re-scored in fp32: approximate) or 'torch' (full-width torch blocks)."""
-    if metric == "euclidean" or precision == "fp16":
-        return "fp32" if precision == "fp32" and _fastest_cpu_gemm() == "numpy" else "torch"
-    if precision == "bf16":
-        return "bf16"
-    if _bf16_speedup() >= 1.25:
-        return "certified"
-    return "fp32" if _fastest_cpu_gemm() == "numpy" else "torch"
-
-
-def _progress(items: Any, total: int, show: bool, desc: str) -> Any:
-    if not show:
-        return items
-    from tqdm.auto import tqdm
-
-    return tqdm(items, total=total, desc=desc, unit="block")
-
-
-@functools.lru_cache(maxsize=1)
-def _blas_threads() -> int:
-    """Threads numpy's BLAS would use (its pool size; 1 when it cannot be told)."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:  # pragma: no cover - a declared dependency
-        return 1
-    counts = [int(i.get("num_threads") or 1) for i in threadpool_info() if i.get("user_api") == "blas"]
-    return max(counts, default=1)
-
-
-def _block_starts(n: int, block_size: int, show_progress: bool, desc: str) -> Any:
-    """Start rows of the query blocks, with a tqdm bar when asked."""
-    starts: Any = range(0, n, block_size)
-    if show_progress:
-        from tqdm.auto import tqdm
-
-        starts = tqdm(starts, total=math.ceil(n / block_size), desc=desc, unit="block")
-    return starts
-
-
-def _topk(scores: Any, want: int, group: int = 64) -> tuple[Any, Any]:
-    """Row-wise top-``want`` (sorted, descending) of a score block, pruned by group maxima.
-
-    The top ``want`` entries of a row lie in the ``want`` groups (of ``group`` consecutive
-    columns) with the largest maxima: any entry outside them is beaten by ``want`` group
-    maxima. So one fast max-reduction, a top-k over ``m / group`` maxima and a top-k over
-    ``want * group`` candidates replace a top-k over all ``m`` columns (2-3x less selection
-    time on CPU). Ties between equal scores may resolve differently from ``torch.topk``.
-    """
-    import torch
-
-    b, m = scores.shape
-    n_groups = m // group
-    if n_groups < 4 * want:  # too few groups to prune much
-        return torch.topk(scores, want, dim=1, largest=True, sorted=True)
-    main = n_groups * group
-    blocks = scores[:, :main].view(b, n_groups, group)
-    _, top_groups = torch.topk(blocks.amax(dim=2), want, dim=1, sorted=False)
-    cand = torch.gather(blocks, 1, top_groups.unsqueeze(2).expand(-1, -1, group)).reshape(b, want * group)
-    cols = (top_groups.unsqueeze(2) * group + torch.arange(group, device=scores.device)).reshape(b, want * group)
-    if main < m:  # the columns after the last full group are always candidates
-        cand = torch.cat([cand, scores[:, main:]], dim=1)
-        tail = torch.arange(main, m, device=scores.device).expand(b, -1)
-        cols = torch.cat([cols, tail], dim=1)
-    vals, j = torch.topk(cand, want, dim=1, largest=True, sorted=True)
-    return vals, torch.gather(cols, 1, j)
-
-
-@functools.lru_cache(maxsize=1)
-def _fastest_cpu_gemm() -> str:
-    """'numpy' or 'torch': whichever multiplies a kNN-shaped fp32 block faster here."""
-
-    import torch
-
-    rng = np.random.default_rng(0)
-    a = rng.random((1024, 384), dtype=np.float32)
-    b = rng.random((16384, 384), dtype=np.float32)
-    ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-    out = np.empty((1024, 16384), dtype=np.float32)
-
-    t_np = _best_time(lambda: np.matmul(a, b.T, out=out))
-    with torch.inference_mode():
-        t_torch = _best_time(lambda: ta @ tb.T)
-    # numpy unless torch is clearly faster: a noisy draw must not flip a 1.5x win
-    choice = "torch" if t_torch < 0.8 * t_np else "numpy"
-    logger.debug("CPU GEMM: numpy %.4fs, torch %.4fs -> %s", t_np, t_torch, choice)
-    return choice
+            vals = torch.einsum("bwd,bd->bw", cand, xb)
+        vals, order = torch.sort(vals, dim=1, descending=True)
+        idx = torch.gather(idx, 1, order)
+        vals, idx = vals[:, skip : skip + k], idx[:, skip : skip + k]
+        if euclidean:
+            vals = 1.0 / (1.0 + (-vals).clamp_min(0).sqrt())
+        return vals, idx
+    vals, idx = vals[:, skip:], idx[:, skip:]
+    if euclidean:
+        x_sq = (xb * xb).sum(1, keepdim=True)
+        vals = 1.0 / (1.0 + (x_sq - vals).clamp_min_(0).sqrt_())
+    return vals, idx
 
 
 def _auto_backend(n_targets: int) -> str:
@@ -613,14 +482,7 @@ def _approximate(
 
 
 def knn_recall(
-    X: Any,
-    indices: Any,
-    *,
-    targets: Any = None,
-    skip: int = 0,
-    metric: Metric = "cosine",
-    sample: int = 1000,
-    seed: int = 0,
+    X: Any, indices: Any, *, sample: int = 1000, seed: int = 0, **search_options: Unpack[SearchOptions]
 ) -> float:
     """Recall of (approximate) neighbours against the exact search, on a sample of rows.
 
@@ -629,11 +491,14 @@ def knn_recall(
     X : array-like of shape (n_items, dim)
     indices : array-like of shape (n_items, k) or a kNN graph (sparse, ``k`` entries a row)
         The neighbours to check (ranks ``[skip, skip + k)``).
-    targets, skip, metric
-        As used to build ``indices``.
     sample : int, default=1000
         Rows checked (all rows when fewer).
     seed : int, default=0
+        Seed of the row sample.
+    **search_options
+        The options of the search that built ``indices`` (:func:`knn_search`), so that one
+        dict serves both calls. The check reads ``targets``, ``skip`` and ``metric``; the
+        others only say how ``indices`` was searched, and the exact search ignores them.
 
     Returns
     -------
@@ -646,7 +511,13 @@ def knn_recall(
     >>> idx, _ = knn_search(X, 5)
     >>> knn_recall(X, idx)
     1.0
+    >>> options = dict(skip=2, metric="euclidean")
+    >>> knn_recall(X, knn_graph(X, 5, **options), **options)
+    1.0
     """
+    check_keywords("knn_recall", SearchOptions, search_options)
+    targets, skip, metric = (search_options.get(n, _SEARCH_DEFAULTS[n]) for n in ("targets", "skip", "metric"))
+    skip = check_int(skip, "skip", min_value=0)
     if hasattr(indices, "tocsr"):
         G = indices.tocsr()
         counts = np.diff(G.indptr)
@@ -682,18 +553,8 @@ def knn_graph(
     X: Any,
     k: int,
     *,
-    targets: Any = None,
-    skip: int = 0,
-    metric: Metric = "cosine",
     mutual: bool = False,
-    backend: Backend = "exact",
-    precision: Precision = "fp32",
-    block_size: int | None = None,
-    device: Any = None,
-    show_progress: bool = False,
-    backend_kwargs: dict[str, Any] | None = None,
-    recall_sample: int = 1000,
-    min_recall: float = 0.95,
+    **search_options: Unpack[SearchOptions],
 ) -> sp.csr_array:
     """Build the k-nearest-neighbour similarity graph of ``X`` as a sparse CSR array.
 
@@ -707,6 +568,11 @@ def knn_graph(
         Embeddings (rows need not be normalised; ``metric='cosine'`` does it).
     k : int
         Entries kept per row.
+    mutual : bool, default=False
+        Keep only edges found in both directions (B3's mutual graph). The result is symmetric
+        and rows may then hold fewer than ``k`` entries. Requires ``targets=None``.
+    **search_options
+        The options of :func:`knn_search`, passed to it as given (defaults and details there):
     targets : array-like of shape (n_targets, dim), default=None
         Search these instead of ``X`` (e.g. queries against documents); the graph is then
         ``(n_items, n_targets)`` and may contain ``(i, i)``.
@@ -714,9 +580,6 @@ def knn_graph(
         Best neighbours dropped before the ``k`` kept.
     metric : {'cosine', 'ip', 'euclidean'}, default='cosine'
         Similarity: cosine, raw inner product, or ``1 / (1 + euclidean distance)``.
-    mutual : bool, default=False
-        Keep only edges found in both directions (B3's mutual graph). The result is symmetric
-        and rows may then hold fewer than ``k`` entries. Requires ``targets=None``.
     backend, precision, block_size, device, show_progress, backend_kwargs, recall_sample, min_recall
         See :func:`knn_search`.
 
@@ -742,24 +605,12 @@ def knn_graph(
     >>> knn_graph(X, 1, skip=1).indices.tolist()  # the second-nearest instead
     [3, 3, 1, 1]
     """
+    check_keywords("knn_graph", SearchOptions, search_options)
     mutual = check_bool(mutual, "mutual")
+    targets = search_options.get("targets")
     if mutual and targets is not None:
         raise ValueError("`mutual=True` needs `targets=None`: mutual edges need a square graph.")
-    idx, sim = knn_search(
-        X,
-        k,
-        targets=targets,
-        skip=skip,
-        metric=metric,
-        backend=backend,
-        precision=precision,
-        block_size=block_size,
-        device=device,
-        show_progress=show_progress,
-        backend_kwargs=backend_kwargs,
-        recall_sample=recall_sample,
-        min_recall=min_recall,
-    )
+    idx, sim = knn_search(X, k, **search_options)
     n_cols = idx.shape[0] if targets is None else int(np.asarray(targets).shape[0])
     G = _rows_to_csr(idx, sim, n_cols)
     if mutual:
@@ -767,13 +618,15 @@ def knn_graph(
     return G
 
 
-def symmetrize(G: Any, mode: Literal["union", "mutual"] = "union") -> sp.csr_array:
+@renamed_parameters(G="graph")
+def symmetrize(graph: Any, mode: Literal["union", "mutual"] = "union") -> sp.csr_array:
     """Make a directed graph symmetric.
 
     Parameters
     ----------
-    G : sparse array of shape (n, n)
-        A directed graph, e.g. from :func:`knn_graph`.
+    graph : sparse matrix or array of shape (n, n)
+        A directed graph, e.g. from :func:`knn_graph`. Not modified. (Formerly ``G``, still
+        accepted with a DeprecationWarning.)
     mode : {'union', 'mutual'}, default='union'
         ``'union'`` keeps an edge present in either direction, with the larger weight;
         ``'mutual'`` keeps only edges present in both directions, with the smaller weight.
@@ -781,7 +634,8 @@ def symmetrize(G: Any, mode: Literal["union", "mutual"] = "union") -> sp.csr_arr
     Returns
     -------
     scipy.sparse.csr_array of shape (n, n), float32
-        Symmetric, canonical, with the diagonal removed.
+        Symmetric, canonical, with the diagonal removed. Explicitly stored zeros are edges
+        (a similarity can be 0) and are kept.
 
     Examples
     --------
@@ -793,28 +647,4 @@ def symmetrize(G: Any, mode: Literal["union", "mutual"] = "union") -> sp.csr_arr
     4
     """
     check_choice(mode, "mode", ("union", "mutual"))
-    G = check_graph(G, "G", keep_zeros=True).tocoo()
-    n = G.shape[0]
-    off = G.row != G.col
-    r, c, v = G.row[off].astype(np.int64), G.col[off].astype(np.int64), G.data[off]
-    # Each edge enters once per direction; grouping by (row, col) then reduces the pair.
-    # Works for any weight sign, including explicit zeros (max/min of sparse arrays would not).
-    keys = np.concatenate([r * n + c, c * n + r])
-    vals = np.concatenate([v, v])
-    order = np.argsort(keys, kind="stable")
-    keys, vals = keys[order], vals[order]
-    first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if keys.size else keys
-    counts = np.diff(np.r_[first, keys.size])
-    if mode == "union":
-        out_vals = np.maximum.reduceat(vals, first) if keys.size else vals
-        out_keys = keys[first]
-    else:
-        # a directed edge seen from both sides appears twice (once per direction and copy)
-        both = counts >= 2 if keys.size else counts.astype(bool)
-        reduced = np.minimum.reduceat(vals, first) if keys.size else vals
-        out_vals, out_keys = reduced[both], keys[first][both]
-    S = sp.csr_array(
-        (out_vals.astype(np.float32), (out_keys // n, out_keys % n)), shape=(n, n)
-    )
-    S.sort_indices()
-    return S
+    return symmetric(check_graph(graph, "graph", keep_zeros=True), mode)

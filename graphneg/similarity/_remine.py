@@ -10,17 +10,17 @@ DDP ranks agree as long as they embed the same items identically.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .._validation import check_int
+from .._deprecation import renamed_parameters
+from .._validation import check_bool, check_int
 from ._communities import communities
 from ._knn import knn_graph
-
-__all__ = ["Reminer", "ngame_cluster_size", "NGAME_MILESTONES"]
 
 logger = logging.getLogger(__name__)
 
@@ -28,19 +28,41 @@ logger = logging.getLogger(__name__)
 NGAME_MILESTONES = (10, 20, 25, 50, 75, 100, 125, 150, 200)
 
 
+@renamed_parameters(max_size="max_cluster_size")
 def ngame_cluster_size(
-    epoch: int, *, start: int = 1, max_size: int = 512, milestones: Sequence[int] = NGAME_MILESTONES
+    epoch: int, *, start: int = 1, max_cluster_size: int = 512, milestones: Sequence[int] = NGAME_MILESTONES
 ) -> int:
-    """NGAME's curriculum: the cluster size doubles at each milestone epoch passed, up to ``max_size``.
+    """NGAME's curriculum: the cluster size doubles at each milestone epoch passed.
 
     Size 1 means random batches (NGAME's warm-up).
 
+    Parameters
+    ----------
+    epoch : int
+        The epoch (>= 0).
+    start : int, default=1
+        Cluster size before the first milestone.
+    max_cluster_size : int, default=512
+        Cap of the size (formerly ``max_size``, still accepted with a DeprecationWarning).
+    milestones : sequence of int, default=NGAME_MILESTONES
+        Epochs at which the size doubles.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
     >>> [ngame_cluster_size(e) for e in (0, 9, 10, 20, 25, 60)]
     [1, 1, 2, 4, 8, 16]
+    >>> ngame_cluster_size(300, max_cluster_size=64)
+    64
     """
     epoch = check_int(epoch, "epoch", min_value=0)
+    start = check_int(start, "start")
+    max_cluster_size = check_int(max_cluster_size, "max_cluster_size")
     passed = sum(1 for m in milestones if epoch >= m)
-    return int(min(start * 2**passed, max_size))
+    return int(min(start * 2**passed, max_cluster_size))
 
 
 @dataclass
@@ -60,8 +82,10 @@ class Reminer:
         First epoch that refreshes (NGAME warms up for 10 epochs on random batches).
     k, skip, mutual, metric : graph options
         Passed to :func:`graphneg.knn_graph`.
-    method, resolution, max_size, weighted : community options
-        Passed to :func:`graphneg.communities`.
+    method, resolution, max_cluster_size, weighted : community options
+        Passed to :func:`graphneg.communities` (``resolution`` only to the methods that take
+        one). ``max_size``, the former name of ``max_cluster_size``, is still accepted (as a
+        keyword) with a DeprecationWarning.
     cluster_size : int or callable (epoch) -> int, default=None
         Exact cluster size ``K`` (B3 batches), or a curriculum such as
         :func:`ngame_cluster_size`. ``None`` keeps variable-size communities. A size of 1
@@ -78,7 +102,7 @@ class Reminer:
     >>> X = gn.load_demo(400).embeddings
     >>> sampler = gn.CommunityBatchSampler(np.zeros(400, dtype=int), 32)
     >>> reminer = Reminer(lambda: X, sampler, every=2, k=10, cluster_size=16)
-    >>> [reminer.maybe_refresh(e) for e in range(4)]
+    >>> [reminer.step(e) is not None for e in range(4)]
     [True, False, True, False]
     >>> sampler.packing
     'b3'
@@ -94,48 +118,53 @@ class Reminer:
     metric: str = "cosine"
     method: str = "leiden"
     resolution: float = 1.0
-    max_size: int | None = None
+    max_cluster_size: int | None = None
     weighted: bool = True
     cluster_size: int | Callable[[int], int] | None = None
     on_refresh: Callable[[np.ndarray, np.ndarray, int], None] | None = None
     seed: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
+    max_size: int | None = None  # deprecated spelling of max_cluster_size
 
     def __post_init__(self) -> None:
         self.every = check_int(self.every, "every")
         self.start = check_int(self.start, "start", min_value=0)
+        if self.max_size is not None:
+            if self.max_cluster_size is not None:
+                raise TypeError("Reminer() got both `max_size` (deprecated) and `max_cluster_size`; "
+                                "pass `max_cluster_size` only.")
+            warnings.warn("Reminer(): `max_size` is deprecated, use `max_cluster_size`.", DeprecationWarning,
+                          stacklevel=3)
+            self.max_cluster_size, self.max_size = self.max_size, None
         if not hasattr(self.sampler, "refresh"):
             raise TypeError(f"`sampler` must have a refresh(labels) method, got {type(self.sampler).__name__}.")
 
     def due(self, epoch: int) -> bool:
-        """Whether :meth:`maybe_refresh` would refresh at ``epoch``."""
+        """Whether :meth:`step` would re-mine at ``epoch``."""
         return epoch >= self.start and (epoch - self.start) % self.every == 0
 
-    def maybe_refresh(self, epoch: int) -> bool:
-        """Refresh if the schedule says so at ``epoch``; return whether it did."""
-        epoch = check_int(epoch, "epoch", min_value=0)
-        if not self.due(epoch):
-            return False
-        self.refresh(epoch)
-        return True
+    def step(self, epoch: int, *, force: bool = False) -> np.ndarray | None:
+        """Re-mine at ``epoch`` if the schedule says so (or ``force``): embed, rebuild graph
+        and communities, and hand the labels to the sampler (``sampler.refresh(labels)``).
 
-    def refresh(self, epoch: int) -> np.ndarray:
-        """Embed, rebuild graph and communities, and hand the labels to the sampler."""
+        Parameters
+        ----------
+        epoch : int
+            The epoch about to start.
+        force : bool, default=False
+            Re-mine even when the schedule does not name ``epoch``.
+
+        Returns
+        -------
+        ndarray of int64 or None
+            The new labels, or ``None`` when nothing was due.
+        """
+        epoch = check_int(epoch, "epoch", min_value=0)
+        if not (check_bool(force, "force") or self.due(epoch)):
+            return None
         X = np.asarray(self.embed(), dtype=np.float32)
         size = self.cluster_size(epoch) if callable(self.cluster_size) else self.cluster_size
-        if size == 1:
-            labels = np.arange(X.shape[0], dtype=np.int64)  # singletons: random batches
-        else:
-            G = knn_graph(X, self.k, skip=self.skip, mutual=self.mutual, metric=self.metric)  # type: ignore[arg-type]
-            labels = communities(
-                G,
-                self.method,  # type: ignore[arg-type]
-                resolution=self.resolution,
-                max_size=self.max_size,
-                size=size,
-                weighted=self.weighted and not self.mutual,
-                seed=np.random.default_rng([self.seed, epoch]),
-            )
+        labels = np.arange(X.shape[0], dtype=np.int64) if size == 1 else self._communities(X, size, epoch)
         self.sampler.refresh(labels)
         if self.on_refresh is not None:
             self.on_refresh(X, labels, epoch)
@@ -144,3 +173,33 @@ class Reminer:
                              "largest": int(sizes.max())})
         logger.info("re-mined at epoch %d: %d communities (largest %d)", epoch, sizes.size, sizes.max())
         return labels
+
+    def maybe_refresh(self, epoch: int) -> bool:
+        """Deprecated: ``step(epoch) is not None``."""
+        warnings.warn("`Reminer.maybe_refresh(epoch)` is deprecated, use `step(epoch)`.", DeprecationWarning,
+                      stacklevel=2)
+        return self.step(epoch) is not None
+
+    def refresh(self, epoch: int) -> np.ndarray:
+        """Deprecated: ``step(epoch, force=True)`` (``refresh(labels)`` is the samplers' method)."""
+        warnings.warn("`Reminer.refresh(epoch)` is deprecated, use `step(epoch, force=True)`.",
+                      DeprecationWarning, stacklevel=2)
+        labels = self.step(epoch, force=True)
+        assert labels is not None
+        return labels
+
+    def _communities(self, X: np.ndarray, size: int | None, epoch: int) -> np.ndarray:
+        """Labels of ``X`` from its kNN graph (size 1, singletons, is handled by the caller)."""
+        G = knn_graph(X, self.k, skip=self.skip, mutual=self.mutual, metric=self.metric)  # type: ignore[arg-type]
+        options: dict[str, Any] = {}
+        if self.method in ("leiden", "louvain"):
+            options["resolution"] = self.resolution
+        return communities(
+            G,
+            self.method,  # type: ignore[arg-type]
+            max_cluster_size=self.max_cluster_size,
+            cluster_size=size,
+            weighted=self.weighted and not self.mutual,
+            seed=np.random.default_rng([self.seed, epoch]),
+            **options,
+        )

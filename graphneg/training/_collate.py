@@ -13,19 +13,17 @@ from .._validation import check_choice, check_int
 from ..negatives._masks import (
     NEGATIVES_LAYOUTS,
     NegativesLayout,
-    _build_mask,
-    _check_rows,
-    _keys,
-    _n_targets,
-    _pairs_rows,
-    _prepare_ids,
-    _rank_rows,
-    _to_numpy,
+    build_mask,
+    check_mask_rows,
+    count_targets,
+    pairs_rows,
+    prepare_ids,
+    rank_rows,
+    target_key_array,
+    to_numpy,
 )
 
 IdFn = Callable[[Any], tuple[Any, Any, Any]]
-
-__all__ = ["FalseNegativeCollator"]
 
 
 class FalseNegativeCollator:
@@ -101,15 +99,15 @@ class FalseNegativeCollator:
             if rank_graph is None:
                 raise ValueError("`top_p` needs `rank_graph` (the neighbours it ranks), got None.")
         self.top_p = top_p
-        self._keys = _keys(target_keys)
-        self.n_targets = _n_targets(self._keys, known_positives, rank_graph)
+        self._keys = target_key_array(target_keys)
+        self.n_targets = count_targets(self._keys, known_positives, rank_graph)
         self._known = (
             None
             if known_positives is None
-            else _pairs_rows(known_positives, None, "known_positives", self.n_targets)
+            else pairs_rows(known_positives, None, "known_positives", self.n_targets)
         )
         self._rank = (
-            None if rank_graph is None else _rank_rows(rank_graph, None, top_p, self.n_targets)
+            None if rank_graph is None else rank_rows(rank_graph, None, top_p, self.n_targets)
         )
 
     def _item_ids(self, item: Any) -> tuple[Any, Any, Any]:
@@ -131,7 +129,7 @@ class FalseNegativeCollator:
         qs, ps, ns = zip(*(self._item_ids(item) for item in items), strict=True)
         neg = None
         if any(n is not None for n in ns):
-            rows = [np.asarray(_to_numpy(n)).ravel() for n in ns]
+            rows = [np.asarray(to_numpy(n)).ravel() for n in ns]
             lengths = {r.size for r in rows}
             if len(lengths) > 1:
                 raise ValueError(
@@ -139,20 +137,20 @@ class FalseNegativeCollator:
                     f"lengths {sorted(lengths)}."
                 )
             neg = np.stack(rows)
-        q, p, neg_ids = _prepare_ids(
-            np.array([_to_numpy(x) for x in qs]),
-            np.array([_to_numpy(x) for x in ps]),
+        q, p, neg_ids = prepare_ids(
+            np.array([to_numpy(x) for x in qs]),
+            np.array([to_numpy(x) for x in ps]),
             neg,
             self.n_targets,
         )
         known = rank = None
         if self._known is not None:
-            _check_rows(q, self._known.shape[0], "known_positives")
+            check_mask_rows(q, self._known.shape[0], "known_positives")
             known = self._known[q]
         if self._rank is not None:
-            _check_rows(q, self._rank.shape[0], "rank_graph")
+            check_mask_rows(q, self._rank.shape[0], "rank_graph")
             rank = self._rank[q]
-        return _build_mask(
+        return build_mask(
             p, neg_ids, self.negatives_layout, self._keys, known, rank, None, 0.0, "absolute"
         )
 

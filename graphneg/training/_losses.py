@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from .._validation import check_choice, check_float
-from ..negatives._masks import REDUCTIONS, MarginStrategy, _check_margin, _gist_rule
+from ..negatives._masks import REDUCTIONS, MarginStrategy, check_margin, gist_rule
 
 
 def _embeddings(x: Any, name: str) -> torch.Tensor:
@@ -25,8 +25,6 @@ def _embeddings(x: Any, name: str) -> torch.Tensor:
             f"`{name}` must be a non-empty 2-D tensor (n, dim), got shape {tuple(t.shape)}."
         )
     return t
-
-__all__ = ["guide_mask", "masked_info_nce"]
 
 
 def _query_candidate_pair(
@@ -94,12 +92,12 @@ def guide_mask(
     >>> guide_mask(gq, gc, margin=0.1).int().tolist()  # cos = 0.995 > 1 - 0.1
     [[0, 0, 1, 0], [0, 0, 0, 0]]
     """
-    margin, margin_strategy = _check_margin(margin, margin_strategy, "margin")
+    margin, margin_strategy = check_margin(margin, margin_strategy, "margin")
     q, c = _query_candidate_pair(
         guide_query_emb, guide_candidate_emb, "guide_query_emb", "guide_candidate_emb"
     )
     with torch.no_grad():
-        mask = _gist_rule(_cosine(q, c), margin, margin_strategy)
+        mask = gist_rule(_cosine(q, c), margin, margin_strategy)
         diag = torch.arange(q.shape[0], device=mask.device)
         mask[diag, diag] = False
     return mask

@@ -112,7 +112,7 @@ def test_graph_round_trip_all_parts(tmp_path: Path) -> None:
     ]
     back = load_graph_corpus(out)
     _assert_graph_equal(g, back)
-    assert back.n_nodes == 4
+    assert back.num_nodes == 4
     assert back.labels is not None and back.labels.dtype == np.int64
 
 
@@ -295,7 +295,7 @@ def test_embedding_shape_mismatch(tmp_path: Path, array: np.ndarray, match: str)
             ValueError,
             r"`ids` must be unique, got 'a' at positions 0 and 2",
         ),
-        ({"ids": ["a", "b", 3, "c"]}, TypeError, r"`ids` must hold str ids"),
+        ({"ids": ["a", "b", 3.5, "c"]}, TypeError, r"`ids` must hold str or int ids; ids\[2\]"),
         ({"edges": _edges(3, [(0, 1)])}, ValueError, r"`edges` must have shape \(4, 4\)"),
         ({"edges": np.zeros((4, 4))}, TypeError, r"`edges` must be a scipy.sparse"),
         ({"labels": np.array([0, 1, 0])}, ValueError, r"`labels` must be 1-D with 4 entries"),

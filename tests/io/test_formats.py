@@ -522,3 +522,34 @@ def test_reader_rejects_non_bool_strict(tmp_path):
     path.write_text(json.dumps(FLAG_GOOD) + "\n", encoding="utf-8")
     with pytest.raises(TypeError, match="`strict` must be a bool"):
         read_flagembedding(path, strict="no")
+
+
+# --------------------------------------------------------------------------------------------
+# positives: the parsing of graphneg._sparse.as_pairs_matrix, the caller's order kept
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "positives",
+    [
+        [[0, 1], [5], [7]],
+        [[0, 1, 0], (5,), np.int64(7)],  # a repeat is dropped, a scalar is one row
+        np.array([[0, 1], [5, -1], [7, 7]]),  # -1 padded
+        sp.csr_array((np.ones(4), ([0, 0, 1, 2], [0, 1, 5, 7])), shape=(3, 8)),
+    ],
+    ids=["lists", "mixed", "padded", "sparse"],
+)
+def test_every_positives_form_writes_the_same_bytes(tmp_path, positives):
+    write_flagembedding(tmp_path / "ref.jsonl", QUERIES, DOCS, POSITIVES, INDICES)
+    write_flagembedding(tmp_path / "out.jsonl", QUERIES, DOCS, positives, INDICES)
+    assert (tmp_path / "out.jsonl").read_bytes() == (tmp_path / "ref.jsonl").read_bytes()
+
+
+def test_positives_keep_the_callers_order(tmp_path):
+    # a sparse pattern would sort the columns: the lists are written in the order given
+    write_flagembedding(tmp_path / "o.jsonl", QUERIES, DOCS, [[1, 0, 1], [5], [7]], INDICES)
+    assert read_flagembedding(tmp_path / "o.jsonl")[0]["pos"] == [DOCS[1], DOCS[0]]
+    with pytest.raises(ValueError, match=r"`positives` must be 1-D or 2-D, got shape \(3, 1, 1\)"):
+        write_flagembedding(tmp_path / "x.jsonl", QUERIES, DOCS, np.zeros((3, 1, 1), int), INDICES)
+    with pytest.raises(TypeError, match="`positives` must hold integer corpus rows, got dtype float64 for query 1"):
+        write_flagembedding(tmp_path / "x.jsonl", QUERIES, DOCS, [[0], [5.0], [7]], INDICES)

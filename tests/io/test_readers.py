@@ -7,6 +7,7 @@ import gzip
 import json
 import os
 import pickle
+import re
 import shutil
 from pathlib import Path
 
@@ -49,7 +50,7 @@ def counts_of(data: CitationData) -> dict[str, object]:
     assert c is data.graph.counts
     # Nothing dropped silently: every edge read is kept or counted under one reason.
     assert c.read == c.kept + c.duplicates + c.self_loops + c.unknown
-    assert c.kept == data.graph.n_edges
+    assert c.kept == data.graph.num_edges
     assert c.malformed == len(c.malformed_lines)
     return {
         "read": c.read,
@@ -138,7 +139,7 @@ def test_edge_list_known_ids_and_external():
 
 
 def test_edge_list_strict_names_file_and_line():
-    with pytest.raises(ValueError, match=r"edges\.tsv: line 7: expected 2 non-empty fields"):
+    with pytest.raises(ValueError, match=r"edges\.tsv:7: expected 2 non-empty fields"):
         read_edge_list(FIX / "edges.tsv", header=True, strict=True)
 
 
@@ -239,12 +240,12 @@ def test_s2orc_mirrored_citation_is_one_edge(tmp_path):
 
 
 def test_s2orc_strict_and_duplicate_id(tmp_path):
-    with pytest.raises(ValueError, match=r"s2orc\.jsonl: line 4: malformed JSON"):
+    with pytest.raises(ValueError, match=r"s2orc\.jsonl:4: malformed JSON"):
         read_s2orc(FIX / "s2orc.jsonl", strict=True)
     lines = (FIX / "s2orc.jsonl").read_text().splitlines()
     p = tmp_path / "dup.jsonl"
     p.write_text("\n".join([*lines[:3], lines[6]]) + "\n")  # papers A, B, C, then A again
-    with pytest.raises(ValueError, match=r"line 4: duplicate id 'A' \(first on line 1\)"):
+    with pytest.raises(ValueError, match=r"dup\.jsonl:4: duplicate id 'A' \(first on line 1\)"):
         read_s2orc(p, strict=True)
 
 
@@ -277,7 +278,7 @@ def test_s2ag_known_ids():
 
 
 def test_s2ag_strict():
-    with pytest.raises(ValueError, match=r"s2ag_citations\.jsonl: line 7: missing 'citingcorpus"):
+    with pytest.raises(ValueError, match=r"s2ag_citations\.jsonl:7: missing 'citingcorpus"):
         read_s2ag_citations(FIX / "s2ag_citations.jsonl", strict=True)
 
 
@@ -306,7 +307,7 @@ def test_openalex_keep_external_gzip_and_strict():
     assert counts_of(plain) == expected(9, 7, 1, 1, external_nodes=2, lines=[4, 5, 6, 7, 8])
     packed, _ = warned(read_openalex, FIX / "openalex_works.jsonl.gz", keep_external=True)
     same_data(plain, packed)
-    with pytest.raises(ValueError, match=r"line 4: duplicate id 'W2' \(first on line 2\)"):
+    with pytest.raises(ValueError, match=r"openalex_works\.jsonl\.gz:4: duplicate id 'W2' \(first on line 2\)"):
         read_openalex(FIX / "openalex_works.jsonl.gz", strict=True)
 
 
@@ -360,7 +361,7 @@ def test_ogb_size_mismatch_and_strict(tmp_path):
     (tmp_path / "ogb" / "raw" / "node_year.csv").write_text("2001\n2002\n")
     with pytest.raises(ValueError, match="has 2 lines but there are 5 nodes"):
         read_ogb(tmp_path / "ogb")
-    with pytest.raises(ValueError, match=r"nodeidx2paperid\.csv: line 6: duplicate id '101'"):
+    with pytest.raises(ValueError, match=r"nodeidx2paperid\.csv:6: duplicate id '101'"):
         read_ogb(FIX / "ogb", strict=True)
     with pytest.raises(FileNotFoundError, match="not an OGB folder"):
         read_ogb(tmp_path)
@@ -440,7 +441,7 @@ def test_auto_detection(name, fmt):
 def test_auto_detection_planetoid_and_errors(tmp_path):
     folder = write_planetoid(tmp_path / "p")
     data, _ = warned(read_citations, folder)
-    assert data.format == "planetoid" and data.n_nodes == 6
+    assert data.format == "planetoid" and data.num_nodes == 6
     with pytest.raises(ValueError, match=r"`format` must be one of 'auto', 'canonical', 'edges', .*'s2orc'"):
         read_citations(FIX / "edges.tsv", format="csv")
     p = tmp_path / "other.jsonl"
@@ -469,7 +470,7 @@ def shared(sub: str) -> Path:
 
 def test_real_planetoid_cora():
     data, message = warned(read_planetoid, shared("planetoid"), "cora")
-    assert data.n_nodes == 2708
+    assert data.num_nodes == 2708
     # 10,858 listed arcs; 302 repeats; 10,556 arcs = 5,278 undirected edges, each both ways.
     assert counts_of(data) == expected(10858, 10556, duplicates=302)
     A = data.graph.adjacency
@@ -481,9 +482,9 @@ def test_real_planetoid_cora():
 
 def test_real_planetoid_citeseer():
     data, _ = warned(read_planetoid, shared("planetoid"), "citeseer")
-    assert data.n_nodes == 3327
+    assert data.num_nodes == 3327
     assert counts_of(data) == expected(9464, 9104, duplicates=112, self_loops=248)
-    assert data.graph.n_edges // 2 == 4552
+    assert data.graph.num_edges // 2 == 4552
     assert int((data.labels == -1).sum()) == 15
     assert data.features.shape == (3327, 3703)
     assert data.features[(data.labels == -1)].nnz == 0
@@ -494,7 +495,7 @@ def test_real_citeseer_cites():
     with open(folder / "nodes.jsonl", encoding="utf-8") as fh:
         ids = [json.loads(line)["_id"] for line in fh]
     data, _ = warned(read_edge_list, folder / "citeseer.cites", reverse=True, ids=ids)
-    assert data.n_nodes == 3186
+    assert data.num_nodes == 3186
     assert counts_of(data) == expected(4732, 4277, self_loops=120, unknown=335)
     # Same edges as the converted edges.tsv (header citing<TAB>cited).
     with open(folder / "edges.tsv", encoding="utf-8") as fh:
@@ -507,3 +508,38 @@ def test_auto_detection_bare_openalex_id(tmp_path):
     p = tmp_path / "works.jsonl"
     p.write_text('{"id": "W1", "title": "t"}\n')
     assert read_citations(p).format == "openalex"
+
+
+# --------------------------------------------------------------------------------------------
+# The shared line rules: one integer a line (OGB node counts, Planetoid test index), and
+# lenient lines (a bad byte is one malformed line in every reader)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("content", "shown"), [("5\nfive\n", "'five'"), (b"5\n\xff\n", "invalid UTF-8")])
+def test_integer_files_name_the_bad_line(tmp_path, content, shown):
+    shutil.copytree(FIX / "ogb" / "raw", tmp_path / "ogb" / "raw")
+    planetoid = write_planetoid(tmp_path / "p")
+    for path, read in ((tmp_path / "ogb" / "raw" / "num-node-list.csv", lambda: read_ogb(tmp_path / "ogb")),
+                       (planetoid / "ind.toy.test.index", lambda: read_planetoid(planetoid, "toy"))):
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+        with pytest.raises(ValueError, match=rf"^{re.escape(path.name)}:2: not an integer: {shown} "):
+            read()
+
+
+def test_bad_byte_is_one_malformed_line_in_every_reader(tmp_path):
+    shutil.copytree(FIX / "ogb" / "raw", tmp_path / "ogb" / "raw")
+    (tmp_path / "ogb" / "raw" / "node_year.csv").unlink()  # it has a malformed line of its own
+    (tmp_path / "ogb" / "raw" / "edge.csv").write_bytes(b"0,1\n\xff,2\n\n1,2\n")
+    (tmp_path / "e.tsv").write_bytes(b"a\tb\n\xff\tc\n\nb\tc\n")
+    (tmp_path / "w.jsonl").write_bytes(b'{"id": "W1", "referenced_works": ["W2"]}\n\xff\n\n{"id": "W2"}\n')
+    for read, path in ((read_ogb, tmp_path / "ogb"), (read_edge_list, tmp_path / "e.tsv"),
+                       (read_openalex, tmp_path / "w.jsonl")):
+        data, message = warned(read, path)
+        assert data.counts.malformed == 1 and data.counts.malformed_lines == [2], read.__name__
+        assert "line(s) 2" in message  # the blank line 3 is not counted
+        with pytest.raises(ValueError, match=r":2: not valid UTF-8"):
+            read(path, strict=True)

@@ -38,7 +38,7 @@ def test_formats_and_counts(tmp_path, small_graph, fmt):
     assert summary["chunks"] == -(-summary["sources"] // 17)
     assert not (tmp_path / f"{fmt}.jsonl.parts").exists()
     if fmt == "triplets":
-        assert len(lines) == g.n_edges  # one line per citation
+        assert len(lines) == g.num_edges  # one line per citation
         for rec in lines:
             s, p = g.index([rec["query_id"], rec["positive_id"]])
             assert g.has_edges([s], [p])[0]

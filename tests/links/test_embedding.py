@@ -59,7 +59,7 @@ def test_directions_ignored_and_sparse_input(sbm):
 
 def test_converged_svd_matches_eigsh(sbm):
     kw = dict(dim=3, components="drop", weights=(1.0,))
-    a = graph_embedding(sbm, method="svd", n_iter=300, seed=0, **kw)
+    a = graph_embedding(sbm, method="svd", num_iterations=300, seed=0, **kw)
     b = graph_embedding(sbm, method="eigsh", seed=0, **kw)
     assert np.allclose(a @ a.T, b @ b.T, atol=1e-3)
 
@@ -85,7 +85,7 @@ def test_component_options(sbm):
         (dict(weights=()), ValueError, "weights"),
         (dict(weights=(1.0, -1.0)), ValueError, "weights"),
         (dict(weights=(0.0,)), ValueError, "weights"),
-        (dict(n_iter=-1), ValueError, "n_iter"),
+        (dict(num_iterations=-1), ValueError, "num_iterations"),
         (dict(seed="a"), TypeError, "seed"),
     ],
 )
@@ -131,7 +131,7 @@ def test_cora_held_out_citations(cora):
     F = cora.features.toarray().astype(np.float32)
     F /= np.maximum(np.linalg.norm(F, axis=1, keepdims=True), 1e-12)
     feature_hits = _hits_at_k(F, split.train_graph, held)
-    random_hits = 10 / g.n_nodes
+    random_hits = 10 / g.num_nodes
     print(
         f"\nCora hits@10 of {2 * len(held)} held-out citations (both directions): "
         f"graph embedding {graph_hits:.3f}, BoW cosine kNN {feature_hits:.3f}, "
@@ -139,3 +139,28 @@ def test_cora_held_out_citations(cora):
     )
     assert graph_hits >= 10 * random_hits
     assert graph_hits > feature_hits
+
+
+def test_n_iter_is_a_deprecated_spelling(sbm):
+    with pytest.warns(DeprecationWarning, match="num_iterations"):
+        old = graph_embedding(sbm, dim=4, n_iter=2, seed=0)
+    np.testing.assert_array_equal(old, graph_embedding(sbm, dim=4, num_iterations=2, seed=0))
+    with pytest.raises(TypeError, match="both"):
+        graph_embedding(sbm, dim=4, n_iter=2, num_iterations=2)
+
+
+def test_sparse_input_matches_graph_and_is_not_modified(sbm):
+    # a non-canonical float64 matrix with unsorted indices, a duplicate, an explicit zero
+    # and a weight that cancels its reverse: the pattern, not the weights, defines the links
+    A = sbm.adjacency.tocoo()
+    rows, cols = np.r_[A.row[::-1], 0, 3], np.r_[A.col[::-1], 5, 7]
+    data = np.r_[np.full(A.nnz, 2.0)[::-1], 0.0, -1.0]
+    M = sp.csr_matrix((data, (rows, cols)), shape=A.shape)
+    M.indices[: M.indptr[1]] = M.indices[: M.indptr[1]][::-1].copy()
+    M.data[: M.indptr[1]] = M.data[: M.indptr[1]][::-1].copy()
+    M.has_sorted_indices = False
+    before = [a.copy() for a in (M.data, M.indices, M.indptr)]
+    E = graph_embedding(M, dim=4, seed=0)
+    for a, b in zip(before, (M.data, M.indices, M.indptr), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert E.shape == (A.shape[0], 4)

@@ -4,18 +4,19 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from graphneg.exceptions import InfeasibleSamplingError
+from graphneg._sampling import sample_distinct
+from graphneg._sparse import canonical_csr
+from graphneg.exceptions import GraphNegWarning
 from graphneg.links import LinkGraph, LinkSplit, link_split
-from graphneg.links._splits import _NegativeSampler
 
 
-def _keys(edges: np.ndarray, n: int) -> np.ndarray:
+def target_key_array(edges: np.ndarray, n: int) -> np.ndarray:
     return edges[:, 0].astype(np.int64) * n + edges[:, 1]
 
 
 def _graph_keys(g: LinkGraph) -> np.ndarray:
     ei = g.to_edge_index()
-    return ei[0] * g.n_nodes + ei[1]
+    return ei[0] * g.num_nodes + ei[1]
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def _check_negatives(g: LinkGraph, edges: np.ndarray, neg: np.ndarray, k: int, b
     assert neg.shape == (len(edges), k) and neg.dtype == np.int64
     src = np.repeat(edges[:, 0], k)
     flat = neg.ravel()
-    assert flat.min() >= 0 and flat.max() < g.n_nodes
+    assert flat.min() >= 0 and flat.max() < g.num_nodes
     assert not np.any(flat == src)
     assert not g.has_edges(src, flat).any()
     if both_ways:
@@ -49,10 +50,10 @@ def _check_negatives(g: LinkGraph, edges: np.ndarray, neg: np.ndarray, k: int, b
 def test_directed_counts_disjoint_and_negatives(graph):
     s = link_split(graph, val=0.05, test=0.1, num_negatives=7, seed=3)
     assert isinstance(s, LinkSplit)
-    m, n = graph.n_edges, graph.n_nodes
+    m, n = graph.num_edges, graph.num_nodes
     assert len(s.val_edges) == round(0.05 * m) and len(s.test_edges) == round(0.1 * m)
     assert len(s.train_edges) == m - len(s.val_edges) - len(s.test_edges)
-    tr, va, te = (_keys(x, n) for x in (s.train_edges, s.val_edges, s.test_edges))
+    tr, va, te = (target_key_array(x, n) for x in (s.train_edges, s.val_edges, s.test_edges))
     assert np.intersect1d(tr, va).size == np.intersect1d(tr, te).size == np.intersect1d(va, te).size == 0
     assert np.array_equal(np.sort(np.concatenate([tr, va, te])), _graph_keys(graph))
     # the training graph is exactly the training links, same ids
@@ -60,14 +61,14 @@ def test_directed_counts_disjoint_and_negatives(graph):
     assert s.train_graph.ids == graph.ids
     for x in (s.train_edges, s.val_edges, s.test_edges):
         assert x.dtype == np.int64 and x.shape[1] == 2
-        assert np.all(np.diff(_keys(x, n)) > 0)  # sorted rows
+        assert np.all(np.diff(target_key_array(x, n)) > 0)  # sorted rows
     _check_negatives(graph, s.val_edges, s.val_negatives, 7, both_ways=False)
     _check_negatives(graph, s.test_edges, s.test_negatives, 7, both_ways=False)
     assert "LinkSplit(train=" in repr(s)
 
 
 def test_undirected_removes_reverse_links_together(graph):
-    n = graph.n_nodes
+    n = graph.num_nodes
     pairs = np.unique(np.sort(graph.to_edge_index().T, axis=1), axis=0)
     s = link_split(graph, val=0.1, test=0.2, num_negatives=5, seed=0, undirected=True)
     assert len(s.test_edges) == round(0.2 * len(pairs)) and len(s.val_edges) == round(0.1 * len(pairs))
@@ -83,11 +84,11 @@ def test_undirected_removes_reverse_links_together(graph):
     tr = s.train_edges
     fwd, rev = graph.has_edges(tr[:, 0], tr[:, 1]), graph.has_edges(tr[:, 1], tr[:, 0])
     assert fwd.all()
-    assert s.train_graph.n_edges == len(tr) + int(rev.sum())
+    assert s.train_graph.num_edges == len(tr) + int(rev.sum())
     # one row per pair in each split, disjoint across splits
     u = [np.sort(x, axis=1) for x in (s.train_edges, s.val_edges, s.test_edges)]
     all_pairs = np.vstack(u)
-    assert len(np.unique(_keys(all_pairs, n))) == len(pairs)
+    assert len(np.unique(target_key_array(all_pairs, n))) == len(pairs)
     _check_negatives(graph, s.val_edges, s.val_negatives, 5, both_ways=True)
     _check_negatives(graph, s.test_edges, s.test_negatives, 5, both_ways=True)
 
@@ -113,7 +114,7 @@ def test_time_respecting(graph, years):
 
 
 def test_time_ties_split_at_random_but_deterministically(graph):
-    same = np.full(graph.n_nodes, 2000)
+    same = np.full(graph.num_nodes, 2000)
     a = link_split(graph, seed=4, years=same, time_respecting=True)
     b = link_split(graph, seed=4, years=same, time_respecting=True)
     c = link_split(graph, seed=5, years=same, time_respecting=True)
@@ -136,7 +137,7 @@ def test_sparse_input_and_zero_negatives():
     s = link_split(A, val=0.0, test=0.25, num_negatives=0, seed=0)
     assert s.test_negatives.shape == (7, 0) and s.val_negatives.shape == (0, 0)
     assert s.val_edges.shape == (0, 2)
-    assert s.train_graph.n_edges == 28 - 7
+    assert s.train_graph.num_edges == 28 - 7
 
 
 def test_near_complete_source_gets_exactly_the_remaining_nodes():
@@ -149,32 +150,47 @@ def test_near_complete_source_gets_exactly_the_remaining_nodes():
     assert np.array_equal(np.sort(s.test_negatives, axis=1), np.tile([5, 9], (len(s.test_edges), 1)))
 
 
-def test_infeasible_source_raises():
+def test_infeasible_source_is_padded_and_warned():
+    # one shortage policy with link_negatives: all candidates, then -1, and a counted warning
+    # (this test asserted InfeasibleSamplingError before the two samplers were unified)
     n = 10
     e = np.stack([np.zeros(n - 1, dtype=np.int64), np.arange(1, n)], axis=1)
     g = LinkGraph.from_index_edges(e, n)
-    with pytest.raises(InfeasibleSamplingError, match="source node 0 has only 0"):
-        link_split(g, test=0.5, num_negatives=1)
+    with pytest.warns(GraphNegWarning, match=r"test links got fewer than 1 negatives"):
+        s = link_split(g, test=0.5, num_negatives=1)
+    assert np.all(s.test_negatives == -1)  # source 0 links to every other node
     # time-respecting: the pool (no younger nodes) can be too small even for a sparse source
     years = np.r_[2000, np.full(n - 1, 2010)]
     g2 = LinkGraph.from_index_edges([[0, 1], [2, 3]], n, layout="pairs")
-    with pytest.raises(ValueError, match="no younger than it"):
-        link_split(g2, val=0.45, test=0.5, years=years, time_respecting=True, seed=0)
+    with pytest.warns(GraphNegWarning, match="no younger than their source"):
+        s2 = link_split(g2, val=0.45, test=0.5, years=years, time_respecting=True, seed=0)
+    short = np.flatnonzero((s2.test_negatives < 0).any(axis=1)) if len(s2.test_edges) else []
+    for i in short:
+        assert s2.test_edges[i, 0] == 0
+
+
+def _pattern(n, bad_keys):
+    rows, cols = bad_keys // n, bad_keys % n
+    rows = np.r_[rows, np.arange(n)]
+    cols = np.r_[cols, np.arange(n)]  # a source is never its own negative
+    return canonical_csr(sp.csr_array((np.ones(rows.size, bool), (rows, cols)), shape=(n, n)))
 
 
 def test_sampler_is_uniform_over_valid_candidates():
     n = 20
     bad = np.sort(np.array([0 * n + v for v in (1, 2, 3, 4, 5)]))
-    sampler = _NegativeSampler(n, bad, None)
-    neg = sampler.sample(np.zeros(4000, dtype=np.int64), 3, np.random.default_rng(0))
+    neg = sample_distinct(_pattern(n, bad), 3, np.random.default_rng(0),
+                          rows=np.zeros(4000, dtype=np.int64)).indices
     counts = np.bincount(neg.ravel(), minlength=n)
     assert counts[:6].sum() == 0
     expected = 4000 * 3 / 14
     assert np.all(np.abs(counts[6:] - expected) < 0.1 * expected)
     # time pools: only nodes no younger than the source
-    year = np.arange(n) % 4
-    sampler = _NegativeSampler(n, np.empty(0, dtype=np.int64), year.astype(float))
-    neg = sampler.sample(np.full(3000, 6), 2, np.random.default_rng(1))  # year 2
+    year = (np.arange(n) % 4).astype(float)
+    order = np.argsort(year, kind="stable")
+    size = np.searchsorted(year[order], year, side="right")
+    neg = sample_distinct(_pattern(n, np.empty(0, np.int64)), 2, np.random.default_rng(1),
+                          rows=np.full(3000, 6), pool_order=order, pool_size=size).indices  # year 2
     allowed = np.flatnonzero((year <= 2) & (np.arange(n) != 6))
     counts = np.bincount(neg.ravel(), minlength=n)
     assert set(np.flatnonzero(counts)) == set(allowed)

@@ -77,7 +77,7 @@ def test_cluster_negatives_deterministic_and_validated():
 def test_balanced_margin_pairs_uniform_over_bins():
     # 3 non-empty bins holding 1, 10 and 100 pairs: each bin drawn with p = 1/3
     margins = [np.r_[0.0, np.full(10, 5.0), np.linspace(9.0, 10.0, 100)]]
-    picks = balanced_margin_pairs(margins, n_bins=10, n_samples=6000, seed=0)[0]
+    picks = balanced_margin_pairs(margins, num_bins=10, num_samples=6000, seed=0)[0]
     bins = np.where(picks == 0, 0, np.where(picks <= 10, 1, 2))
     counts = np.bincount(bins, minlength=3)
     assert stats.chisquare(counts).pvalue > 0.001
@@ -87,7 +87,7 @@ def test_balanced_margin_pairs_uniform_over_bins():
 
 
 def test_balanced_margin_pairs_edge_cases():
-    out = balanced_margin_pairs([[1.0], [], [2.0, 2.0, 2.0]], n_samples=3, seed=1)
+    out = balanced_margin_pairs([[1.0], [], [2.0, 2.0, 2.0]], num_samples=3, seed=1)
     assert out[0].tolist() == [-1, -1, -1] and out[1].tolist() == [-1, -1, -1]
     assert set(out[2].tolist()) <= {0, 1, 2}
     assert balanced_margin_pairs([[1.0]], min_pairs=1)[0, 0] == 0
@@ -98,3 +98,15 @@ def test_balanced_margin_pairs_edge_cases():
         balanced_margin_pairs([[1.0, np.nan]])
     with pytest.raises(ValueError, match="one entry per query"):
         pair_margins([[1.0]], [])
+
+
+def test_balanced_margin_pairs_old_count_names_warn():
+    margins = [np.arange(20.0)] * 3
+    new = balanced_margin_pairs(margins, num_bins=4, num_samples=2, seed=1)
+    with pytest.warns(DeprecationWarning, match="`n_bins` is deprecated, use `num_bins`"):
+        old = balanced_margin_pairs(margins, n_bins=4, num_samples=2, seed=1)
+    assert np.array_equal(old, new)
+    with pytest.warns(DeprecationWarning, match="`n_samples` is deprecated"):
+        assert np.array_equal(balanced_margin_pairs(margins, num_bins=4, n_samples=2, seed=1), new)
+    with pytest.raises(TypeError, match="got both `n_bins`"):
+        balanced_margin_pairs(margins, n_bins=4, num_bins=4)

@@ -173,7 +173,7 @@ def test_graph_type_checked():
 def test_real_citation_graphs(request, corpus_name):
     corpus = request.getfixturevalue(corpus_name)
     g = LinkGraph(corpus.edges, corpus.ids)
-    sources = np.arange(0, g.n_nodes, 7)
+    sources = np.arange(0, g.num_nodes, 7)
     D = distances(g, sources)
     for strategy in ("uniform", "degree", "khop", "ppr", "specter"):
         for exclude_hops in (1, 2):
@@ -189,3 +189,45 @@ def test_real_citation_graphs(request, corpus_name):
             if strategy in ("uniform", "degree"):
                 assert res.n_short == 0  # exact counts
             assert res.n_short == int(((res.indices >= 0).sum(axis=1) < 5).sum())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        # options of another strategy are errors, not silently ignored
+        ({"hops": 3}, ValueError, r"`hops` is only used by strategy='khop', got strategy='uniform'"),
+        ({"ppr_alpha": 0.2, "strategy": "degree"}, ValueError, r"`ppr_alpha` is only used by strategy='ppr'"),
+        ({"embeddings": np.ones((300, 2))}, ValueError, r"`embeddings` is only used by strategy='bica' or 'scincl'"),
+        ({"strategy": "bica", "embeddings": np.ones((300, 2)), "scincl_hard": 1}, ValueError,
+         r"`scincl_hard` is only used by strategy='scincl'"),
+        # each strategy's options are validated when it runs
+        ({"strategy": "ppr", "ppr_alpha": -1}, ValueError, r"`ppr_alpha` must be > 0"),
+        ({"strategy": "ppr", "ppr_iterations": 0}, ValueError, r"`ppr_iterations` must be >= 1"),
+        ({"strategy": "ppr", "ppr_window": (5,)}, TypeError, r"`ppr_window` must be a \(start, stop\) pair"),
+        ({"strategy": "degree", "degree_power": -0.5}, ValueError, r"`degree_power` must be >= 0"),
+        ({"strategy": "bica", "embeddings": np.ones((300, 2)), "bica_paths": 0}, ValueError,
+         r"`bica_paths` must be >= 1"),
+        ({"strategy": "bica", "embeddings": np.ones((300, 2)), "bica_random": "yes"}, TypeError, r"`bica_random`"),
+        ({"strategy": "scincl", "embeddings": np.ones((300, 2)), "scincl_hard_window": (10, "x")}, TypeError,
+         r"`scincl_hard_window` must be an int"),
+    ],
+)
+def test_strategy_options_are_validated_when_chosen_only(random_graph, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        link_negatives(random_graph, [0, 1], **kwargs)
+
+
+def test_defaults_as_none_equal_explicit_defaults(random_graph):
+    a = link_negatives(random_graph, [0, 1, 2], strategy="ppr", num_negatives=2)
+    b = link_negatives(random_graph, [0, 1, 2], strategy="ppr", num_negatives=2, ppr_alpha=0.15,
+                       ppr_window=(10, 100), ppr_iterations=30)
+    assert np.array_equal(a.indices, b.indices)
+
+
+def test_shortage_policy_is_shared_with_link_split():
+    # a source with fewer candidates than asked: all of them, then -1, one counted warning
+    g = LinkGraph.from_index_edges([[0, j] for j in range(1, 8)], 10)
+    for strategy in ("uniform", "degree", "specter"):
+        with pytest.warns(GraphNegWarning, match=r"1 of 1 sources got fewer than 4 .*padded with -1"):
+            res = link_negatives(g, [0], strategy=strategy, num_negatives=4, exclude_hops=1)
+        assert res.n_short == 1 and np.all(res.indices[0][res.indices[0] >= 0] >= 8)

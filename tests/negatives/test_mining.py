@@ -205,3 +205,51 @@ def test_reduced_precision_matches_fp32(data, precision):
     assert np.array_equal(ref.indices, low.indices)
     np.testing.assert_allclose(np.nan_to_num(low.scores), np.nan_to_num(ref.scores), atol=1e-5)
     np.testing.assert_allclose(low.positive_scores, ref.positive_scores, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"simans_a": 1.0}, r"`simans_a` is only used by sampling='simans', got sampling='top'"),
+        ({"sampling": "softmax", "simans_b": 0.1}, r"`simans_b` is only used by sampling='simans'"),
+        ({"sampling": "random", "temperature": 0.1}, r"`temperature` is only used by sampling='softmax'"),
+        ({"sampling": "softmax", "temperature": 0.0}, r"`temperature` must be > 0"),
+        ({"sampling": "simans", "simans_a": -1.0}, r"`simans_a` must be > 0"),
+    ],
+)
+def test_sampling_options_belong_to_their_strategy(data, kwargs, match):
+    Q, C, positives = data
+    with pytest.raises(ValueError, match=match):
+        mine_hard_negatives(Q, C, positives, **kwargs)
+
+
+def test_default_sampling_options_equal_explicit(data):
+    Q, C, positives = data
+    a = mine_hard_negatives(Q, C, positives, num_negatives=3, range_max=30, sampling="simans", seed=2)
+    b = mine_hard_negatives(Q, C, positives, num_negatives=3, range_max=30, sampling="simans", seed=2,
+                            simans_a=0.5, simans_b=0.0)
+    assert np.array_equal(a.indices, b.indices)
+
+
+@pytest.mark.parametrize("scale", [1e25, 1e-25, "mixed"])
+def test_extreme_magnitudes_are_normalised_exactly(data, scale):
+    # float32 squared norms overflow above ~1.8e19 and underflow below ~1e-19 (issue #11.5)
+    Q, C, positives = data
+    ref = mine_hard_negatives(Q, C, positives, num_negatives=4, range_max=30)
+    if scale == "mixed":
+        q_scale = np.where(np.arange(len(Q)) % 2, 1e30, 1e-30)[:, None]
+        c_scale = np.where(np.arange(len(C)) % 3, 1e-20, 1e20)[:, None]
+    else:
+        q_scale = c_scale = scale
+    Qs, Cs = (Q * q_scale).astype(np.float32), (C * c_scale).astype(np.float32)
+    assert np.isfinite(Qs).all() and Qs.any(axis=1).all() and Cs.any(axis=1).all()
+    got = mine_hard_negatives(Qs, Cs, positives, num_negatives=4, range_max=30)
+    assert np.array_equal(got.indices, ref.indices)
+    np.testing.assert_allclose(got.scores, ref.scores, atol=1e-5)
+    np.testing.assert_allclose(got.positive_scores, ref.positive_scores, atol=1e-5)
+
+
+def test_inner_products_beyond_float32_are_rejected(data):
+    Q, C, positives = data
+    with pytest.raises(ValueError, match=r"inner products can overflow float32"):
+        mine_hard_negatives(Q * 1e20, C * 1e20, positives, metric="ip")

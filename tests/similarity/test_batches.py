@@ -607,7 +607,7 @@ ERROR_CASES = [
     (lambda: cluster_batches(EXACT, 0), ValueError, "`batch_size` must be >= 1"),
     (lambda: packed_batches(EXACT, -3), ValueError, "`batch_size` must be >= 1"),
     (lambda: topic_batches(EXACT, "4"), TypeError, "`batch_size` must be an int"),
-    (lambda: random_batches(0, 2), ValueError, "`n_items` must be >= 1"),
+    (lambda: random_batches(0, 2), ValueError, "`num_items` must be >= 1"),
     # clusters_per_batch
     (
         lambda: topic_batches(EXACT, 6, clusters_per_batch=4),

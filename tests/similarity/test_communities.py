@@ -33,7 +33,7 @@ def test_recovers_planted_partition(method):
 def test_metis_balanced_parts():
     pytest.importorskip("pymetis")
     G, truth = planted()
-    labels = communities(G, "metis", n_parts=5, seed=0)
+    labels = communities(G, "metis", num_parts=5, seed=0)
     sizes = np.bincount(labels)
     assert sizes.size == 5 and sizes.max() <= 1.1 * 40
     # the planted blocks are found up to a handful of nodes
@@ -47,7 +47,7 @@ def test_metis_missing_names_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "pymetis", None)  # makes `import pymetis` fail
     G, _ = planted()
     with pytest.raises(BackendUnavailableError, match=r"graphneg\[metis\]"):
-        communities(G, "metis", n_parts=4)
+        communities(G, "metis", num_parts=4)
 
 
 def test_seed_determinism_and_variation():
@@ -87,7 +87,7 @@ def test_resolution_controls_granularity():
 def test_max_size_is_respected(method):
     rng = np.random.default_rng(3)
     G = knn_graph(rng.normal(size=(300, 4)), 6)
-    labels = communities(G, method, max_size=25, seed=0)
+    labels = communities(G, method, max_cluster_size=25, seed=0)
     assert np.bincount(labels).max() <= 25
     assert set(np.unique(labels)) == set(range(labels.max() + 1))
 
@@ -98,7 +98,7 @@ def test_exact_size_partition(method, K):
     rng = np.random.default_rng(4)
     X = rng.normal(size=(333, 6))
     G = knn_graph(X, 8)
-    labels = communities(G, method, size=K, seed=0)
+    labels = communities(G, method, cluster_size=K, seed=0)
     sizes = np.bincount(labels)
     assert labels.size == 333  # nothing lost, nothing duplicated
     assert np.all(sizes[: 333 // K] == K)
@@ -139,7 +139,7 @@ def test_isolated_nodes_and_empty_graph():
     G = sp.csr_array((7, 7), dtype=np.float32)
     labels = communities(G, seed=0)
     assert sorted(labels.tolist()) == list(range(7))
-    assert np.all(np.bincount(communities(G, size=3)) [:2] == 3)
+    assert np.all(np.bincount(communities(G, cluster_size=3)) [:2] == 3)
 
 
 def test_to_igraph_roundtrip_edges():
@@ -156,11 +156,11 @@ def test_to_igraph_roundtrip_edges():
         (lambda G: communities(G, "kmeans"), ValueError, r"`method` must be one of"),
         (lambda G: communities(G, objective="surprise"), ValueError, r"`objective` must be one of"),
         (lambda G: communities(G, resolution=0), ValueError, r"`resolution` must be > 0"),
-        (lambda G: communities(G, max_size=0), ValueError, r"`max_size` must be >= 1"),
-        (lambda G: communities(G, size=10_000), ValueError, r"`size` must be <= 200"),
-        (lambda G: communities(np.ones(3)), TypeError, r"`G` must be a scipy.sparse"),
-        (lambda G: communities(sp.csr_array((3, 4))), ValueError, r"`G` must be square"),
-        (lambda G: communities(G, "metis"), ValueError, r"needs `n_parts` or `size`"),
+        (lambda G: communities(G, max_cluster_size=0), ValueError, r"`max_cluster_size` must be >= 1"),
+        (lambda G: communities(G, cluster_size=10_000), ValueError, r"`cluster_size` must be <= 200"),
+        (lambda G: communities(np.ones(3)), TypeError, r"`graph` must be a scipy.sparse"),
+        (lambda G: communities(sp.csr_array((3, 4))), ValueError, r"`graph` must be square"),
+        (lambda G: communities(G, "metis"), ValueError, r"needs `num_parts` or `cluster_size`"),
         (lambda G: communities(G, seed=-1), TypeError, r"`seed` must be a non-negative int"),
         (lambda G: exact_size(G, np.zeros(5), 3), ValueError, r"`labels` must have length 200"),
         (lambda G: communities(-G), ValueError, r"non-positive edge weight"),
@@ -179,6 +179,6 @@ def test_unweighted_accepts_negative_weights():
 
 def test_unweighted_split_of_negative_weights_and_dense_subgraphs():
     G = knn_graph(np.random.default_rng(0).normal(size=(60, 8)), 40)  # many weights <= 0
-    labels = communities(G, weighted=False, max_size=5)
+    labels = communities(G, weighted=False, max_cluster_size=5)
     sizes = np.bincount(labels)
     assert sizes.max() <= 5 and sizes.mean() > 3  # pieces, not crumbs

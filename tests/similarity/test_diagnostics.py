@@ -43,11 +43,11 @@ def test_batch_stats_matches_pairwise_reference():
 
 
 def test_batch_stats_counts_duplicates_and_needs_batches():
-    stats = batch_stats([[0, 1], [1, 2]], n_items=4)
+    stats = batch_stats([[0, 1], [1, 2]], num_items=4)
     assert stats["duplicates"] == 1 and stats["coverage"] == 0.75
     with pytest.raises(ValueError, match="at least one batch"):
         batch_stats([])
     with pytest.raises(ValueError, match="only 3 items"):
         batch_stats([[0, 5]], labels=[0, 1, 2])
     with pytest.raises(ValueError, match="`labels` must have length 4"):
-        batch_stats([[0, 1]], labels=[0, 1, 2], n_items=4)
+        batch_stats([[0, 1]], labels=[0, 1, 2], num_items=4)

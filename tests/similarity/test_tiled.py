@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import graphneg.similarity._knn as K
+import graphneg.similarity._search as S_
 from graphneg.similarity._tiled import tiled_topk
 
 
@@ -45,8 +46,8 @@ def test_tiled_topk_equals_brute_force(layout, tile):
 
 def _route(monkeypatch, route: str) -> None:
     """Force the CPU route: 'tiled' (fp32 GEMM tiles) or 'certified' (bf16 tiles + fp32 re-scoring)."""
-    monkeypatch.setattr(K, "_fastest_cpu_gemm", lambda: "numpy")
-    monkeypatch.setattr(K, "_bf16_speedup", lambda: 10.0 if route == "certified" else 1.0)
+    monkeypatch.setattr(S_, "fastest_cpu_gemm", lambda: "numpy")
+    monkeypatch.setattr(S_, "bf16_speedup", lambda: 10.0 if route == "certified" else 1.0)
 
 
 @pytest.mark.parametrize("metric", ["cosine", "ip", "euclidean"])
@@ -54,9 +55,9 @@ def _route(monkeypatch, route: str) -> None:
 @pytest.mark.parametrize("route", ["tiled", "certified"])
 def test_tiled_knn_equals_reference_over_many_tiles(monkeypatch, metric, workers, route):
     # small tiles: several row blocks and column tiles, threads on and off
-    monkeypatch.setattr(K, "_TILE_ROWS", 64)
-    monkeypatch.setattr(K, "_TILE_COLS", 128)
-    monkeypatch.setattr(K, "_blas_threads", lambda: workers)
+    monkeypatch.setattr(S_, "TILE_ROWS", 64)
+    monkeypatch.setattr(S_, "TILE_COLS", 128)
+    monkeypatch.setattr(S_, "blas_threads", lambda: workers)
     _route(monkeypatch, route)
     rng = np.random.default_rng(3)
     X = rng.normal(size=(700, 16)).astype(np.float32) + (5 if metric == "euclidean" else 0)
@@ -77,13 +78,13 @@ def test_tiled_knn_equals_reference_over_many_tiles(monkeypatch, metric, workers
 
 @pytest.mark.parametrize("route", ["tiled", "certified"])
 def test_tiled_knn_is_deterministic_across_workers(monkeypatch, route):
-    monkeypatch.setattr(K, "_TILE_ROWS", 32)
-    monkeypatch.setattr(K, "_TILE_COLS", 256)
+    monkeypatch.setattr(S_, "TILE_ROWS", 32)
+    monkeypatch.setattr(S_, "TILE_COLS", 256)
     _route(monkeypatch, route)
     X = np.random.default_rng(0).normal(size=(500, 8)).astype(np.float32)
     out = []
     for w in (1, 2, 3):
-        monkeypatch.setattr(K, "_blas_threads", lambda w=w: w)
+        monkeypatch.setattr(S_, "blas_threads", lambda w=w: w)
         out.append(K.knn_search(X, k=5))
     for idx, sims in out[1:]:
         assert np.array_equal(idx, out[0][0]) and np.array_equal(sims, out[0][1])
@@ -98,12 +99,12 @@ def test_tiled_mining_equals_torch_path(monkeypatch, route):
     pos = rng.choice(3000, 300, replace=False)
     Q = C[pos] + 0.5 * rng.normal(size=(300, 24)).astype(np.float32)
     kw = dict(num_negatives=4, range_min=3, range_max=30, relative_margin=0.05)
-    monkeypatch.setattr(K, "_fastest_cpu_gemm", lambda: "torch")
+    monkeypatch.setattr(S_, "fastest_cpu_gemm", lambda: "torch")
     ref = gn.mine_hard_negatives(Q, C, pos, **kw)
     _route(monkeypatch, route)
-    monkeypatch.setattr(K, "_TILE_ROWS", 64)
-    monkeypatch.setattr(K, "_TILE_COLS", 256)
-    monkeypatch.setattr(K, "_blas_threads", lambda: 2)
+    monkeypatch.setattr(S_, "TILE_ROWS", 64)
+    monkeypatch.setattr(S_, "TILE_COLS", 256)
+    monkeypatch.setattr(S_, "blas_threads", lambda: 2)
     got = gn.mine_hard_negatives(Q, C, pos, **kw)
     assert (got.indices == ref.indices).all(axis=1).mean() > 0.99
     assert np.allclose(got.positive_scores, ref.positive_scores, atol=1e-5)
@@ -114,8 +115,8 @@ def test_certified_bf16_is_exact_on_near_ties(monkeypatch, metric):
     # targets differ by far less than bf16 can resolve: the bf16 pass alone would rank them
     # arbitrarily; the certified window must re-score all of them and return the fp32 order
     _route(monkeypatch, "certified")
-    monkeypatch.setattr(K, "_TILE_ROWS", 16)
-    monkeypatch.setattr(K, "_TILE_COLS", 512)
+    monkeypatch.setattr(S_, "TILE_ROWS", 16)
+    monkeypatch.setattr(S_, "TILE_COLS", 512)
     rng = np.random.default_rng(11)
     base = rng.normal(size=(20, 32)).astype(np.float32)
     T = (np.repeat(base, 100, axis=0) + 1e-4 * rng.normal(size=(2000, 32))).astype(np.float32)
@@ -130,7 +131,7 @@ def test_certified_bf16_is_exact_on_near_ties(monkeypatch, metric):
     # the chosen set is the exact top 25 up to fp32 rounding of the scores themselves
     assert np.allclose(got_vals, ref_vals, rtol=0, atol=2e-6 * np.abs(S).max())
     assert np.allclose(sims, got_vals, atol=2e-6 * np.abs(S).max())
-    assert K._bf16_error_bound(32) < 0.012
+    assert S_.bf16_error_bound(32) < 0.012
 
 
 def test_bf16_error_bound_holds_against_torch():
@@ -143,7 +144,7 @@ def test_bf16_error_bound_holds_against_torch():
     Xl = torch.from_numpy(X).bfloat16()
     low = (Xl @ Xl.T).float().numpy()
     err = np.abs(low - exact).max()
-    assert err <= K._bf16_error_bound(384)
+    assert err <= S_.bf16_error_bound(384)
     assert err > 1e-4  # bf16 is really in play: the bound is not vacuous here
 
 
@@ -151,7 +152,7 @@ def test_interrupted_tiled_search_cancels_queued_blocks(monkeypatch):
     # closing the block generator early must not run the remaining blocks
     import graphneg.similarity._tiled as TL
 
-    monkeypatch.setattr(K, "_blas_threads", lambda: 2)
+    monkeypatch.setattr(S_, "blas_threads", lambda: 2)
     calls = []
     real = TL.tiled_topk
 
@@ -161,7 +162,7 @@ def test_interrupted_tiled_search_cancels_queued_blocks(monkeypatch):
 
     monkeypatch.setattr(TL, "tiled_topk", counting)
     X = np.random.default_rng(0).normal(size=(64 * 40, 8)).astype(np.float32)
-    gen = K._tiled_blocks(X, X, 3, True, None, False, "", rows=64, cols=256)
+    gen = S_.tiled_blocks(X, X, 3, True, None, False, "", rows=64, cols=256)
     next(gen)
     gen.close()
     assert len(calls) < 40

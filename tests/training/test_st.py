@@ -133,10 +133,10 @@ def test_refresh_callback_re_mines_each_epoch(tiny_model, tmp_path):
     class LateBoundReminer:
         """Binds to the training sampler, which the trainer builds inside train()."""
 
-        def maybe_refresh(self, epoch):
+        def step(self, epoch):
             reminer = gn.Reminer(lambda: model.encode(ds["anchor"]), factory.samplers[0], k=5, cluster_size=8)
             calls.append(epoch)
-            return reminer.maybe_refresh(epoch)
+            return reminer.step(epoch)
 
     trainer.add_callback(RefreshCallback(LateBoundReminer()))
     trainer.train()
@@ -149,5 +149,52 @@ def test_strata_need_drop_last():
     factory = batch_sampler(np.repeat(np.arange(10), 3), strata=np.repeat([0, 1], 15))
     with pytest.raises(ValueError, match="dataloader_drop_last=True"):
         factory(range(30), 6, False, None, None, 0)
-    s = factory(range(30), 6, True, None, None, 0)
+    with pytest.warns(gn.GraphNegWarning, match=r"drops 6 of 30 items .*each stratum ends in its own short batch"):
+        s = factory(range(30), 6, True, None, None, 0)
     assert all(len(b) == 6 for b in s)
+
+
+def test_training_dataset_of_another_length_warns_eval_stays_silent(tiny_model, tmp_path):
+    import warnings
+
+    from graphneg.exceptions import GraphNegWarning
+
+    factory = batch_sampler(np.repeat(np.arange(6), 10))  # labels for 60 rows
+    model = make_model(tiny_model)
+    args = st.SentenceTransformerTrainingArguments(
+        output_dir=str(tmp_path), max_steps=1, per_device_train_batch_size=16, batch_sampler=factory,
+        report_to=[], use_cpu=True, save_strategy="no",
+    )
+    trainer = st.SentenceTransformerTrainer(model=model, args=args, train_dataset=make_dataset(64),
+                                            eval_dataset=make_dataset(20),
+                                            loss=losses.MultipleNegativesRankingLoss(model))
+    with pytest.warns(GraphNegWarning, match=r"training dataset has 64 rows but `labels` has 60 entries"):
+        trainer.get_train_dataloader()
+    assert isinstance(factory.samplers[-1], gn.RandomBatchSampler)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GraphNegWarning)
+        loader = trainer.get_eval_dataloader()
+    assert isinstance(factory.samplers[-1], gn.RandomBatchSampler) and len(loader) == 3
+
+
+def test_refresh_callback_prefers_step_and_falls_back_to_maybe_refresh():
+    from types import SimpleNamespace
+
+    calls = []
+
+    class New:
+        def step(self, epoch):
+            calls.append(("step", epoch))
+
+        def maybe_refresh(self, epoch):  # pragma: no cover - must not be used
+            calls.append(("maybe_refresh", epoch))
+
+    class Old:
+        def maybe_refresh(self, epoch):
+            calls.append(("maybe_refresh", epoch))
+
+    for r in (New(), Old()):
+        RefreshCallback(r).on_epoch_begin(None, SimpleNamespace(epoch=2.0), None)
+    assert calls == [("step", 2), ("maybe_refresh", 2)]
+    with pytest.raises(TypeError, match="step"):
+        RefreshCallback(object())

@@ -1,0 +1,185 @@
+"""``graphneg batches``: embeddings -> kNN graph -> communities -> one epoch of batches."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..training._plans import CommunityPlan, RandomPlan, TopicPlan  # the samplers' logic, without torch
+from ._batches_io import write_batches
+from ._common import (
+    CliError,
+    check_output,
+    claim_outputs,
+    load_embeddings,
+    load_labels,
+    log,
+    read_text,
+    relay_warnings,
+)
+from ._stats import format_table
+
+NAME = "batches"
+SUMMARY = "embeddings -> kNN graph -> communities -> one epoch of batches (JSONL) + diagnostics"
+DESCRIPTION = (
+    "Build a kNN graph from embeddings (the built-in demo dataset when --embeddings is not given), "
+    "find communities, write one epoch of batches as JSONL (one batch a line) and print batch "
+    "diagnostics next to random batches."
+)
+
+
+def add_options(b: argparse.ArgumentParser) -> None:
+    """The options of ``graphneg batches``."""
+    _add_input_options(b)
+    _add_graph_options(b)
+    _add_batch_options(b)
+
+
+def _add_input_options(b: argparse.ArgumentParser) -> None:
+    b.add_argument("--embeddings", type=Path, help=".npy (n_items, dim); default: built-in demo data")
+    b.add_argument("--labels", type=Path, help="labels for diagnostics: .npy or text, one per line")
+    b.add_argument("--ids", type=Path, help="text file of item ids, one per line, written with the batches")
+    b.add_argument("--demo-size", type=int, default=3000, help="items in the demo dataset")
+    b.add_argument("-o", "--output", type=Path, default=Path("batches.jsonl"), help="output JSONL")
+    b.add_argument("--stats-json", type=Path, help="also write the diagnostics as JSON here")
+    b.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+
+def _add_graph_options(b: argparse.ArgumentParser) -> None:
+    b.add_argument("-k", type=int, default=10, help="neighbours per item")
+    b.add_argument("--skip", type=int, default=0, help="drop each item's top SKIP neighbours (B3's p)")
+    b.add_argument("--metric", default="cosine", choices=["cosine", "ip", "euclidean"])
+    b.add_argument("--mutual", action="store_true", help="keep only mutual kNN edges (B3)")
+    b.add_argument("--backend", default="exact", choices=["exact", "auto", "faiss", "faiss-hnsw", "pynndescent"],
+                   help="kNN backend; approximate ones report their recall")
+    b.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"],
+                   help="reduced-precision scoring with fp32 re-ranking (exact backend)")
+    b.add_argument("--device", default=None, help="torch device for the kNN search, e.g. cuda")
+    b.add_argument("--method", default="leiden", choices=["leiden", "louvain", "metis", "components"])
+    b.add_argument("--resolution", type=float, default=None,
+                   help="modularity resolution (leiden, louvain; default 1.0)")
+    b.add_argument("--max-cluster-size", "--max-size", dest="max_cluster_size", type=int, default=None,
+                   help="largest community (default: none)")
+    b.add_argument("--cluster-size", type=int, default=None, help="exact cluster size K (B3)")
+    b.add_argument("--num-parts", "--n-parts", dest="num_parts", type=int, default=None,
+                   help="parts for --method metis")
+    b.add_argument("--unweighted", action="store_true", help="ignore similarity weights")
+
+
+def _add_batch_options(b: argparse.ArgumentParser) -> None:
+    b.add_argument("--packing", default="auto", choices=["auto", "b3", "bfd", "fill", "tas"])
+    b.add_argument("--clusters-per-batch", type=int, default=1, help="with --packing tas")
+    b.add_argument("--batch-size", type=int, default=64)
+    b.add_argument("--mix-random", type=float, default=0.0, help="share of random items per batch")
+    b.add_argument("--drop-last", action="store_true")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--epoch", type=int, default=0)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``graphneg batches``; 0 on success."""
+    import graphneg as gn
+
+    t0 = time.perf_counter()
+    inputs = [args.embeddings, args.labels, args.ids]
+    outputs = [check_output(args.output, "-o", inputs)]
+    if args.stats_json is not None:
+        outputs.append(check_output(args.stats_json, "--stats-json", [*inputs, args.output]))
+        if args.stats_json.resolve() == args.output.resolve():
+            raise CliError(f"--stats-json {args.stats_json} is the same file as -o")
+    with claim_outputs(outputs), relay_warnings(args.quiet):
+        X, labels, ids, citations = _inputs(args)
+        graph = _knn_graph(args, X)
+        sampler = _sampler(args, _communities(args, graph))  # refuses an empty epoch before writing
+        batches = sampler.batches()
+        control = RandomPlan(X.shape[0], args.batch_size, drop_last=args.drop_last, seed=args.seed)
+        control.set_epoch(args.epoch)
+        write_batches(args.output, batches, ids)
+        log(f"wrote {len(batches)} batches to {args.output} "
+            f"(packing={getattr(sampler, 'packing', 'tas')}) in {time.perf_counter() - t0:.1f}s", args.quiet)
+        kw = dict(embeddings=X, labels=labels, graph=citations if citations is not None else graph)
+        stats = {"graphneg": gn.batch_stats(batches, **kw), "random": gn.batch_stats(control.batches(), **kw)}
+        print(format_table(stats))
+        if args.stats_json:
+            from ..io._atomic import atomic_write
+
+            with atomic_write(args.stats_json, "w") as fh:
+                json.dump(stats, fh, indent=2)
+    return 0
+
+
+def _inputs(args: argparse.Namespace) -> tuple[np.ndarray, Any, list[str] | None, Any]:
+    """Embeddings, diagnostic labels, item ids and (demo only) the citation graph."""
+    import graphneg as gn
+
+    if args.embeddings is None:
+        if args.demo_size < 2:
+            raise CliError(f"--demo-size must be >= 2, got {args.demo_size}")
+        demo = gn.load_demo(args.demo_size, seed=args.seed)
+        log(f"built-in demo dataset: {demo.embeddings.shape[0]} items, dim {demo.embeddings.shape[1]}, "
+            f"{int(demo.labels.max()) + 1} topics, {demo.citations.nnz} citations", args.quiet)
+        return demo.embeddings, demo.labels, None, demo.citations
+    X = load_embeddings(args.embeddings)
+    labels = load_labels(args.labels, X.shape[0]) if args.labels else None
+    ids = None
+    if args.ids:
+        ids = read_text(args.ids, "--ids").splitlines()
+        if len(ids) != X.shape[0]:
+            raise CliError(f"--ids {args.ids} has {len(ids)} lines, expected {X.shape[0]} (one per row)")
+    log(f"embeddings {args.embeddings}: {X.shape[0]} x {X.shape[1]}", args.quiet)
+    return X, labels, ids, None
+
+
+def _knn_graph(args: argparse.Namespace, X: np.ndarray) -> Any:
+    import graphneg as gn
+
+    own_check = args.backend not in ("exact", "faiss") and not args.mutual  # printed below
+    graph = gn.knn_graph(
+        X, args.k, skip=args.skip, metric=args.metric, mutual=args.mutual, backend=args.backend,
+        precision=args.precision, device=args.device, show_progress=not args.quiet,
+        recall_sample=0 if own_check else 1000,
+    )
+    log(f"kNN graph: k={args.k}, skip={args.skip}, metric={args.metric}, mutual={args.mutual}, "
+        f"backend={args.backend}: {graph.nnz} edges", args.quiet)
+    if own_check:
+        recall = gn.knn_recall(X, graph, skip=args.skip, metric=args.metric, sample=500)
+        log(f"kNN recall@{args.k} on 500 sampled rows: {recall:.4f}", args.quiet)
+    return graph
+
+
+def _communities(args: argparse.Namespace, graph: Any) -> np.ndarray:
+    import graphneg as gn
+
+    cluster_size = args.cluster_size
+    if args.method == "metis" and cluster_size is None and args.num_parts is None:
+        cluster_size = args.batch_size // 2
+    comm = gn.communities(
+        graph, args.method, resolution=args.resolution,
+        max_cluster_size=args.max_cluster_size or None, cluster_size=cluster_size, num_parts=args.num_parts,
+        weighted=not args.unweighted, seed=args.seed,
+    )
+    sizes = np.bincount(comm)
+    log(f"communities ({args.method}): {sizes.size}, sizes {int(sizes.min())}..{int(sizes.max())} "
+        f"(median {int(np.median(sizes))})", args.quiet)
+    return comm
+
+
+def _sampler(args: argparse.Namespace, comm: np.ndarray) -> Any:
+    common = dict(mix_random=args.mix_random, drop_last=args.drop_last, seed=args.seed)
+    try:
+        if args.packing == "tas":
+            sampler = TopicPlan(comm, args.batch_size, clusters_per_batch=args.clusters_per_batch, **common)
+        else:
+            sampler = CommunityPlan(comm, args.batch_size, packing=args.packing, **common)
+        sampler.set_epoch(args.epoch)
+        len(sampler)  # plans the requested epoch: an empty one is refused here, before writing
+    except ValueError as err:
+        if "leaves no batch" in str(err):
+            raise CliError(f"--drop-last: {err}") from None
+        raise
+    return sampler

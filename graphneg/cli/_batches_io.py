@@ -1,0 +1,81 @@
+"""The batches JSONL file: one ``{"batch": i, "indices": [...], "ids": [...]}`` record a line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._common import CliError
+
+
+def write_batches(path: Path, batches: list[np.ndarray], ids: list[str] | None) -> None:
+    """Write ``batches`` atomically (readers never see a partial file).
+
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "b.jsonl"
+    >>> write_batches(p, [np.array([2, 0])], ["a", "b", "c"])
+    >>> p.read_text()
+    '{"batch": 0, "indices": [2, 0], "ids": ["c", "a"]}\\n'
+    """
+    from ..io._atomic import atomic_write
+
+    with atomic_write(path, "w", encoding="utf-8") as fh:
+        for i, b in enumerate(batches):
+            rec: dict[str, Any] = {"batch": i, "indices": b.tolist()}
+            if ids is not None:
+                rec["ids"] = [ids[j] for j in b]
+            fh.write(json.dumps(rec) + "\n")
+
+
+def read_batches(path: str | Path) -> list[np.ndarray]:
+    """Read a batches JSONL file written by ``graphneg batches`` (the ``indices`` of each line).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The JSONL file.
+
+    Returns
+    -------
+    list of ndarray (int64)
+
+    Raises
+    ------
+    ValueError
+        Naming ``file:line`` for a line that is not a batch record, or for a binary file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "b.jsonl"
+    >>> _ = p.write_text('{"batch": 0, "indices": [3, 1]}\\n')
+    >>> [b.tolist() for b in read_batches(p)]
+    [[3, 1]]
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CliError(f"{path} {'is a directory' if path.is_dir() else 'does not exist'}")
+    out = []
+    with open(path, encoding="utf-8") as fh:
+        lineno = 0
+        try:
+            for lineno, line in enumerate(fh, 1):  # noqa: B007 - lineno is used after a decode error
+                if line.strip():
+                    out.append(_record(line, path, lineno))
+        except UnicodeDecodeError:
+            raise CliError(f"{path}:{lineno + 1}: not UTF-8 text (a batches JSONL file expected)") from None
+    return out
+
+
+def _record(line: str, path: Path, lineno: int) -> np.ndarray:
+    try:
+        rec = json.loads(line)
+        indices = np.asarray(rec["indices"], dtype=np.int64)
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+        raise CliError(f"{path}:{lineno}: not a batch record ({err})") from None
+    if indices.ndim != 1 or (indices < 0).any():
+        raise CliError(f"{path}:{lineno}: `indices` must be a list of non-negative ints")
+    return indices
