@@ -47,6 +47,7 @@ def shared_data_dir() -> Path:
 CONVERTERS = {
     # name: (converter script, shared-data subfolder, a file every converted folder has)
     "scifact": ("convert_scifact.py", "scifact", "corpus.jsonl"),
+    "nfcorpus": ("convert_scifact.py", "nfcorpus", "corpus.jsonl"),  # same BEIR layout
     "citeseer_text": ("convert_citeseer_text.py", "citeseer_text", "nodes.jsonl"),
 }
 
