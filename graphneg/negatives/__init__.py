@@ -2,8 +2,8 @@
 
 - mined hard negatives from embeddings: :func:`mine_hard_negatives` (sentence-transformers
   semantics, NV-Retriever margins, SimANS);
-- negatives from communities: :func:`cluster_negatives` (B3++), :func:`balanced_margin_pairs`
-  (TAS-Balanced);
+- negatives from communities: :func:`cluster_negatives` (B3++), :func:`cluster_hard_negatives`
+  (ClusterNS: members of the nearest other cluster), :func:`balanced_margin_pairs` (TAS-Balanced);
 - negatives from link structure: :func:`link_negatives` (uniform, k-hop, degree, PPR, SPECTER,
   BiCA, SciNCL);
 - :func:`false_negative_mask`: which in-batch or mined candidates must not count as negatives
@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 from ._batch_negatives import balanced_margin_pairs, cluster_negatives, pair_margins
+from ._cluster_hard import cluster_hard_negatives
 from ._fn_masks import cluster_mask, khop_mask, known_positive_mask, score_threshold_mask
 from ._link_negatives import LinkNegatives, link_negatives
 from ._masks import false_negative_mask
@@ -26,6 +27,7 @@ __all__ = [
     "mine_hard_negatives",
     "HardNegatives",
     "cluster_negatives",
+    "cluster_hard_negatives",
     "balanced_margin_pairs",
     "pair_margins",
     "link_negatives",

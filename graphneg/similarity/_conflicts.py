@@ -181,6 +181,19 @@ class GraphRisk(TypedDict, total=False):
     hops: int
 
 
+class ConflictSpec(GraphRisk, total=False):
+    """The ``conflicts=`` option of the community samplers (:mod:`graphneg.training`).
+
+    ``query_items`` and ``positive_items`` (one entry per sampler item) are required; the
+    others are the optional arguments of :func:`conflict_free_batches` of the same names.
+    """
+
+    query_items: Any
+    positive_items: Any
+    known_positives: Any
+    max_rounds: int
+
+
 def _risk(function: str, query_items: Any, positive_items: Any, known_positives: Any, options: GraphRisk) -> _Risk:
     """The risk relation of ``function``'s arguments (``options``: its ``**GraphRisk``)."""
     check_keywords(function, GraphRisk, options)
@@ -477,7 +490,26 @@ def conflict_free_batches(
     risk = _risk("conflict_free_batches", query_items, positive_items, known_positives, graph_risk)
     grid, sizes = _grid(batches, risk.query.size)
     max_rounds = check_int(max_rounds, "max_rounds", min_value=0)
-    rng = check_rng(seed)
+    new_batches, report = _repair(risk, grid, sizes, check_rng(seed), max_rounds)
+    if report.unresolved:
+        warnings.warn(
+            f"conflict_free_batches: {report.unresolved} conflicting pair(s) of pairs could not be "
+            f"separated (of {report.initial_conflicts}); they stay in their batches. Mask them at loss "
+            "time or use more, smaller batches.",
+            GraphNegWarning,
+            stacklevel=2,
+        )
+    return new_batches, report
+
+
+def _repair(
+    risk: _Risk, grid: np.ndarray, sizes: np.ndarray, rng: np.random.Generator, max_rounds: int
+) -> tuple[list[np.ndarray], ConflictReport]:
+    """The repair of :func:`conflict_free_batches` on a validated grid, without the warning.
+
+    ``grid`` (from :func:`_grid`) is modified in place. The samplers of
+    :mod:`graphneg.training` call it with a risk relation built once per sampler.
+    """
     start = grid.copy()
     deg = _degrees(risk, grid, np.arange(grid.shape[0]))
     initial = int(deg.sum()) // 2
@@ -492,12 +524,4 @@ def conflict_free_batches(
     report = ConflictReport(
         int(sizes.sum()), int(sizes.size), initial, swaps, moved, int(left.shape[0]), left, rounds
     )
-    if report.unresolved:
-        warnings.warn(
-            f"conflict_free_batches: {report.unresolved} conflicting pair(s) of pairs could not be "
-            f"separated (of {initial}); they stay in their batches. Mask them at loss time or use "
-            "more, smaller batches.",
-            GraphNegWarning,
-            stacklevel=2,
-        )
     return [grid[b, : sizes[b]].copy() for b in range(sizes.size)], report

@@ -30,6 +30,8 @@ from .._groups import Groups
 from .._validation import check_bool, check_choice, check_float, check_int, check_labels
 from ..exceptions import GraphNegWarning
 from ..similarity._batches import cluster_batches, packed_batches, random_batches, topic_batches
+from ..similarity._conflicts import ConflictReport, ConflictSpec
+from ._plan_conflicts import ConflictGuard
 from ._sharding import plan_for_ranks, rank_share, unavoidable_drop
 
 if TYPE_CHECKING:
@@ -65,6 +67,7 @@ class LabelledOptions(StratifiedOptions, total=False):
     """The options of the samplers driven by per-item labels."""
 
     mix_random: float
+    conflicts: ConflictSpec | None
 
 
 #: NumPy-style documentation of :class:`SamplerOptions`, spliced into every sampler's docstring
@@ -90,16 +93,37 @@ SAMPLER_PARAMETERS = """\
         ``num_replicas`` items is first merged into another batch (of its stratum).
 """
 
+#: documentation of the ``conflicts`` option of the samplers driven by labels, spliced in
+#: place of a ``{conflicts_parameter}`` line by :func:`sampler_parameters`
+CONFLICTS_PARAMETER = """\
+    conflicts : dict, optional
+        Conflict-free packing: item ``i`` is the training pair ``(query_items[i],
+        positive_items[i])``, and no batch may hold two pairs where one's positive is the
+        other's positive, a known positive of the other's query, or (with ``graph``) within
+        ``hops`` hops of it. Keys: ``'query_items'``, ``'positive_items'`` (required, one per
+        item), ``'known_positives'`` (sparse ``(n_queries, n_items)``, int array or id lists),
+        ``'graph'`` and ``'hops'`` (default 1), ``'max_rounds'`` (default 200): the arguments of
+        :func:`graphneg.conflict_free_batches`, which repairs every epoch's batches (after DDP
+        balancing, swapping items between batches of one stratum; seeded by ``(seed, epoch)``).
+        ``len``, batch sizes, the items of an epoch and the DDP shards are those of the plan
+        without the option; :attr:`last_conflict_report` holds the
+        :class:`~graphneg.ConflictReport` of the epoch planned last, and a GraphNegWarning
+        (once per labelling) counts conflicts left in place. Validated only when given.
+"""
+
 _PLACEHOLDER = "    {sampler_parameters}\n"
+_CONFLICTS_PLACEHOLDER = "    {conflicts_parameter}\n"
 
 
 def sampler_parameters(cls: type) -> type:
     """Class decorator: put :data:`SAMPLER_PARAMETERS` in place of the line
-    ``{sampler_parameters}`` of the class's docstring (in its ``Parameters`` section)."""
+    ``{sampler_parameters}`` of the class's docstring (in its ``Parameters`` section), and
+    :data:`CONFLICTS_PARAMETER` in place of a ``{conflicts_parameter}`` line."""
     if cls.__doc__:  # None under python -OO
         if _PLACEHOLDER not in cls.__doc__:
             raise AssertionError(f"{cls.__name__}'s docstring has no {_PLACEHOLDER.strip()} line")
-        cls.__doc__ = cls.__doc__.replace(_PLACEHOLDER, SAMPLER_PARAMETERS)
+        doc = cls.__doc__.replace(_PLACEHOLDER, SAMPLER_PARAMETERS)
+        cls.__doc__ = doc.replace(_CONFLICTS_PLACEHOLDER, CONFLICTS_PARAMETER)
     return cls
 
 
@@ -161,6 +185,10 @@ class PlannedBatches:
         self.epoch = 0
         self._cache: tuple[int, list[np.ndarray]] | None = None
         self._drop_warned = False
+        self._guard: ConflictGuard | None = None  # set by the samplers given `conflicts`
+        self._conflict_warned = False
+        #: the ConflictReport of the epoch planned last (``conflicts`` only)
+        self.last_conflict_report: ConflictReport | None = None
 
     # -- protocol ---------------------------------------------------------------------------
     def set_epoch(self, epoch: int) -> None:
@@ -190,6 +218,9 @@ class PlannedBatches:
     def batches(self, epoch: int | None = None) -> list[np.ndarray]:
         """All ranks' batches of ``epoch`` (default: the current one), before sharding.
 
+        With ``conflicts``, the repaired batches (those a single rank iterates); under DDP the
+        repair runs on the balanced plan that the ranks share.
+
         Parameters
         ----------
         epoch : int, optional
@@ -204,7 +235,11 @@ class PlannedBatches:
         >>> [b.tolist() for b in RandomPlan(5, 2, seed=0).batches()]
         [[1, 3], [4, 2], [0]]
         """
-        return self._global_batches(self.epoch if epoch is None else check_int(epoch, "epoch", min_value=0))
+        epoch = self.epoch if epoch is None else check_int(epoch, "epoch", min_value=0)
+        batches = self._global_batches(epoch)
+        if self._guard is not None:
+            batches, _ = self._guard.repair(batches, self.strata, seed=self.seed, epoch=epoch)
+        return batches
 
     def _global_batches(self, epoch: int) -> list[np.ndarray]:
         raise NotImplementedError
@@ -216,7 +251,7 @@ class PlannedBatches:
         try:
             change(*args)
             self._cache = None
-            self._drop_warned = False
+            self._drop_warned = self._conflict_warned = False
             self._rank_batches()
         except BaseException:
             self.__dict__.clear()
@@ -234,8 +269,31 @@ class PlannedBatches:
                 self._global_batches(self.epoch), self.num_replicas, self.shard, self.drop_last, self.strata
             )
             self._check_dropped(plan, self.epoch)
+            plan = self._without_conflicts(plan, self.epoch)
             self._cache = (self.epoch, rank_share(plan, self.num_replicas, self.rank, self.shard))
         return self._cache[1]
+
+    def _without_conflicts(self, plan: list[np.ndarray], epoch: int) -> list[np.ndarray]:
+        """The plan repaired by the ``conflicts`` option (the plan itself without it).
+
+        Every rank repairs the same global plan with the same ``(seed, epoch)``, so the ranks
+        stay disjoint; sizes are kept, so ``len`` is that of the unrepaired plan.
+        """
+        if self._guard is None:
+            return plan
+        plan, report = self._guard.repair(plan, self.strata, seed=self.seed, epoch=epoch)
+        self.last_conflict_report = report
+        if report.unresolved and not self._conflict_warned:
+            self._conflict_warned = True
+            warnings.warn(
+                f"{self._name}: {report.unresolved} conflicting pair(s) of items could not be separated "
+                f"in epoch {epoch} (of {report.initial_conflicts}; {report.moved} items moved); they stay "
+                "in their batches (see `last_conflict_report`, warned once per labelling). Mask them at "
+                "loss time (graphneg.known_positive_mask) or use smaller batches.",
+                GraphNegWarning,
+                stacklevel=_outside_stacklevel(),
+            )
+        return plan
 
     def _check_dropped(self, plan: list[np.ndarray], epoch: int) -> None:
         """Refuse an empty epoch; warn (once per labels) when ``drop_last`` drops many items."""
@@ -274,12 +332,20 @@ class _LabelledBatches(StratifiedBatches):
     """Shared set-up of the samplers driven by per-item labels (communities or topics)."""
 
     def __init__(
-        self, labels: Any, batch_size: int, *, mix_random: float = 0.0, **options: Unpack[StratifiedOptions]
+        self,
+        labels: Any,
+        batch_size: int,
+        *,
+        mix_random: float = 0.0,
+        conflicts: ConflictSpec | None = None,
+        **options: Unpack[StratifiedOptions],
     ) -> None:
         labels = check_labels(labels, "labels")
         super().__init__(labels.size, batch_size, **options)
         self.labels = labels
         self.mix_random = check_float(mix_random, "mix_random", min_value=0.0, max_value=1.0)
+        if conflicts is not None:  # validated (and its risk relation built) only when given
+            self._guard = ConflictGuard(conflicts, self.num_items, self._name)
 
     def _set_labels(self, labels: np.ndarray) -> None:
         self.labels = labels

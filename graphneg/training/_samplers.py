@@ -66,14 +66,22 @@ class CommunityBatchSampler(CommunityPlan, Sampler[list[int]]):
         Share of each batch swapped with random items.
     strata : array-like of shape (num_items,), default=None
         Never mix strata (tasks, sources) in one batch.
+    {conflicts_parameter}
     {sampler_parameters}
+
+    Attributes
+    ----------
+    last_conflict_report : ConflictReport or None
+        With ``conflicts``: what the repair of the epoch planned last did (``moved`` items,
+        ``unresolved`` conflicts); None without it.
 
     Notes
     -----
     Call :meth:`set_epoch` at the start of every epoch, before iterating: the HF and
     sentence-transformers trainers do, a plain accelerate loop must (``accelerator.prepare``
     does not forward ``set_epoch`` to a batch sampler). :meth:`refresh` swaps in re-mined
-    communities.
+    communities. With ``fixed_composition=True`` and ``conflicts``, the repair of each epoch
+    may move a few items (``last_conflict_report.moved``) out of their fixed batches.
 
     Examples
     --------
@@ -85,6 +93,16 @@ class CommunityBatchSampler(CommunityPlan, Sampler[list[int]]):
     [2, 2]
     >>> CommunityBatchSampler(np.repeat(np.arange(4), 3), 4, drop_last=True).packing
     'fill'
+
+    Conflict-free packing: items 0 and 1 are two pairs of query 0 (positives 10 and 11), one
+    community, so they would share a batch:
+
+    >>> spec = {"query_items": [0, 0, 1, 2], "positive_items": [10, 11, 12, 13]}
+    >>> sampler = CommunityBatchSampler([0, 0, 1, 1], 2, conflicts=spec)
+    >>> [{0, 1} <= set(b) for b in sampler], len(sampler)  # 0 and 1 apart
+    ([False, False], 2)
+    >>> sampler.last_conflict_report.moved, sampler.last_conflict_report.unresolved
+    (2, 0)
     """
 
 
@@ -107,7 +125,13 @@ class TopicBatchSampler(TopicPlan, Sampler[list[int]]):
         Share of each batch swapped with random items.
     strata : array-like of shape (num_items,), default=None
         Never mix strata in one batch.
+    {conflicts_parameter}
     {sampler_parameters}
+
+    Attributes
+    ----------
+    last_conflict_report : ConflictReport or None
+        With ``conflicts``: what the repair of the epoch planned last did; None without it.
 
     Examples
     --------
@@ -115,4 +139,11 @@ class TopicBatchSampler(TopicPlan, Sampler[list[int]]):
     >>> sampler = TopicBatchSampler(labels, 4, seed=1)
     >>> sorted(sorted(set(labels[b].tolist())) for b in sampler)  # one topic per batch
     [[0], [1], [2]]
+
+    With ``conflicts``, the items of a query with several positives are spread over batches:
+
+    >>> spec = {"query_items": np.repeat(np.arange(6), 2), "positive_items": np.arange(12)}
+    >>> sampler = TopicBatchSampler(labels, 4, conflicts=spec, seed=1)
+    >>> [len(set(spec["query_items"][b].tolist())) for b in sampler]  # no query twice
+    [4, 4, 4]
     """

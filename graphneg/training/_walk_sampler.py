@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from torch.utils.data import Sampler
 
-from .._validation import check_bool
 from .._sparse import graph_pattern
+from .._validation import check_bool
 from ..similarity._walk_batches import check_walk_options, walk_epoch
 from ._plans import PlannedBatches, SamplerOptions, sampler_parameters
 

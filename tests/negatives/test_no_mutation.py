@@ -18,6 +18,7 @@ from graphneg import GraphNegWarning
 from graphneg.links import LinkGraph, link_split
 from graphneg.negatives import (
     balanced_margin_pairs,
+    cluster_hard_negatives,
     cluster_negatives,
     false_negative_mask,
     link_negatives,
@@ -164,6 +165,19 @@ def test_batch_negatives_inputs():
     balanced_margin_pairs(margins, num_samples=3)
     pair_margins(pos, negs)
     assert snapshot(X, T, groups, *margins, *pos, *negs) == before
+
+
+def test_cluster_hard_negatives_inputs():
+    # float32 C-contiguous inputs are validated without a copy: the case that catches a write
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(30, 4)).astype(np.float32)
+    T = rng.normal(size=(30, 4)).astype(np.float32)
+    labels = np.repeat(np.arange(3), 10)
+    str_labels = [f"c{x}" for x in labels]
+    before = snapshot(X, T, labels, str_labels)
+    cluster_hard_negatives(X, labels, 3, targets=T, seed=0)
+    quiet(cluster_hard_negatives, X, str_labels, 12, seed=1)  # short rows: padded, warned
+    assert snapshot(X, T, labels, str_labels) == before
 
 
 @pytest.mark.parametrize("cls", CLASSES)
