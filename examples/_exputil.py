@@ -190,9 +190,7 @@ def summarize_runs(runs: list[dict[str, Any]], baseline_runs: list[dict[str, Any
     metrics = sorted({k for r in runs for k in r["metrics"]})
     out: dict[str, Any] = {"metrics": {m: mean_std([r["metrics"].get(m) for r in runs]) for m in metrics}}
     diag_keys = sorted({k for r in runs for k in r.get("diagnostics", {})})
-    out["diagnostics"] = {
-        k: mean_std([r["diagnostics"].get(k) for r in runs])["mean"] for k in diag_keys
-    }
+    out["diagnostics"] = {k: mean_std([r["diagnostics"].get(k) for r in runs])["mean"] for k in diag_keys}
     out["train_time_s"] = mean_std([r["train_time_s"] for r in runs])
     if baseline_runs:
         base = {r["seed"]: r["metrics"] for r in baseline_runs}
@@ -204,7 +202,9 @@ def summarize_runs(runs: list[dict[str, Any]], baseline_runs: list[dict[str, Any
     return out
 
 
-def ranking_metrics(scores: torch.Tensor, relevant: Sequence[np.ndarray], ks: Sequence[int] = (10, 100)) -> dict[str, float]:
+def ranking_metrics(
+    scores: torch.Tensor, relevant: Sequence[np.ndarray], ks: Sequence[int] = (10, 100)
+) -> dict[str, float]:
     """Mean nDCG@10 (binary gains, BEIR/trec_eval definition) and Recall@k over queries.
 
     ``scores``: (n_queries, n_docs); ``relevant[i]``: the relevant document rows of query i.

@@ -74,19 +74,32 @@ def finished(out: Path, arms: list[str], seeds: list[int]) -> bool:
 
 def main(argv: list[str] | None = None) -> list[Path]:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--corpora", nargs="+", default=["scifact", "nfcorpus", "citeseer"],
-                   choices=sorted(CORPUS_FLAGS) + sorted(CITATION_CORPORA))
+    p.add_argument(
+        "--corpora",
+        nargs="+",
+        default=["scifact", "nfcorpus", "citeseer"],
+        choices=sorted(CORPUS_FLAGS) + sorted(CITATION_CORPORA),
+    )
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128, 512])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--arms", default=None, help=f"comma-separated arms (default: {CURVE_ARMS} for the retrieval "
-                   "corpora, CITATION_CORPORA[corpus]['arms'] for the citation corpora)")
+    p.add_argument(
+        "--arms",
+        default=None,
+        help=f"comma-separated arms (default: {CURVE_ARMS} for the retrieval "
+        "corpora, CITATION_CORPORA[corpus]['arms'] for the citation corpora)",
+    )
     p.add_argument("--data", type=Path, default=None, help="a canonical corpus folder (tests); one corpus only")
     p.add_argument("--results-dir", type=Path, default=U.RESULTS_DIR)
     p.add_argument("--eval-split", choices=("test", "dev"), default="test")
-    p.add_argument("--extra", default="", help="further flags for scifact_retrieval.py / citeseer_citations.py "
-                   "(space separated)")
-    p.add_argument("--suffix", default="", help="file name suffix (curve_<corpus>_b<size>_<suffix>.json), e.g. for "
-                   "a dev-chosen arm run with other --extra settings (make_results.py labels its arms '[suffix]')")
+    p.add_argument(
+        "--extra", default="", help="further flags for scifact_retrieval.py / citeseer_citations.py (space separated)"
+    )
+    p.add_argument(
+        "--suffix",
+        default="",
+        help="file name suffix (curve_<corpus>_b<size>_<suffix>.json), e.g. for "
+        "a dev-chosen arm run with other --extra settings (make_results.py labels its arms '[suffix]')",
+    )
     p.add_argument("--resume", action="store_true", help="skip finished files and finished runs")
     p.add_argument("--quick", action="store_true", help="accepted for symmetry: the curve is head-only")
     args = p.parse_args(argv)
@@ -102,8 +115,18 @@ def main(argv: list[str] | None = None) -> list[Path]:
                 print(f"skip {out} (finished)", flush=True)
                 written.append(out)
                 continue
-            common = ["--batch-size", str(bs), "--arms", arms, "--eval-split", args.eval_split,
-                      "--seeds", *map(str, args.seeds), "--out", str(out)]
+            common = [
+                "--batch-size",
+                str(bs),
+                "--arms",
+                arms,
+                "--eval-split",
+                args.eval_split,
+                "--seeds",
+                *map(str, args.seeds),
+                "--out",
+                str(out),
+            ]
             if citation:
                 script = "citeseer_citations"
                 flags = [*common, *CITATION_CORPORA[corpus]["flags"], *args.extra.split()]

@@ -101,33 +101,59 @@ REFERENCE_TOLERANCE = 0.005
 CITESEER_SHAPE = (3186, 4277)
 # per-corpus reference of the frozen model, recognised by shape (nodes, edges); the check needs labels
 REFERENCES: dict[str, dict[str, Any]] = {
-    "citeseer": {"shape": CITESEER_SHAPE, "same_class_p@10": REFERENCE_SAME_CLASS_P10,
-                 "tolerance": REFERENCE_TOLERANCE},
+    "citeseer": {
+        "shape": CITESEER_SHAPE,
+        "same_class_p@10": REFERENCE_SAME_CLASS_P10,
+        "tolerance": REFERENCE_TOLERANCE,
+    },
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="citeseer_citations.py", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="citeseer_citations.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     g = p.add_argument_group("data and output")
-    g.add_argument("--data", type=Path, default=None, help="canonical graph corpus folder with embeddings.npy "
-                   "(default: convert ../shared/data/citeseer_text into examples/.cache/citeseer_text)")
-    g.add_argument("--raw", type=Path, default=None, help="raw CiteSeer-with-text folder to convert (default: shared data)")
+    g.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="canonical graph corpus folder with embeddings.npy "
+        "(default: convert ../shared/data/citeseer_text into examples/.cache/citeseer_text)",
+    )
+    g.add_argument(
+        "--raw", type=Path, default=None, help="raw CiteSeer-with-text folder to convert (default: shared data)"
+    )
     g.add_argument("--refresh-cache", action="store_true", help="convert the raw data again")
-    g.add_argument("--out", type=Path, default=None, help="JSON results file (default: examples/results/"
-                   "citeseer_head.json; with --eval-split dev citeseer_head_dev.json)")
-    g.add_argument("--resume", action="store_true",
-                   help="keep the finished (arm, seed) runs of --out (same settings) and run the rest")
+    g.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="JSON results file (default: examples/results/"
+        "citeseer_head.json; with --eval-split dev citeseer_head_dev.json)",
+    )
+    g.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the finished (arm, seed) runs of --out (same settings) and run the rest",
+    )
     g = p.add_argument_group("experiment")
-    g.add_argument("--quick", action="store_true",
-                   help="the cheap variant (the only one here: accepted for a uniform interface)")
+    g.add_argument(
+        "--quick", action="store_true", help="the cheap variant (the only one here: accepted for a uniform interface)"
+    )
     g.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds (default: 0 1 2)")
-    g.add_argument("--arms", default=",".join(DEFAULT_ARMS), help=f"comma-separated arms (default: {','.join(DEFAULT_ARMS)})")
+    g.add_argument(
+        "--arms", default=",".join(DEFAULT_ARMS), help=f"comma-separated arms (default: {','.join(DEFAULT_ARMS)})"
+    )
     g.add_argument("--test-fraction", type=float, default=0.1, help="share of citation edges held out")
     g.add_argument("--split-seed", type=int, default=0, help="seed of the held-out edge split (fixed across arms)")
-    g.add_argument("--eval-split", choices=("test", "dev"), default="test",
-                   help="'dev': hold out --dev-fraction of the training citations, train on the rest and "
-                   "evaluate on them (the test citations are never read); for choosing settings")
+    g.add_argument(
+        "--eval-split",
+        choices=("test", "dev"),
+        default="test",
+        help="'dev': hold out --dev-fraction of the training citations, train on the rest and "
+        "evaluate on them (the test citations are never read); for choosing settings",
+    )
     g.add_argument("--dev-fraction", type=float, default=0.1, help="share of the training citations held out as dev")
     g.add_argument("--dev-seed", type=int, default=0, help="seed of the dev split")
     g.add_argument("--batch-size", type=int, default=32)
@@ -135,23 +161,43 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--epochs", type=int, default=4)
     g.add_argument("--lr", type=float, default=1e-3)
     g.add_argument("--weight-decay", type=float, default=0.01)
-    g.add_argument("--head", choices=("shared", "separate"), default="separate",
-                   help="one residual map for citing and cited papers, or one each")
+    g.add_argument(
+        "--head",
+        choices=("shared", "separate"),
+        default="separate",
+        help="one residual map for citing and cited papers, or one each",
+    )
     g.add_argument("--num-negatives", type=int, default=2, help="extra negatives per pair for +uniform/+specter/+khop")
     g.add_argument("--knn-k", type=int, default=10, help="kNN graph degree for the 'community' arm")
     g.add_argument("--resolution", type=float, default=1.0, help="Leiden resolution for community arms")
     g.add_argument("--b3-k", type=int, default=30, help="B3 rank window length (as SciFact; also the walk graph)")
     g.add_argument("--b3-skip", type=int, default=0, help="B3 rank window start (as SciFact; also the walk graph)")
     g.add_argument("--cluster-size", type=int, default=8, help="B3 cluster size (as SciFact)")
-    g.add_argument("--walk-restart", type=float, default=0.1,
-                   help="restart probability of walk batches (graphneg.RandomWalkBatchSampler; paper default)")
-    g.add_argument("--mix-random", type=float, default=0.5,
-                   help="share of each batch swapped with random pairs in '+mix' community arms")
-    g.add_argument("--mask-hops", type=int, default=2, choices=(1, 2, 3),
-                   help="radius of '+hopmask' (graphneg.khop_mask over the training graph) and of the "
-                   "'+cf' graph risk when the arm names none")
-    g.add_argument("--no-reference-check", action="store_true",
-                   help="do not assert the frozen same-class P@10 = 0.668 +- 0.005 on CiteSeer")
+    g.add_argument(
+        "--walk-restart",
+        type=float,
+        default=0.1,
+        help="restart probability of walk batches (graphneg.RandomWalkBatchSampler; paper default)",
+    )
+    g.add_argument(
+        "--mix-random",
+        type=float,
+        default=0.5,
+        help="share of each batch swapped with random pairs in '+mix' community arms",
+    )
+    g.add_argument(
+        "--mask-hops",
+        type=int,
+        default=2,
+        choices=(1, 2, 3),
+        help="radius of '+hopmask' (graphneg.khop_mask over the training graph) and of the "
+        "'+cf' graph risk when the arm names none",
+    )
+    g.add_argument(
+        "--no-reference-check",
+        action="store_true",
+        help="do not assert the frozen same-class P@10 = 0.668 +- 0.005 on CiteSeer",
+    )
     g.add_argument("--threads", type=int, default=1, help="torch threads (default: 1, see scifact_retrieval.py)")
     return p
 
@@ -193,8 +239,10 @@ def parse_arm(name: str, mask_hops: int = 2) -> Arm:
         elif o == "cf" and not cf:
             cf = True
         else:
-            raise SystemExit(f"error: unknown or repeated option {o!r} in arm {name!r} "
-                             f"({', '.join(NEGATIVE_KINDS)}, mask, hopmask[N], cf, mix for community/b3 arms)")
+            raise SystemExit(
+                f"error: unknown or repeated option {o!r} in arm {name!r} "
+                f"({', '.join(NEGATIVE_KINDS)}, mask, hopmask[N], cf, mix for community/b3 arms)"
+            )
     return Arm(name.strip(), parts[0], negatives, mask, mix, hops, cf, (hops or mask_hops) if cf else 0)
 
 
@@ -260,7 +308,9 @@ def reference_corpus(n: int, n_edges: int) -> str | None:
 # --------------------------------------------------------------------------------------------
 # batches, negatives and masks
 # --------------------------------------------------------------------------------------------
-def community_labels(kind: str, X: np.ndarray, A_train: sp.csr_array, args: argparse.Namespace, seed: int) -> np.ndarray:
+def community_labels(
+    kind: str, X: np.ndarray, A_train: sp.csr_array, args: argparse.Namespace, seed: int
+) -> np.ndarray:
     if kind == "community":
         G = gn.knn_graph(X, k=min(args.knn_k, X.shape[0] - 1))
     else:
@@ -284,8 +334,9 @@ class ConflictFreeSampler:
     (no batch holds a pair whose cited paper is a training citation of, or within ``hops`` hops in
     the training graph of, another pair's citing paper). Reports per epoch in ``reports``."""
 
-    def __init__(self, inner: Any, src: np.ndarray, dst: np.ndarray, A_train: sp.csr_array, hops: int,
-                 seed: int) -> None:
+    def __init__(
+        self, inner: Any, src: np.ndarray, dst: np.ndarray, A_train: sp.csr_array, hops: int, seed: int
+    ) -> None:
         self.inner, self.src, self.dst, self.A, self.hops, self.seed = inner, src, dst, A_train, hops, seed
         self.epoch = 0
         self.reports: dict[int, Any] = {}
@@ -301,49 +352,84 @@ class ConflictFreeSampler:
         batches = [np.asarray(b, dtype=np.int64) for b in self.inner]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", gn.GraphNegWarning)  # unresolved: reported, masked by +mask/+hopmask
-            new, report = gn.conflict_free_batches(batches, self.src, self.dst, self.A, graph=self.A,
-                                                   hops=self.hops, seed=self.seed * 100_003 + self.epoch)
+            new, report = gn.conflict_free_batches(
+                batches, self.src, self.dst, self.A, graph=self.A, hops=self.hops, seed=self.seed * 100_003 + self.epoch
+            )
         self.reports[self.epoch] = report
         return iter(new)
 
 
-def make_sampler(arm: Arm, src: np.ndarray, dst: np.ndarray, X: np.ndarray, A_train: sp.csr_array,
-                 args: argparse.Namespace, seed: int) -> Any:
+def make_sampler(
+    arm: Arm,
+    src: np.ndarray,
+    dst: np.ndarray,
+    X: np.ndarray,
+    A_train: sp.csr_array,
+    args: argparse.Namespace,
+    seed: int,
+) -> Any:
     inner = _make_sampler(arm, src, dst, X, A_train, args, seed)
     if arm.cf:
         return ConflictFreeSampler(inner, src, dst, A_train, arm.cf_hops, seed)
     return inner
 
 
-def _make_sampler(arm: Arm, src: np.ndarray, dst: np.ndarray, X: np.ndarray, A_train: sp.csr_array,
-                  args: argparse.Namespace, seed: int) -> Any:
+def _make_sampler(
+    arm: Arm,
+    src: np.ndarray,
+    dst: np.ndarray,
+    X: np.ndarray,
+    A_train: sp.csr_array,
+    args: argparse.Namespace,
+    seed: int,
+) -> Any:
     if arm.batches == "random":
         return gn.RandomBatchSampler(src.size, args.batch_size, seed=seed)
     if arm.batches == "walk":  # BatchSampler (Yang et al., KDD 2023) over the kNN graph of the pairs
-        return gn.RandomWalkBatchSampler(pair_graph(src, dst, X, args), args.batch_size,
-                                         restart=args.walk_restart, seed=seed)
+        return gn.RandomWalkBatchSampler(
+            pair_graph(src, dst, X, args), args.batch_size, restart=args.walk_restart, seed=seed
+        )
     if arm.batches == "b3":
-        labels = gn.communities(pair_graph(src, dst, X, args), "leiden", cluster_size=min(args.cluster_size, src.size),
-                                weighted=False, seed=seed)
-        return gn.CommunityBatchSampler(labels, args.batch_size, seed=seed,
-                                        mix_random=args.mix_random if arm.mix else 0.0)
+        labels = gn.communities(
+            pair_graph(src, dst, X, args),
+            "leiden",
+            cluster_size=min(args.cluster_size, src.size),
+            weighted=False,
+            seed=seed,
+        )
+        return gn.CommunityBatchSampler(
+            labels, args.batch_size, seed=seed, mix_random=args.mix_random if arm.mix else 0.0
+        )
     node_labels = community_labels(arm.batches, X, A_train, args, seed)
-    return gn.CommunityBatchSampler(node_labels[src], args.batch_size, packing="fill", seed=seed,
-                                    mix_random=args.mix_random if arm.mix else 0.0)
+    return gn.CommunityBatchSampler(
+        node_labels[src], args.batch_size, packing="fill", seed=seed, mix_random=args.mix_random if arm.mix else 0.0
+    )
 
 
-def mine_link_negatives(kind: str, graph: gn.LinkGraph, sources: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, dict]:
+def mine_link_negatives(
+    kind: str, graph: gn.LinkGraph, sources: np.ndarray, n: int, seed: int
+) -> tuple[np.ndarray, dict]:
     """Negatives per source row (n columns); short rows topped up with uniform negatives."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", gn.GraphNegWarning)  # shortfalls are counted below
         res = link_negatives(graph, sources, strategy=kind, num_negatives=n, seed=seed)
         out = res.indices.copy()
-        info = {"strategy": kind, "n_sources": int(sources.size), "n_short": int(res.n_short),
-                "share_from_strategy": float((out >= 0).mean()) if out.size else 0.0}
+        info = {
+            "strategy": kind,
+            "n_sources": int(sources.size),
+            "n_short": int(res.n_short),
+            "share_from_strategy": float((out >= 0).mean()) if out.size else 0.0,
+        }
         short = np.flatnonzero((out < 0).any(axis=1))
         if kind != "uniform" and short.size:
-            filler = link_negatives(graph, sources[short], strategy="uniform", num_negatives=n,
-                                    seed=seed + 7919, exclude=[row[row >= 0] for row in out[short]]).indices
+            filler = link_negatives(
+                graph,
+                sources[short],
+                strategy="uniform",
+                num_negatives=n,
+                seed=seed + 7919,
+                exclude=[row[row >= 0] for row in out[short]],
+            ).indices
             for r, f in zip(short, filler, strict=True):
                 row = out[r]
                 free = np.flatnonzero(row < 0)
@@ -353,8 +439,14 @@ def mine_link_negatives(kind: str, graph: gn.LinkGraph, sources: np.ndarray, n: 
     return out, info
 
 
-def batch_mask(arm: Arm, src: np.ndarray, dst: np.ndarray, negs: np.ndarray | None, A_train: sp.csr_array,
-               A_hop: sp.csr_array | None = None) -> np.ndarray | None:
+def batch_mask(
+    arm: Arm,
+    src: np.ndarray,
+    dst: np.ndarray,
+    negs: np.ndarray | None,
+    A_train: sp.csr_array,
+    A_hop: sp.csr_array | None = None,
+) -> np.ndarray | None:
     """The arm's mask for one batch (None: plain InfoNCE). ``+mask``: the training citations of the
     citing paper (``false_negative_mask``); ``+hopmask``: that, and every candidate within the
     arm's radius of the citing paper in the training graph (``khop_mask``; ``A_hop`` is its
@@ -374,9 +466,18 @@ def batch_mask(arm: Arm, src: np.ndarray, dst: np.ndarray, negs: np.ndarray | No
 # --------------------------------------------------------------------------------------------
 # training and evaluation
 # --------------------------------------------------------------------------------------------
-def train_head(arm: Arm, sampler: Any, src: np.ndarray, dst: np.ndarray, node_negs: np.ndarray | None,
-               Xt: torch.Tensor, A_train: sp.csr_array, args: argparse.Namespace, seed: int,
-               A_hop: sp.csr_array | None = None) -> tuple[U.ResidualHead, list[np.ndarray]]:
+def train_head(
+    arm: Arm,
+    sampler: Any,
+    src: np.ndarray,
+    dst: np.ndarray,
+    node_negs: np.ndarray | None,
+    Xt: torch.Tensor,
+    A_train: sp.csr_array,
+    args: argparse.Namespace,
+    seed: int,
+    A_hop: sp.csr_array | None = None,
+) -> tuple[U.ResidualHead, list[np.ndarray]]:
     torch.manual_seed(seed)
     head = U.ResidualHead(Xt.shape[1], separate=args.head == "separate")
     opt = torch.optim.AdamW(head.parameters(), lr=args.lr, weight_decay=args.weight_decay)
@@ -400,8 +501,9 @@ def train_head(arm: Arm, sampler: Any, src: np.ndarray, dst: np.ndarray, node_ne
     return head, epoch0
 
 
-def evaluate(head: U.ResidualHead | None, Xt: torch.Tensor, labels: np.ndarray | None, A_train: sp.csr_array,
-             test: np.ndarray) -> dict[str, float]:
+def evaluate(
+    head: U.ResidualHead | None, Xt: torch.Tensor, labels: np.ndarray | None, A_train: sp.csr_array, test: np.ndarray
+) -> dict[str, float]:
     with torch.no_grad():
         if head is None:
             Q = D = Xt
@@ -431,26 +533,59 @@ def evaluate(head: U.ResidualHead | None, Xt: torch.Tensor, labels: np.ndarray |
     return out
 
 
-def diagnostics(batches: list[np.ndarray], src: np.ndarray, dst: np.ndarray, node_negs: np.ndarray | None,
-                X: np.ndarray, labels: np.ndarray | None, A_all: sp.csr_array, arm: Arm,
-                A_train: sp.csr_array, A_test: sp.csr_array, A_hop: sp.csr_array | None = None) -> dict[str, float]:
+def diagnostics(
+    batches: list[np.ndarray],
+    src: np.ndarray,
+    dst: np.ndarray,
+    node_negs: np.ndarray | None,
+    X: np.ndarray,
+    labels: np.ndarray | None,
+    A_all: sp.csr_array,
+    arm: Arm,
+    A_train: sp.csr_array,
+    A_test: sp.csr_array,
+    A_hop: sp.csr_array | None = None,
+) -> dict[str, float]:
     """One epoch's batches in frozen-embedding space; 'false negative' = linked either way in the
     known graph (training or held-out citation; in dev mode the test citations are not read),
     'held-out' = linked by a held-out (evaluated) citation; ``held_out_edges_pushed`` = share of
     held-out citations (s, t) whose t is, somewhere in the epoch, a negative (in-batch or extra) of
     s: the batches teach the model to rank that answer down. The ``*_after_mask`` values count only
     the candidates the arm's mask leaves in the softmax, i.e. what the loss actually sees."""
-    stats = gn.batch_stats(batches, embeddings=X[src], labels=None if labels is None else np.maximum(labels[src], 0),
-                           num_items=src.size)
-    out = {"n_batches": stats["n_batches"], "batch_size_mean": stats["batch_size_mean"],
-           "citing_cosine": stats.get("mean_cosine"), "same_class_share": stats.get("same_label_share")}
+    stats = gn.batch_stats(
+        batches, embeddings=X[src], labels=None if labels is None else np.maximum(labels[src], 0), num_items=src.size
+    )
+    out = {
+        "n_batches": stats["n_batches"],
+        "batch_size_mean": stats["batch_size_mean"],
+        "citing_cosine": stats.get("mean_cosine"),
+        "same_class_share": stats.get("same_label_share"),
+    }
     linked = ((A_all + A_all.T) > 0).tocsr()
     held = ((A_test + A_test.T) > 0).tocsr()
     test_dir = (A_test > 0).tocsr()  # held-out citations s -> t, as held out
     pushed: set[tuple[int, int]] = set()  # held-out (s, t) whose t was a negative of s this epoch
     pushed_after: set[tuple[int, int]] = set()  # ... and not masked
-    acc = dict.fromkeys(("ib_n", "ib_cos", "ib_fn", "ib_held", "ib_class", "own_n", "own_cos", "own_fn", "masked",
-                         "slots", "pos_cos", "ib_n_after", "ib_fn_after", "ib_held_after", "neg_after"), 0.0)
+    acc = dict.fromkeys(
+        (
+            "ib_n",
+            "ib_cos",
+            "ib_fn",
+            "ib_held",
+            "ib_class",
+            "own_n",
+            "own_cos",
+            "own_fn",
+            "masked",
+            "slots",
+            "pos_cos",
+            "ib_n_after",
+            "ib_fn_after",
+            "ib_held_after",
+            "neg_after",
+        ),
+        0.0,
+    )
     for b in batches:
         s, d = src[b], dst[b]
         B = b.size
@@ -475,7 +610,9 @@ def diagnostics(batches: list[np.ndarray], src: np.ndarray, dst: np.ndarray, nod
         m = np.zeros_like(nontarget) if m is None else m
         seen = nontarget & ~m  # the negatives the loss actually sees
         held_b = held[s][:, safe].toarray() & valid[None, :]
-        acc["ib_n"] += ib.sum(); acc["ib_cos"] += S[ib].sum(); acc["ib_fn"] += fn[ib].sum()
+        acc["ib_n"] += ib.sum()
+        acc["ib_cos"] += S[ib].sum()
+        acc["ib_fn"] += fn[ib].sum()
         acc["ib_held"] += held_b[ib].sum()
         acc["ib_n_after"] += (ib & ~m).sum()
         acc["ib_fn_after"] += fn[ib & ~m].sum()
@@ -487,7 +624,9 @@ def diagnostics(batches: list[np.ndarray], src: np.ndarray, dst: np.ndarray, nod
                 pushed_after.add((int(s[i]), int(safe[j])))
         if labels is not None:
             acc["ib_class"] += (labels[s][:, None] == labels[safe][None, :])[ib].sum()
-        acc["own_n"] += own.sum(); acc["own_cos"] += S[own].sum(); acc["own_fn"] += fn[own].sum()
+        acc["own_n"] += own.sum()
+        acc["own_cos"] += S[own].sum()
+        acc["own_fn"] += fn[own].sum()
         acc["pos_cos"] += np.diagonal(S[:, :B]).sum()
         acc["slots"] += nontarget.sum()
         acc["masked"] += (m & nontarget).sum()
@@ -609,20 +748,36 @@ def main(argv: list[str] | None = None, on_run: Callable[[dict[str, Any]], None]
         "primary_metric": "recall@10",
         "command": U.command_line("citeseer_citations.py", argv),
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "data": {"corpus": corpus_name, "folder": str(folder), "n_nodes": n, "n_edges": int(A_all.nnz),
-                 "n_train_edges": int(len(train)), "n_train_pairs": int(len(train)),
-                 "n_test_edges": n_test, "n_test_sources": n_test_sources, "eval_split": args.eval_split,
-                 "n_eval_edges": int(len(ev)), "n_eval_sources": int(np.unique(ev[:, 0]).size),
-                 "n_classes": None if labels is None else int(labels.max() + 1), "has_labels": labels is not None,
-                 "split": how,
-                 # share of the evaluated citations that a +hopmask of radius h could mask (h = 1, 2, 3)
-                 "eval_edges_within_hops": hop_coverage(A_train, ev)},
-        "negatives": {}, "skipped_arms": {}, "arms": {}, "environment": U.environment(),
+        "data": {
+            "corpus": corpus_name,
+            "folder": str(folder),
+            "n_nodes": n,
+            "n_edges": int(A_all.nnz),
+            "n_train_edges": int(len(train)),
+            "n_train_pairs": int(len(train)),
+            "n_test_edges": n_test,
+            "n_test_sources": n_test_sources,
+            "eval_split": args.eval_split,
+            "n_eval_edges": int(len(ev)),
+            "n_eval_sources": int(np.unique(ev[:, 0]).size),
+            "n_classes": None if labels is None else int(labels.max() + 1),
+            "has_labels": labels is not None,
+            "split": how,
+            # share of the evaluated citations that a +hopmask of radius h could mask (h = 1, 2, 3)
+            "eval_edges_within_hops": hop_coverage(A_train, ev),
+        },
+        "negatives": {},
+        "skipped_arms": {},
+        "arms": {},
+        "environment": U.environment(),
     }
     if args.eval_split == "dev":
         result["data"]["n_dev_edges"] = int(len(ev))
-    print(f"data: {folder} ({n} papers, {A_all.nnz} citations: {len(train)} train / {len(ev)} held out "
-          f"for {args.eval_split}); seeds {args.seeds}", flush=True)
+    print(
+        f"data: {folder} ({n} papers, {A_all.nnz} citations: {len(train)} train / {len(ev)} held out "
+        f"for {args.eval_split}); seeds {args.seeds}",
+        flush=True,
+    )
     done: dict[tuple[str, int], dict[str, Any]] = {}
     prev = load_previous(out_path, result) if args.resume else None
     if prev is not None:
@@ -637,8 +792,11 @@ def main(argv: list[str] | None = None, on_run: Callable[[dict[str, Any]], None]
         target, tol = REFERENCES[ref_name]["same_class_p@10"], REFERENCES[ref_name]["tolerance"]
         ok = abs(frozen["same_class_p@10"] - target) <= tol
         ref.update(checked=True, ok=bool(ok), **{"reference_same_class_p@10": target, "tolerance": tol})
-        print(f"frozen same-class P@10 {frozen['same_class_p@10']:.4f} (reference {target}, {ref_name}): "
-              f"{'OK' if ok else 'MISMATCH'}", flush=True)
+        print(
+            f"frozen same-class P@10 {frozen['same_class_p@10']:.4f} (reference {target}, {ref_name}): "
+            f"{'OK' if ok else 'MISMATCH'}",
+            flush=True,
+        )
         if not ok and not args.no_reference_check:
             raise SystemExit("error: the frozen same-class P@10 does not reproduce the reference")
     else:
@@ -651,8 +809,9 @@ def main(argv: list[str] | None = None, on_run: Callable[[dict[str, Any]], None]
         runs: list[dict[str, Any]] = []
         result["arms"][arm.name] = {"spec": arm.__dict__, "n_pairs": int(src.size), "runs": runs}
         if arm.negatives is not None:  # keep the mining records of the resumed runs only
-            result["negatives"][arm.name] = [x for x in result["negatives"].get(arm.name, [])
-                                             if (arm.name, x.get("seed")) in done]
+            result["negatives"][arm.name] = [
+                x for x in result["negatives"].get(arm.name, []) if (arm.name, x.get("seed")) in done
+            ]
         for seed in args.seeds:
             if (arm.name, seed) in done:
                 runs.append(done[(arm.name, seed)])
@@ -674,15 +833,24 @@ def main(argv: list[str] | None = None, on_run: Callable[[dict[str, Any]], None]
             if isinstance(sampler, ConflictFreeSampler) and sampler.reports:
                 rep = sampler.reports[0]
                 moved = [r.moved for r in sampler.reports.values()]
-                diag.update({"cf_initial_conflicts": rep.initial_conflicts, "cf_unresolved": rep.unresolved,
-                             "cf_swaps": rep.swaps, "cf_moved": rep.moved,
-                             "cf_moved_share": rep.moved / max(rep.num_pairs, 1),
-                             "cf_moved_mean_over_epochs": float(np.mean(moved))})
+                diag.update(
+                    {
+                        "cf_initial_conflicts": rep.initial_conflicts,
+                        "cf_unresolved": rep.unresolved,
+                        "cf_swaps": rep.swaps,
+                        "cf_moved": rep.moved,
+                        "cf_moved_share": rep.moved / max(rep.num_pairs, 1),
+                        "cf_moved_mean_over_epochs": float(np.mean(moved)),
+                    }
+                )
             runs.append({"seed": seed, "metrics": metrics, "train_time_s": tm.seconds, "diagnostics": diag})
-            print(f"[{arm.name}] seed {seed}: recall@10 {metrics['recall@10']:.4f}  "
-                  f"same-class P@10 {metrics.get('same_class_p@10', float('nan')):.4f}  "
-                  f"pushed {diag['held_out_edges_pushed']:.3f} -> {diag['held_out_edges_pushed_after_mask']:.3f}  "
-                  f"({tm.seconds:.1f} s)", flush=True)
+            print(
+                f"[{arm.name}] seed {seed}: recall@10 {metrics['recall@10']:.4f}  "
+                f"same-class P@10 {metrics.get('same_class_p@10', float('nan')):.4f}  "
+                f"pushed {diag['held_out_edges_pushed']:.3f} -> {diag['held_out_edges_pushed_after_mask']:.3f}  "
+                f"({tm.seconds:.1f} s)",
+                flush=True,
+            )
             summarize(result)
             result["wall_time_s"] = time.perf_counter() - start
             U.write_json_atomic(out_path, {**result, "partial": True})  # an abrupt end loses one run at most
@@ -706,12 +874,13 @@ def print_table(result: dict[str, Any]) -> None:
     print(f"{'frozen':<34}" + "".join(f"{frozen[k]:>20.4f}" for k in keys))
     for name, a in result["arms"].items():
         m = a["summary"]["metrics"]
-        cells = [f"{m[k]['mean']:.4f} ± {m[k]['std']:.4f}" if m[k]["std"] is not None else f"{m[k]['mean']:.4f}"
-                 for k in keys]
+        cells = [
+            f"{m[k]['mean']:.4f} ± {m[k]['std']:.4f}" if m[k]["std"] is not None else f"{m[k]['mean']:.4f}"
+            for k in keys
+        ]
         dg = a["summary"]["diagnostics"]
         nan = float("nan")
-        push = (f"{dg.get('held_out_edges_pushed', nan):.3f}->"
-                f"{dg.get('held_out_edges_pushed_after_mask', nan):.3f}")
+        push = f"{dg.get('held_out_edges_pushed', nan):.3f}->{dg.get('held_out_edges_pushed_after_mask', nan):.3f}"
         print(f"{name:<34}" + "".join(f"{c:>20}" for c in cells) + f"{push:>24}")
 
 

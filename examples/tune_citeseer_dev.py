@@ -39,25 +39,61 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _exputil as U  # noqa: E402
 
-DEV_ARMS = ",".join([
-    "random", "random+mask", "random+hopmask1", "random+hopmask2", "random+hopmask3",
-    "community", "community+mask", "community+hopmask2", "community+hopmask3", "community+hopmask2+cf",
-    "community+hopmask3+cf", "community+mix+hopmask2", "community+mix+hopmask3",
-    "community-cite+hopmask2", "community-cite+hopmask2+cf", "community-cite+hopmask3+cf",
-    "b3+hopmask2", "b3+hopmask2+cf", "b3+hopmask3", "b3+hopmask3+cf",
-    "walk", "walk+mask", "walk+hopmask1", "walk+hopmask2", "walk+hopmask3", "walk+hopmask2+cf", "walk+hopmask3+cf",
-    "random+uniform+mask", "random+uniform+hopmask2", "random+uniform+hopmask3",
-    "community+uniform+hopmask2+cf", "community+uniform+hopmask3+cf", "walk+uniform+hopmask2",
-    "walk+uniform+hopmask3", "b3+uniform+hopmask3+cf",
-])
+DEV_ARMS = ",".join(
+    [
+        "random",
+        "random+mask",
+        "random+hopmask1",
+        "random+hopmask2",
+        "random+hopmask3",
+        "community",
+        "community+mask",
+        "community+hopmask2",
+        "community+hopmask3",
+        "community+hopmask2+cf",
+        "community+hopmask3+cf",
+        "community+mix+hopmask2",
+        "community+mix+hopmask3",
+        "community-cite+hopmask2",
+        "community-cite+hopmask2+cf",
+        "community-cite+hopmask3+cf",
+        "b3+hopmask2",
+        "b3+hopmask2+cf",
+        "b3+hopmask3",
+        "b3+hopmask3+cf",
+        "walk",
+        "walk+mask",
+        "walk+hopmask1",
+        "walk+hopmask2",
+        "walk+hopmask3",
+        "walk+hopmask2+cf",
+        "walk+hopmask3+cf",
+        "random+uniform+mask",
+        "random+uniform+hopmask2",
+        "random+uniform+hopmask3",
+        "community+uniform+hopmask2+cf",
+        "community+uniform+hopmask3+cf",
+        "walk+uniform+hopmask2",
+        "walk+uniform+hopmask3",
+        "b3+uniform+hopmask3+cf",
+    ]
+)
 GRAPH_KINDS = ("community", "community-cite", "b3", "walk")
-DIAG_KEYS = ("held_out_edges_pushed", "held_out_edges_pushed_after_mask", "masked_share",
-             "negatives_per_query_after_mask", "same_class_share", "inbatch_neg_cosine", "cf_moved_share")
+DIAG_KEYS = (
+    "held_out_edges_pushed",
+    "held_out_edges_pushed_after_mask",
+    "masked_share",
+    "negatives_per_query_after_mask",
+    "same_class_share",
+    "inbatch_neg_cosine",
+    "cf_moved_share",
+)
 
 
 def load_citations() -> Any:
-    spec = importlib.util.spec_from_file_location("examples_citeseer_citations",
-                                                  U.EXAMPLES_DIR / "citeseer_citations.py")
+    spec = importlib.util.spec_from_file_location(
+        "examples_citeseer_citations", U.EXAMPLES_DIR / "citeseer_citations.py"
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -70,9 +106,11 @@ def arm_table(res: dict[str, Any]) -> dict[str, Any]:
         if not a["runs"] or "summary" not in a:
             continue
         s = a["summary"]
-        row = {"recall@10": s["metrics"]["recall@10"],
-               "per_seed": {str(r["seed"]): r["metrics"]["recall@10"] for r in a["runs"]},
-               "diagnostics": {k: s["diagnostics"].get(k) for k in DIAG_KEYS if k in s["diagnostics"]}}
+        row = {
+            "recall@10": s["metrics"]["recall@10"],
+            "per_seed": {str(r["seed"]): r["metrics"]["recall@10"] for r in a["runs"]},
+            "diagnostics": {k: s["diagnostics"].get(k) for k in DIAG_KEYS if k in s["diagnostics"]},
+        }
         if "vs_random_paired" in s:
             row["vs_random_paired"] = s["vs_random_paired"]["recall@10"]
         if "vs_control_paired" in s:
@@ -119,8 +157,13 @@ def choose(tables: dict[str, dict[str, Any]], seeds: list[int], control_of: Any)
     if f"community+hopmask{h}" not in arms:
         arms.append(f"community+hopmask{h}")
     ranking = sorted(pooled, key=lambda a: -pooled[a])
-    return {"pooled_dev_recall@10": {a: pooled[a] for a in ranking}, "chosen": chosen, "mask_hops": h,
-            "curve_arms": ",".join(arms), "batch_sizes": sorted(int(b) for b in tables)}
+    return {
+        "pooled_dev_recall@10": {a: pooled[a] for a in ranking},
+        "chosen": chosen,
+        "mask_hops": h,
+        "curve_arms": ",".join(arms),
+        "batch_sizes": sorted(int(b) for b in tables),
+    }
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -139,10 +182,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     start = time.perf_counter()
     tables: dict[str, dict[str, Any]] = {}
     summary: dict[str, Any] = {
-        "experiment": "citeseer_dev_sweep", "command": U.command_line("tune_citeseer_dev.py", argv),
-        "eval_split": "dev", "seeds": args.seeds, "arms": args.arms.split(","),
+        "experiment": "citeseer_dev_sweep",
+        "command": U.command_line("tune_citeseer_dev.py", argv),
+        "eval_split": "dev",
+        "seeds": args.seeds,
+        "arms": args.arms.split(","),
         "selection_rule": (__doc__ or "").split("Selection rule")[1].split("    python")[0].strip(),
-        "runs_files": {}, "by_batch_size": tables, "data": None, "choice": None,
+        "runs_files": {},
+        "by_batch_size": tables,
+        "data": None,
+        "choice": None,
     }
 
     def write(res: dict[str, Any] | None = None, bs: int | None = None) -> None:
@@ -159,8 +208,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for bs in args.batch_sizes:
         out = args.runs_dir / f"citeseer_dev_b{bs}.json"
         summary["runs_files"][str(bs)] = out
-        flags = ["--eval-split", "dev", "--batch-size", str(bs), "--arms", args.arms, "--seeds",
-                 *map(str, args.seeds), "--out", str(out), *args.extra.split()]
+        flags = [
+            "--eval-split",
+            "dev",
+            "--batch-size",
+            str(bs),
+            "--arms",
+            args.arms,
+            "--seeds",
+            *map(str, args.seeds),
+            "--out",
+            str(out),
+            *args.extra.split(),
+        ]
         if args.data is not None:
             flags += ["--data", str(args.data)]
         if args.resume and out.is_file():

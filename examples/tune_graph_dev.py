@@ -40,8 +40,7 @@ import scifact_retrieval as S  # noqa: E402
 BASE_ARMS = "random+hn+mask,random+hn+mask+thr,tas+hn+mask,tas+hn+mask+thr"
 SKIP_ARMS = "b3+hn+mask,b3+hn+mask+thr,b3+hn+mask+cf,walk+hn+mask,walk+hn+mask+thr"
 GRAPH_KINDS = ("b3", "tas", "walk")
-DIAG_KEYS = ("inbatch_neg_cosine", "inbatch_false_negative_share", "known_positive_in_batch_per_query",
-             "masked_share")
+DIAG_KEYS = ("inbatch_neg_cosine", "inbatch_false_negative_share", "known_positive_in_batch_per_query", "masked_share")
 
 
 def is_candidate(arm: str) -> bool:
@@ -63,32 +62,56 @@ def rows_of(res: dict[str, Any], setting: dict[str, Any], label: str) -> list[di
             continue
         per_seed = {int(r["seed"]): float(r["metrics"]["ndcg@10"]) for r in a["runs"]}
         s = U.mean_std(list(per_seed.values()))
-        diag = {k: U.mean_std([r["diagnostics"].get(k) for r in a["runs"]
-                               if r["diagnostics"].get(k) is not None])["mean"] for k in DIAG_KEYS}
-        rows.append({"setting": setting, "label": label, "arm": name,
-                     "id": name if not setting else f"{name} [{label}]", "per_seed": per_seed,
-                     "mean": s["mean"], "std": s["std"], "diagnostics": diag})
+        diag = {
+            k: U.mean_std([r["diagnostics"].get(k) for r in a["runs"] if r["diagnostics"].get(k) is not None])["mean"]
+            for k in DIAG_KEYS
+        }
+        rows.append(
+            {
+                "setting": setting,
+                "label": label,
+                "arm": name,
+                "id": name if not setting else f"{name} [{label}]",
+                "per_seed": per_seed,
+                "mean": s["mean"],
+                "std": s["std"],
+                "diagnostics": diag,
+            }
+        )
     return rows
 
 
 def choose(rows: list[dict[str, Any]], seeds: list[int]) -> dict[str, Any] | None:
     """The best complete candidate by mean dev nDCG@10, with its control and their paired difference."""
     controls = {r["arm"]: r for r in rows if r["arm"].startswith("random")}
-    cands = [r for r in rows if is_candidate(r["arm"]) and set(seeds) <= set(r["per_seed"])
-             and control_of(r["arm"]) in controls]
+    cands = [
+        r
+        for r in rows
+        if is_candidate(r["arm"]) and set(seeds) <= set(r["per_seed"]) and control_of(r["arm"]) in controls
+    ]
     if not cands:
         return None
     best = max(cands, key=lambda r: r["mean"])
     ctrl = controls[control_of(best["arm"])]
     d = [best["per_seed"][s] - ctrl["per_seed"][s] for s in seeds if s in ctrl["per_seed"]]
-    return {"arm": best["arm"], "setting": best["setting"], "id": best["id"], "mean": best["mean"],
-            "std": best["std"], "control": ctrl["arm"], "control_mean": ctrl["mean"], "control_std": ctrl["std"],
-            "paired_delta": U.mean_std(d), "per_seed_delta": d}
+    return {
+        "arm": best["arm"],
+        "setting": best["setting"],
+        "id": best["id"],
+        "mean": best["mean"],
+        "std": best["std"],
+        "control": ctrl["arm"],
+        "control_mean": ctrl["mean"],
+        "control_std": ctrl["std"],
+        "paired_delta": U.mean_std(d),
+        "per_seed_delta": d,
+    }
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    p = argparse.ArgumentParser(prog="tune_graph_dev.py", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="tune_graph_dev.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--corpus", choices=sorted(C.CORPUS_FLAGS), default="scifact")
     p.add_argument("--data", type=Path, default=None, help="canonical retrieval corpus folder (tests)")
     p.add_argument("--skips", type=int, nargs="+", default=[0, 5, 10, 20], help="B3 rank-window starts p")
@@ -98,29 +121,51 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--skip-arms", default=SKIP_ARMS, help="arms run once per skip")
     p.add_argument("--extra", default="", help="further flags for scifact_retrieval.py (space separated)")
     p.add_argument("--runs-dir", type=Path, default=U.RESULTS_DIR / "dev_runs")
-    p.add_argument("--out", type=Path, default=None,
-                   help="summary JSON (default: examples/results/<corpus>_dev_graph_sweep.json)")
+    p.add_argument(
+        "--out", type=Path, default=None, help="summary JSON (default: examples/results/<corpus>_dev_graph_sweep.json)"
+    )
     p.add_argument("--resume", action="store_true", help="continue the per-setting files")
     p.add_argument("--quick", action="store_true", help="accepted for symmetry: the sweep is head-only")
     args = p.parse_args(argv)
     out = args.out or U.RESULTS_DIR / f"{args.corpus}_dev_graph_sweep.json"
     args.runs_dir.mkdir(parents=True, exist_ok=True)
-    common = ["--mode", "head", "--corpus", args.corpus, "--eval-split", "dev", "--batch-size", str(args.batch_size),
-              "--seeds", *map(str, args.seeds), "--threads", "1", *C.CORPUS_FLAGS[args.corpus], *args.extra.split()]
+    common = [
+        "--mode",
+        "head",
+        "--corpus",
+        args.corpus,
+        "--eval-split",
+        "dev",
+        "--batch-size",
+        str(args.batch_size),
+        "--seeds",
+        *map(str, args.seeds),
+        "--threads",
+        "1",
+        *C.CORPUS_FLAGS[args.corpus],
+        *args.extra.split(),
+    ]
     if args.data is not None:
         common += ["--data", str(args.data)]
     settings: list[tuple[str, dict[str, Any], str, list[str]]] = [("base", {}, args.base_arms, [])]
     settings += [(f"skip{s}", {"b3_skip": s}, args.skip_arms, ["--b3-skip", str(s)]) for s in args.skips]
     start = time.perf_counter()
     summary: dict[str, Any] = {
-        "experiment": f"{args.corpus}_dev_graph_sweep", "command": U.command_line("tune_graph_dev.py", argv),
-        "corpus": args.corpus, "batch_size": args.batch_size, "seeds": args.seeds,
+        "experiment": f"{args.corpus}_dev_graph_sweep",
+        "command": U.command_line("tune_graph_dev.py", argv),
+        "corpus": args.corpus,
+        "batch_size": args.batch_size,
+        "seeds": args.seeds,
         "flags": [*C.CORPUS_FLAGS[args.corpus], *args.extra.split()],
-        "protocol": ("dev split only (SciFact: 20% of the training queries held out, dev seed 0; NFCorpus: "
-                     "qrels/dev.tsv); selection = best mean dev nDCG@10 over the seeds among "
-                     "{b3,tas,walk}+hn+mask[+thr][+cf]; control = random batches with the same negatives and "
-                     "masks; test qrels never read"),
-        "files": {}, "rows": [], "chosen": None,
+        "protocol": (
+            "dev split only (SciFact: 20% of the training queries held out, dev seed 0; NFCorpus: "
+            "qrels/dev.tsv); selection = best mean dev nDCG@10 over the seeds among "
+            "{b3,tas,walk}+hn+mask[+thr][+cf]; control = random batches with the same negatives and "
+            "masks; test qrels never read"
+        ),
+        "files": {},
+        "rows": [],
+        "chosen": None,
     }
     rows: list[dict[str, Any]] = []
     prev = json.loads(out.read_text()) if args.resume and out.is_file() else {}
@@ -143,8 +188,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"{args.corpus} {tag}: {best} [{time.perf_counter() - t0:.0f} s]", flush=True)
     c = summary["chosen"]
     if c:
-        print(f"chosen: {c['id']} dev {c['mean']:.4f} vs {c['control']} {c['control_mean']:.4f} "
-              f"(paired {100 * c['paired_delta']['mean']:+.2f} points)", flush=True)
+        print(
+            f"chosen: {c['id']} dev {c['mean']:.4f} vs {c['control']} {c['control_mean']:.4f} "
+            f"(paired {100 * c['paired_delta']['mean']:+.2f} points)",
+            flush=True,
+        )
     print(f"wrote {out}", flush=True)
     return summary
 

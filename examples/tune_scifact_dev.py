@@ -42,9 +42,12 @@ def run(common: list[str], arm: str, flags: dict[str, Any], tmp: Path) -> float:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    p = argparse.ArgumentParser(prog="tune_scifact_dev.py", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", type=Path, default=None, help="canonical retrieval corpus folder (default: converted SciFact)")
+    p = argparse.ArgumentParser(
+        prog="tune_scifact_dev.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--data", type=Path, default=None, help="canonical retrieval corpus folder (default: converted SciFact)"
+    )
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--quick", action="store_true", help="a tiny grid (for tests)")
     p.add_argument("--out", type=Path, default=U.RESULTS_DIR / "scifact_dev_sweep.json")
@@ -65,10 +68,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         grid_tas = {"tas-clusters-per-batch": [1, 2, 4], "tas-resolution": [0.5, 1.0, 2.0]}
         grid_hn = {"num-negatives": [1, 2, 3]}
 
-    def sweep(arm: str, grid: dict[str, list[Any]], fixed: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def sweep(
+        arm: str, grid: dict[str, list[Any]], fixed: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         rows = []
         for values in itertools.product(*grid.values()):
-            flags = dict(zip(grid, values))
+            flags = dict(zip(grid, values, strict=True))
             score = run(common, arm, {**fixed, **flags}, tmp)
             rows.append({"arm": arm, "flags": flags, "dev_ndcg@10": score})
             print(f"  {arm:<12} {flags} -> dev nDCG@10 {score:.4f}", flush=True)
@@ -88,8 +93,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "experiment": "scifact_dev_sweep",
         "command": U.command_line("tune_scifact_dev.py", argv),
         "protocol": "dev split: 20% of the training queries (dev seed 0), seeds "
-                    f"{args.seeds}; selection = best mean dev nDCG@10; test qrels never read",
-        "chosen": chosen, "chosen_flags": flags,
+        f"{args.seeds}; selection = best mean dev nDCG@10; test qrels never read",
+        "chosen": chosen,
+        "chosen_flags": flags,
         "stages": {"A_random": rows_a, "B_b3": rows_b3, "B_tas": rows_tas, "B_random+hn": rows_hn},
         "wall_time_s": time.perf_counter() - start,
     }
