@@ -1345,6 +1345,7 @@ def must_show_section(results_dir: Path, curves: dict[str, dict[int, dict[str, A
             + [""]
         )
     L += community_mask_lines(results_dir, curves)
+    L += finetune_target_lines(results_dir)
     L += nfcorpus_summary(results_dir, curves)
     skips = []
     for corpus in CURVE_CORPORA:
@@ -1361,6 +1362,35 @@ def must_show_section(results_dir: Path, curves: dict[str, dict[int, dict[str, A
             "",
         ]
     return L
+
+
+FINETUNE_PEERS = ("random+hn-st", "random+gist")  # sentence-transformers' mining + NoDuplicates, GISTEmbedLoss
+
+
+def finetune_target_lines(results_dir: Path, corpus: str = "scifact", need: float = 0.015) -> list[str]:
+    """Issue #10's fine-tune target: the best graphneg arm beats ``random`` by >= ``need`` nDCG@10 and is
+    not worse than either sentence-transformers peer by more than the seed spread (:data:`MATCH_RULE`)."""
+    res = load_json(results_dir / f"{corpus}_finetune.json")
+    arms = (res or {}).get("arms") or {}
+    if "random" not in arms:
+        return []
+    vals = {n: seed_values(a, "ndcg@10") for n, a in arms.items()}
+    ours = [n for n in vals if n != "random" and n not in FINETUNE_PEERS and vals[n]]
+    if not ours:
+        return []
+    best = max(ours, key=lambda n: U.mean_std(list(vals[n].values()))["mean"])
+    c = compare(vals[best], vals["random"])
+    ok = bool(c) and c["delta"]["mean"] >= need and c["beats"]
+    parts = [f"`{best}` vs `random`: {delta_text(c)} (needs ≥ {100 * need:+.2f}): **{'met' if ok else 'NOT met'}**"]
+    for peer in FINETUNE_PEERS:
+        cp = compare(vals[best], vals.get(peer, {}))
+        verdict = "not measured" if cp is None else ("not worse" if cp["matches"] else "**worse**")
+        parts.append(f"vs the peer `{peer}`: {delta_text(cp)}, {verdict}")
+    return [
+        f"**Fine-tune target** ({nice(corpus)}, the real all-MiniLM-L6-v2; the best graphneg arm of the run is a "
+        "description of the test split, the arms themselves were fixed in advance): " + "; ".join(parts) + ".",
+        "",
+    ]
 
 
 def community_mask_lines(results_dir: Path, curves: dict[str, dict[int, dict[str, Any]]]) -> list[str]:
