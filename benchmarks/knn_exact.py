@@ -105,15 +105,17 @@ def main() -> None:
         _, t_gemm_torch = timed(lambda: bare_gemm(X, block))
         _, t_gemm_np = timed(lambda: bare_gemm_numpy(X, block))
         _, t_gemm_bf16 = timed(lambda: bare_gemm_bf16(X, block))
-        route = search.cpu_route("fp32", "cosine")
+        route = search.cpu_route("fp32", "cosine", X.shape[:1] * 2 + X.shape[1:])
         (idx, _), t_ours = timed(lambda: gn.knn_search(X, a.k))
         _, t_graph = timed(lambda: gn.knn_graph(X, a.k))
-        saved = search.bf16_speedup
-        search.bf16_speedup = lambda: 1.0  # the plain fp32-GEMM route, for comparison
+        saved = os.environ.get(search.ROUTE_ENV)
+        os.environ[search.ROUTE_ENV] = "fp32"  # the plain fp32-GEMM route, for comparison
         try:
             (idx_tiled, _), t_tiled = timed(lambda: gn.knn_search(X, a.k))
         finally:
-            search.bf16_speedup = saved
+            os.environ.pop(search.ROUTE_ENV)
+            if saved is not None:
+                os.environ[search.ROUTE_ENV] = saved
         (idx_bf, _), t_bf16 = timed(lambda: gn.knn_search(X, a.k, precision="bf16"))
         naive, t_naive = timed(lambda: torch_naive(X, a.k, block))
         _, t_gemm_np2 = timed(lambda: bare_gemm_numpy(X, block))  # again: how much the machine drifted

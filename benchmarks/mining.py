@@ -6,12 +6,28 @@ from ranks 10-60, relative margin 0.05.
 
 python benchmarks/mining.py --quick   # 2k x 20k
 python benchmarks/mining.py
+python benchmarks/mining.py --cold    # first call in fresh processes, SciFact size, and the CLI demo
+
+``--cold`` runs every measurement in a fresh interpreter (rounds alternate graphneg,
+sentence-transformers and ``graphneg batches``): the import, the first and a second call of
+mining on SciFact's MiniLM vectors (809 train queries x 5,183 documents, positives from
+qrels/train.tsv), plus ``graphneg batches`` on the built-in demo data (its CPU seconds
+after imports, and the whole process). ``GRAPHNEG_CPU_ROUTE=measure`` with an empty cache
+reproduces the old behaviour (the route timed on the first call of every process).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
 import warnings
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -49,10 +65,60 @@ class StubEncoder:
         return 384
 
 
+CHILD = Path(__file__).resolve().parent / "_cold_child.py"
+
+
+def cold(rounds: int) -> None:
+    """Alternating fresh processes: graphneg, graphneg with the old per-process timing, the peer, the CLI."""
+    info = machine()
+    kinds = {
+        "graphneg": ("gn", {}),
+        "graphneg, route timed per process (old)": ("gn", {"GRAPHNEG_CPU_ROUTE": "measure"}),
+        "sentence-transformers": ("st", {}),
+        "graphneg batches (demo, 3,000 items)": ("cli", {}),
+        "graphneg batches, matplotlib hidden": ("cli", {"HIDE_MATPLOTLIB": "1"}),
+    }
+    runs: dict[str, list[dict]] = {k: [] for k in kinds}
+    for _ in range(rounds):
+        for name, (who, extra) in kinds.items():
+            with tempfile.TemporaryDirectory() as cache:  # 'measure' finds no cache: it times
+                env = {**os.environ, "GRAPHNEG_CACHE_DIR": cache, **extra}
+                if not extra:
+                    env.pop("GRAPHNEG_CPU_ROUTE", None)
+                t = time.perf_counter()
+                out = subprocess.run([sys.executable, str(CHILD), who], env=env, capture_output=True,
+                                     text=True, check=True)
+                rec = json.loads(out.stdout.strip().splitlines()[-1])
+                rec["process"] = time.perf_counter() - t
+            runs[name].append(rec)
+    med = {n: {k: statistics.median(r[k] for r in rs) for k in rs[0] if isinstance(rs[0][k], float)}
+           for n, rs in runs.items()}
+    peer = med["sentence-transformers"]
+    with section(f"cold start, SciFact train (809 x 5,183), median of {rounds} fresh processes each"):
+        print(f"{'':42}{'import':>8}{'1st call':>10}{'2nd call':>10}{'process':>9}  1st/peer  (import+1st)/peer")
+        for name, m in med.items():
+            if "first" not in m:
+                continue
+            r1, r2 = m["first"] / peer["first"], (m["import"] + m["first"]) / (peer["import"] + peer["first"])
+            print(f"{name:42}{m['import']:8.2f}{m['first']:10.3f}{m['second']:10.3f}{m['process']:9.2f}"
+                  f"  {r1:8.2f}  {r2:8.2f}")
+        for name in ("graphneg batches (demo, 3,000 items)", "graphneg batches, matplotlib hidden"):
+            c = med[name]
+            print(f"{name}: import {c['import']:.2f} s, run {c['run']:.2f} s wall / {c['run_cpu']:.2f} CPU-s, "
+                  f"whole process {c['process']:.2f} s")
+        print(f"load average {os.getloadavg()[0]:.1f}")
+    settings = "SciFact train, 5 negatives from ranks 10-60, relative margin 0.05"
+    save("mining_cold", {"machine": info, "rounds": rounds, "settings": settings, "median": med, "runs": runs})
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--cold", action="store_true", help="fresh-process first calls (SciFact size) and the CLI demo")
+    p.add_argument("--rounds", type=int, default=3)
     a = p.parse_args()
+    if a.cold:
+        return cold(a.rounds)
     n_q, n_d = (2_000, 20_000) if a.quick else (10_000, 100_000)
     info = machine()
     C = clustered(n_d, 384, n_clusters=n_d // 50)

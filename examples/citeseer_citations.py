@@ -315,7 +315,9 @@ def community_labels(
         G = gn.knn_graph(X, k=min(args.knn_k, X.shape[0] - 1))
     else:
         G = ((A_train + A_train.T) > 0).astype(np.float32)
-    return gn.communities(sp.csr_array(G), "leiden", resolution=args.resolution, seed=seed)
+    return gn.communities(
+        sp.csr_array(G), "leiden", resolution=args.resolution, num_iterations=U.LEIDEN_ITERATIONS, seed=seed
+    )
 
 
 def pair_graph(src: np.ndarray, dst: np.ndarray, X: np.ndarray, args: argparse.Namespace) -> sp.csr_array:
@@ -395,6 +397,7 @@ def _make_sampler(
             "leiden",
             cluster_size=min(args.cluster_size, src.size),
             weighted=False,
+            num_iterations=U.LEIDEN_ITERATIONS,
             seed=seed,
         )
         return gn.CommunityBatchSampler(

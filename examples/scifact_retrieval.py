@@ -593,13 +593,13 @@ def b3_labels(Qp: np.ndarray, Dp: np.ndarray, args: argparse.Namespace, seed: in
     G = b3_graph(Qp, Dp, args)
     n = Qp.shape[0]
     size = min(args.cluster_size, n)
-    return gn.communities(G, "leiden", cluster_size=size, weighted=False, seed=seed)
+    return gn.communities(G, "leiden", cluster_size=size, weighted=False, num_iterations=U.LEIDEN_ITERATIONS, seed=seed)
 
 
 def tas_labels(Qp: np.ndarray, args: argparse.Namespace, seed: int) -> np.ndarray:
     """TAS topics: Leiden communities of the kNN graph of the pairs' query embeddings."""
     G = gn.knn_graph(Qp, k=min(args.tas_k, Qp.shape[0] - 1))
-    return gn.communities(G, "leiden", resolution=args.tas_resolution, seed=seed)
+    return gn.communities(G, "leiden", resolution=args.tas_resolution, num_iterations=U.LEIDEN_ITERATIONS, seed=seed)
 
 
 class ConflictFreeSampler:

@@ -9,7 +9,10 @@ Two pipelines, one subpackage per stage (see the README's architecture section):
                  io.citation_training_data ─► trainer JSONL
 
 :mod:`graphneg.negatives` holds mined and link-structure negatives and false-negative masks;
-:mod:`graphneg.training` everything that imports torch.
+:mod:`graphneg.training` everything that imports torch; :mod:`graphneg.inspection` the summary,
+plots and report of ``graphneg inspect`` (:func:`graphneg.inspect`) and graph files.
+:mod:`graphneg.distributed` builds the kNN graph and mines negatives over a
+``torch.distributed`` process group (embeddings sharded by rows).
 
 Importing graphneg does not import torch; the samplers load it on first use.
 """
@@ -18,9 +21,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _compat, io, links, negatives, similarity
+from . import _compat, distributed, inspection, io, links, negatives, similarity  # noqa: F401 (distributed: by name)
 from ._version import __version__
 from .exceptions import BackendUnavailableError, GraphNegWarning, InfeasibleSamplingError
+from .inspection import inspect
 from .io import *  # noqa: F403  (each subpackage's __all__ is the public API)
 from .links import *  # noqa: F403
 from .negatives import *  # noqa: F403
@@ -38,7 +42,7 @@ _LAZY = {
     "FalseNegativeCollator": "training",
     "RandomWalkBatchSampler": "training",
 }
-_SUBPACKAGES = ("similarity", "links", "negatives", "training", "io", "cli")
+_SUBPACKAGES = ("similarity", "links", "negatives", "training", "io", "inspection", "cli", "distributed")
 
 __all__ = [
     "__version__",
@@ -46,6 +50,7 @@ __all__ = [
     *negatives.__all__,
     *links.__all__,
     *io.__all__,
+    "inspect",
     "BackendUnavailableError",
     "GraphNegWarning",
     "InfeasibleSamplingError",

@@ -37,6 +37,7 @@ def add_options(b: argparse.ArgumentParser) -> None:
     """The options of ``graphneg batches``."""
     _add_input_options(b)
     _add_graph_options(b)
+    _add_graph_file_options(b)
     _add_batch_options(b)
 
 
@@ -71,6 +72,15 @@ def _add_graph_options(b: argparse.ArgumentParser) -> None:
     b.add_argument("--unweighted", action="store_true", help="ignore similarity weights")
 
 
+def _add_graph_file_options(b: argparse.ArgumentParser) -> None:
+    g = b.add_mutually_exclusive_group()
+    g.add_argument("--graph", type=Path, help="start from a saved graph file (.npz from --save-graph or "
+                   "graphneg.save_graph): no kNN search; its communities are used when it has them")
+    g.add_argument("--cache-dir", type=Path, help="reuse the graph and communities saved here for the same "
+                   "input and graph options; build and save them on a miss")
+    b.add_argument("--save-graph", type=Path, help="also write the graph and its communities here (.npz + .json)")
+
+
 def _add_batch_options(b: argparse.ArgumentParser) -> None:
     b.add_argument("--packing", default="auto", choices=["auto", "b3", "bfd", "fill", "tas"])
     b.add_argument("--clusters-per-batch", type=int, default=1, help="with --packing tas")
@@ -92,10 +102,11 @@ def run(args: argparse.Namespace) -> int:
         outputs.append(check_output(args.stats_json, "--stats-json", [*inputs, args.output]))
         if args.stats_json.resolve() == args.output.resolve():
             raise CliError(f"--stats-json {args.stats_json} is the same file as -o")
+    outputs += _graph_file_outputs(args, [*inputs, args.graph, args.output, args.stats_json])
     with claim_outputs(outputs), relay_warnings(args.quiet):
         X, labels, ids, citations = _inputs(args)
-        graph = _knn_graph(args, X)
-        sampler = _sampler(args, _communities(args, graph))  # refuses an empty epoch before writing
+        graph, comm = _graph_and_communities(args, X, ids)
+        sampler = _sampler(args, comm)  # refuses an empty epoch before writing
         batches = sampler.batches()
         control = RandomPlan(X.shape[0], args.batch_size, drop_last=args.drop_last, seed=args.seed)
         control.set_epoch(args.epoch)
@@ -133,6 +144,71 @@ def _inputs(args: argparse.Namespace) -> tuple[np.ndarray, Any, list[str] | None
             raise CliError(f"--ids {args.ids} has {len(ids)} lines, expected {X.shape[0]} (one per row)")
     log(f"embeddings {args.embeddings}: {X.shape[0]} x {X.shape[1]}", args.quiet)
     return X, labels, ids, None
+
+
+def _graph_file_outputs(args: argparse.Namespace, inputs: list[Path | None]) -> list[Path]:
+    """``--save-graph`` checked up front (with its JSON sidecar), like every output."""
+    from ..io._graph_files import sidecar_path
+
+    if args.save_graph is None:
+        return []
+    if args.save_graph.suffix != ".npz":
+        raise CliError(f"--save-graph {args.save_graph}: the file name must end in .npz")
+    npz = check_output(args.save_graph, "--save-graph", inputs)
+    return [npz, check_output(sidecar_path(npz), "--save-graph (its .json sidecar)", inputs)]
+
+
+def _graph_params(args: argparse.Namespace) -> dict[str, Any]:
+    """The options that decide the graph and its communities: the cache key and the sidecar record."""
+    keys = ("k", "skip", "metric", "mutual", "backend", "precision", "method", "resolution",
+            "max_cluster_size", "cluster_size", "num_parts", "unweighted", "seed", "batch_size")
+    params = {key: getattr(args, key) for key in keys}
+    params["demo_size"] = args.demo_size if args.embeddings is None else None
+    return params
+
+
+def _graph_and_communities(args: argparse.Namespace, X: np.ndarray, ids: list[str] | None) -> tuple[Any, np.ndarray]:
+    """From ``--graph``, from ``--cache-dir``, or built; saved to ``--save-graph`` when asked."""
+    from ..io import _graph_files as gf
+
+    if args.graph is not None:
+        graph, comm = _load_graph_file(args, X)
+    elif args.cache_dir is not None:
+        key = gf.content_hash(args.embeddings) if args.embeddings is not None else gf.content_hash(X)
+
+        def build() -> tuple[Any, np.ndarray]:
+            graph = _knn_graph(args, X)
+            return graph, _communities(args, graph)
+
+        saved, hit = gf.cached_graph(args.cache_dir, key, _graph_params(args), build)
+        log(f"graph cache {'hit' if hit else 'miss (built and saved)'} in {args.cache_dir}", args.quiet)
+        graph, comm = saved.graph, saved.labels
+    else:
+        graph = _knn_graph(args, X)
+        comm = _communities(args, graph)
+    if args.save_graph is not None:
+        key = gf.content_hash(args.embeddings) if args.embeddings is not None else gf.content_hash(X)
+        gf.save_graph(args.save_graph, graph, labels=comm, ids=ids, params=_graph_params(args), input_hash=key)
+        log(f"wrote graph and communities to {args.save_graph}", args.quiet)
+    return graph, comm
+
+
+def _load_graph_file(args: argparse.Namespace, X: np.ndarray) -> tuple[Any, np.ndarray]:
+    """A saved graph whose nodes are the embedding rows; its communities, or new ones when it has none."""
+    from ..io._graph_files import load_graph
+
+    try:
+        saved = load_graph(args.graph)
+    except (OSError, ValueError) as err:
+        raise CliError(f"--graph: {err}") from None
+    if saved.graph.shape[0] != X.shape[0]:
+        raise CliError(f"--graph {args.graph} has {saved.graph.shape[0]} nodes but the embeddings have "
+                       f"{X.shape[0]} rows; they must describe the same items")
+    log(f"graph {args.graph}: {saved.graph.shape[0]} nodes, {saved.graph.nnz} edges", args.quiet)
+    if saved.labels is None:
+        return saved.graph, _communities(args, saved.graph)
+    log(f"communities from {args.graph}: {int(saved.labels.max()) + 1}", args.quiet)
+    return saved.graph, saved.labels
 
 
 def _knn_graph(args: argparse.Namespace, X: np.ndarray) -> Any:

@@ -21,6 +21,7 @@ from ._corpus import (
     save_retrieval_corpus,
 )
 from ._demo import load_demo
+from ._graph_files import SavedGraph, cached_graph, content_hash, load_graph, save_graph
 from ._formats import (
     read_flagembedding,
     read_sentence_transformers_jsonl,
@@ -68,5 +69,11 @@ __all__ = [
     "save_retrieval_corpus",
     "qrels_to_positives",
     "load_demo",
+    # graph files: a graph and its communities on disk, and their cache
+    "save_graph",
+    "load_graph",
+    "cached_graph",
+    "content_hash",
+    "SavedGraph",
     "citation_training_data",
 ]

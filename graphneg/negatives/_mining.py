@@ -267,11 +267,13 @@ def _check_ip_range(Q: np.ndarray, C: np.ndarray) -> None:
 
 @dataclass
 class _Search:
-    """Normalised embeddings on the device and the block-scoring settings."""
+    """Normalised embeddings (numpy: the torch route moves them to ``device`` itself) and the
+    block-scoring settings."""
 
-    Qt: Any
-    Ct: Any
-    low: Any  # reduced-precision dtype, or None for fp32
+    Q: np.ndarray
+    C: np.ndarray
+    device: Any
+    precision: str
     depth: int
     margin: int  # extra candidates kept for the fp32 re-scoring of reduced precision
     block_size: int
@@ -281,26 +283,21 @@ class _Search:
 
 def _search(Q: np.ndarray, C: np.ndarray, metric: str, plan: _Plan, precision: Any, block_size: Any,
             device: Any, show_progress: Any) -> _Search:
-    import torch
-
-    from ..similarity._search import cpu_route
+    from ..similarity._search import cpu_route, on_cpu
 
     show_progress = check_bool(show_progress, "show_progress")
     if block_size is None:  # keep a block's score matrix near 32M floats
         block_size = int(min(max(2**25 // max(plan.n_docs, 1), 64), 8192))
     block_size = check_int(block_size, "block_size")
     precision = check_choice(precision, "precision", ("fp32", "bf16", "fp16"))
-    dev = torch.device(device) if device is not None else torch.device("cpu")
     if metric == "cosine":  # new arrays, exact at any float32 magnitude (no norm overflow)
         Q, C = safe_normalize(Q, "queries"), safe_normalize(C, "corpus")
     else:
         _check_ip_range(Q, C)
     # the caller's arrays may be shared with Q and C (check_embeddings): only read from here on
-    Qt, Ct = torch.from_numpy(Q).to(dev), torch.from_numpy(C).to(dev)
-    low = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
-    margin = 0 if low is None else max(32, plan.depth // 4)
-    route = cpu_route(precision, "ip") if dev.type == "cpu" else "torch"
-    return _Search(Qt, Ct, low, plan.depth, margin, block_size, route, show_progress)
+    margin = 0 if precision == "fp32" else max(32, plan.depth // 4)
+    route = cpu_route(precision, "ip", (Q.shape[0], C.shape[0], Q.shape[1])) if on_cpu(device) else "torch"
+    return _Search(Q, C, device, precision, plan.depth, margin, block_size, route, show_progress)
 
 
 def _positive_index(P: sp.csr_array, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, sp.csr_array]:
@@ -313,7 +310,7 @@ def _blocks_tiled(s: _Search, P: sp.csr_array) -> Iterator[_BlockRows]:
     """CPU: cache-resident GEMM tiles with a running threshold (graphneg._tiled), exact fp32."""
     from ..similarity._search import tiled_blocks
 
-    Qn, Cn = s.Qt.numpy(), s.Ct.numpy()
+    Qn, Cn = s.Q, s.C
     tiles = tiled_blocks(Qn, Cn, s.depth, False, None, s.show_progress, "Mining hard negatives",
                          scoring=s.route, margin=s.margin)
     for start, stop, vals, idx in tiles:
@@ -328,23 +325,26 @@ def _blocks_torch(s: _Search, P: sp.csr_array) -> Iterator[_BlockRows]:
 
     from ..similarity._search import block_starts, topk
 
-    n_q, n_docs, dev = s.Qt.shape[0], s.Ct.shape[0], s.Qt.device
-    Ql, Cl = (s.Qt, s.Ct) if s.low is None else (s.Qt.to(s.low), s.Ct.to(s.low))
+    dev = torch.device(s.device) if s.device is not None else torch.device("cpu")
+    Qt, Ct = torch.from_numpy(s.Q).to(dev), torch.from_numpy(s.C).to(dev)
+    low = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[s.precision]
+    n_q, n_docs = Qt.shape[0], Ct.shape[0]
+    Ql, Cl = (Qt, Ct) if low is None else (Qt.to(low), Ct.to(low))
     for start in block_starts(n_q, s.block_size, s.show_progress, "Mining hard negatives"):
         stop = min(start + s.block_size, n_q)
         S = Ql[start:stop] @ Cl.T
         vals_t, idx_t = topk(S, min(s.depth + s.margin, n_docs))
         prow_np, pcol_np, Pb = _positive_index(P, start, stop)
         prow, pcol = torch.from_numpy(prow_np).to(dev), torch.from_numpy(pcol_np).to(dev)
-        if s.low is None:  # positive scores straight from this block's score matrix
+        if low is None:  # positive scores straight from this block's score matrix
             ps = S[prow, pcol]
         else:  # exact fp32 re-scoring of the wide candidate set and of the positives
-            qb = s.Qt[start:stop]
-            vals_t = torch.einsum("bwd,bd->bw", s.Ct[idx_t], qb)
+            qb = Qt[start:stop]
+            vals_t = torch.einsum("bwd,bd->bw", Ct[idx_t], qb)
             vals_t, order = torch.sort(vals_t, dim=1, descending=True, stable=True)
             idx_t = torch.gather(idx_t, 1, order)
             vals_t, idx_t = vals_t[:, : s.depth], idx_t[:, : s.depth]
-            ps = (qb[prow] * s.Ct[pcol]).sum(1)
+            ps = (qb[prow] * Ct[pcol]).sum(1)
         yield start, stop, vals_t.float().cpu().numpy(), idx_t.cpu().numpy(), ps.float().cpu().numpy(), Pb
 
 
@@ -568,8 +568,9 @@ def mine_hard_negatives(
     plan = _plan(Q.shape[0], C.shape[0], positives, exclude, query_corpus_ids, num_negatives, range_min,
                  range_max, filters, select, seed)
     search = _search(Q, C, metric, plan, precision, block_size, device, show_progress)
+    if search.route != "torch":  # numpy tiles: no torch import on the CPU fp32 route
+        return _mine(plan, _blocks_tiled(search, plan.positives))
     import torch
 
     with torch.inference_mode():
-        blocks = _blocks_torch if search.route == "torch" else _blocks_tiled
-        return _mine(plan, blocks(search, plan.positives))
+        return _mine(plan, _blocks_torch(search, plan.positives))

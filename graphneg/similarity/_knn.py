@@ -29,7 +29,7 @@ from .._validation import (
     safe_normalize,
 )
 from ..exceptions import GraphNegWarning
-from ._search import block_starts, cpu_route, tiled_blocks, topk
+from ._search import block_starts, cpu_route, on_cpu, tiled_blocks, topk
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -37,9 +37,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Metric = Literal["cosine", "ip", "euclidean"]
-Backend = Literal["exact", "auto", "faiss", "faiss-hnsw", "pynndescent"]
+Backend = Literal["exact", "auto", "faiss", "faiss-hnsw", "pynndescent", "ivf"]
 Precision = Literal["fp32", "bf16", "fp16"]
-BACKENDS = ("exact", "auto", "faiss", "faiss-hnsw", "pynndescent")
+BACKENDS = ("exact", "auto", "faiss", "faiss-hnsw", "pynndescent", "ivf")
 # backend='auto' searches exactly up to this many targets (about a minute on 2 CPU cores
 # at d=384); beyond it an approximate backend is used when one is installed
 AUTO_EXACT_MAX = 200_000
@@ -62,6 +62,8 @@ class SearchOptions(TypedDict, total=False):
     backend_kwargs: dict[str, Any] | None
     recall_sample: int
     min_recall: float
+    nlist: int | None
+    nprobe: int | None
 
 
 # Target elements of one block's score matrix (float32): 2**25 * 4 B = 128 MiB, large enough
@@ -89,6 +91,8 @@ def knn_search(
     backend_kwargs: dict[str, Any] | None = None,
     recall_sample: int = 1000,
     min_recall: float = 0.95,
+    nlist: int | None = None,
+    nprobe: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Find, for each row of ``X``, its neighbours at ranks ``[skip, skip + k)``.
 
@@ -105,8 +109,12 @@ def knn_search(
     metric : {'cosine', 'ip', 'euclidean'}, default='cosine'
         ``'cosine'`` normalises both sides; ``'ip'`` is the raw inner product; ``'euclidean'``
         ranks by distance ``d`` and reports the similarity ``1 / (1 + d)``.
-    backend : {'exact', 'auto', 'faiss', 'faiss-hnsw', 'pynndescent'}, default='exact'
+    backend : {'exact', 'auto', 'faiss', 'faiss-hnsw', 'pynndescent', 'ivf'}, default='exact'
         ``'exact'``: blocked matrix products and top-k selection in torch (CPU or GPU).
+        ``'ivf'``: approximate, an inverted file on the exact tile kernels (k-means lists,
+        each query scored against its ``nprobe`` nearest lists; no extra package; see
+        :func:`graphneg.similarity._ivf.ivf_search`; ``backend_kwargs``: ``seed``,
+        ``kmeans_iterations``, ``train_size``).
         ``'faiss'``: faiss ``IndexFlat`` (exact, extra ``[faiss]``). ``'faiss-hnsw'`` and
         ``'pynndescent'``: approximate graphs for millions of items (extras ``[faiss]`` /
         ``[ann]``); measure their recall with :func:`knn_recall`. ``'auto'``: exact up to
@@ -138,6 +146,12 @@ def knn_search(
     min_recall : float, default=0.95
         A :class:`~graphneg.exceptions.GraphNegWarning` is issued when the measured recall is
         lower (raise the index's search effort, e.g. ``ef_search``, or use ``'exact'``).
+    nlist : int, default=None
+        ``backend='ivf'`` only (also accepted by ``'auto'``): number of lists; ``None`` gives
+        lists of ~1,000 targets (:func:`graphneg.similarity._ivf.default_nlist`).
+    nprobe : int, default=None
+        ``backend='ivf'`` only: lists scanned per query (``<= nlist``); ``None`` is
+        :func:`graphneg.similarity._ivf.default_nprobe`. More probes: higher recall, more time.
 
     Returns
     -------
@@ -176,8 +190,15 @@ def knn_search(
     show_progress = check_bool(show_progress, "show_progress")
     backend = check_choice(backend, "backend", BACKENDS)
     precision = check_choice(precision, "precision", ("fp32", "bf16", "fp16"))
+    for name, value in (("nlist", nlist), ("nprobe", nprobe)):
+        if value is not None and backend not in ("ivf", "auto"):
+            raise ValueError(f"`{name}` applies to backend='ivf' only, got backend={backend!r}.")
     if backend == "auto":
         backend = _auto_backend(T0.shape[0])
+    if backend == "ivf":
+        from ._ivf import check_ivf_options
+
+        ivf_options = check_ivf_options(nlist, nprobe, dict(backend_kwargs or {}))
     if precision != "fp32" and backend != "exact":
         raise ValueError(f"`precision={precision!r}` needs backend='exact', got backend={backend!r}.")
     if block_size is None:
@@ -191,7 +212,14 @@ def knn_search(
             sims = _exact_sims(X, T, idx, metric, scale)  # exact values for the chosen few
         return idx, sims
     want = k + skip + (1 if self_search else 0)
-    idx = _approximate(backend, X, T, want, metric, dict(backend_kwargs or {}), self_search)
+    if backend == "ivf":
+        from ._ivf import ivf_search
+
+        nl, npr, kw = ivf_options
+        idx = ivf_search(X, T, want, metric, self_search=self_search, nlist=nl, nprobe=npr,
+                         show_progress=show_progress, **kw)
+    else:
+        idx = _approximate(backend, X, T, want, metric, dict(backend_kwargs or {}), self_search)
     if self_search:  # drop the item itself wherever the index returned it
         keep = idx != np.arange(X.shape[0])[:, None]
         keep &= np.cumsum(keep, axis=1) <= k + skip
@@ -340,14 +368,14 @@ def _exact_search(
     show_progress: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact (or, with reduced ``precision``, re-ranked) search on CPU tiles or torch blocks."""
+    # reduced precision keeps a margin of extra candidates, re-ranked exactly
+    margin = 0 if precision == "fp32" else max(8, k // 4)
+    route = cpu_route(precision, metric, (X.shape[0], T.shape[0], X.shape[1])) if on_cpu(device) else "torch"
+    if route != "torch":  # numpy tiles: torch is not even imported on the fp32 route
+        return _exact_tiled(X, T, k, skip, metric, self_search, route, margin, show_progress)
     import torch
 
     dev = torch.device(device) if device is not None else torch.device("cpu")
-    # reduced precision keeps a margin of extra candidates, re-ranked exactly
-    margin = 0 if precision == "fp32" else max(8, k // 4)
-    route = cpu_route(precision, metric) if dev.type == "cpu" else "torch"
-    if route != "torch":
-        return _exact_tiled(X, T, k, skip, metric, self_search, route, margin, show_progress)
     return _exact_torch(X, T, k, skip, metric, self_search, precision, margin, block_size, dev, show_progress)
 
 

@@ -32,7 +32,7 @@ from ..exceptions import GraphNegWarning
 from ..similarity._batches import cluster_batches, packed_batches, random_batches, topic_batches
 from ..similarity._conflicts import ConflictReport, ConflictSpec
 from ._plan_conflicts import ConflictGuard
-from ._sharding import plan_for_ranks, rank_share, unavoidable_drop
+from ._sharding import plan_for_ranks, process_group_defaults, rank_share, unavoidable_drop
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -82,10 +82,12 @@ SAMPLER_PARAMETERS = """\
         leave out; an epoch with no batch left is a ValueError.
     seed : int, default=0
         Base seed; an epoch's batches are a function of ``(seed, epoch)``.
-    num_replicas : int, default=1
-        DDP world size (pass it explicitly; nothing is read from ``torch.distributed``).
-    rank : int, default=0
-        This process's rank in ``[0, num_replicas)``.
+    num_replicas : int, default=None
+        DDP world size; ``None`` reads it from the initialised default process group of
+        ``torch.distributed`` (1 when there is none).
+    rank : int, default=None
+        This process's rank in ``[0, num_replicas)``; ``None`` reads it like ``num_replicas``
+        (0 when there is no process group).
     shard : {'batches', 'slice'}, default='batches'
         ``'batches'``: rank ``r`` takes global batches ``r, r + R, ...``, each whole.
         ``'slice'``: every global batch is cut into ``R`` contiguous slices, one per rank (for
@@ -158,10 +160,11 @@ class PlannedBatches:
         *,
         drop_last: bool = False,
         seed: int = 0,
-        num_replicas: int = 1,
-        rank: int = 0,
+        num_replicas: int | None = None,
+        rank: int | None = None,
         shard: Shard = "batches",
     ) -> None:
+        num_replicas, rank = process_group_defaults(num_replicas, rank)
         self.num_items = check_int(num_items, "num_items")
         self.batch_size = check_int(batch_size, "batch_size")
         self.drop_last = check_bool(drop_last, "drop_last")

@@ -8,9 +8,38 @@ cut into ``R`` contiguous slices, one per rank; batches too small to slice are m
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 import numpy as np
 
-__all__ = ["plan_for_ranks", "rank_share", "unavoidable_drop"]
+__all__ = ["plan_for_ranks", "process_group_defaults", "rank_share", "unavoidable_drop"]
+
+
+def process_group_defaults(num_replicas: Any, rank: Any) -> tuple[Any, Any]:
+    """``(num_replicas, rank)`` with each ``None`` read from the default process group.
+
+    The world size and rank of ``torch.distributed``'s initialised default group, as
+    ``torch.utils.data.DistributedSampler`` reads them; ``(1, 0)`` when no group is
+    initialised. torch is not imported for this: a process that has not imported
+    ``torch.distributed`` has no process group. Given values are returned unchecked.
+
+    Examples
+    --------
+    >>> process_group_defaults(None, None)  # no process group here
+    (1, 0)
+    >>> process_group_defaults(4, 2)
+    (4, 2)
+    """
+    if num_replicas is not None and rank is not None:
+        return num_replicas, rank
+    dist = sys.modules.get("torch.distributed")
+    active = dist is not None and dist.is_available() and dist.is_initialized()
+    if num_replicas is None:
+        num_replicas = dist.get_world_size() if active else 1
+    if rank is None:
+        rank = dist.get_rank() if active else 0
+    return num_replicas, rank
 
 
 def plan_for_ranks(

@@ -41,6 +41,11 @@ except ImportError:  # pragma: no cover - exercised only without the [st] extra
     _TrainerCallback = object
 
 
+#: accelerate shards the trainer's batch sampler over the processes itself (BatchSamplerShard),
+#: so the factory's samplers yield the whole plan instead of reading the process group
+_WHOLE_PLAN: dict[str, Any] = {"num_replicas": 1, "rank": 0}
+
+
 class GraphBatchSamplerFactory:
     """Callable accepted by ``SentenceTransformerTrainingArguments(batch_sampler=...)``.
 
@@ -131,21 +136,21 @@ class GraphBatchSamplerFactory:
                     GraphNegWarning,
                     stacklevel=2,
                 )
-            sampler: Any = RandomBatchSampler(n, batch_size, drop_last=drop_last, seed=seed)
+            sampler: Any = RandomBatchSampler(n, batch_size, drop_last=drop_last, seed=seed, **_WHOLE_PLAN)
         else:
             sampler = self._graph_sampler(batch_size, drop_last, seed)
         self.samplers.append(sampler)
         return sampler
 
     def _graph_sampler(self, batch_size: int, drop_last: bool, seed: int) -> Any:
-        common = dict(mix_random=self.mix_random, strata=self.strata, drop_last=drop_last, seed=seed)
+        common = dict(mix_random=self.mix_random, strata=self.strata, drop_last=drop_last, seed=seed, **_WHOLE_PLAN)
         if self.kind == "topic":
             return TopicBatchSampler(self.labels, batch_size, clusters_per_batch=self.clusters_per_batch, **common)
         packing = self.packing
         if packing == "auto":
             with warnings.catch_warnings():  # the probe's drop counts are not the real sampler's
                 warnings.simplefilter("ignore", GraphNegWarning)
-                probe = CommunityBatchSampler(self.labels, batch_size, packing="auto", seed=seed)
+                probe = CommunityBatchSampler(self.labels, batch_size, packing="auto", seed=seed, **_WHOLE_PLAN)
             packing = "b3" if probe.packing == "b3" else "fill"
         return CommunityBatchSampler(self.labels, batch_size, packing=packing, **common)
 

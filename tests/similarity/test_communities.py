@@ -182,3 +182,31 @@ def test_unweighted_split_of_negative_weights_and_dense_subgraphs():
     labels = communities(G, weighted=False, max_cluster_size=5)
     sizes = np.bincount(labels)
     assert sizes.max() <= 5 and sizes.mean() > 3  # pieces, not crumbs
+
+
+def test_to_igraph_equals_the_symmetric_upper_triangle():
+    # the array-built igraph is the old one: union of both directions (larger weight),
+    # no diagonal, edges in (row, col) order
+    from graphneg._validation import check_graph
+    from graphneg.similarity._communities import _undirected
+
+    rng = np.random.default_rng(4)
+    G = sp.random_array((300, 300), density=0.05, format="csr", rng=rng, dtype=np.float32)
+    G.data[:10] = 0.0
+    G.setdiag(0.5)
+    G = sp.csr_array(G)
+    g = to_igraph(G)
+    ref = sp.triu(_undirected(check_graph(G)), k=1, format="coo")  # explicit zeros are no edges
+    assert g.get_edgelist() == list(zip(ref.row.tolist(), ref.col.tolist(), strict=True))
+    assert np.array_equal(np.asarray(g.es["weight"]), ref.data.astype(np.float64))
+    assert to_igraph(sp.csr_array((5, 5), dtype=np.float32)).ecount() == 0
+
+
+def test_leiden_defaults_to_two_iterations_and_keeps_the_override():
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(400, 8)).astype(np.float32)
+    G = knn_graph(X, 8)
+    default = communities(G, seed=3)
+    assert np.array_equal(default, communities(G, num_iterations=2, seed=3))
+    converged = communities(G, num_iterations=-1, seed=3)
+    assert converged.shape == default.shape and converged.max() >= 1

@@ -45,9 +45,9 @@ def test_tiled_topk_equals_brute_force(layout, tile):
 
 
 def _route(monkeypatch, route: str) -> None:
-    """Force the CPU route: 'tiled' (fp32 GEMM tiles) or 'certified' (bf16 tiles + fp32 re-scoring)."""
-    monkeypatch.setattr(S_, "fastest_cpu_gemm", lambda: "numpy")
-    monkeypatch.setattr(S_, "bf16_speedup", lambda: 10.0 if route == "certified" else 1.0)
+    """Force the exact CPU route through $GRAPHNEG_CPU_ROUTE: 'tiled' (fp32 GEMM tiles),
+    'certified' (bf16 tiles + fp32 re-scoring) or 'torch' (full-width torch blocks)."""
+    monkeypatch.setenv(S_.ROUTE_ENV, "fp32" if route == "tiled" else route)
 
 
 @pytest.mark.parametrize("metric", ["cosine", "ip", "euclidean"])
@@ -99,7 +99,7 @@ def test_tiled_mining_equals_torch_path(monkeypatch, route):
     pos = rng.choice(3000, 300, replace=False)
     Q = C[pos] + 0.5 * rng.normal(size=(300, 24)).astype(np.float32)
     kw = dict(num_negatives=4, range_min=3, range_max=30, relative_margin=0.05)
-    monkeypatch.setattr(S_, "fastest_cpu_gemm", lambda: "torch")
+    _route(monkeypatch, "torch")
     ref = gn.mine_hard_negatives(Q, C, pos, **kw)
     _route(monkeypatch, route)
     monkeypatch.setattr(S_, "TILE_ROWS", 64)

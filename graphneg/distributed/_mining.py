@@ -1,0 +1,236 @@
+"""Hard-negative mining with queries and corpus sharded over a process group.
+
+Each rank passes its query shard (with their positives, as global corpus rows) and its corpus
+shard; the corpus circulates in blocks (:func:`._circulate.sharded_topk`), each rank retrieves
+its queries' top candidates with the single-process kernel, scores their positives as the
+blocks pass, and runs the single-process filters, rank window and sampling
+(:func:`graphneg.negatives._mining._mine`) on its queries. :func:`assemble_negatives` stacks
+the ranks' results into what :func:`graphneg.mine_hard_negatives` returns in one process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._validation import check_choice, check_embeddings, check_int, row_norms, safe_normalize
+from ..negatives._mining import (
+    HardNegatives,
+    _BlockRows,
+    _check_filters,
+    _check_window,
+    _mine,
+    _Plan,
+    _plan,
+    _positive_index,
+    _sampler,
+)
+from ._circulate import BLOCK_BYTES, sharded_topk, shared_route
+from ._group import agree, all_max, all_sizes, world
+
+__all__ = ["mine_hard_negatives", "assemble_negatives"]
+
+_FILTERS = ("absolute_margin", "relative_margin", "max_score", "min_score")
+_MINE_ROWS = 4096  # queries per filtering block (the per-block masks are rows x depth)
+
+
+def _shards(queries: Any, corpus: Any, metric: str, group: Any) -> tuple[np.ndarray, np.ndarray]:
+    def local() -> tuple[np.ndarray, np.ndarray]:
+        Q = check_embeddings(queries, "queries_shard", metric=metric, min_rows=0)
+        C = check_embeddings(corpus, "corpus_shard", metric=metric, min_rows=0)
+        if Q.shape[1] != C.shape[1]:
+            raise ValueError(
+                f"`queries_shard` and `corpus_shard` must have one dimension, got {Q.shape[1]} and {C.shape[1]}."
+            )
+        if metric == "cosine":
+            return safe_normalize(Q, "queries_shard"), safe_normalize(C, "corpus_shard")
+        return Q, C
+
+    Q, C = agree(local, group)
+    if metric == "ip":  # the single-process check, on the largest norms of all ranks
+        q, c = all_max([row_norms(Q).max(initial=0), row_norms(C).max(initial=0)], group)
+        if q * c > float(np.finfo(np.float32).max) / 4:
+            raise ValueError(f"`queries` and `corpus` inner products can overflow float32 (largest norms {q:.3g} "
+                             f"and {c:.3g}); rescale them or use metric='cosine'.")
+    return Q, C
+
+
+def _global_plan(n_q: int, n_docs: int, positives: Any, options: dict[str, Any], group: Any) -> _Plan:
+    """The single-process plan of this rank's queries, with the window and retrieval depth of
+    all queries (they depend on the largest number of positives and exclusions of any query)."""
+    from .._sparse import as_pairs_matrix
+
+    def local() -> tuple[_Plan, dict[str, float], int]:
+        filters = _check_filters(*(options[n] for n in _FILTERS))
+        select = _sampler(options["sampling"], {n: options[n] for n in ("temperature", "simans_a", "simans_b")})
+        plan = _plan(n_q, n_docs, positives, options["exclude"], options["query_corpus_ids"], options["num_negatives"],
+                     options["range_min"], options["range_max"], filters, select, options["seed"])
+        ex = options["exclude"]
+        excluded = np.diff(as_pairs_matrix(ex, n_q, n_docs, "exclude").indptr) if ex is not None else np.zeros(0)
+        return plan, filters, int(excluded.max(initial=0)) + (plan.self_ids is not None)
+
+    plan, filters, extra = agree(local, group)
+    max_pos, extra = (int(v) for v in all_max([np.diff(plan.positives.indptr).max(initial=0), extra], group))
+    if options["range_max"] is None:  # sentence-transformers' default window, over all queries
+        plan.range_min, plan.range_max = _check_window(plan.range_min, None, plan.num_negatives, max_pos, filters)
+    plan.depth = min(plan.range_max + max_pos + extra, n_docs)
+    return plan
+
+
+def _skip_draws(rng: np.random.Generator, draws: int) -> None:
+    """Move ``rng`` past the ``draws`` doubles that the queries of lower ranks consume.
+
+    The sampled strategies draw one double per (query, candidate) slot, query by query, so
+    this rank's queries then draw what they draw in one process.
+    """
+    bitgen = rng.bit_generator
+    if hasattr(bitgen, "advance"):  # PCG64 (default_rng) and Philox: one step per double
+        bitgen.advance(draws)
+        return
+    for start in range(0, draws, 2**22):
+        rng.random(min(2**22, draws - start))
+
+
+def _positive_scores(Q: np.ndarray, P: sp.csr_array) -> tuple[np.ndarray, Any]:
+    """The positive scores array (CSR order of ``P``) and an ``on_block`` that fills it."""
+    prow, pcol, _ = _positive_index(P, 0, P.shape[0])
+    scores = np.full(pcol.size, np.nan, dtype=np.float32)
+
+    def on_block(offset: int, block: np.ndarray) -> None:
+        hit = np.flatnonzero((pcol >= offset) & (pcol < offset + block.shape[0]))
+        if hit.size:  # per pair, as the single-process path scores them
+            scores[hit] = np.einsum("nd,nd->n", Q[prow[hit]], block[pcol[hit] - offset])
+
+    return scores, on_block
+
+
+def _blocks(vals: np.ndarray, cols: np.ndarray, ps: np.ndarray, P: sp.csr_array) -> Iterator[_BlockRows]:
+    """The retrieved candidates in the single-process block format of ``_mine``."""
+    for start in range(0, vals.shape[0], _MINE_ROWS):
+        stop = min(start + _MINE_ROWS, vals.shape[0])
+        Pb = P[start:stop]
+        yield start, stop, vals[start:stop], cols[start:stop], ps[P.indptr[start] : P.indptr[stop]], Pb
+
+
+def mine_hard_negatives(
+    queries_shard: Any,
+    corpus_shard: Any,
+    positives: Any,
+    *,
+    num_negatives: int = 3,
+    range_min: int = 0,
+    range_max: int | None = None,
+    max_score: float | None = None,
+    min_score: float | None = None,
+    absolute_margin: float | None = None,
+    relative_margin: float | None = None,
+    sampling: Literal["top", "random", "simans", "softmax"] = "top",
+    seed: int = 0,
+    query_corpus_ids: Any = None,
+    exclude: Any = None,
+    metric: Literal["cosine", "ip"] = "cosine",
+    temperature: float | None = None,
+    simans_a: float | None = None,
+    simans_b: float | None = None,
+    block_rows: int | None = None,
+    group: Any = None,
+) -> HardNegatives:
+    r"""Hard negatives of this rank's queries, mined from a corpus sharded over a process group.
+
+    Rank :math:`r` holds queries :math:`[q_r, q_r + n_r)` and corpus rows
+    :math:`[o_r, o_r + m_r)` (rank order, any sizes). The result is rows
+    :math:`[q_r, q_r + n_r)` of ``graphneg.mine_hard_negatives(queries, corpus, positives,
+    ...)`` in one process: the same candidates, filters, window and (seeded) sampling.
+
+    Parameters
+    ----------
+    queries_shard : array-like of shape (n_r, dim)
+        This rank's queries (a memory-mapped slice is fine). Read-only.
+    corpus_shard : array-like of shape (m_r, dim)
+        This rank's corpus rows.
+    positives : sequence of int sequences, 1-D int array, or sparse (n_r, n_docs)
+        Positives of this rank's queries, as *global* corpus rows.
+    num_negatives, range_min, range_max, max_score, min_score, absolute_margin, relative_margin
+        As in :func:`graphneg.mine_hard_negatives`; ``range_max=None`` uses the largest number
+        of positives of *all* queries, as one process would.
+    sampling, seed, temperature, simans_a, simans_b, metric
+        As in :func:`graphneg.mine_hard_negatives` (``seed`` an int: every rank must start from
+        the same stream; each rank skips the draws of the queries before its own).
+    query_corpus_ids, exclude : optional
+        For this rank's queries; global corpus rows.
+    block_rows : int, default=None
+        Corpus rows per circulating block; ``None``: 64 MiB of float32 rows.
+    group : torch.distributed.ProcessGroup, default=None
+        ``None``: the default group, or a world of one without a process group.
+
+    Returns
+    -------
+    HardNegatives
+        Rows of this rank's queries, global corpus indices; stack the ranks' with
+        :func:`assemble_negatives`.
+
+    Notes
+    -----
+    Memory per rank :math:`\approx 4 d (n_r + m_r + b) + 12\, n_r\, D` bytes, ``D`` the
+    retrieval depth (``range_max`` + positives + exclusions); each rank receives the other
+    corpus shards once. Collective: every rank calls it, an invalid input raises on all.
+
+    Examples
+    --------
+    >>> import graphneg as gn
+    >>> rng = np.random.default_rng(0)
+    >>> corpus = rng.normal(size=(100, 8)).astype(np.float32)
+    >>> queries = corpus[:5] + 0.1 * rng.normal(size=(5, 8)).astype(np.float32)
+    >>> hn = mine_hard_negatives(queries, corpus, np.arange(5), num_negatives=2)  # a world of one
+    >>> bool((hn.indices == gn.mine_hard_negatives(queries, corpus, np.arange(5), num_negatives=2).indices).all())
+    True
+    """
+    metric = check_choice(metric, "metric", ("cosine", "ip"))
+    Q, C = _shards(queries_shard, corpus_shard, metric, group)
+    n_docs = int(all_sizes(C.shape[0], group).sum())
+    q_sizes = all_sizes(Q.shape[0], group)
+    options = dict(absolute_margin=absolute_margin, relative_margin=relative_margin, max_score=max_score,
+                   min_score=min_score, sampling=sampling, temperature=temperature, simans_a=simans_a,
+                   simans_b=simans_b, exclude=exclude, query_corpus_ids=query_corpus_ids,
+                   num_negatives=num_negatives, range_min=range_min, range_max=range_max, seed=seed)
+    plan = _global_plan(Q.shape[0], n_docs, positives, options, group)
+    _skip_draws(plan.rng, int(q_sizes[: world(group)[0]].sum()) * plan.depth)
+    rows = check_int(block_rows, "block_rows") if block_rows is not None else max(1, BLOCK_BYTES // (4 * C.shape[1]))
+    ps, on_block = _positive_scores(Q, plan.positives)
+    route = shared_route("fp32", "ip", group)
+    vals, cols = sharded_topk(Q, C, plan.depth, route=route, block_rows=rows, group=group, on_block=on_block)
+    return _mine(plan, _blocks(vals, cols, ps, plan.positives))
+
+
+def assemble_negatives(parts: Sequence[HardNegatives]) -> HardNegatives:
+    """Stack the ranks' :class:`~graphneg.HardNegatives` (in rank order) into one.
+
+    Parameters
+    ----------
+    parts : sequence of HardNegatives
+        The results of :func:`mine_hard_negatives` on ranks ``0 .. R-1``.
+
+    Returns
+    -------
+    HardNegatives
+        Rows of all queries; ``n_short`` and ``skipped`` summed.
+
+    Examples
+    --------
+    >>> a = HardNegatives(np.array([[3, 1]]), np.array([[0.5, 0.4]], np.float32), np.array([0.9], np.float32), 0)
+    >>> assemble_negatives([a, a]).indices.tolist()
+    [[3, 1], [3, 1]]
+    """
+    if not parts:
+        raise ValueError("`parts` must hold at least one result.")
+    skipped: dict[str, int] = {}
+    for p in parts:
+        for name, count in p.skipped.items():
+            skipped[name] = skipped.get(name, 0) + count
+    return HardNegatives(
+        np.concatenate([p.indices for p in parts]), np.concatenate([p.scores for p in parts]),
+        np.concatenate([p.positive_scores for p in parts]), sum(p.n_short for p in parts), skipped,
+    )

@@ -1,0 +1,143 @@
+"""Assemble the sections of a summary from whatever objects an input provides."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .._random import check_rng
+from ._batch_summary import batch_summary, random_control
+from ._community_summary import communities_per_batch, community_summary
+from ._graph_summary import K_SWEEP, components_by_k, graph_summary
+from ._map import map_2d
+from ._numbers import distribution
+
+logger = logging.getLogger(__name__)
+
+
+def data_summary(
+    *,
+    graph: Any,
+    communities: Any,
+    embeddings: Any,
+    labels: Any = None,
+    positives: Any = None,
+    links: Any = None,
+    batches: Sequence[Any] | None = None,
+    num_items: int | None = None,
+    knn: Mapping[str, Any] | None = None,
+    batch_size: int = 64,
+    batch_options: Mapping[str, Any] | None = None,
+    num_replicas: int = 1,
+    seed: int = 0,
+    show_progress: bool = False,
+    map_method: str = "auto",
+) -> dict[str, Any]:
+    """The ``graph``, ``communities``, ``batches`` and ``map`` sections for the objects given.
+
+    Without ``batches``, one epoch is packed from ``communities`` as
+    ``CommunityBatchSampler(communities, batch_size, seed=seed)`` would (epoch 0). ``knn``
+    (the :func:`graphneg.knn_graph` options that built ``graph`` from ``embeddings``) adds the
+    component count as ``k`` varies.
+
+    Parameters
+    ----------
+    graph, communities, embeddings, labels, positives, links, batches : optional
+        As in :func:`graphneg.inspect`; None leaves a section (or its part) out.
+    num_items : int, default=None
+        Items; default the rows of the first of ``embeddings``, ``communities``, ``graph``.
+    knn : mapping, default=None
+    batch_size, batch_options, num_replicas, seed, show_progress, map_method
+        As in :func:`graphneg.inspect`.
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> s = data_summary(graph=None, communities=np.repeat([0, 1, 2], 4), embeddings=None, batch_size=4)
+    >>> s["communities"]["per_batch"]["graphneg"]["mean"]
+    1.0
+    """
+    n = num_items or _rows(embeddings, communities, graph)
+    out: dict[str, Any] = {}
+    if graph is not None:
+        logger.info("graph: %d nodes, %d edges", graph.shape[0], graph.nnz)
+        out["graph"] = graph_summary(graph)
+        if knn is not None and embeddings is not None:
+            out["graph"]["components_by_k"] = _k_sweep(embeddings, knn, show_progress)
+            out["graph"]["k_used"] = int(knn.get("k", 10))
+    if communities is not None:
+        logger.info("communities: %d", len(np.unique(np.asarray(communities))))
+        out["communities"] = community_summary(graph, communities, embeddings=embeddings, seed=seed)
+        if batches is None:
+            batches = community_batches(communities, batch_size, seed=seed, **dict(batch_options or {}))
+    if batches is not None:
+        logger.info("batches: %d", len(batches))
+        out["batches"] = batch_summary(batches, n, embeddings=embeddings, labels=labels, positives=positives,
+                                       links=links, num_replicas=num_replicas, seed=seed,
+                                       show_progress=show_progress)
+        if communities is not None:
+            spans = {"graphneg": communities_per_batch(batches, communities),
+                     "random": communities_per_batch(random_control(list(map(np.asarray, batches)),
+                                                                    check_rng(seed)), communities)}
+            top = max(int(v.max(initial=1)) for v in spans.values())
+            out["communities"]["per_batch"] = {k: distribution(v, integer=True, value_range=(1, top))
+                                               for k, v in spans.items()}
+    if embeddings is not None:
+        groups = communities if communities is not None else labels
+        logger.info("2-D map (%s)", map_method)
+        out["map"] = map_2d(embeddings, groups, highlight=batches[0] if batches else None, seed=seed,
+                           method=map_method)
+        out["map"]["colour"] = "community" if communities is not None else ("label" if labels is not None else None)
+    return out
+
+
+def _rows(*candidates: Any) -> int:
+    for c in candidates:
+        if c is not None:
+            return int(c.shape[0])
+    raise ValueError("nothing to inspect: no graph, communities or embeddings")
+
+
+def community_batches(communities: Any, batch_size: int, *, seed: int = 0, packing: str = "auto",
+                      clusters_per_batch: int = 1, mix_random: float = 0.0, drop_last: bool = False,
+                      epoch: int = 0) -> list[np.ndarray]:
+    """One epoch of batches as the samplers (and ``graphneg batches``) pack them.
+
+    ``packing='tas'`` is ``TopicBatchSampler``'s, any other ``CommunityBatchSampler``'s.
+
+    Examples
+    --------
+    >>> [b.size for b in community_batches(np.repeat([0, 1], 4), 4)]
+    [4, 4]
+    """
+    from ..training._plans import CommunityPlan, TopicPlan  # the samplers' logic, without torch
+
+    labels = np.asarray(communities)
+    common = dict(mix_random=mix_random, drop_last=drop_last, seed=seed)
+    if packing == "tas":
+        plan: Any = TopicPlan(labels, batch_size, clusters_per_batch=clusters_per_batch, **common)
+    else:
+        plan = CommunityPlan(labels, batch_size, packing=packing, **common)
+    plan.set_epoch(epoch)
+    return plan.batches()
+
+
+def _k_sweep(embeddings: Any, knn: Mapping[str, Any], show_progress: bool) -> dict[str, Any]:
+    """Components of the kNN graph for k in K_SWEEP (and the k used), from one search."""
+    from ..similarity._knn import knn_search
+
+    n = embeddings.shape[0]
+    skip = int(knn.get("skip", 0))
+    k = int(knn.get("k", 10))
+    k_max = min(max(K_SWEEP[-1], k), n - 1 - skip)
+    if k_max < 1:
+        return {"k": [], "count": [], "largest_share": [], "mutual": bool(knn.get("mutual", False))}
+    idx, _ = knn_search(embeddings, k_max, skip=skip, metric=knn.get("metric", "cosine"),
+                        show_progress=show_progress)
+    return components_by_k(idx, sorted({*K_SWEEP, k}), mutual=bool(knn.get("mutual", False)))

@@ -1,0 +1,136 @@
+"""backend='ivf': exact at full probing, recall at the defaults, seeds, validation, small inputs."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import numpy as np
+import pytest
+
+from graphneg import knn_graph, knn_recall, knn_search
+from graphneg.similarity import _ivf
+
+
+def continuum(n: int, d: int = 48, factors: int = 12, noise: float = 0.3, seed: int = 0) -> np.ndarray:
+    """Unit vectors on a continuum (latent factors with a decaying spectrum, plus noise): no blobs."""
+    rng = np.random.default_rng(seed)
+    Z = rng.normal(size=(n, factors)) * (1.0 + np.arange(factors)) ** -0.75
+    X = Z @ rng.normal(size=(factors, d))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    X += noise * rng.normal(size=(n, d)) / np.sqrt(d)
+    return (X / np.linalg.norm(X, axis=1, keepdims=True)).astype(np.float32)
+
+
+@pytest.mark.parametrize("metric", ["cosine", "ip", "euclidean"])
+@pytest.mark.parametrize("with_targets", [False, True])
+def test_full_probing_equals_exact(metric, with_targets):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(400, 16)).astype(np.float32)  # continuous: no ties
+    T = rng.normal(size=(300, 16)).astype(np.float32) if with_targets else None
+    ivf = knn_search(X, 7, targets=T, skip=2, metric=metric, backend="ivf", nlist=12, nprobe=12, recall_sample=0)
+    exact = knn_search(X, 7, targets=T, skip=2, metric=metric)
+    np.testing.assert_array_equal(ivf[0], exact[0])
+    np.testing.assert_allclose(ivf[1], exact[1], rtol=1e-5, atol=1e-6)
+
+
+def test_recall_at_default_settings(caplog):
+    X = continuum(9_500, d=32)  # defaults: 10 lists of ~1,000, 8 probed
+    with caplog.at_level(logging.INFO, logger="graphneg.similarity._knn"), warnings.catch_warnings():
+        warnings.simplefilter("error")  # no low-recall warning
+        G = knn_graph(X, 10, backend="ivf", recall_sample=200)
+    assert "approximate kNN (ivf): recall@10" in caplog.text
+    assert np.all(np.diff(G.indptr) == 10) and G.diagonal().sum() == 0
+    assert knn_recall(X, G, sample=300) >= 0.95
+
+
+def test_fewer_probes_lower_recall_but_bounded():
+    X = continuum(4_000, seed=1)
+    idx, _ = knn_search(X, 10, backend="ivf", nlist=40, nprobe=4, recall_sample=0)
+    assert 0.6 <= knn_recall(X, idx, sample=300) < 1.0
+
+
+def test_seeded_and_deterministic():
+    X = continuum(3_000, seed=2)
+    a = knn_search(X, 5, backend="ivf", nlist=30, nprobe=3, backend_kwargs={"seed": 1}, recall_sample=0)
+    b = knn_search(X, 5, backend="ivf", nlist=30, nprobe=3, backend_kwargs={"seed": 1}, recall_sample=0)
+    c = knn_search(X, 5, backend="ivf", nlist=30, nprobe=3, backend_kwargs={"seed": 2}, recall_sample=0)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], c[0])  # another partition finds other approximate neighbours
+
+
+def test_inputs_not_modified_and_read_only_ok():
+    X = continuum(600, seed=4) * 3.0
+    T = continuum(500, seed=5) + 1.0
+    X0, T0 = X.copy(), T.copy()
+    X.setflags(write=False)
+    T.setflags(write=False)
+    for metric in ("cosine", "ip", "euclidean"):
+        knn_search(X, 4, targets=T, metric=metric, backend="ivf", nlist=10, nprobe=2, recall_sample=0)
+        knn_search(X, 4, metric=metric, backend="ivf", nlist=10, nprobe=2, recall_sample=0)
+    np.testing.assert_array_equal(X, X0)
+    np.testing.assert_array_equal(T, T0)
+
+
+@pytest.mark.parametrize(
+    ("options", "name"),
+    [
+        ({"nlist": 0}, "nlist"),
+        ({"nprobe": 0}, "nprobe"),
+        ({"nlist": 8, "nprobe": 9}, "nprobe"),
+        ({"backend_kwargs": {"ef_search": 64}}, "ef_search"),
+        ({"backend_kwargs": {"seed": -1}}, "seed"),
+    ],
+)
+def test_bad_options_are_one_line_value_errors(options, name):
+    X = continuum(50)
+    with pytest.raises(ValueError, match=name) as err:
+        knn_search(X, 3, backend="ivf", **options)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(("options", "name"), [({"nlist": 2.5}, "nlist"), ({"nprobe": "4"}, "nprobe")])
+def test_non_integer_options_are_type_errors(options, name):
+    # as every integer option of the package (check_int): a wrong type is a TypeError
+    with pytest.raises(TypeError, match=f"`{name}` must be an int") as err:
+        knn_search(continuum(50), 3, backend="ivf", **options)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("backend", ["exact", "faiss", "faiss-hnsw", "pynndescent"])
+@pytest.mark.parametrize("name", ["nlist", "nprobe"])
+def test_ivf_options_with_another_backend_are_rejected(backend, name):
+    with pytest.raises(ValueError, match=rf"`{name}` applies to backend='ivf' only, got backend='{backend}'"):
+        knn_graph(continuum(30), 3, backend=backend, **{name: 4})
+
+
+def test_options_are_only_validated_for_ivf():
+    X = continuum(40)
+    knn_search(X, 3, backend="auto", nlist=4, nprobe=2)  # auto picks exact here: options unused
+
+
+@pytest.mark.parametrize(("n", "nlist", "nprobe"), [(5, 64, None), (9, 64, 64), (60, 30, 1), (200, 100, 2)])
+def test_small_inputs(n, nlist, nprobe):
+    # fewer items than lists, and lists too small to hold k neighbours (exact fallback rows)
+    X = continuum(n, seed=n)
+    k = min(4, n - 1)
+    idx, sim = knn_search(X, k, backend="ivf", nlist=nlist, nprobe=nprobe, recall_sample=0)
+    assert idx.shape == (n, k) and np.all(idx >= 0) and np.all(idx != np.arange(n)[:, None])
+    assert all(len(set(r)) == k for r in idx.tolist())
+    assert np.all(np.diff(sim, axis=1) <= 1e-6)
+    if nprobe is None or nprobe >= min(nlist, n):
+        np.testing.assert_array_equal(idx, knn_search(X, k)[0])
+
+
+def test_bf16_tiles_route(monkeypatch):
+    # where the CPU has native bf16, lists are scored by bf16 tiles re-ranked in fp32
+    monkeypatch.setattr(_ivf, "cpu_route", lambda *a, **k: "certified")
+    X = continuum(300, seed=6)
+    idx, _ = knn_search(X, 5, backend="ivf", nlist=4, nprobe=4, recall_sample=0)
+    assert knn_recall(X, idx, sample=300) >= 0.99
+
+
+def test_defaults():
+    assert _ivf.default_nlist(100_000) == 100 and _ivf.default_nprobe(100) == 8
+    assert _ivf.default_nprobe(3) == 3
