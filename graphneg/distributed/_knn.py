@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._validation import check_choice, check_embeddings, check_int, row_norms, safe_normalize
-from ..similarity._knn import _SAFE_EXPONENT, _rows_to_csr
+from ..similarity._knn import SAFE_EXPONENT, rows_to_csr
 from ._circulate import BLOCK_BYTES, sharded_topk, shared_route
 from ._group import agree, all_max, all_sizes
 
@@ -51,9 +51,9 @@ def _check_ip_scale(X: np.ndarray, T: np.ndarray, group: Any) -> None:
     norms = np.concatenate([row_norms(X), row_norms(T)])
     nz = norms[norms > 0]
     lo, hi = all_max([-nz.min() if nz.size else -1.0, nz.max() if nz.size else 1.0], group)
-    if -lo < 2.0**-_SAFE_EXPONENT or hi > 2.0**_SAFE_EXPONENT:
+    if -lo < 2.0**-SAFE_EXPONENT or hi > 2.0**SAFE_EXPONENT:
         raise ValueError(
-            f"metric='ip' needs row norms within 2**-{_SAFE_EXPONENT} .. 2**{_SAFE_EXPONENT} across ranks, "
+            f"metric='ip' needs row norms within 2**-{SAFE_EXPONENT} .. 2**{SAFE_EXPONENT} across ranks, "
             f"got {-lo:.3g} .. {hi:.3g}; rescale the embeddings or use metric='cosine'."
         )
 
@@ -124,7 +124,7 @@ def knn_graph(
     rows = check_int(block_rows, "block_rows") if block_rows is not None else max(1, BLOCK_BYTES // (4 * X.shape[1]))
     route = shared_route("fp32", metric, group)
     vals, cols = sharded_topk(X, T, k + skip, route=route, block_rows=rows, group=group)
-    return _rows_to_csr(cols[:, skip:], vals[:, skip:], n_targets)
+    return rows_to_csr(cols[:, skip:], vals[:, skip:], n_targets)
 
 
 def assemble_graph(shards: Sequence[Any]) -> sp.csr_array:

@@ -4,7 +4,7 @@ Each rank passes its query shard (with their positives, as global corpus rows) a
 shard; the corpus circulates in blocks (:func:`._circulate.sharded_topk`), each rank retrieves
 its queries' top candidates with the single-process kernel, scores their positives as the
 blocks pass, and runs the single-process filters, rank window and sampling
-(:func:`graphneg.negatives._mining._mine`) on its queries. :func:`assemble_negatives` stacks
+(:func:`graphneg.negatives._mining.mine_blocks`) on its queries. :func:`assemble_negatives` stacks
 the ranks' results into what :func:`graphneg.mine_hard_negatives` returns in one process.
 """
 
@@ -18,15 +18,15 @@ import scipy.sparse as sp
 
 from .._validation import check_choice, check_embeddings, check_int, row_norms, safe_normalize
 from ..negatives._mining import (
+    BlockRows,
     HardNegatives,
-    _BlockRows,
-    _check_filters,
-    _check_window,
-    _mine,
-    _Plan,
-    _plan,
-    _positive_index,
-    _sampler,
+    MiningPlan,
+    check_filters,
+    check_window,
+    mine_blocks,
+    negative_sampler,
+    plan_mining,
+    positive_index,
 )
 from ._circulate import BLOCK_BYTES, sharded_topk, shared_route
 from ._group import agree, all_max, all_sizes, world
@@ -58,16 +58,17 @@ def _shards(queries: Any, corpus: Any, metric: str, group: Any) -> tuple[np.ndar
     return Q, C
 
 
-def _global_plan(n_q: int, n_docs: int, positives: Any, options: dict[str, Any], group: Any) -> _Plan:
+def _global_plan(n_q: int, n_docs: int, positives: Any, options: dict[str, Any], group: Any) -> MiningPlan:
     """The single-process plan of this rank's queries, with the window and retrieval depth of
     all queries (they depend on the largest number of positives and exclusions of any query)."""
     from .._sparse import as_pairs_matrix
 
-    def local() -> tuple[_Plan, dict[str, float], int]:
-        filters = _check_filters(*(options[n] for n in _FILTERS))
-        select = _sampler(options["sampling"], {n: options[n] for n in ("temperature", "simans_a", "simans_b")})
-        plan = _plan(n_q, n_docs, positives, options["exclude"], options["query_corpus_ids"], options["num_negatives"],
-                     options["range_min"], options["range_max"], filters, select, options["seed"])
+    def local() -> tuple[MiningPlan, dict[str, float], int]:
+        filters = check_filters(*(options[n] for n in _FILTERS))
+        select = negative_sampler(options["sampling"], {n: options[n] for n in ("temperature", "simans_a", "simans_b")})
+        plan = plan_mining(n_q, n_docs, positives, options["exclude"], options["query_corpus_ids"],
+                           options["num_negatives"], options["range_min"], options["range_max"], filters, select,
+                           options["seed"])
         ex = options["exclude"]
         excluded = np.diff(as_pairs_matrix(ex, n_q, n_docs, "exclude").indptr) if ex is not None else np.zeros(0)
         return plan, filters, int(excluded.max(initial=0)) + (plan.self_ids is not None)
@@ -75,7 +76,7 @@ def _global_plan(n_q: int, n_docs: int, positives: Any, options: dict[str, Any],
     plan, filters, extra = agree(local, group)
     max_pos, extra = (int(v) for v in all_max([np.diff(plan.positives.indptr).max(initial=0), extra], group))
     if options["range_max"] is None:  # sentence-transformers' default window, over all queries
-        plan.range_min, plan.range_max = _check_window(plan.range_min, None, plan.num_negatives, max_pos, filters)
+        plan.range_min, plan.range_max = check_window(plan.range_min, None, plan.num_negatives, max_pos, filters)
     plan.depth = min(plan.range_max + max_pos + extra, n_docs)
     return plan
 
@@ -96,7 +97,7 @@ def _skip_draws(rng: np.random.Generator, draws: int) -> None:
 
 def _positive_scores(Q: np.ndarray, P: sp.csr_array) -> tuple[np.ndarray, Any]:
     """The positive scores array (CSR order of ``P``) and an ``on_block`` that fills it."""
-    prow, pcol, _ = _positive_index(P, 0, P.shape[0])
+    prow, pcol, _ = positive_index(P, 0, P.shape[0])
     scores = np.full(pcol.size, np.nan, dtype=np.float32)
 
     def on_block(offset: int, block: np.ndarray) -> None:
@@ -107,8 +108,8 @@ def _positive_scores(Q: np.ndarray, P: sp.csr_array) -> tuple[np.ndarray, Any]:
     return scores, on_block
 
 
-def _blocks(vals: np.ndarray, cols: np.ndarray, ps: np.ndarray, P: sp.csr_array) -> Iterator[_BlockRows]:
-    """The retrieved candidates in the single-process block format of ``_mine``."""
+def _blocks(vals: np.ndarray, cols: np.ndarray, ps: np.ndarray, P: sp.csr_array) -> Iterator[BlockRows]:
+    """The retrieved candidates in the single-process block format of ``mine_blocks``."""
     for start in range(0, vals.shape[0], _MINE_ROWS):
         stop = min(start + _MINE_ROWS, vals.shape[0])
         Pb = P[start:stop]
@@ -202,7 +203,7 @@ def mine_hard_negatives(
     ps, on_block = _positive_scores(Q, plan.positives)
     route = shared_route("fp32", "ip", group)
     vals, cols = sharded_topk(Q, C, plan.depth, route=route, block_rows=rows, group=group, on_block=on_block)
-    return _mine(plan, _blocks(vals, cols, ps, plan.positives))
+    return mine_blocks(plan, _blocks(vals, cols, ps, plan.positives))
 
 
 def assemble_negatives(parts: Sequence[HardNegatives]) -> HardNegatives:

@@ -21,7 +21,6 @@ from ._corpus import (
     save_retrieval_corpus,
 )
 from ._demo import load_demo
-from ._graph_files import SavedGraph, cached_graph, content_hash, load_graph, save_graph
 from ._formats import (
     read_flagembedding,
     read_sentence_transformers_jsonl,
@@ -31,6 +30,7 @@ from ._formats import (
     write_sentence_transformers_jsonl,
     write_tevatron,
 )
+from ._graph_files import SavedGraph, cached_graph, content_hash, load_graph, save_graph
 from ._readers import (
     CitationData,
     abstract_from_inverted_index,

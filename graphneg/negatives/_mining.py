@@ -4,7 +4,7 @@
 block, a top-k selection, never the full ``Q x N`` matrix), removes positives and the
 query itself, applies the positive-aware filters of NV-Retriever, and selects negatives by
 one of four strategies. The steps are separate functions: parameter checks
-(:func:`_plan`), block scoring (:func:`_blocks_tiled`, :func:`_blocks_torch`), one function
+(:func:`plan_mining`), block scoring (:func:`_blocks_tiled`, :func:`_blocks_torch`), one function
 per filter, the rank window, one function per sampling strategy, and the scatter into the
 result.
 """
@@ -27,7 +27,7 @@ from ..exceptions import GraphNegWarning
 
 Sampling = Literal["top", "random", "simans", "softmax"]
 SAMPLINGS = ("top", "random", "simans", "softmax")
-_BlockRows = tuple[int, int, np.ndarray, np.ndarray, np.ndarray, sp.csr_array]
+BlockRows = tuple[int, int, np.ndarray, np.ndarray, np.ndarray, sp.csr_array]
 
 
 @dataclass
@@ -126,7 +126,7 @@ _SAMPLING_OPTIONS: dict[str, tuple[Callable[..., np.ndarray], dict[str, tuple[fl
 }
 
 
-def _sampler(sampling: Any, given: dict[str, Any]) -> Callable[..., np.ndarray]:
+def negative_sampler(sampling: Any, given: dict[str, Any]) -> Callable[..., np.ndarray]:
     """The chosen strategy with its options validated; options of other strategies are errors."""
     sampling = check_choice(sampling, "sampling", SAMPLINGS)
     fn, options = _SAMPLING_OPTIONS[sampling]
@@ -168,7 +168,7 @@ _SCORE_FILTERS = {
 
 
 @dataclass
-class _Plan:
+class MiningPlan:
     """Everything fixed before scoring: inputs as canonical patterns, filters, window, depth."""
 
     n_queries: int
@@ -186,7 +186,7 @@ class _Plan:
     rng: np.random.Generator
 
 
-def _check_filters(
+def check_filters(
     absolute_margin: Any, relative_margin: Any, max_score: Any, min_score: Any
 ) -> dict[str, float]:
     """The score filters that are set, validated, in application order."""
@@ -223,7 +223,7 @@ def _check_self_ids(query_corpus_ids: Any, n_q: int, n_docs: int) -> np.ndarray 
     return ids
 
 
-def _check_window(
+def check_window(
     range_min: Any, range_max: Any, k: int, max_positives: int, filters: dict[str, float]
 ) -> tuple[int, int]:
     range_min = check_int(range_min, "range_min", min_value=0)
@@ -238,20 +238,20 @@ def _check_window(
     return range_min, range_max
 
 
-def _plan(n_q: int, n_docs: int, positives: Any, exclude: Any, query_corpus_ids: Any, num_negatives: Any,
+def plan_mining(n_q: int, n_docs: int, positives: Any, exclude: Any, query_corpus_ids: Any, num_negatives: Any,
           range_min: Any, range_max: Any, filters: dict[str, float], select: Callable[..., np.ndarray],
-          seed: SeedLike) -> _Plan:
+          seed: SeedLike) -> MiningPlan:
     """Validate the id inputs and the window; size the retrieval depth."""
     k = check_int(num_negatives, "num_negatives")
     P = _check_positives(positives, n_q, n_docs)
     max_positives = int(np.diff(P.indptr).max())
     X = as_pairs_matrix(exclude, n_q, n_docs, "exclude") if exclude is not None else None
     self_ids = _check_self_ids(query_corpus_ids, n_q, n_docs)
-    range_min, range_max = _check_window(range_min, range_max, k, max_positives, filters)
+    range_min, range_max = check_window(range_min, range_max, k, max_positives, filters)
     # excluded rows and the query itself must not eat into range_max: retrieve that much deeper
     extra = (int(np.diff(X.indptr).max()) if X is not None and X.nnz else 0) + (self_ids is not None)
     depth = min(range_max + max_positives + extra, n_docs)
-    return _Plan(n_q, n_docs, P, csr_keys(P), None if X is None else csr_keys(X), self_ids, filters, k,
+    return MiningPlan(n_q, n_docs, P, csr_keys(P), None if X is None else csr_keys(X), self_ids, filters, k,
                  range_min, range_max, depth, select, check_rng(seed))
 
 
@@ -281,7 +281,7 @@ class _Search:
     show_progress: bool
 
 
-def _search(Q: np.ndarray, C: np.ndarray, metric: str, plan: _Plan, precision: Any, block_size: Any,
+def _search(Q: np.ndarray, C: np.ndarray, metric: str, plan: MiningPlan, precision: Any, block_size: Any,
             device: Any, show_progress: Any) -> _Search:
     from ..similarity._search import cpu_route, on_cpu
 
@@ -300,13 +300,13 @@ def _search(Q: np.ndarray, C: np.ndarray, metric: str, plan: _Plan, precision: A
     return _Search(Q, C, device, precision, plan.depth, margin, block_size, route, show_progress)
 
 
-def _positive_index(P: sp.csr_array, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, sp.csr_array]:
+def positive_index(P: sp.csr_array, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, sp.csr_array]:
     """Local row and corpus column of every positive of queries ``start:stop``."""
     Pb = P[start:stop]
     return np.repeat(np.arange(stop - start), np.diff(Pb.indptr)), Pb.indices.astype(np.int64), Pb
 
 
-def _blocks_tiled(s: _Search, P: sp.csr_array) -> Iterator[_BlockRows]:
+def _blocks_tiled(s: _Search, P: sp.csr_array) -> Iterator[BlockRows]:
     """CPU: cache-resident GEMM tiles with a running threshold (graphneg._tiled), exact fp32."""
     from ..similarity._search import tiled_blocks
 
@@ -314,12 +314,12 @@ def _blocks_tiled(s: _Search, P: sp.csr_array) -> Iterator[_BlockRows]:
     tiles = tiled_blocks(Qn, Cn, s.depth, False, None, s.show_progress, "Mining hard negatives",
                          scoring=s.route, margin=s.margin)
     for start, stop, vals, idx in tiles:
-        prow, pcol, Pb = _positive_index(P, start, stop)
+        prow, pcol, Pb = positive_index(P, start, stop)
         ps = np.einsum("nd,nd->n", Qn[start + prow], Cn[pcol]) if prow.size else np.empty(0, np.float32)
         yield start, stop, vals, idx, ps, Pb
 
 
-def _blocks_torch(s: _Search, P: sp.csr_array) -> Iterator[_BlockRows]:
+def _blocks_torch(s: _Search, P: sp.csr_array) -> Iterator[BlockRows]:
     """Torch (GPU, or CPU without tiles): one GEMM and a top-k per block of queries."""
     import torch
 
@@ -334,7 +334,7 @@ def _blocks_torch(s: _Search, P: sp.csr_array) -> Iterator[_BlockRows]:
         stop = min(start + s.block_size, n_q)
         S = Ql[start:stop] @ Cl.T
         vals_t, idx_t = topk(S, min(s.depth + s.margin, n_docs))
-        prow_np, pcol_np, Pb = _positive_index(P, start, stop)
+        prow_np, pcol_np, Pb = positive_index(P, start, stop)
         prow, pcol = torch.from_numpy(prow_np).to(dev), torch.from_numpy(pcol_np).to(dev)
         if low is None:  # positive scores straight from this block's score matrix
             ps = S[prow, pcol]
@@ -354,7 +354,7 @@ def _member(keys: np.ndarray, rows: np.ndarray, cols: np.ndarray, n_cols: int) -
 
 
 def _filter_masks(
-    plan: _Plan, start: int, vals: np.ndarray, idx: np.ndarray, ref: np.ndarray
+    plan: MiningPlan, start: int, vals: np.ndarray, idx: np.ndarray, ref: np.ndarray
 ) -> Iterator[tuple[str, np.ndarray]]:
     """``(name, drop mask)`` of each filter, in order: ids first, then scores."""
     rows = np.broadcast_to(np.arange(start, start + idx.shape[0])[:, None], idx.shape)
@@ -382,7 +382,7 @@ def _scatter(chosen: np.ndarray, idx: np.ndarray, vals: np.ndarray, start: int, 
     out_sc[start + rr, col[rr, cc]] = vals[rr, cc]
 
 
-def _mine(plan: _Plan, blocks: Iterator[_BlockRows]) -> HardNegatives:
+def mine_blocks(plan: MiningPlan, blocks: Iterator[BlockRows]) -> HardNegatives:
     out_idx = np.full((plan.n_queries, plan.num_negatives), -1, dtype=np.int64)
     out_sc = np.full((plan.n_queries, plan.num_negatives), np.nan, dtype=np.float32)
     pos_ref = np.empty(plan.n_queries, dtype=np.float32)
@@ -563,14 +563,14 @@ def mine_hard_negatives(
         raise ValueError(
             f"`queries` and `corpus` must have the same dimension, got {Q.shape[1]} and {C.shape[1]}."
         )
-    filters = _check_filters(absolute_margin, relative_margin, max_score, min_score)
-    select = _sampler(sampling, {"temperature": temperature, "simans_a": simans_a, "simans_b": simans_b})
-    plan = _plan(Q.shape[0], C.shape[0], positives, exclude, query_corpus_ids, num_negatives, range_min,
+    filters = check_filters(absolute_margin, relative_margin, max_score, min_score)
+    select = negative_sampler(sampling, {"temperature": temperature, "simans_a": simans_a, "simans_b": simans_b})
+    plan = plan_mining(Q.shape[0], C.shape[0], positives, exclude, query_corpus_ids, num_negatives, range_min,
                  range_max, filters, select, seed)
     search = _search(Q, C, metric, plan, precision, block_size, device, show_progress)
     if search.route != "torch":  # numpy tiles: no torch import on the CPU fp32 route
-        return _mine(plan, _blocks_tiled(search, plan.positives))
+        return mine_blocks(plan, _blocks_tiled(search, plan.positives))
     import torch
 
     with torch.inference_mode():
-        return _mine(plan, _blocks_torch(search, plan.positives))
+        return mine_blocks(plan, _blocks_torch(search, plan.positives))

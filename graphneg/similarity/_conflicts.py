@@ -75,7 +75,7 @@ def _items(values: Any, name: str) -> np.ndarray:
     return arr
 
 
-def _grid(batches: Any, n_pairs: int) -> tuple[np.ndarray, np.ndarray]:
+def batch_grid(batches: Any, n_pairs: int) -> tuple[np.ndarray, np.ndarray]:
     """Batches as a ``(n_batches, max_size)`` int64 grid of pair indices, ``-1`` padded."""
     try:
         rows = [np.asarray(b).ravel() for b in batches]
@@ -98,7 +98,7 @@ def _grid(batches: Any, n_pairs: int) -> tuple[np.ndarray, np.ndarray]:
     return grid, sizes
 
 
-class _Risk:
+class ConflictRisk:
     """The risk relation on the pairs' own query and positive items, in compact ids.
 
     Only ``(q_a, d_b)`` lookups with both items taken from pairs are ever made, so the
@@ -194,7 +194,9 @@ class ConflictSpec(GraphRisk, total=False):
     max_rounds: int
 
 
-def _risk(function: str, query_items: Any, positive_items: Any, known_positives: Any, options: GraphRisk) -> _Risk:
+def conflict_risk(
+    function: str, query_items: Any, positive_items: Any, known_positives: Any, options: GraphRisk
+) -> ConflictRisk:
     """The risk relation of ``function``'s arguments (``options``: its ``**GraphRisk``)."""
     check_keywords(function, GraphRisk, options)
     graph, hops = options.get("graph"), options.get("hops", 1)
@@ -221,16 +223,16 @@ def _risk(function: str, query_items: Any, positive_items: Any, known_positives:
         ball = within_hops(A, uq, hops)
         rows.append(np.repeat(uq, np.diff(ball.indptr)))
         cols.append(ball.indices.astype(np.int64))
-    return _Risk(q, d, np.concatenate(rows), np.concatenate(cols))
+    return ConflictRisk(q, d, np.concatenate(rows), np.concatenate(cols))
 
 
 # -- conflict counts ----------------------------------------------------------------------------
-def _conflict_cube(risk: _Risk, rows: np.ndarray) -> np.ndarray:
+def _conflict_cube(risk: ConflictRisk, rows: np.ndarray) -> np.ndarray:
     """``(len(rows), S, S)`` bool: slots ``a, b`` of the same batch conflict."""
     return risk.conflict(rows[:, :, None], rows[:, None, :])
 
 
-def _degrees(risk: _Risk, grid: np.ndarray, which: np.ndarray) -> np.ndarray:
+def _degrees(risk: ConflictRisk, grid: np.ndarray, which: np.ndarray) -> np.ndarray:
     """In-batch conflict degree of every slot of the batches ``which`` (chunked)."""
     s = grid.shape[1]
     step = max(1, _CHUNK // (s * s))
@@ -240,7 +242,7 @@ def _degrees(risk: _Risk, grid: np.ndarray, which: np.ndarray) -> np.ndarray:
     return out
 
 
-def _conflict_list(risk: _Risk, grid: np.ndarray) -> np.ndarray:
+def _conflict_list(risk: ConflictRisk, grid: np.ndarray) -> np.ndarray:
     """Conflicting pairs ``(a, b)``, ``a < b``, sorted, over all batches of ``grid``."""
     s = grid.shape[1]
     step = max(1, _CHUNK // (s * s))
@@ -291,8 +293,8 @@ def batch_conflicts(
     ...                 known_positives=[[5, 6], [7], [8]]).tolist()
     [[0, 1]]
     """
-    risk = _risk("batch_conflicts", query_items, positive_items, known_positives, graph_risk)
-    grid, _ = _grid(batches, risk.query.size)
+    risk = conflict_risk("batch_conflicts", query_items, positive_items, known_positives, graph_risk)
+    grid, _ = batch_grid(batches, risk.query.size)
     return _conflict_list(risk, grid)
 
 
@@ -338,7 +340,7 @@ def _batch_of(grid: np.ndarray, n_pairs: int) -> np.ndarray:
 
 
 def _valid_swaps(
-    risk: _Risk, grid: np.ndarray, sb: np.ndarray, si: np.ndarray, tb: np.ndarray, tj: np.ndarray
+    risk: ConflictRisk, grid: np.ndarray, sb: np.ndarray, si: np.ndarray, tb: np.ndarray, tj: np.ndarray
 ) -> np.ndarray:
     """``(n, K)`` bool: may the mover at ``(sb, si)`` swap with the pair at ``(tb, tj)``?
 
@@ -359,7 +361,7 @@ def _valid_swaps(
     return valid
 
 
-def _propose(risk: _Risk, grid: np.ndarray, deg: np.ndarray, rng: np.random.Generator) -> tuple:
+def _propose(risk: ConflictRisk, grid: np.ndarray, deg: np.ndarray, rng: np.random.Generator) -> tuple:
     """One mover per conflicted batch and its first valid swap partner among random slots.
 
     Partners are drawn in two blocks (4, then at least 12 more for the movers still without
@@ -386,7 +388,7 @@ def _propose(risk: _Risk, grid: np.ndarray, deg: np.ndarray, rng: np.random.Gene
     return sb[ok], si[ok], tb, tj
 
 
-def _repair_round(risk: _Risk, grid: np.ndarray, deg: np.ndarray, rng: np.random.Generator) -> int:
+def _repair_round(risk: ConflictRisk, grid: np.ndarray, deg: np.ndarray, rng: np.random.Generator) -> int:
     """Swap movers into conflict-free places; each batch takes part in one swap per round."""
     sb, si, tb, tj = _propose(risk, grid, deg, rng)
     used = np.zeros(grid.shape[0], dtype=bool)
@@ -487,10 +489,10 @@ def conflict_free_batches(
     >>> bool(batch_conflicts(new, [0, 0, 1, 2], [10, 11, 12, 13], [[10, 11], [12], [13]]).size)
     False
     """
-    risk = _risk("conflict_free_batches", query_items, positive_items, known_positives, graph_risk)
-    grid, sizes = _grid(batches, risk.query.size)
+    risk = conflict_risk("conflict_free_batches", query_items, positive_items, known_positives, graph_risk)
+    grid, sizes = batch_grid(batches, risk.query.size)
     max_rounds = check_int(max_rounds, "max_rounds", min_value=0)
-    new_batches, report = _repair(risk, grid, sizes, check_rng(seed), max_rounds)
+    new_batches, report = repair_batches(risk, grid, sizes, check_rng(seed), max_rounds)
     if report.unresolved:
         warnings.warn(
             f"conflict_free_batches: {report.unresolved} conflicting pair(s) of pairs could not be "
@@ -502,12 +504,12 @@ def conflict_free_batches(
     return new_batches, report
 
 
-def _repair(
-    risk: _Risk, grid: np.ndarray, sizes: np.ndarray, rng: np.random.Generator, max_rounds: int
+def repair_batches(
+    risk: ConflictRisk, grid: np.ndarray, sizes: np.ndarray, rng: np.random.Generator, max_rounds: int
 ) -> tuple[list[np.ndarray], ConflictReport]:
     """The repair of :func:`conflict_free_batches` on a validated grid, without the warning.
 
-    ``grid`` (from :func:`_grid`) is modified in place. The samplers of
+    ``grid`` (from :func:`batch_grid`) is modified in place. The samplers of
     :mod:`graphneg.training` call it with a risk relation built once per sampler.
     """
     start = grid.copy()

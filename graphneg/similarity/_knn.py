@@ -280,7 +280,7 @@ def _check_recall(
 # Row norms within 2**-40 .. 2**40 are searched as given (bit-identical to the plain
 # computation); beyond, inputs are rescaled by powers of two (exact) so that no float32
 # square or score overflows to inf or underflows to 0 and silently reorders neighbours.
-_SAFE_EXPONENT = 40
+SAFE_EXPONENT = 40
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
@@ -294,7 +294,7 @@ def _exponents(norms: np.ndarray) -> np.ndarray:
 
 def _in_safe_range(norms: np.ndarray) -> bool:
     nz = norms[norms > 0]
-    return bool(nz.size == 0 or (nz.min() >= 2.0**-_SAFE_EXPONENT and nz.max() <= 2.0**_SAFE_EXPONENT))
+    return bool(nz.size == 0 or (nz.min() >= 2.0**-SAFE_EXPONENT and nz.max() <= 2.0**SAFE_EXPONENT))
 
 
 def _prepare(
@@ -567,7 +567,7 @@ def knn_recall(
     return hits / (rows.size * k)
 
 
-def _rows_to_csr(indices: np.ndarray, sims: np.ndarray, n_cols: int) -> sp.csr_array:
+def rows_to_csr(indices: np.ndarray, sims: np.ndarray, n_cols: int) -> sp.csr_array:
     n, k = indices.shape
     G = sp.csr_array(
         (sims.ravel(), indices.ravel(), np.arange(0, n * k + 1, k, dtype=np.int64)),
@@ -640,7 +640,7 @@ def knn_graph(
         raise ValueError("`mutual=True` needs `targets=None`: mutual edges need a square graph.")
     idx, sim = knn_search(X, k, **search_options)
     n_cols = idx.shape[0] if targets is None else int(np.asarray(targets).shape[0])
-    G = _rows_to_csr(idx, sim, n_cols)
+    G = rows_to_csr(idx, sim, n_cols)
     if mutual:
         G = symmetrize(G, mode="mutual")
     return G

@@ -17,7 +17,7 @@ import numpy as np
 
 from .._random import epoch_rng
 from .._validation import check_int, check_keywords
-from ..similarity._conflicts import ConflictReport, ConflictSpec, GraphRisk, _grid, _repair, _risk
+from ..similarity._conflicts import ConflictReport, ConflictSpec, GraphRisk, batch_grid, conflict_risk, repair_batches
 
 __all__ = ["ConflictGuard"]
 
@@ -58,7 +58,7 @@ class ConflictGuard:
         if missing:
             raise ValueError(f"{function}: `conflicts` must give {' and '.join(map(repr, missing))}.")
         graph_risk = {k: spec[k] for k in GraphRisk.__optional_keys__ if k in spec}
-        self.risk = _risk(
+        self.risk = conflict_risk(
             function, spec["query_items"], spec["positive_items"], spec.get("known_positives"), graph_risk
         )
         if self.risk.query.size != num_items:
@@ -84,8 +84,8 @@ class ConflictGuard:
         out, reports = list(plan), []
         for s in np.unique(key):
             which = np.flatnonzero(key == s)
-            grid, sizes = _grid([plan[i] for i in which], n)
-            new, report = _repair(self.risk, grid, sizes, rng, self.max_rounds)
+            grid, sizes = batch_grid([plan[i] for i in which], n)
+            new, report = repair_batches(self.risk, grid, sizes, rng, self.max_rounds)
             reports.append(report)
             for i, batch in zip(which, new, strict=True):
                 out[i] = batch
