@@ -24,15 +24,30 @@ DESCRIPTION = (
 )
 
 
-def add_options(c: argparse.ArgumentParser) -> None:
-    """The options of ``graphneg citations``."""
-    c.add_argument("input", type=Path, help="corpus file or folder")
-    c.add_argument("-o", "--output", type=Path, required=True, help="output JSONL")
-    c.add_argument("--format", default="auto", choices=_FORMATS)
+def add_reader_options(c: argparse.ArgumentParser) -> None:
+    """How a corpus is read (``graphneg citations`` and ``graphneg inspect``)."""
+    c.add_argument("--format", default="auto", choices=_FORMATS, help="corpus format (default: detected)")
     c.add_argument("--delimiter", default="auto",
                    help="edge lists: 'auto', a literal separator, 'tab', 'comma', 'semicolon' or 'whitespace'")
     c.add_argument("--header", default="auto", choices=list(_HEADER),
                    help="edge lists: whether the first line is a header")
+
+
+def reader_options(args: argparse.Namespace) -> dict[str, Any]:
+    """:func:`graphneg.read_citations` keywords from :func:`add_reader_options`' options."""
+    options: dict[str, Any] = {"format": args.format}
+    if args.delimiter != "auto":
+        options["delimiter"] = args.delimiter
+    if args.header != "auto":
+        options["header"] = _HEADER[args.header]
+    return options
+
+
+def add_options(c: argparse.ArgumentParser) -> None:
+    """The options of ``graphneg citations``."""
+    c.add_argument("input", type=Path, help="corpus file or folder")
+    c.add_argument("-o", "--output", type=Path, required=True, help="output JSONL")
+    add_reader_options(c)
     c.add_argument("--output-format", default="triplets", choices=["triplets", "st", "flag", "tevatron"])
     c.add_argument("--strategy", default="uniform",
                    choices=["uniform", "khop", "degree", "ppr", "bica", "specter", "scincl"])
@@ -77,13 +92,8 @@ def _read(args: argparse.Namespace) -> Any:
     """The corpus; one that holds no citation is an error (nothing would be written)."""
     from ..io._readers import read_citations
 
-    options: dict[str, Any] = {}
-    if args.delimiter != "auto":
-        options["delimiter"] = args.delimiter
-    if args.header != "auto":
-        options["header"] = _HEADER[args.header]
     try:
-        data = read_citations(args.input, format=args.format, strict=args.strict, **options)
+        data = read_citations(args.input, strict=args.strict, **reader_options(args))
     except UnicodeDecodeError:
         raise CliError(f"{args.input} is not UTF-8 text; is it a binary file?") from None
     log(f"read {args.input}: {data.graph.num_nodes} papers, {data.counts.summary()}", args.quiet)

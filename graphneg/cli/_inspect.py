@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import _batches
+from ._citations import add_reader_options, reader_options
 from ._common import CliError, claim_outputs, load_embeddings, load_labels, log, read_text, relay_warnings
 
 NAME = "inspect"
@@ -47,6 +48,7 @@ def add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--map", default="auto", choices=["auto", "umap", "pca"],
                    help="2-D map method; auto: UMAP when umap-learn is installed, else PCA")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    add_reader_options(p)  # how a corpus input is read, as for `graphneg citations`
     _batches._add_graph_options(p)  # the same graph options and defaults as `graphneg batches`
     _batches._add_batch_options(p)
 
@@ -78,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
                 batch_size=args.batch_size, batch_options=batch_options(args), num_replicas=args.num_replicas,
                 negatives_options={k: getattr(args, k) for k in
                                    ("range_min", "range_max", "relative_margin", "absolute_margin")},
-                cache_dir=args.cache_dir, seed=args.seed, show_progress=not args.quiet, map_method=args.map,
+                cache_dir=args.cache_dir, corpus_options=_corpus_options(args), seed=args.seed,
+                show_progress=not args.quiet, map_method=args.map,
             )
         written = write_report(summary, out, plots=not args.no_plots, show_progress=not args.quiet)
     print(format_summary(summary))
@@ -87,6 +90,12 @@ def run(args: argparse.Namespace) -> int:
     log(f"wrote {written['summary']}, {len(written['plots'])} plots and {written['report']} "
         f"in {time.perf_counter() - t0:.1f}s", args.quiet)
     return 0
+
+
+def _corpus_options(args: argparse.Namespace) -> dict[str, Any] | None:
+    """Reader options when any was given (they apply to corpus inputs only; inspect says so otherwise)."""
+    given = args.format != "auto" or args.delimiter != "auto" or args.header != "auto"
+    return reader_options(args) if given else None
 
 
 @contextlib.contextmanager

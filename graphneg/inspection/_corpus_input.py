@@ -16,7 +16,9 @@ logger = logging.getLogger(__name__)
 _EDGE_FILES = ("edges.tsv", "edges.csv", "edges.txt")
 
 
-def read_corpus(path: Path, ids: Any = None, embeddings: Any = None) -> tuple[Any, np.ndarray | None, Any]:
+def read_corpus(
+    path: Path, ids: Any = None, embeddings: Any = None, read_options: dict[str, Any] | None = None
+) -> tuple[Any, np.ndarray | None, Any]:
     """The corpus at ``path`` as ``(CitationData, labels or None, embeddings found or None)``.
 
     Parameters
@@ -28,6 +30,10 @@ def read_corpus(path: Path, ids: Any = None, embeddings: Any = None) -> tuple[An
     embeddings : array-like, default=None
         Given embeddings; when None and ``path`` is a folder holding exactly one ``.npy`` with
         one row per node, that file is used (and logged).
+    read_options : dict, default=None
+        :func:`graphneg.read_citations` keywords (``format``, ``delimiter``, ``header``). With
+        none (or ``format='auto'`` alone) a folder the readers do not recognise is still read
+        when it holds ``nodes.jsonl`` and an edge list; an explicit format is taken as given.
 
     Returns
     -------
@@ -46,9 +52,12 @@ def read_corpus(path: Path, ids: Any = None, embeddings: Any = None) -> tuple[An
     """
     from ..io import read_citations
 
+    options = dict(read_options or {})
     try:
-        data = read_citations(path)
+        data = read_citations(path, **options)
     except (ValueError, KeyError) as err:
+        if options.get("format", "auto") != "auto" or set(options) - {"format"}:
+            raise  # the caller said how to read it: its error is the answer
         data = _nodes_and_edges(path, err)
     labels = data.labels
     if labels is None and path.is_dir() and (path / "nodes.jsonl").is_file():

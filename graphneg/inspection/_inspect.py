@@ -88,6 +88,7 @@ def inspect(
     num_replicas: int = 1,
     negatives_options: Mapping[str, Any] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
+    corpus_options: Mapping[str, Any] | None = None,
     seed: int = 0,
     show_progress: bool = False,
     map_method: str = "auto",
@@ -128,6 +129,9 @@ def inspect(
         ``relative_margin``, ``absolute_margin``).
     cache_dir : str or path-like, default=None
         Reuse graphs built from the same embeddings and parameters (see :func:`cached_graph`).
+    corpus_options : mapping, default=None
+        Citation corpora only: :func:`graphneg.read_citations` keywords (``format``,
+        ``delimiter``, ``header``); an error for any other kind of input.
     seed : int, default=0
         Every sample and random control.
     show_progress : bool, default=False
@@ -162,6 +166,8 @@ def inspect(
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
     kind = detect_kind(path)
+    if corpus_options and kind != "citations":
+        raise ValueError(f"`corpus_options` apply to citation corpora only; {path} is read as {kind}")
     X = _embeddings(embeddings)
     common = dict(labels=labels, positives=positives, links=links, batch_size=batch_size, batch_options=batch_options,
                   num_replicas=num_replicas, seed=seed, show_progress=show_progress, map_method=map_method)
@@ -173,7 +179,7 @@ def inspect(
     elif kind == "graph":
         summary = _from_graph_file(path, X, c_opts, **common)
     elif kind == "citations":
-        summary = _from_citations(path, X, ids, g_opts, c_opts, **common)
+        summary = _from_citations(path, X, ids, g_opts, c_opts, dict(corpus_options or {}), **common)
     elif kind == "batches":
         summary = _from_batches(path, X, g_opts, c_opts, cache_dir, **common)
     else:
@@ -251,12 +257,12 @@ def _check_rows(X: np.ndarray | None, n: int, what: str) -> None:
 
 
 def _from_citations(path: Path, X: np.ndarray | None, ids: Any, g_opts: dict[str, Any],
-                    c_opts: dict[str, Any], **common: Any) -> dict[str, Any]:
+                    c_opts: dict[str, Any], read_options: dict[str, Any], **common: Any) -> dict[str, Any]:
     import graphneg as gn
 
     from ._corpus_input import read_corpus
 
-    data, labels, found = read_corpus(path, ids, X)
+    data, labels, found = read_corpus(path, ids, X, read_options)
     if found is not None:
         X = found[0]
     A = data.graph.adjacency

@@ -166,3 +166,21 @@ def test_bad_inputs(data, tmp_path, capsys):
     _one_line_error(capsys, ["inspect", str(data["X"]), "--labels", str(tmp_path / "none.npy"), "--out", out],
                     "--labels")
     assert not (tmp_path / "o" / "summary.json").exists()
+
+
+def test_corpus_reader_options_pass_through(tmp_path, capsys):
+    edges = tmp_path / "cites.csv"
+    edges.write_text("citing;cited\na;b\nb;c\nc;a\nd;a\n", encoding="utf-8")
+    rc = main(["inspect", str(edges), "--out", str(tmp_path / "bad"), "--no-plots", "-q"])
+    assert rc == 2 and "malformed" in capsys.readouterr().err  # a .csv is comma-separated unless told
+    out = tmp_path / "o"
+    argv = ["inspect", str(edges), "--out", str(out), "--no-plots", "-q", "--delimiter", ";", "--header", "yes"]
+    assert main(argv) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert s["graph"]["num_nodes"] == 4 and s["graph"]["num_edges"] == 4
+
+
+def test_corpus_reader_options_refused_for_other_inputs(data, tmp_path, capsys):
+    rc = main(["inspect", str(data["X"]), "--out", str(tmp_path / "o"), "--format", "edges", "-q"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "citation corpora only" in err and "Traceback" not in err
