@@ -39,7 +39,7 @@ Arms (``--arms``; names combine a batch kind with options):
                    (known training positives and duplicate targets are not negatives)
 =================  =============================================================================
 
-Further analysis arms are accepted: any ``{random,b3,tas,walk}[+hn][+mask][+thr][+cf][+drop]``, e.g.
+Further analysis arms are accepted: any ``{random,b3,tas,walk}[+hn|+cns][+mask][+thr][+cf][+drop]``, e.g.
 ``random+mask``, ``b3+mask``, ``b3+hn``, ``random+hn+mask``; ``+drop`` drops the pairs whose query got
 fewer than ``--num-negatives`` negatives, as sentence-transformers' n-tuple output does. Issue #10:
 
@@ -49,6 +49,10 @@ fewer than ``--num-negatives`` negatives, as sentence-transformers' n-tuple outp
   (``graphneg.score_threshold_mask``: ``--thr-fraction`` 0.95 = NV-Retriever TopK-PercPos,
   ``--thr-margin`` 0.1 = Qwen3-Embedding), in-batch and mined alike;
 - ``+cf`` repairs each epoch's batches with ``graphneg.conflict_free_batches`` (head only);
+- ``+cns`` (ClusterNS, Deng et al. 2023; head only): the pairs clustered by query (TAS topics), each
+  pair's ``--num-negatives`` negatives drawn from the positives of the nearest other cluster
+  (``graphneg.cluster_hard_negatives``) and in-batch positives of its own cluster masked
+  (``graphneg.cluster_mask``); an alternative to ``+hn``;
 - ``walk`` batches: ``graphneg.RandomWalkBatchSampler`` (BatchSampler, Yang et al., KDD 2023) over
   B3's teacher pair graph, restart ``--walk-restart`` (head only).
 
@@ -299,6 +303,7 @@ class Arm:
     thr: bool = False  # teacher score-threshold mask (graphneg.score_threshold_mask)
     cf: bool = False  # conflict-free batches (graphneg.conflict_free_batches)
     gist: bool = False  # sentence-transformers GISTEmbedLoss, guide = the frozen model (finetune only)
+    cns: bool = False  # ClusterNS: nearest-other-cluster negatives + same-cluster in-batch mask (head only)
 
 
 def parse_arm(name: str) -> Arm:
@@ -310,10 +315,14 @@ def parse_arm(name: str) -> Arm:
     if gist and (kind != "random" or opts != ["gist"]):
         raise SystemExit("error: the GISTEmbedLoss peer arm is exactly 'random+gist'")
     opts = [o for o in opts if o != "gist"]
-    negatives, mask, drop, thr, cf = None, False, False, False, False
+    negatives, mask, drop, thr, cf, cns = None, False, False, False, False, False
     for o in opts:
+        if o in ("hn", "cns") and negatives is not None:
+            raise SystemExit(f"error: arm {name!r} names two kinds of extra negatives")
         if o == "hn":
             negatives = "graphneg"
+        elif o == "cns":
+            negatives, cns = "cns", True
         elif o == "hn-st":
             negatives = "st"
         elif o == "mask":
@@ -325,14 +334,14 @@ def parse_arm(name: str) -> Arm:
         elif o == "cf":
             cf = True
         else:
-            raise SystemExit(f"error: unknown option {o!r} in arm {name!r} (hn, hn-st, mask, thr, cf, drop)")
+            raise SystemExit(f"error: unknown option {o!r} in arm {name!r} (hn, hn-st, cns, mask, thr, cf, drop)")
     if negatives == "st":
         if kind != "random" or mask or drop or thr or cf:
             raise SystemExit("error: the sentence-transformers peer arm is exactly 'random+hn-st'")
         kind = "nodup"
     if drop and negatives != "graphneg":
         raise SystemExit(f"error: 'drop' (drop pairs whose query got too few negatives) needs 'hn' in {name!r}")
-    return Arm(name.strip(), kind, negatives, mask, drop, thr, cf, gist=gist)
+    return Arm(name.strip(), kind, negatives, mask, drop, thr, cf, gist=gist, cns=cns)
 
 
 # --------------------------------------------------------------------------------------------
@@ -351,6 +360,7 @@ class Pairs:
     t: np.ndarray
     doc: np.ndarray
     negs: np.ndarray | None = None  # (n_pairs, n) document rows, -1 padded
+    cluster: np.ndarray | None = None  # ClusterNS: cluster of each pair (by its query)
 
 
 def make_splits(rc: gn.RetrievalCorpus, args: argparse.Namespace) -> tuple[Split, Split]:
@@ -440,6 +450,21 @@ def mine_graphneg(Qtr: np.ndarray, C: np.ndarray, tr: Split, args: argparse.Name
         "skipped": hn.skipped,
     }
     return hn.indices, info
+
+
+def mine_cluster_ns(
+    Qtr: np.ndarray, C: np.ndarray, base: Pairs, args: argparse.Namespace
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """ClusterNS (graphneg.cluster_hard_negatives): the pairs clustered by query (TAS topics, seed 0),
+    each pair's negatives drawn from the positives of the nearest *other* cluster; -1 where short."""
+    Qp = Qtr[base.t]
+    labels = tas_labels(Qp, args, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", gn.GraphNegWarning)  # shortfalls are counted below
+        idx = gn.cluster_hard_negatives(Qp, labels, args.num_negatives, targets=C[base.doc], seed=0)
+    negs = np.where(idx >= 0, base.doc[np.maximum(idx, 0)], -1)
+    info = {"n_clusters": int(labels.max()) + 1, "negatives_found": int((negs >= 0).sum())}
+    return negs, labels, info
 
 
 class StubEncoder:
@@ -691,6 +716,12 @@ def batch_mask(
         mask = gn.known_positive_mask(pairs.t[b], cand, known)
     elif (cand < 0).any():  # padding only: a missing negative is no candidate
         mask = np.broadcast_to(cand < 0, (b.size, cand.size)).copy()
+    if arm.cns:  # ClusterNS: in-batch positives of the query's own cluster are likely false negatives
+        other = np.full(cand.size - b.size, -1)  # mined columns come from another cluster by construction
+        cm = gn.cluster_mask(pairs.cluster[b], np.concatenate([pairs.cluster[b], other]))
+        if layout == "slot_major" and other.size:
+            raise AssertionError("+cns is head-only")
+        mask = cm if mask is None else mask | cm
     if arm.thr:
         if teacher is None:
             raise AssertionError("+thr needs the teacher embeddings")
@@ -881,6 +912,10 @@ def run_head(
         info["seconds"] = tm.seconds
         negatives["graphneg"] = idx
         result["mining"]["graphneg"] = info
+    if any(a.cns for a in arms):
+        with U.Timer() as tm:
+            cns_negs, cns_labels, info = mine_cluster_ns(Qtr, C, base_pairs, args)
+        result["mining"]["cns"] = {**info, "seconds": tm.seconds}
     st_pairs, st_dataset = mine_st_arms(rc, Q, C, tr, base_pairs, args, arms, result)
 
     for arm in arms:
@@ -894,6 +929,8 @@ def run_head(
                 base_pairs.doc,
                 negatives["graphneg"][base_pairs.t] if arm.negatives == "graphneg" else None,
             )
+            if arm.cns:
+                pairs = Pairs(base_pairs.t, base_pairs.doc, cns_negs, cns_labels)
             if arm.drop:
                 full = (pairs.negs >= 0).all(axis=1)
                 pairs = Pairs(pairs.t[full], pairs.doc[full], pairs.negs[full])
@@ -1317,8 +1354,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.threads or args.mode == "head":
         torch.set_num_threads(args.threads or 1)
     arms = [parse_arm(a) for a in args.arms.split(",") if a.strip()]
-    if args.mode == "finetune" and any(a.cf or a.batches == "walk" for a in arms):
-        raise SystemExit("error: walk batches and +cf are implemented for --mode head only")
+    if args.mode == "finetune" and any(a.cf or a.cns or a.batches == "walk" for a in arms):
+        raise SystemExit("error: walk batches, +cf and +cns are implemented for --mode head only")
     if args.mode == "head" and any(a.gist for a in arms):
         raise SystemExit("error: the GISTEmbedLoss peer (random+gist) is implemented for --mode finetune only")
     if len({a.name for a in arms}) != len(arms):

@@ -199,7 +199,7 @@ def test_retrieval_false_negative_arms_and_resume(retrieval_corpus, tmp_path):
     """Issue #10 arms: known-positive / score-threshold masks, conflict-free and walk batches."""
     mod = load("scifact_retrieval")
     out = tmp_path / "fn.json"
-    arms = ["random", "random+thr", "b3+mask+cf", "walk+mask", "random+hn+mask+thr"]
+    arms = ["random", "random+thr", "b3+mask+cf", "walk+mask", "random+hn+mask+thr", "random+mask+cns"]
     mod.main(["--mode", "head", "--data", str(retrieval_corpus), "--seeds", "0", "1", "--epochs", "1",
               "--batch-size", "8", "--cluster-size", "4", "--arms", ",".join(arms), "--eval-every-epoch",
               "--out", str(out)])
@@ -208,6 +208,10 @@ def test_retrieval_false_negative_arms_and_resume(retrieval_corpus, tmp_path):
     assert "partial" not in res and len(res["arms"]["random"]["runs"][0]["ndcg@10_by_epoch"]) == 1
     assert res["arms"]["walk+mask"]["summary"]["diagnostics"]["false_negatives_per_query_left"] == 0.0
     assert res["arms"]["random+thr"]["summary"]["diagnostics"]["masked_share"] > 0.0
+    assert res["mining"]["cns"]["n_clusters"] >= 2  # ClusterNS: its negatives come from another cluster
+    assert res["arms"]["random+mask+cns"]["summary"]["diagnostics"]["masked_share"] > 0.0
+    with pytest.raises(SystemExit, match="two kinds of extra negatives"):
+        mod.parse_arm("random+hn+cns")
     cf = res["arms"]["b3+mask+cf"]["runs"][0]["diagnostics"]
     assert cf["cf_unresolved"] <= cf["cf_initial_conflicts"]
     # --resume reuses every finished run and adds a new arm only
