@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,12 @@ SHARED_DATA_ENV = "GRAPHNEG_SHARED_DATA"
 # Leiden run to convergence: the recorded results in results/ were made with it (graphneg's default
 # was -1 then; it is now 2 iterations, which moves partitions slightly). Kept so they reproduce.
 LEIDEN_ITERATIONS = -1
+# The exact kNN routes agree on neighbours up to near-ties, whose order depends on the last bits of
+# each route's scores; a B3 rank window or an unweighted Leiden graph can turn one swapped tie into
+# another partition (SciFact dev, b3+hn+mask, seed 0: nDCG@10 0.7962 certified, 0.8002 fp32, 0.8056
+# torch). The recorded results were made with the certified route (chosen on a bf16 CPU then); pinned
+# here so that they reproduce on any CPU. Set GRAPHNEG_CPU_ROUTE yourself to override.
+os.environ.setdefault("GRAPHNEG_CPU_ROUTE", "certified")
 
 # Run from a plain checkout without `pip install -e .`: fall back to the source tree.
 if importlib.util.find_spec("graphneg") is None:  # pragma: no cover - depends on the install
@@ -150,8 +157,9 @@ def environment() -> dict[str, Any]:
     import graphneg
 
     digest = hashlib.sha256()
-    for f in sorted(Path(graphneg.__file__).parent.glob("*.py")):
-        digest.update(f.name.encode() + b"\0" + f.read_bytes())
+    root = Path(graphneg.__file__).parent
+    for f in sorted(root.rglob("*.py")):  # every subpackage: the whole source the results depend on
+        digest.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
     env = {
         "graphneg_source_sha256": digest.hexdigest()[:16],
         "python": platform.python_version(),
@@ -161,6 +169,7 @@ def environment() -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "cpu_count": os.cpu_count(),
         "machine": platform.machine(),
+        "cpu_route": os.environ.get("GRAPHNEG_CPU_ROUTE", "auto"),  # decides near-tie order (see above)
     }
     try:
         import sentence_transformers
@@ -264,3 +273,43 @@ class Timer:
 
     def __exit__(self, *exc: Any) -> None:
         self.seconds = time.perf_counter() - self.start
+
+
+class ConflictFreeSampler:
+    """Wrap a batch sampler: each epoch's batches are repaired by ``graphneg.conflict_free_batches``.
+
+    No batch keeps two training pairs ``(query_items[i], positive_items[i])`` where one's positive
+    is a known positive of the other's query (``known``), or within ``graph_risk['hops']`` hops of
+    it in ``graph_risk['graph']``. The repair report of each epoch is kept in ``reports``.
+    """
+
+    def __init__(
+        self, inner: Any, query_items: np.ndarray, positive_items: np.ndarray, known: Any, seed: int, **graph_risk: Any
+    ) -> None:
+        self.inner, self.query_items, self.positive_items, self.known = inner, query_items, positive_items, known
+        self.seed, self.graph_risk, self.epoch = seed, graph_risk, 0
+        self.reports: dict[int, Any] = {}
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+        self.inner.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+    def __iter__(self) -> Any:
+        import graphneg as gn
+
+        batches = [np.asarray(b, dtype=np.int64) for b in self.inner]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", gn.GraphNegWarning)  # unresolved conflicts: reported, and masked
+            new, report = gn.conflict_free_batches(
+                batches,
+                self.query_items,
+                self.positive_items,
+                self.known,
+                seed=self.seed * 100_003 + self.epoch,
+                **self.graph_risk,
+            )
+        self.reports[self.epoch] = report
+        return iter(new)

@@ -331,36 +331,6 @@ def pair_graph(src: np.ndarray, dst: np.ndarray, X: np.ndarray, args: argparse.N
     return G
 
 
-class ConflictFreeSampler:
-    """Wrap a batch sampler: each epoch's batches are repaired by ``graphneg.conflict_free_batches``
-    (no batch holds a pair whose cited paper is a training citation of, or within ``hops`` hops in
-    the training graph of, another pair's citing paper). Reports per epoch in ``reports``."""
-
-    def __init__(
-        self, inner: Any, src: np.ndarray, dst: np.ndarray, A_train: sp.csr_array, hops: int, seed: int
-    ) -> None:
-        self.inner, self.src, self.dst, self.A, self.hops, self.seed = inner, src, dst, A_train, hops, seed
-        self.epoch = 0
-        self.reports: dict[int, Any] = {}
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-        self.inner.set_epoch(epoch)
-
-    def __len__(self) -> int:
-        return len(self.inner)
-
-    def __iter__(self) -> Any:
-        batches = [np.asarray(b, dtype=np.int64) for b in self.inner]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", gn.GraphNegWarning)  # unresolved: reported, masked by +mask/+hopmask
-            new, report = gn.conflict_free_batches(
-                batches, self.src, self.dst, self.A, graph=self.A, hops=self.hops, seed=self.seed * 100_003 + self.epoch
-            )
-        self.reports[self.epoch] = report
-        return iter(new)
-
-
 def make_sampler(
     arm: Arm,
     src: np.ndarray,
@@ -372,7 +342,7 @@ def make_sampler(
 ) -> Any:
     inner = _make_sampler(arm, src, dst, X, A_train, args, seed)
     if arm.cf:
-        return ConflictFreeSampler(inner, src, dst, A_train, arm.cf_hops, seed)
+        return U.ConflictFreeSampler(inner, src, dst, A_train, seed, graph=A_train, hops=arm.cf_hops)
     return inner
 
 
@@ -833,7 +803,7 @@ def main(argv: list[str] | None = None, on_run: Callable[[dict[str, Any]], None]
                 head, epoch0 = train_head(arm, sampler, src, dst, node_negs, Xt, A_train, args, seed, A_hop)
             metrics = evaluate(head, Xt, labels, A_train, ev)
             diag = diagnostics(epoch0, src, dst, node_negs, X, labels, A_known, arm, A_train, A_eval, A_hop)
-            if isinstance(sampler, ConflictFreeSampler) and sampler.reports:
+            if isinstance(sampler, U.ConflictFreeSampler) and sampler.reports:
                 rep = sampler.reports[0]
                 moved = [r.moved for r in sampler.reports.values()]
                 diag.update(

@@ -627,32 +627,6 @@ def tas_labels(Qp: np.ndarray, args: argparse.Namespace, seed: int) -> np.ndarra
     return gn.communities(G, "leiden", resolution=args.tas_resolution, num_iterations=U.LEIDEN_ITERATIONS, seed=seed)
 
 
-class ConflictFreeSampler:
-    """Wrap a batch sampler: each epoch's batches are repaired by ``graphneg.conflict_free_batches``
-    (no batch holds a pair whose positive is a known positive of another pair's query)."""
-
-    def __init__(self, inner: Any, pairs: Pairs, known: sp.csr_array, seed: int) -> None:
-        self.inner, self.pairs, self.known, self.seed, self.epoch = inner, pairs, known, seed, 0
-        self.reports: dict[int, Any] = {}
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-        self.inner.set_epoch(epoch)
-
-    def __len__(self) -> int:
-        return len(self.inner)
-
-    def __iter__(self) -> Any:
-        batches = [np.asarray(b, dtype=np.int64) for b in self.inner]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", gn.GraphNegWarning)  # unresolved conflicts: reported, and masked by +mask
-            new, report = gn.conflict_free_batches(
-                batches, self.pairs.t, self.pairs.doc, self.known, seed=self.seed * 100_003 + self.epoch
-            )
-        self.reports[self.epoch] = report
-        return iter(new)
-
-
 def make_sampler(
     arm: Arm,
     pairs: Pairs,
@@ -667,7 +641,7 @@ def make_sampler(
     if arm.cf:
         if known is None:
             raise AssertionError("+cf needs the known positives")
-        return ConflictFreeSampler(inner, pairs, known, seed)
+        return U.ConflictFreeSampler(inner, pairs.t, pairs.doc, known, seed)
     return inner
 
 
@@ -981,7 +955,7 @@ def head_run(
         )
     metrics = evaluate_head(head, Qt, Ct, ev)
     diag = diagnostics(arm, epoch0, pairs, Qtr, C, known, teacher=teacher)
-    if isinstance(sampler, ConflictFreeSampler) and 0 in sampler.reports:
+    if isinstance(sampler, U.ConflictFreeSampler) and 0 in sampler.reports:
         rep = sampler.reports[0]
         diag.update(
             {

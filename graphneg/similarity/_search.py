@@ -267,7 +267,10 @@ def cpu_route(precision: str, metric: str, size: tuple[int, int, int] | None = N
     only for ``precision='bf16'``) or 'torch' (full-width torch blocks). Chosen from what the
     CPU supports and the size, without timing anything, so the same call runs the same kernel
     on a busy machine; ``$GRAPHNEG_CPU_ROUTE`` overrides the exact fp32 route (see
-    :func:`env_route`). Every fp32 route returns the same neighbours.
+    :func:`env_route`). Every fp32 route returns the exact neighbours, but their scores differ
+    in the last bits, so near-ties (within float32 rounding) can come out in another order and
+    swap at the k-th place; a rank window or an unweighted graph built on them can then differ.
+    For bit-identical results across machines, pin the route with ``$GRAPHNEG_CPU_ROUTE``.
 
     >>> cpu_route("fp32", "cosine", (809, 5183, 384))  # small: the bf16 pass cannot pay off
     'fp32'

@@ -132,5 +132,20 @@ def test_bf16_tiles_route(monkeypatch):
 
 
 def test_defaults():
-    assert _ivf.default_nlist(100_000) == 100 and _ivf.default_nprobe(100) == 8
+    assert _ivf.default_nlist(100_000) == 100 and _ivf.default_nprobe(100) == 8 and _ivf.default_nprobe(300) == 13
     assert _ivf.default_nprobe(3) == 3
+
+
+def test_auto_falls_back_to_ivf_without_approximate_packages(monkeypatch, caplog):
+    import importlib.util
+
+    from graphneg.similarity import _knn
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(_knn, "AUTO_EXACT_MAX", 100)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("faiss", "pynndescent")
+                        else real(name, *a))
+    X = continuum(300)
+    with caplog.at_level(logging.INFO, logger="graphneg.similarity._knn"):
+        idx, _ = knn_search(X, 4, backend="auto", nprobe=1, recall_sample=0)
+    assert "using ivf" in caplog.text and idx.shape == (300, 4)
