@@ -2,13 +2,16 @@
 
 python benchmarks/pipeline.py --quick   # 100k items
 python benchmarks/pipeline.py           # 1M items, d=384, k=20
+python benchmarks/pipeline.py --backend ivf --data continuum   # issue #15: continuum data, IVF graph
+
+Peak RSS is recorded after every stage (``ru_maxrss``: the high-water mark so far).
 """
 
 from __future__ import annotations
 
 import argparse
 
-from _common import clustered, machine, peak_rss_mb, save, section, timed
+from _common import clustered, continuum, machine, peak_rss_mb, save, section, timed
 
 import graphneg as gn
 from graphneg.similarity._knn import AUTO_EXACT_MAX
@@ -21,26 +24,36 @@ def main() -> None:
     p.add_argument("-d", type=int, default=384)
     p.add_argument("-k", type=int, default=20)
     p.add_argument("--backend", default="auto")
+    p.add_argument("--data", choices=["blobs", "continuum"], default="blobs",
+                   help="separable blobs (flatter every method) or a continuum like real embeddings")
     a = p.parse_args()
     n = a.n or (100_000 if a.quick else 1_000_000)
     info = machine()
-    steps = {}
-    with section(f"pipeline, {n} items, d={a.d}, k={a.k}, backend={a.backend}"):
-        X, steps["data"] = timed(lambda: clustered(n, a.d, n_clusters=max(n // 200, 10)))
-        rss_data = peak_rss_mb()
+    steps, rss = {}, {}
+    with section(f"pipeline, {n} items, d={a.d}, k={a.k}, backend={a.backend}, data={a.data}"):
+        make = (lambda: continuum(n, a.d)) if a.data == "continuum" else (
+            lambda: clustered(n, a.d, n_clusters=max(n // 200, 10)))
+        X, steps["data"] = timed(make)
+        rss["data"] = rss_data = peak_rss_mb()
         backend = a.backend if a.backend != "auto" or n > AUTO_EXACT_MAX else "exact"
-        G, steps["knn_graph"] = timed(lambda: gn.knn_graph(X, a.k, backend=backend))
+        G, steps["knn_graph"] = timed(lambda: gn.knn_graph(X, a.k, backend=backend, show_progress=True))
+        rss["knn_graph"] = peak_rss_mb()
         rec, steps["recall_check"] = timed(lambda: gn.knn_recall(X, G, sample=500))
         labels, steps["leiden"] = timed(lambda: gn.communities(G, seed=0))
+        rss["leiden"] = peak_rss_mb()
         sampler, steps["sampler_init"] = timed(lambda: gn.CommunityBatchSampler(labels, 64, packing="fill"))
         _, steps["epoch"] = timed(sampler.batches)
+        rss["epoch"] = peak_rss_mb()
+        print("peak RSS by stage (MB): " + ", ".join(f"{k} {v:.0f}" for k, v in rss.items()))
         for name, sec in steps.items():
             print(f"{name:14} {sec:8.1f} s")
         print(f"kNN recall@{a.k} (500 rows) {rec:.4f}; {labels.max() + 1} communities")
         print(f"peak RSS {peak_rss_mb():.0f} MB (embeddings alone: {X.nbytes / 2**20:.0f} MB, "
               f"RSS after data {rss_data:.0f} MB)")
-    save("pipeline" + ("_quick" if a.quick else ""), {"machine": info, "n": n, "d": a.d, "k": a.k, "steps": steps,
-                                                      "recall": rec, "peak_rss_mb": peak_rss_mb()})
+    name = "pipeline" + ("_quick" if a.quick else "") + ("" if a.data == "blobs" else f"_{a.data}_{a.backend}")
+    save(name, {"machine": info, "n": n, "d": a.d, "k": a.k, "data": a.data, "backend": backend, "steps": steps,
+                "recall": rec, "peak_rss_mb": peak_rss_mb(), "peak_rss_mb_by_stage": rss,
+                "num_communities": int(labels.max()) + 1})
 
 
 if __name__ == "__main__":
