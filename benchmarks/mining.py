@@ -28,42 +28,12 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
+from _cold_child import Stub as StubEncoder  # sentence-transformers' interface over given vectors
 from _common import clustered, machine, save, section, timed
 
 import graphneg as gn
-
-
-class StubEncoder:
-    def __init__(self, vectors):
-        import torch
-
-        self.vectors, self.device = vectors, torch.device("cpu")
-        self.model_card_data = SimpleNamespace(base_model=None)
-        self.prompts = {}
-
-    def _encode(self, sentences, **kwargs):
-        return np.stack([self.vectors[s] for s in sentences])
-
-    encode_query = encode_document = encode = _encode
-
-    def similarity(self, a, b):
-        import torch
-        from sentence_transformers.util import cos_sim
-
-        return cos_sim(torch.as_tensor(a), torch.as_tensor(b))
-
-    def similarity_pairwise(self, a, b):
-        import torch
-        from sentence_transformers.util import pairwise_cos_sim
-
-        return pairwise_cos_sim(torch.as_tensor(a), torch.as_tensor(b))
-
-    def get_embedding_dimension(self):
-        return 384
-
 
 CHILD = Path(__file__).resolve().parent / "_cold_child.py"
 

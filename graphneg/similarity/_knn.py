@@ -189,19 +189,7 @@ def knn_search(
     metric = _resolve_metric(metric)
     X0, T0, self_search, k, skip = _check_search(X, targets, k, skip, metric)
     show_progress = check_bool(show_progress, "show_progress")
-    backend = check_choice(backend, "backend", BACKENDS)
-    precision = check_choice(precision, "precision", ("fp32", "bf16", "fp16"))
-    for name, value in (("nlist", nlist), ("nprobe", nprobe)):
-        if value is not None and backend not in ("ivf", "auto"):
-            raise ValueError(f"`{name}` applies to backend='ivf' only, got backend={backend!r}.")
-    if backend == "auto":
-        backend = _auto_backend(T0.shape[0])
-    if backend == "ivf":
-        from ._ivf import check_ivf_options
-
-        ivf_options = check_ivf_options(nlist, nprobe, dict(backend_kwargs or {}))
-    if precision != "fp32" and backend != "exact":
-        raise ValueError(f"`precision={precision!r}` needs backend='exact', got backend={backend!r}.")
+    backend, precision, ivf_options = _check_backend(backend, precision, nlist, nprobe, backend_kwargs, T0.shape[0])
     if block_size is None:
         block_size = int(min(max(_BLOCK_ELEMENTS // max(T0.shape[0], 1), 64), 8192))
     block_size = check_int(block_size, "block_size")
@@ -229,6 +217,28 @@ def knn_search(
     if recall_sample:
         _check_recall(X0, None if self_search else T0, idx, skip, metric, backend, recall_sample, min_recall)
     return idx, _exact_sims(X, T, idx, metric, scale)
+
+
+def _check_backend(
+    backend: Any, precision: Any, nlist: Any, nprobe: Any, backend_kwargs: Any, n_targets: int
+) -> tuple[str, str, Any]:
+    """The backend (``'auto'`` resolved), the precision and, for ``'ivf'``, its checked options;
+    ``nlist``/``nprobe`` are refused for any other backend."""
+    backend = check_choice(backend, "backend", BACKENDS)
+    precision = check_choice(precision, "precision", ("fp32", "bf16", "fp16"))
+    for name, value in (("nlist", nlist), ("nprobe", nprobe)):
+        if value is not None and backend not in ("ivf", "auto"):
+            raise ValueError(f"`{name}` applies to backend='ivf' only, got backend={backend!r}.")
+    if backend == "auto":
+        backend = _auto_backend(n_targets)
+    ivf_options = None
+    if backend == "ivf":
+        from ._ivf import check_ivf_options
+
+        ivf_options = check_ivf_options(nlist, nprobe, dict(backend_kwargs or {}))
+    if precision != "fp32" and backend != "exact":
+        raise ValueError(f"`precision={precision!r}` needs backend='exact', got backend={backend!r}.")
+    return backend, precision, ivf_options
 
 
 #: :func:`knn_search`'s keyword defaults, for the functions that take its options (declared only there)
@@ -272,7 +282,7 @@ def _check_recall(
         warnings.warn(
             f"approximate kNN ({backend}) found only {r:.1%} of the exact {k} neighbours on "
             f"{min(sample, n)} sampled rows (min_recall={min_recall}); raise the index's search "
-            "effort (backend_kwargs) or use backend='exact'.",
+            f"effort ({'nprobe' if backend == 'ivf' else 'backend_kwargs'}) or use backend='exact'.",
             GraphNegWarning,
             stacklevel=3,
         )
