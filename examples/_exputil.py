@@ -29,11 +29,11 @@ SHARED_DATA_ENV = "GRAPHNEG_SHARED_DATA"
 # Leiden run to convergence: the recorded results in results/ were made with it (graphneg's default
 # was -1 then; it is now 2 iterations, which moves partitions slightly). Kept so they reproduce.
 LEIDEN_ITERATIONS = -1
-# The exact kNN routes agree on neighbours up to near-ties, whose order depends on the last bits of
-# each route's scores; a B3 rank window or an unweighted Leiden graph can turn one swapped tie into
-# another partition (SciFact dev, b3+hn+mask, seed 0: nDCG@10 0.7962 certified, 0.8002 fp32, 0.8056
-# torch). The recorded results were made with the certified route (chosen on a bf16 CPU then); pinned
-# here so that they reproduce on any CPU. Set GRAPHNEG_CPU_ROUTE yourself to override.
+# Before graphneg's canonical tie order, the exact kNN routes agreed on neighbours only up to
+# near-ties, and a B3 rank window or an unweighted Leiden graph could turn one swapped tie into another
+# partition (SciFact dev, b3+hn+mask, seed 0: nDCG@10 0.7962 certified, 0.8002 fp32, 0.8056 torch).
+# Every CPU route now returns the certified route's result, with which the recorded results were
+# made; the pin is kept (harmless) so that older checkouts reproduce them too.
 os.environ.setdefault("GRAPHNEG_CPU_ROUTE", "certified")
 
 # Run from a plain checkout without `pip install -e .`: fall back to the source tree.

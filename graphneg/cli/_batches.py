@@ -16,6 +16,7 @@ from ._common import (
     CliError,
     check_output,
     claim_outputs,
+    import_igraph_without_pyplot,
     load_embeddings,
     load_labels,
     log,
@@ -93,6 +94,7 @@ def _add_batch_options(b: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``graphneg batches``; 0 on success."""
+    import_igraph_without_pyplot()
     import graphneg as gn
 
     t0 = time.perf_counter()

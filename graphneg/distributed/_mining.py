@@ -27,6 +27,7 @@ from ..negatives._mining import (
     negative_sampler,
     plan_mining,
     positive_index,
+    retrieval_depth,
 )
 from ._circulate import BLOCK_BYTES, sharded_topk, shared_route
 from ._group import agree, all_max, all_sizes, world
@@ -71,13 +72,13 @@ def _global_plan(n_q: int, n_docs: int, positives: Any, options: dict[str, Any],
                            options["seed"])
         ex = options["exclude"]
         excluded = np.diff(as_pairs_matrix(ex, n_q, n_docs, "exclude").indptr) if ex is not None else np.zeros(0)
-        return plan, filters, int(excluded.max(initial=0)) + (plan.self_ids is not None)
+        return plan, filters, int(excluded.max(initial=0))
 
     plan, filters, extra = agree(local, group)
     max_pos, extra = (int(v) for v in all_max([np.diff(plan.positives.indptr).max(initial=0), extra], group))
     if options["range_max"] is None:  # sentence-transformers' default window, over all queries
         plan.range_min, plan.range_max = check_window(plan.range_min, None, plan.num_negatives, max_pos, filters)
-    plan.depth = min(plan.range_max + max_pos + extra, n_docs)
+    plan.depth = retrieval_depth(plan.range_max, max_pos, extra, n_docs)
     return plan
 
 

@@ -238,6 +238,13 @@ def check_window(
     return range_min, range_max
 
 
+def retrieval_depth(range_max: int, max_positives: int, max_excluded: int, n_docs: int) -> int:
+    """Corpus rows retrieved per query: ``range_max`` survivors, plus room for the most
+    positives and excluded rows of any query (they must not eat into ``range_max``), plus one
+    for the query's own corpus row (reserved always, as sentence-transformers >= 6.3 does)."""
+    return min(range_max + max_positives + max_excluded + 1, n_docs)
+
+
 def plan_mining(n_q: int, n_docs: int, positives: Any, exclude: Any, query_corpus_ids: Any, num_negatives: Any,
           range_min: Any, range_max: Any, filters: dict[str, float], select: Callable[..., np.ndarray],
           seed: SeedLike) -> MiningPlan:
@@ -248,9 +255,8 @@ def plan_mining(n_q: int, n_docs: int, positives: Any, exclude: Any, query_corpu
     X = as_pairs_matrix(exclude, n_q, n_docs, "exclude") if exclude is not None else None
     self_ids = _check_self_ids(query_corpus_ids, n_q, n_docs)
     range_min, range_max = check_window(range_min, range_max, k, max_positives, filters)
-    # excluded rows and the query itself must not eat into range_max: retrieve that much deeper
-    extra = (int(np.diff(X.indptr).max()) if X is not None and X.nnz else 0) + (self_ids is not None)
-    depth = min(range_max + max_positives + extra, n_docs)
+    depth = retrieval_depth(range_max, max_positives, int(np.diff(X.indptr).max()) if X is not None and X.nnz else 0,
+                            n_docs)
     return MiningPlan(n_q, n_docs, P, csr_keys(P), None if X is None else csr_keys(X), self_ids, filters, k,
                  range_min, range_max, depth, select, check_rng(seed))
 
@@ -323,18 +329,27 @@ def _blocks_torch(s: _Search, P: sp.csr_array) -> Iterator[BlockRows]:
     """Torch (GPU, or CPU without tiles): one GEMM and a top-k per block of queries."""
     import torch
 
-    from ..similarity._search import block_starts, topk
+    from ..similarity._search import block_starts, canonical_slack, finish_candidates, topk
 
     dev = torch.device(s.device) if s.device is not None else torch.device("cpu")
     Qt, Ct = torch.from_numpy(s.Q).to(dev), torch.from_numpy(s.C).to(dev)
     low = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[s.precision]
     n_q, n_docs = Qt.shape[0], Ct.shape[0]
     Ql, Cl = (Qt, Ct) if low is None else (Qt.to(low), Ct.to(low))
+    # fp32 on the CPU ends in the tile routes' canonical order: every CPU route mines alike
+    canonical = dev.type == "cpu" and low is None
+    margin = max(8, s.depth // 4) if canonical else s.margin
+    slack = canonical_slack(s.Q, s.C, False, "fp32") if canonical else None
     for start in block_starts(n_q, s.block_size, s.show_progress, "Mining hard negatives"):
         stop = min(start + s.block_size, n_q)
         S = Ql[start:stop] @ Cl.T
-        vals_t, idx_t = topk(S, min(s.depth + s.margin, n_docs))
+        vals_t, idx_t = topk(S, min(s.depth + margin, n_docs))
         prow_np, pcol_np, Pb = positive_index(P, start, stop)
+        if canonical:
+            v, i = finish_candidates(s.Q, s.C, start, idx_t.numpy(), vals_t.numpy(), s.depth, None, False, slack)
+            ps = np.einsum("nd,nd->n", s.Q[start + prow_np], s.C[pcol_np]) if prow_np.size else np.empty(0, np.float32)
+            yield start, stop, v, i, ps.astype(np.float32), Pb
+            continue
         prow, pcol = torch.from_numpy(prow_np).to(dev), torch.from_numpy(pcol_np).to(dev)
         if low is None:  # positive scores straight from this block's score matrix
             ps = S[prow, pcol]
@@ -438,7 +453,9 @@ def mine_hard_negatives(
     Semantics of the shared options are those of sentence-transformers'
     ``mine_hard_negatives`` (v5/v6), so the same settings give the same negatives:
 
-    1. Retrieve the top ``range_max + max_positives`` corpus rows per query by similarity.
+    1. Retrieve the top ``range_max + max_positives + 1`` corpus rows per query by similarity
+       (the ``+ 1`` is reserved for the query's own corpus row, as in sentence-transformers
+       6.3; 6.2 and earlier retrieved one row fewer, so a survivor at that last rank differs).
     2. Remove the query's positives (and, here, the query itself when
        ``query_corpus_ids`` says which corpus row it is, and anything in ``exclude``).
     3. Remove candidates by the filters, in this order: ``absolute_margin``,

@@ -29,7 +29,7 @@ from .._validation import (
     safe_normalize,
 )
 from ..exceptions import GraphNegWarning
-from ._search import block_starts, cpu_route, on_cpu, tiled_blocks, topk
+from ._search import block_starts, canonical_slack, cpu_route, finish_candidates, on_cpu, tiled_blocks, topk
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -414,15 +414,23 @@ def _exact_torch(
     X: np.ndarray, T: np.ndarray, k: int, skip: int, metric: str, self_search: bool, precision: str,
     margin: int, block_size: int, dev: Any, show_progress: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The torch path (GPU, or CPU when torch multiplies faster): full-width row blocks."""
+    """The torch path (GPU, or CPU when torch multiplies faster): full-width row blocks.
+
+    On the CPU an fp32 search ends in the canonical order of the tile routes
+    (:func:`._search.finish_candidates`), so every CPU route returns the same graph.
+    """
     import torch
 
     n = X.shape[0]
+    canonical = dev.type == "cpu" and precision == "fp32"
+    margin = max(8, k // 4) if canonical else margin
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
     Xt = torch.from_numpy(X).to(dev)
     Tt = Xt if self_search else torch.from_numpy(T).to(dev)
     Xs, Ts = Xt.to(dtype), (Xt.to(dtype) if self_search else Tt.to(dtype))
     t_sq = (Ts.float() * Ts.float()).sum(1).to(dtype) if metric == "euclidean" else None
+    t_sq_np = (T * T).sum(1) if metric == "euclidean" else None
+    slack = canonical_slack(X, T, metric == "euclidean", "fp32") if canonical else None
     want = min(k + skip + margin, T.shape[0] - (1 if self_search else 0))
     out_idx = np.empty((n, k), dtype=np.int64)
     out_sim = np.empty((n, k), dtype=np.float32)
@@ -437,7 +445,13 @@ def _exact_torch(
                 rows = torch.arange(stop - start, device=dev)
                 scores[rows, rows + start] = -torch.inf
             vals, idx = topk(scores, want)
-            vals, idx = _finish_block(vals, idx, Xt[start:stop], Tt, t_sq is not None, skip, k, margin)
+            if canonical:
+                v, i = finish_candidates(X, T, start, idx.numpy(), vals.numpy(), min(k + skip, want),
+                                         t_sq_np, self_search, slack)
+                vals, idx = _finish_block(torch.from_numpy(v), torch.from_numpy(i), Xt[start:stop], Tt,
+                                          t_sq is not None, skip, k, 0)
+            else:
+                vals, idx = _finish_block(vals, idx, Xt[start:stop], Tt, t_sq is not None, skip, k, margin)
             out_idx[start:stop] = idx.cpu().numpy()
             out_sim[start:stop] = vals.float().cpu().numpy()
     return out_idx, out_sim
@@ -631,8 +645,10 @@ def knn_graph(
     -----
     The search is exact and blocked: each block of rows is scored against all targets with
     one matrix product and reduced with a top-``(skip + k)`` selection, so memory stays
-    ``O(n_items * k + block_size * n_targets)``, never ``n_items * n_targets``. Ties are
-    broken by the selection kernel, deterministically for a given device.
+    ``O(n_items * k + block_size * n_targets)``, never ``n_items * n_targets``. On the CPU
+    every route returns the same bits: scores are recomputed per pair and ties go to the lower
+    index (:func:`graphneg.similarity._search.rescore_top`); on a GPU, ties are broken by the
+    selection kernel, deterministically for a given device.
 
     Examples
     --------

@@ -113,7 +113,6 @@ class _BlockScorer:
     ) -> None:
         self.X, self.T, self.want, self.self_search, self.t_sq = X, T, want, self_search, t_sq
         self.rows, self.cols, self.m = rows, cols, T.shape[0]
-        self.certified = scoring == "certified"
         self.low = scoring in ("certified", "bf16")
         self.wide = min(want + margin, self.m - (1 if self_search else 0))
         self.local = threading.local()  # one score buffer per worker thread
@@ -122,11 +121,8 @@ class _BlockScorer:
 
             self.Xl = torch.from_numpy(X).to(torch.bfloat16)
             self.Tl = torch.from_numpy(T).to(torch.bfloat16)
-        if self.certified:
-            t_max = float(np.sqrt((T.astype(np.float64) ** 2).sum(1).max())) if self.m else 0.0
-            x_norm = np.sqrt((X.astype(np.float64) ** 2).sum(1))
-            # twice the worst error of a score, plus a tiny absolute term for flushed denormals
-            self.slack = (2 * bf16_error_bound(X.shape[1]) * x_norm * t_max + 1e-30).astype(np.float32)
+        # exact routes keep every candidate the canonical order could pick (see rescore_top)
+        self.slack = None if scoring == "bf16" else canonical_slack(X, T, t_sq is not None, scoring)
 
     def _score_range(self, start: int, stop: int) -> Callable[[int, int], np.ndarray]:
         buf = getattr(self.local, "buf", None)
@@ -155,29 +151,114 @@ class _BlockScorer:
         stop = min(start + self.rows, self.X.shape[0])
         b, score_range = stop - start, self._score_range(start, stop)
         exclude = np.arange(start, stop) if self.self_search else None
-        if not self.low:
-            vals, idx = _tiled.tiled_topk(score_range, b, self.m, self.want, self.cols, exclude)
-            return start, stop, vals, idx
-        if self.certified:
-            slack = self.slack[start:stop]
-            _, cand = _tiled.tiled_topk(score_range, b, self.m, self.want, self.cols, exclude, slack)
-        else:
+        if self.slack is None:  # 'bf16': approximate, a fixed margin re-scored
             _, cand = _tiled.tiled_topk(score_range, b, self.m, self.wide, self.cols, exclude)
-        vals, idx = rescore_top(self.X[start:stop], self.T, cand, self.want)
+        else:
+            _, cand = _tiled.tiled_topk(score_range, b, self.m, self.want, self.cols, exclude, self.slack[start:stop])
+        vals, idx = rescore_top(self.X[start:stop], self.T, cand, self.want, self.t_sq)
         return start, stop, vals, idx
 
 
-def rescore_top(xb: np.ndarray, T: np.ndarray, cand: np.ndarray, want: int) -> tuple[np.ndarray, np.ndarray]:
-    """Exact fp32 scores of the candidate columns (``-1`` = none) and each row's top ``want``."""
+def rescore_top(
+    xb: np.ndarray, T: np.ndarray, cand: np.ndarray, want: int, t_sq: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The canonical scores of the candidate columns (``-1`` = none) and each row's top ``want``.
+
+    The canonical score of a pair is ``<x, t>`` (``2<x, t> - |t|^2`` with ``t_sq``) computed
+    from the two vectors alone, in one fixed float32 summation order, whatever route found the
+    candidates; rows are ordered by score, then by ascending column. So identical targets
+    (e.g. a query repeated once per positive) tie exactly and come out in index order, and
+    every exact route (fp32 tiles, certified bf16 tiles, torch blocks on the CPU) returns
+    bit-identical neighbours and scores, provided its candidates hold the canonical top
+    ``want`` (:func:`canonical_slack`).
+    """
     vals = np.full(cand.shape, -np.inf, dtype=np.float32)
     step = max(1, 2**22 // max(cand.shape[1] * xb.shape[1], 1))  # gathered block <= 16 MiB
     for r0 in range(0, cand.shape[0], step):
         c = cand[r0 : r0 + step]
         ok = c >= 0
-        s = np.einsum("rwd,rd->rw", T[np.where(ok, c, 0)], xb[r0 : r0 + step])
+        safe = np.where(ok, c, 0)
+        s = np.einsum("rwd,rd->rw", T[safe], xb[r0 : r0 + step])
+        if t_sq is not None:
+            s = 2 * s - t_sq[safe]
         vals[r0 : r0 + step] = np.where(ok, s, -np.inf)
     order = np.lexsort((np.where(cand >= 0, cand, np.iinfo(np.int64).max), -vals), axis=1)[:, :want]
     return np.take_along_axis(vals, order, axis=1), np.take_along_axis(cand, order, axis=1)
+
+
+def finish_candidates(
+    X: np.ndarray, T: np.ndarray, start: int, cand: np.ndarray, route_vals: np.ndarray, want: int,
+    t_sq: np.ndarray | None, self_search: bool, slack: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The canonical top ``want`` of rows ``start : start + len(cand)`` from the candidates of a
+    route that keeps a fixed number per row (torch blocks): descending ``route_vals``.
+
+    A row is certain when its canonical ``want``-th score beats every score a target outside
+    the candidates could have (the last candidate's route score plus ``slack / 2``); the few
+    rows that are not (near-ties at the cut, e.g. a run of identical targets) are searched
+    again on the fp32 tiles, which keep every possible candidate.
+    """
+    stop = start + cand.shape[0]
+    vals, idx = rescore_top(X[start:stop], T, cand, want, t_sq)
+    if cand.shape[1] >= T.shape[0] - (1 if self_search else 0):  # every target was a candidate
+        return vals, idx
+    unsure = np.flatnonzero(~(vals[:, want - 1] > route_vals[:, -1] + slack[start:stop] / 2))
+    if unsure.size:
+        vals[unsure], idx[unsure] = exact_rows(X, T, unsure + start, want, t_sq, self_search)
+    return vals, idx
+
+
+def exact_rows(
+    X: np.ndarray, T: np.ndarray, rows: np.ndarray, want: int, t_sq: np.ndarray | None, self_search: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """The canonical top ``want`` of the given rows of ``X`` (the item itself excluded when
+    ``self_search``), on the fp32 tiles."""
+    w = want + (1 if self_search else 0)
+    vals = np.empty((rows.size, want), dtype=np.float32)
+    idx = np.empty((rows.size, want), dtype=np.int64)
+    for s0, s1, v, c in tiled_blocks(X[rows], T, w, False, t_sq, False, "", scoring="fp32"):
+        if self_search:  # drop the row itself, or the last entry where it is absent
+            keep = c != rows[s0:s1, None]
+            keep &= np.cumsum(keep, axis=1) <= want
+            v, c = v[keep].reshape(-1, want), c[keep].reshape(-1, want)
+        vals[s0:s1], idx[s0:s1] = v, c
+    return vals, idx
+
+
+def canonical_slack(X: np.ndarray, T: np.ndarray, euclidean: bool, route: str) -> np.ndarray:
+    """Per row, how far below its ``want``-th best *route* score a candidate must still be
+    kept so that the canonical top ``want`` (:func:`rescore_top`) is among the candidates.
+
+    A route score and the canonical score of a pair differ by at most ``delta = (c_route +
+    c_fp32) M``, where ``M = |x| max|t|`` (``2 |x| max|t| + max|t|^2`` for the euclidean
+    score) and ``c`` bounds a score's relative error (:func:`bf16_error_bound`,
+    :func:`fp32_error_bound`). A target ``u`` whose route score trails the ``want``-th best by
+    more than ``2 delta`` has a canonical score below that of each of ``want`` others, so it is
+    not in the canonical top ``want`` (ties included): keeping ``2 delta`` suffices.
+    """
+    d = X.shape[1]
+    c_fp32 = fp32_error_bound(d)
+    c_route = bf16_error_bound(d) if route == "certified" else c_fp32
+    if euclidean:  # the subtraction of |t|^2 rounds once more on each side
+        c_route, c_fp32 = c_route + 2.0**-23, c_fp32 + 2.0**-23
+    t_sq_max = float((T.astype(np.float64) ** 2).sum(1).max()) if T.shape[0] else 0.0
+    x_norm = np.sqrt((X.astype(np.float64) ** 2).sum(1))
+    scale = 2 * x_norm * np.sqrt(t_sq_max) + t_sq_max if euclidean else x_norm * np.sqrt(t_sq_max)
+    # a tiny absolute term covers flushed denormals
+    return (2 * (c_route + c_fp32) * scale + 1e-30).astype(np.float32)
+
+
+def fp32_error_bound(d: int) -> float:
+    """``c`` with ``|fl32(<x, t>) - <x, t>| <= c |x| |t|`` for a float32 dot product of length
+    ``d``, in any summation order, with or without fused multiply-adds: ``gamma_d =
+    d u / (1 - d u)``, ``u = 2^-24`` (Higham, *Accuracy and Stability*, 3.1), and
+    ``sum |x_i t_i| <= |x| |t|``.
+
+    >>> round(fp32_error_bound(384), 8)
+    2.289e-05
+    """
+    g = d * 2.0**-24
+    return g / (1 - g)
 
 
 def bf16_error_bound(d: int) -> float:
@@ -267,10 +348,10 @@ def cpu_route(precision: str, metric: str, size: tuple[int, int, int] | None = N
     only for ``precision='bf16'``) or 'torch' (full-width torch blocks). Chosen from what the
     CPU supports and the size, without timing anything, so the same call runs the same kernel
     on a busy machine; ``$GRAPHNEG_CPU_ROUTE`` overrides the exact fp32 route (see
-    :func:`env_route`). Every fp32 route returns the exact neighbours, but their scores differ
-    in the last bits, so near-ties (within float32 rounding) can come out in another order and
-    swap at the k-th place; a rank window or an unweighted graph built on them can then differ.
-    For bit-identical results across machines, pin the route with ``$GRAPHNEG_CPU_ROUTE``.
+    :func:`env_route`). The route changes the speed, never the result: every exact CPU route
+    ends in one canonical order (:func:`rescore_top`: scores computed from the two vectors
+    alone, ties by ascending index), so graphs and mined negatives are bit-identical across
+    routes and CPUs (tested, near-ties and runs of identical rows included).
 
     >>> cpu_route("fp32", "cosine", (809, 5183, 384))  # small: the bf16 pass cannot pay off
     'fp32'

@@ -13,6 +13,7 @@ import graphneg as gn
 st_util = pytest.importorskip("sentence_transformers.util")
 datasets = pytest.importorskip("datasets")
 torch = pytest.importorskip("torch")
+st_version = pytest.importorskip("sentence_transformers").__version__
 
 
 class StubEncoder:
@@ -63,6 +64,10 @@ def train_queries(scifact):
     ],
 )
 def test_top_negatives_identical_to_sentence_transformers(scifact, settings):
+    from packaging.version import Version
+
+    if Version(st_version) < Version("6.3"):
+        pytest.skip("sentence-transformers < 6.3 retrieves one candidate fewer (graphneg follows 6.3)")
     texts, rows, positives = train_queries(scifact)
     corpus = list(scifact.corpus_texts)
     assert len(set(corpus)) == len(corpus)  # texts identify documents in sentence-transformers
