@@ -44,3 +44,31 @@ def test_mining_on_cuda_matches_cpu(data, precision):
     cpu = gn.mine_hard_negatives(Q, C, np.arange(500), **kw)
     gpu = gn.mine_hard_negatives(Q, C, np.arange(500), device="cuda", precision=precision, **kw)
     assert np.mean(cpu.indices == gpu.indices) > 0.999
+
+
+def test_sharded_knn_and_mining_on_cuda_equal_cpu():
+    """``graphneg.distributed`` with ``device='cuda'`` (a world of one): bit-identical to the
+    single-process CPU results, also with 100 copies of one row (the uncertain-row path)."""
+    import warnings
+
+    import graphneg.distributed as gd
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(2000, 48)).astype(np.float32)
+    X = np.concatenate([X, np.repeat(X[:1], 100, axis=0)])
+    Q = np.concatenate([X[:1].repeat(5, 0), X[5:300] + 0.3 * rng.normal(size=(295, 48)).astype(np.float32)])
+    for device in ("cuda", "auto"):
+        for kw in (dict(k=10, skip=2), dict(k=5, metric="ip", block_rows=333)):
+            G = gd.knn_graph(X, device=device, **kw)
+            kw.pop("block_rows", None)
+            E = gn.knn_graph(X, **kw)
+            np.testing.assert_array_equal(G.indices, E.indices)
+            np.testing.assert_array_equal(G.data, E.data)
+        opts = dict(num_negatives=4, range_min=1, relative_margin=0.05)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", gn.GraphNegWarning)
+            got = gd.mine_hard_negatives(Q, X, np.arange(300), device=device, block_rows=700, **opts)
+            want = gn.mine_hard_negatives(Q, X, np.arange(300), **opts)
+        np.testing.assert_array_equal(got.indices, want.indices)
+        np.testing.assert_array_equal(got.scores, want.scores)
+        np.testing.assert_array_equal(got.positive_scores, want.positive_scores)

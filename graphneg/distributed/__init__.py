@@ -1,6 +1,9 @@
 """graphneg past one machine: the kNN graph and hard-negative mining of embeddings sharded
 over a ``torch.distributed`` process group (launch with ``torchrun``; gloo on CPU, NCCL
-processes may use a gloo group for these CPU collectives).
+processes may use a gloo group for these CPU collectives; :func:`knn_graph` and
+:func:`mine_hard_negatives` also take an NCCL group, whose collectives then move CUDA
+tensors). Their ``device=`` scores each rank's rows on its GPU, with the CPU results bit for
+bit.
 
 Each rank holds a row shard of the embeddings (:func:`load_shard` memory-maps its slice of
 a ``.npy`` file); target shards circulate in blocks, and each rank keeps the exact top-``k``

@@ -3,7 +3,10 @@ collectives on NumPy arrays, and errors that every rank raises together (never a
 
 Every function takes ``group`` (a ``torch.distributed`` process group, ``None`` for the
 default one). Without an initialised process group everything runs as a world of one, so
-the sharded functions are also the single-process ones.
+the sharded functions are also the single-process ones. Tensors travel on the CPU (gloo,
+or a mixed ``cpu:gloo,cuda:nccl`` group); a pure NCCL group cannot move CPU tensors, so
+there they travel on this rank's current CUDA device (:func:`collective_device`; call
+``torch.cuda.set_device(local_rank)`` first).
 """
 
 from __future__ import annotations
@@ -13,7 +16,10 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-__all__ = ["world", "shard_rows", "load_shard", "all_sizes", "all_max", "broadcast_rows", "agree"]
+__all__ = [
+    "world", "shard_rows", "load_shard", "all_sizes", "all_max", "broadcast_rows", "broadcast_block", "agree",
+    "collective_device", "to_device",
+]
 
 R = TypeVar("R")
 
@@ -27,6 +33,23 @@ def _dist(group: Any) -> Any:
     if group is not None:
         raise ValueError("`group` was given but torch.distributed has no initialised process group.")
     return None
+
+
+def collective_device(group: Any = None) -> Any:
+    """The device of the tensors this group's collectives move: the current CUDA device for a
+    pure NCCL group (which cannot move CPU tensors), else the CPU.
+
+    Examples
+    --------
+    >>> str(collective_device())  # no process group here
+    'cpu'
+    """
+    import torch
+
+    dist = _dist(group)
+    if dist is not None and str(dist.get_backend(group)).lower() == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
 
 
 def world(group: Any = None) -> tuple[int, int]:
@@ -126,9 +149,10 @@ def all_sizes(n_local: int, group: Any = None) -> np.ndarray:
         return np.array([n_local], dtype=np.int64)
     import torch
 
-    out = [torch.zeros(1, dtype=torch.int64) for _ in range(dist.get_world_size(group))]
-    dist.all_gather(out, torch.tensor([n_local], dtype=torch.int64), group=group)
-    return torch.cat(out).numpy()
+    dev = collective_device(group)
+    out = [torch.zeros(1, dtype=torch.int64, device=dev) for _ in range(dist.get_world_size(group))]
+    dist.all_gather(out, torch.tensor([n_local], dtype=torch.int64, device=dev), group=group)
+    return torch.cat(out).cpu().numpy()
 
 
 def all_max(values: Any, group: Any = None) -> np.ndarray:
@@ -144,9 +168,9 @@ def all_max(values: Any, group: Any = None) -> np.ndarray:
     if dist is not None:
         import torch
 
-        t = torch.from_numpy(out)
+        t = torch.from_numpy(out).to(collective_device(group))
         dist.all_reduce(t, op=dist.ReduceOp.MAX, group=group)
-        out = t.numpy()
+        out = t.cpu().numpy()
     return out
 
 
@@ -162,15 +186,56 @@ def broadcast_rows(rows: np.ndarray | None, shape: tuple[int, int], src: int, gr
     if dist is None:
         assert rows is not None
         return rows
+    return broadcast_block(rows, shape, src, group, None, on_device=False)[0]
+
+
+def broadcast_block(
+    rows: np.ndarray | None, shape: tuple[int, int], src: int, group: Any, device: Any, *, on_device: bool = True
+) -> tuple[np.ndarray, Any]:
+    """:func:`broadcast_rows`, also as a tensor on ``device``: ``(rows, tensor)``.
+
+    The block travels as the group can move it (:func:`collective_device`): a CPU tensor on
+    gloo (copied to ``device`` afterwards), a ``device`` tensor on NCCL (copied back to the
+    CPU for the caller's NumPy work). ``on_device=False``: no device copy is made where
+    none is needed for the transfer (the tensor is then ``None``).
+
+    Examples
+    --------
+    >>> rows, t = broadcast_block(np.ones((2, 3), np.float32), (2, 3), 0, None, "cpu")
+    >>> rows.shape, tuple(t.shape)
+    ((2, 3), (2, 3))
+    """
     import torch
 
-    if dist.get_rank(group) == src:
+    dist = _dist(group)
+    if dist is None or dist.get_rank(group) == src:
+        assert rows is not None
         rows = np.ascontiguousarray(rows, dtype=np.float32)
-        t = torch.from_numpy(rows if rows.flags.writeable else rows.copy())  # a read-only memmap: copy
-    else:
-        t = torch.empty(shape, dtype=torch.float32)
-    dist.broadcast(t, src=dist.get_global_rank(group, src) if group is not None else src, group=group)
-    return t.numpy()
+    t = None
+    if dist is not None:
+        here = collective_device(group)
+        if rows is not None:  # a read-only memmap is copied for a CPU tensor
+            t = to_device(rows if here.type != "cpu" or rows.flags.writeable else rows.copy(), here)
+        else:
+            t = torch.empty(shape, dtype=torch.float32, device=here)
+        dist.broadcast(t, src=dist.get_global_rank(group, src) if group is not None else src, group=group)
+        if rows is None:
+            rows = t.cpu().numpy()
+    if not on_device:
+        return rows, None
+    return rows, (t if t is not None and t.device == torch.device(device) else to_device(rows, device))
+
+
+def to_device(rows: np.ndarray, device: Any) -> Any:
+    """float32 ``rows`` as a tensor on ``device`` (a read-only memory map is read, not copied)."""
+    import warnings
+
+    import torch
+
+    rows = np.ascontiguousarray(rows, dtype=np.float32)
+    with warnings.catch_warnings():  # torch warns on read-only arrays; the tensor is only read
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.from_numpy(rows).to(device)
 
 
 def agree(fn: Callable[[], R], group: Any = None) -> R:

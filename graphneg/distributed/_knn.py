@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 from .._validation import check_choice, check_embeddings, check_int, row_norms, safe_normalize
 from ..similarity._knn import SAFE_EXPONENT, rows_to_csr
-from ._circulate import BLOCK_BYTES, sharded_topk, shared_route
+from ._circulate import BLOCK_BYTES, resolve_device, sharded_topk, shared_route
 from ._group import agree, all_max, all_sizes
 
 __all__ = ["knn_graph", "assemble_graph"]
@@ -67,6 +67,7 @@ def knn_graph(
     metric: Literal["cosine", "ip"] = "cosine",
     block_rows: int | None = None,
     group: Any = None,
+    device: Any = None,
 ) -> sp.csr_array:
     r"""This rank's rows of the exact kNN graph of embeddings sharded over a process group.
 
@@ -93,6 +94,12 @@ def knn_graph(
     group : torch.distributed.ProcessGroup, default=None
         The ranks sharing the embeddings; ``None`` is the default group, or a world of one
         when no process group is initialised.
+    device : str or torch.device, default=None
+        Where each rank scores its rows against the blocks: ``None`` (or a CPU device) the CPU
+        tiles; ``'cuda'``, ``'cuda:1'``, ... that accelerator (one fp32 matmul and ``topk`` per
+        row chunk, candidates finished on the CPU in the tiles' canonical order: the same
+        graph, bit for bit); ``'auto'``: ``cuda:$LOCAL_RANK`` when CUDA is available, else
+        the CPU tiles. Over NCCL the blocks travel as device tensors, over gloo as CPU arrays.
 
     Returns
     -------
@@ -105,6 +112,9 @@ def knn_graph(
     ``block_rows`` (plus the kernel's tiles); each rank receives the other shards once,
     :math:`4 d (N - n_r)` bytes. Every rank must call it (it is collective); an invalid shard
     on one rank raises on all. ``mutual`` graphs: ``graphneg.symmetrize(assembled, 'mutual')``.
+    With a ``device``, each rank holds there :math:`4 d (n_r + b)` bytes (its rows and one
+    block) plus one row chunk of scores (256 MiB) and the ``topk`` temporaries; its CPU keeps
+    a copy of the block for the finish.
 
     Examples
     --------
@@ -123,7 +133,8 @@ def knn_graph(
         raise ValueError(f"`k` + `skip` must be <= {candidates} (the candidates over all ranks), got {k + skip}.")
     rows = check_int(block_rows, "block_rows") if block_rows is not None else max(1, BLOCK_BYTES // (4 * X.shape[1]))
     route = shared_route("fp32", metric, group)
-    vals, cols = sharded_topk(X, T, k + skip, route=route, block_rows=rows, group=group)
+    dev = resolve_device(device, group)
+    vals, cols = sharded_topk(X, T, k + skip, route=route, block_rows=rows, group=group, device=dev)
     return rows_to_csr(cols[:, skip:], vals[:, skip:], n_targets)
 
 

@@ -29,7 +29,7 @@ from ..negatives._mining import (
     positive_index,
     retrieval_depth,
 )
-from ._circulate import BLOCK_BYTES, sharded_topk, shared_route
+from ._circulate import BLOCK_BYTES, resolve_device, sharded_topk, shared_route
 from ._group import agree, all_max, all_sizes, world
 
 __all__ = ["mine_hard_negatives", "assemble_negatives"]
@@ -139,6 +139,7 @@ def mine_hard_negatives(
     simans_b: float | None = None,
     block_rows: int | None = None,
     group: Any = None,
+    device: Any = None,
 ) -> HardNegatives:
     r"""Hard negatives of this rank's queries, mined from a corpus sharded over a process group.
 
@@ -167,6 +168,13 @@ def mine_hard_negatives(
         Corpus rows per circulating block; ``None``: 64 MiB of float32 rows.
     group : torch.distributed.ProcessGroup, default=None
         ``None``: the default group, or a world of one without a process group.
+    device : str or torch.device, default=None
+        Where each rank scores its queries against the corpus blocks: ``None`` (or a CPU
+        device) the CPU tiles; ``'cuda'``, ``'cuda:1'``, ... that accelerator (one fp32 matmul
+        and ``topk`` per query chunk, candidates finished on the CPU in the tiles' canonical
+        order: the same negatives and scores, bit for bit); ``'auto'``: ``cuda:$LOCAL_RANK``
+        when CUDA is available, else the CPU tiles. Over NCCL the blocks travel as device
+        tensors, over gloo as CPU arrays.
 
     Returns
     -------
@@ -179,6 +187,8 @@ def mine_hard_negatives(
     Memory per rank :math:`\approx 4 d (n_r + m_r + b) + 12\, n_r\, D` bytes, ``D`` the
     retrieval depth (``range_max`` + positives + exclusions); each rank receives the other
     corpus shards once. Collective: every rank calls it, an invalid input raises on all.
+    With a ``device``, each rank holds there :math:`4 d (n_r + b)` bytes (its queries and one
+    block) plus one query chunk of scores (256 MiB) and the ``topk`` temporaries.
 
     Examples
     --------
@@ -202,8 +212,9 @@ def mine_hard_negatives(
     _skip_draws(plan.rng, int(q_sizes[: world(group)[0]].sum()) * plan.depth)
     rows = check_int(block_rows, "block_rows") if block_rows is not None else max(1, BLOCK_BYTES // (4 * C.shape[1]))
     ps, on_block = _positive_scores(Q, plan.positives)
-    route = shared_route("fp32", "ip", group)
-    vals, cols = sharded_topk(Q, C, plan.depth, route=route, block_rows=rows, group=group, on_block=on_block)
+    route, dev = shared_route("fp32", "ip", group), resolve_device(device, group)
+    vals, cols = sharded_topk(Q, C, plan.depth, route=route, block_rows=rows, group=group, on_block=on_block,
+                              device=dev)
     return mine_blocks(plan, _blocks(vals, cols, ps, plan.positives))
 
 

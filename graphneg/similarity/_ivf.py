@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_int
-from ._search import blas_threads, cpu_route, progress, tiled_blocks, torch_threads
+from ._search import blas_threads, cpu_route, progress, rescore_top, tiled_blocks, torch_threads
 
 #: keyword options of ``backend='ivf'`` (the rest of ``backend_kwargs`` is rejected)
 IVF_KWARGS = ("seed", "kmeans_iterations", "train_size")
@@ -208,15 +208,17 @@ def ivf_search(
     queries, q_bounds = _inverted(probes.ravel(), C.shape[0])
     del probes
     queries //= nprobe  # flat position -> query row (ascending within each list)
-    best_v, best_i = _scan_lists(X, T, want, metric, members, m_bounds, queries, q_bounds, show_progress)
+    width = min(candidate_width(want, list_scoring(X, T, metric)), m)
+    _, cand = _scan_lists(X, T, width, metric, members, m_bounds, queries, q_bounds, show_progress)
     del queries
+    t_sq = (T * T).sum(1) if metric == "euclidean" else None
+    # one canonical fp32 re-scoring of each query's survivors (ties by ascending id)
+    _, best_i = rescore_top(X, T, cand, want, t_sq)
     short = np.flatnonzero(best_i[:, -1] < 0)  # probed lists held fewer than want targets
     if short.size:
-        t_sq = (T * T).sum(1) if metric == "euclidean" else None
-        for start, stop, vals, idx in tiled_blocks(X[short], T, want, False, t_sq, False, "IVF fallback"):
-            best_v[short[start:stop]], best_i[short[start:stop]] = vals, idx
-    order = np.lexsort((best_i, -best_v), axis=1)
-    return np.take_along_axis(best_i, order, axis=1)
+        for start, stop, _, idx in tiled_blocks(X[short], T, want, False, t_sq, False, "IVF fallback"):
+            best_i[short[start:stop]] = idx
+    return best_i
 
 
 def _inverted(labels: np.ndarray, n_lists: int) -> tuple[np.ndarray, np.ndarray]:
@@ -229,12 +231,21 @@ def _inverted(labels: np.ndarray, n_lists: int) -> tuple[np.ndarray, np.ndarray]
     return order, np.searchsorted(labels[order], np.arange(n_lists + 1))
 
 
+def list_scoring(X: np.ndarray, T: np.ndarray, metric: str) -> str:
+    """'bf16' GEMM tiles where the exact search would take the certified bf16 route, else 'fp32'."""
+    route = cpu_route("fp32", metric, (X.shape[0], T.shape[0], X.shape[1]))
+    return "bf16" if route in ("certified", "bf16") else "fp32"
+
+
+def candidate_width(want: int, scoring: str) -> int:
+    """Candidates a query keeps across its lists: bf16 scores are off by up to ~1 % of the
+    norms, so a margin of ``max(8, want // 4)`` survives to the final fp32 re-scoring."""
+    return want + (max(8, want // 4) if scoring == "bf16" else 0)
+
+
 def _list_scorer(X: np.ndarray, T: np.ndarray, want: int, metric: str) -> Any:
     """``score(queries, members)``: the ``(queries, values, target ids)`` of one list's block."""
-    route = cpu_route("fp32", metric, (X.shape[0], T.shape[0], X.shape[1]))
-    # approximate anyway: where bf16 pays off, bf16 tiles with a fixed fp32 re-ranked margin
-    # (the exact search's precision='bf16' route) instead of the certified window
-    scoring, margin = ("bf16", max(8, want // 4)) if route in ("certified", "bf16") else ("fp32", 0)
+    scoring = list_scoring(X, T, metric)
 
     def score(q: np.ndarray, mem: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         Xq, Tm = X[q], T[mem]  # gathered blockwise: one list at a time
@@ -242,7 +253,8 @@ def _list_scorer(X: np.ndarray, T: np.ndarray, want: int, metric: str) -> Any:
         w = min(want, mem.size)
         vals = np.empty((q.size, w), dtype=np.float32)
         cols = np.empty((q.size, w), dtype=np.int64)
-        blocks = tiled_blocks(Xq, Tm, w, False, t_sq, False, "", scoring=scoring, margin=margin, workers=1)
+        # the GEMM's own scores: the merged survivors are re-scored once, in ivf_search
+        blocks = tiled_blocks(Xq, Tm, w, False, t_sq, False, "", scoring=scoring, workers=1, raw=True)
         for start, stop, v, c in blocks:
             vals[start:stop], cols[start:stop] = v, c
         return q, vals, mem[cols]

@@ -49,6 +49,7 @@ def tiled_blocks(
     rows: int | None = None,
     cols: int | None = None,
     workers: int | None = None,
+    raw: bool = False,
 ) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
     """Yield ``(start, stop, values, columns)``: each row block's exact fp32 top-``want``.
 
@@ -72,9 +73,13 @@ def tiled_blocks(
     score is kept and re-scored in fp32; the exact top ``want`` is provably among them
     (a target outside would trail ``want`` others by more than the error allows). So the
     result is the fp32 result, at bf16 GEMM speed.
+
+    ``raw=True`` skips the re-scoring: each row's top ``want + margin`` by the scoring's own
+    values (bf16 or fp32 GEMM), for a caller that merges several blocks per row and re-scores
+    the survivors once (:func:`rescore_top`), as the IVF lists do.
     """
     rows = rows or TILE_ROWS
-    block = _BlockScorer(X, T, want, self_search, t_sq, scoring, margin, rows, cols or TILE_COLS)
+    block = _BlockScorer(X, T, want, self_search, t_sq, scoring, margin, rows, cols or TILE_COLS, raw)
     starts = range(0, X.shape[0], rows)
     workers = min(workers or blas_threads(), len(starts))
     if workers <= 1:
@@ -109,9 +114,9 @@ class _BlockScorer:
 
     def __init__(
         self, X: np.ndarray, T: np.ndarray, want: int, self_search: bool, t_sq: np.ndarray | None,
-        scoring: str, margin: int, rows: int, cols: int,
+        scoring: str, margin: int, rows: int, cols: int, raw: bool = False,
     ) -> None:
-        self.X, self.T, self.want, self.self_search, self.t_sq = X, T, want, self_search, t_sq
+        self.X, self.T, self.want, self.self_search, self.t_sq, self.raw = X, T, want, self_search, t_sq, raw
         self.rows, self.cols, self.m = rows, cols, T.shape[0]
         self.low = scoring in ("certified", "bf16")
         self.wide = min(want + margin, self.m - (1 if self_search else 0))
@@ -122,7 +127,7 @@ class _BlockScorer:
             self.Xl = torch.from_numpy(X).to(torch.bfloat16)
             self.Tl = torch.from_numpy(T).to(torch.bfloat16)
         # exact routes keep every candidate the canonical order could pick (see rescore_top)
-        self.slack = None if scoring == "bf16" else canonical_slack(X, T, t_sq is not None, scoring)
+        self.slack = None if scoring == "bf16" or raw else canonical_slack(X, T, t_sq is not None, scoring)
 
     def _score_range(self, start: int, stop: int) -> Callable[[int, int], np.ndarray]:
         buf = getattr(self.local, "buf", None)
@@ -151,6 +156,9 @@ class _BlockScorer:
         stop = min(start + self.rows, self.X.shape[0])
         b, score_range = stop - start, self._score_range(start, stop)
         exclude = np.arange(start, stop) if self.self_search else None
+        if self.raw:
+            vals, idx = _tiled.tiled_topk(score_range, b, self.m, self.wide, self.cols, exclude)
+            return start, stop, vals, idx
         if self.slack is None:  # 'bf16': approximate, a fixed margin re-scored
             _, cand = _tiled.tiled_topk(score_range, b, self.m, self.wide, self.cols, exclude)
         else:
