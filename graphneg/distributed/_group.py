@@ -228,14 +228,9 @@ def broadcast_block(
 
 def to_device(rows: np.ndarray, device: Any) -> Any:
     """float32 ``rows`` as a tensor on ``device`` (a read-only memory map is read, not copied)."""
-    import warnings
+    from ..similarity._search import read_only_tensor
 
-    import torch
-
-    rows = np.ascontiguousarray(rows, dtype=np.float32)
-    with warnings.catch_warnings():  # torch warns on read-only arrays; the tensor is only read
-        warnings.simplefilter("ignore", UserWarning)
-        return torch.from_numpy(rows).to(device)
+    return read_only_tensor(np.ascontiguousarray(rows, dtype=np.float32)).to(device)
 
 
 def agree(fn: Callable[[], R], group: Any = None) -> R:

@@ -329,10 +329,10 @@ def _blocks_torch(s: _Search, P: sp.csr_array) -> Iterator[BlockRows]:
     """Torch (GPU, or CPU without tiles): one GEMM and a top-k per block of queries."""
     import torch
 
-    from ..similarity._search import block_starts, canonical_slack, finish_candidates, topk
+    from ..similarity._search import block_starts, canonical_slack, finish_candidates, read_only_tensor, topk
 
     dev = torch.device(s.device) if s.device is not None else torch.device("cpu")
-    Qt, Ct = torch.from_numpy(s.Q).to(dev), torch.from_numpy(s.C).to(dev)
+    Qt, Ct = read_only_tensor(s.Q).to(dev), read_only_tensor(s.C).to(dev)
     low = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[s.precision]
     n_q, n_docs = Qt.shape[0], Ct.shape[0]
     Ql, Cl = (Qt, Ct) if low is None else (Qt.to(low), Ct.to(low))

@@ -29,7 +29,16 @@ from .._validation import (
     safe_normalize,
 )
 from ..exceptions import GraphNegWarning
-from ._search import block_starts, canonical_slack, cpu_route, finish_candidates, on_cpu, tiled_blocks, topk
+from ._search import (
+    block_starts,
+    canonical_slack,
+    cpu_route,
+    finish_candidates,
+    on_cpu,
+    read_only_tensor,
+    tiled_blocks,
+    topk,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -425,8 +434,8 @@ def _exact_torch(
     canonical = dev.type == "cpu" and precision == "fp32"
     margin = max(8, k // 4) if canonical else margin
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
-    Xt = torch.from_numpy(X).to(dev)
-    Tt = Xt if self_search else torch.from_numpy(T).to(dev)
+    Xt = read_only_tensor(X).to(dev)
+    Tt = Xt if self_search else read_only_tensor(T).to(dev)
     Xs, Ts = Xt.to(dtype), (Xt.to(dtype) if self_search else Tt.to(dtype))
     t_sq = (Ts.float() * Ts.float()).sum(1).to(dtype) if metric == "euclidean" else None
     t_sq_np = (T * T).sum(1) if metric == "euclidean" else None

@@ -124,8 +124,8 @@ class _BlockScorer:
         if self.low:
             import torch
 
-            self.Xl = torch.from_numpy(X).to(torch.bfloat16)
-            self.Tl = torch.from_numpy(T).to(torch.bfloat16)
+            self.Xl = read_only_tensor(X).to(torch.bfloat16)
+            self.Tl = read_only_tensor(T).to(torch.bfloat16)
         # exact routes keep every candidate the canonical order could pick (see rescore_top)
         self.slack = None if scoring == "bf16" or raw else canonical_slack(X, T, t_sq is not None, scoring)
 
@@ -165,6 +165,18 @@ class _BlockScorer:
             _, cand = _tiled.tiled_topk(score_range, b, self.m, self.want, self.cols, exclude, self.slack[start:stop])
         vals, idx = rescore_top(self.X[start:stop], self.T, cand, self.want, self.t_sq)
         return start, stop, vals, idx
+
+
+def read_only_tensor(a: np.ndarray) -> Any:
+    """``torch.from_numpy(a)`` for an array graphneg only reads (a caller's read-only array or
+    memory map included), without torch's warning about non-writable arrays."""
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(a)
 
 
 def rescore_top(

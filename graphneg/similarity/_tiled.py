@@ -145,6 +145,8 @@ def tiled_topk(
     array([[1, 3],
            [2, 3]])
     """
+    if n_targets <= tile and slack is None:  # one tile (e.g. an IVF list): one selection pass
+        return _single_tile_topk(score_range(0, n_targets), want, exclude)
     pool: _Pool | None = None
     for c0 in range(0, n_targets, tile):
         c1 = min(c0 + tile, n_targets)
@@ -158,6 +160,17 @@ def tiled_topk(
             pool.add(r, c + c0, T[r, c])
     assert pool is not None
     return pool.result()
+
+
+def _single_tile_topk(T: np.ndarray, want: int, exclude: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`tiled_topk` of a block that is one tile: one partition, then a sort of ``want``."""
+    if exclude is not None:
+        _exclude(T, exclude, 0, T.shape[1])
+    w = T.shape[1]
+    part = np.argpartition(T, w - want, axis=1)[:, w - want :] if want < w else np.broadcast_to(np.arange(w), T.shape)
+    v = np.take_along_axis(T, part, axis=1)
+    order = np.lexsort((part, -v), axis=1)
+    return np.take_along_axis(v, order, axis=1), np.take_along_axis(part, order, axis=1).astype(np.int64)
 
 
 def _first_threshold(T: np.ndarray, want: int) -> np.ndarray:
