@@ -1,0 +1,84 @@
+"""``communities(method="louvain", implementation="networkit")``: networkit's PLM, one thread, seeded."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from graphneg import communities, knn_graph
+from graphneg.exceptions import BackendUnavailableError
+
+nk = pytest.importorskip("networkit")
+
+
+def _modularity(G: sp.csr_array, labels: np.ndarray) -> float:
+    A = (G + G.T) / 2
+    m2 = A.sum()
+    deg = np.asarray(A.sum(axis=1)).ravel()
+    C = sp.csr_array((np.ones(labels.size), (np.arange(labels.size), labels)))
+    inside = (C.T @ A @ C).diagonal().sum()
+    return float(inside / m2 - (np.bincount(labels, weights=deg) ** 2).sum() / m2**2)
+
+
+def _blobs(n: int = 2000, centers: int = 8, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    c = rng.normal(size=(centers, 16))
+    return (c[rng.integers(centers, size=n)] + 0.6 * rng.normal(size=(n, 16))).astype(np.float32)
+
+
+def test_blocks_are_found():
+    block = np.ones((4, 4)) - np.eye(4)
+    G = sp.csr_array(sp.block_diag([block, block, block]))
+    assert communities(G, "louvain", implementation="networkit", seed=0).tolist() == [0] * 4 + [1] * 4 + [2] * 4
+
+
+def test_same_seed_same_partition_and_graph_untouched():
+    G = knn_graph(_blobs(), 10)
+    before = (G.data.copy(), G.indices.copy(), G.indptr.copy())
+    a = communities(G, "louvain", implementation="networkit", seed=3)
+    b = communities(G, "louvain", implementation="networkit", seed=3)
+    assert np.array_equal(a, b)
+    assert all(np.array_equal(x, y) for x, y in zip(before, (G.data, G.indices, G.indptr), strict=True))
+
+
+def test_quality_matches_igraph_leiden():
+    G = knn_graph(_blobs(3000, 10, seed=1), 15)
+    q_nk = _modularity(G, communities(G, "louvain", implementation="networkit", seed=0))
+    q_ig = _modularity(G, communities(G, "leiden", seed=0))
+    assert q_nk > 0.5 and abs(q_nk - q_ig) < 0.01 * q_ig
+
+
+def test_resolution_and_unweighted_are_honoured():
+    G = knn_graph(_blobs(), 10)
+    coarse = communities(G, "louvain", implementation="networkit", resolution=0.2, seed=0)
+    fine = communities(G, "louvain", implementation="networkit", resolution=5.0, seed=0)
+    assert coarse.max() < fine.max()
+    unweighted = communities(G, "louvain", implementation="networkit", weighted=False, seed=0)
+    assert unweighted.shape == (G.shape[0],)
+
+
+def test_thread_count_is_restored():
+    before = nk.getMaxNumberOfThreads()
+    communities(knn_graph(_blobs(500), 5), "louvain", implementation="networkit", seed=0)
+    assert nk.getMaxNumberOfThreads() == before
+
+
+@pytest.mark.parametrize("method", ["metis", "components"])
+def test_implementation_is_refused_where_it_does_not_apply(method):
+    G = knn_graph(_blobs(200), 5)
+    with pytest.raises(ValueError, match="`implementation` applies to method='leiden'/'louvain' only"):
+        communities(G, method, implementation="networkit")
+
+
+def test_leiden_does_not_take_networkit():
+    with pytest.raises(ValueError, match="implementation"):
+        communities(knn_graph(_blobs(200), 5), "leiden", implementation="networkit")
+
+
+def test_missing_networkit_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "networkit", None)
+    with pytest.raises(BackendUnavailableError, match="networkit"):
+        communities(knn_graph(_blobs(200), 5), "louvain", implementation="networkit")
