@@ -29,6 +29,8 @@ def main() -> None:
                    help="separable blobs (flatter every method) or a continuum like real embeddings")
     p.add_argument("--nprobe", type=int, default=None, help="backend='ivf': lists probed (default: graphneg's)")
     p.add_argument("--save-graph", default=None, help="also save the kNN graph (.npz) for later experiments")
+    p.add_argument("--communities", choices=["leiden", "networkit"], default="leiden",
+                   help="graphneg's default (igraph Leiden) or method='louvain', implementation='networkit'")
     a = p.parse_args()
     n = a.n or (100_000 if a.quick else 1_000_000)
     info = machine()
@@ -45,7 +47,8 @@ def main() -> None:
         if a.save_graph:
             gn.io.save_graph(a.save_graph, G)
         rec, steps["recall_check"] = timed(lambda: gn.knn_recall(X, G, sample=500))
-        labels, steps["leiden"] = timed(lambda: gn.communities(G, seed=0))
+        how = {"method": "louvain", "implementation": "networkit"} if a.communities == "networkit" else {}
+        labels, steps["leiden"] = timed(lambda: gn.communities(G, seed=0, **how))
         rss["leiden"] = peak_rss_mb()
         sampler, steps["sampler_init"] = timed(lambda: gn.CommunityBatchSampler(labels, 64, packing="fill"))
         _, steps["epoch"] = timed(sampler.batches)
@@ -56,8 +59,10 @@ def main() -> None:
         print(f"kNN recall@{a.k} (500 rows) {rec:.4f}; {labels.max() + 1} communities")
         print(f"peak RSS {peak_rss_mb():.0f} MB (embeddings alone: {X.nbytes / 2**20:.0f} MB, "
               f"RSS after data {rss_data:.0f} MB)")
-    name = "pipeline" + ("_quick" if a.quick else "") + ("" if a.data == "blobs" else f"_{a.data}_{a.backend}")
+    name = "pipeline" + ("_quick" if a.quick else "") + ("" if a.data == "blobs" else f"_{a.data}_{a.backend}") + (
+        "_networkit" if a.communities == "networkit" else "")
     save(name, {"machine": info, "n": n, "d": a.d, "k": a.k, "data": a.data, "backend": backend, "nprobe": a.nprobe,
+                "communities": a.communities,
                 "steps": steps,
                 "recall": rec, "peak_rss_mb": peak_rss_mb(), "peak_rss_mb_by_stage": rss,
                 "num_communities": int(labels.max()) + 1})

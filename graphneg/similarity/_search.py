@@ -127,7 +127,9 @@ class _BlockScorer:
             import torch
 
             self.Xl = read_only_tensor(X).to(torch.bfloat16)
-            self.Tl = read_only_tensor(T).to(torch.bfloat16)
+            # one row block (a recall check, a few queries) reads each tile once: convert tiles
+            # as they come instead of holding a bf16 copy of all targets
+            self.Tl = read_only_tensor(T).to(torch.bfloat16) if X.shape[0] > rows else None
         # exact routes keep every candidate the canonical order could pick (see rescore_top)
         self.slack = None if scoring == "bf16" or raw else canonical_slack(X, T, t_sq is not None, scoring)
 
@@ -142,7 +144,8 @@ class _BlockScorer:
             if self.low:
                 import torch
 
-                torch.from_numpy(out).copy_(self.Xl[start:stop] @ self.Tl[c0:c1].T)
+                Tl = self.Tl[c0:c1] if self.Tl is not None else read_only_tensor(self.T[c0:c1]).to(torch.bfloat16)
+                torch.from_numpy(out).copy_(self.Xl[start:stop] @ Tl.T)
                 return out
             np.matmul(self.X[start:stop], self.T[c0:c1].T, out=out)
             if self.t_sq is not None:

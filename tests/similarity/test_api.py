@@ -68,7 +68,7 @@ def test_old_metis_name_warns(G):
         ("leiden", {"num_parts": 3}),
         ("louvain", {"objective": "cpm"}),
         ("louvain", {"num_iterations": 2}),
-        ("louvain", {"implementation": "igraph"}),
+        ("metis", {"implementation": "igraph"}),
         ("components", {"resolution": 2.0}),
         ("metis", {"resolution": 1.0}),
         ("metis", {"objective": "modularity"}),
