@@ -25,8 +25,6 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import row_norms
-
 logger = logging.getLogger("graphneg.similarity._knn")
 
 # CPU fp32 tiles: 1024 x 4096 float32 = 16 MiB of scores per tile, the shape where OpenBLAS
@@ -266,9 +264,10 @@ def canonical_slack(X: np.ndarray, T: np.ndarray, euclidean: bool, route: str) -
     c_route = bf16_error_bound(d) if route == "certified" else c_fp32
     if euclidean:  # the subtraction of |t|^2 rounds once more on each side
         c_route, c_fp32 = c_route + 2.0**-23, c_fp32 + 2.0**-23
-    # row chunks (row_norms): no float64 copy of a large input
-    t_sq_max = float(row_norms(T).max()) ** 2 if T.shape[0] else 0.0
-    x_norm = row_norms(X)
+    # float64 accumulation in einsum's own small buffers: no float64 copy of a large input, and
+    # no overflow (a float32 squared is below 1.2e77)
+    t_sq_max = float(np.einsum("ij,ij->i", T, T, dtype=np.float64).max()) if T.shape[0] else 0.0
+    x_norm = np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64))
     scale = 2 * x_norm * np.sqrt(t_sq_max) + t_sq_max if euclidean else x_norm * np.sqrt(t_sq_max)
     # a tiny absolute term covers flushed denormals
     return (2 * (c_route + c_fp32) * scale + 1e-30).astype(np.float32)
