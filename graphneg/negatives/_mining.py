@@ -312,6 +312,14 @@ def positive_index(P: sp.csr_array, start: int, stop: int) -> tuple[np.ndarray, 
     return np.repeat(np.arange(stop - start), np.diff(Pb.indptr)), Pb.indices.astype(np.int64), Pb
 
 
+def positive_scores(Q: np.ndarray, C: np.ndarray, qrows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """float32 scores of the (query, positive) pairs, computed per pair as the candidates'
+    canonical scores are (:func:`graphneg.similarity._search.rescore_top`), whatever the route."""
+    if not qrows.size:
+        return np.empty(0, np.float32)
+    return np.einsum("nd,nd->n", Q[qrows], C[cols]).astype(np.float32, copy=False)
+
+
 def _blocks_tiled(s: _Search, P: sp.csr_array) -> Iterator[BlockRows]:
     """CPU: cache-resident GEMM tiles with a running threshold (graphneg._tiled), exact fp32."""
     from ..similarity._search import tiled_blocks
@@ -321,8 +329,7 @@ def _blocks_tiled(s: _Search, P: sp.csr_array) -> Iterator[BlockRows]:
                          scoring=s.route, margin=s.margin)
     for start, stop, vals, idx in tiles:
         prow, pcol, Pb = positive_index(P, start, stop)
-        ps = np.einsum("nd,nd->n", Qn[start + prow], Cn[pcol]) if prow.size else np.empty(0, np.float32)
-        yield start, stop, vals, idx, ps, Pb
+        yield start, stop, vals, idx, positive_scores(Qn, Cn, start + prow, pcol), Pb
 
 
 def _blocks_torch(s: _Search, P: sp.csr_array) -> Iterator[BlockRows]:
@@ -347,8 +354,7 @@ def _blocks_torch(s: _Search, P: sp.csr_array) -> Iterator[BlockRows]:
         prow_np, pcol_np, Pb = positive_index(P, start, stop)
         if canonical:
             v, i = finish_candidates(s.Q, s.C, start, idx_t.numpy(), vals_t.numpy(), s.depth, None, False, slack)
-            ps = np.einsum("nd,nd->n", s.Q[start + prow_np], s.C[pcol_np]) if prow_np.size else np.empty(0, np.float32)
-            yield start, stop, v, i, ps.astype(np.float32), Pb
+            yield start, stop, v, i, positive_scores(s.Q, s.C, start + prow_np, pcol_np), Pb
             continue
         prow, pcol = torch.from_numpy(prow_np).to(dev), torch.from_numpy(pcol_np).to(dev)
         if low is None:  # positive scores straight from this block's score matrix

@@ -210,8 +210,9 @@ def ivf_search(
     queries, q_bounds = _inverted(probes.ravel(), C.shape[0])
     del probes
     queries //= nprobe  # flat position -> query row (ascending within each list)
-    width = min(candidate_width(want, list_scoring(X, T, metric)), m)
-    _, cand = _scan_lists(X, T, width, metric, members, m_bounds, queries, q_bounds, show_progress)
+    scoring = list_scoring(X, T, metric)
+    width = min(candidate_width(want, scoring), m)
+    _, cand = _scan_lists(X, T, width, metric, scoring, members, m_bounds, queries, q_bounds, show_progress)
     del queries
     t_sq = (T * T).sum(1) if metric == "euclidean" else None
     # one canonical fp32 re-scoring of each query's survivors (ties by ascending id), in row
@@ -250,9 +251,8 @@ def candidate_width(want: int, scoring: str) -> int:
     return want + (max(8, want // 4) if scoring == "bf16" else 0)
 
 
-def _list_scorer(X: np.ndarray, T: np.ndarray, want: int, metric: str) -> Any:
+def _list_scorer(X: np.ndarray, T: np.ndarray, want: int, metric: str, scoring: str) -> Any:
     """``score(queries, members)``: the ``(queries, values, target ids)`` of one list's block."""
-    scoring = list_scoring(X, T, metric)
 
     def score(q: np.ndarray, mem: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         Xq, Tm = X[q], T[mem]  # gathered blockwise: one list at a time
@@ -294,7 +294,7 @@ def _list_results(
 
 
 def _scan_lists(
-    X: np.ndarray, T: np.ndarray, want: int, metric: str, members: np.ndarray, m_bounds: np.ndarray,
+    X: np.ndarray, T: np.ndarray, want: int, metric: str, scoring: str, members: np.ndarray, m_bounds: np.ndarray,
     queries: np.ndarray, q_bounds: np.ndarray, show_progress: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every query's running top ``want`` over its probed lists (``-inf`` / ``-1`` where short)."""
@@ -302,7 +302,7 @@ def _scan_lists(
     best_v = np.full((n, want), -np.inf, dtype=np.float32)
     best_i = np.full((n, want), -1, dtype=np.int64)
     kth = np.full(n, -np.inf, dtype=np.float32)  # each row's want-th best so far
-    score = _list_scorer(X, T, want, metric)
+    score = _list_scorer(X, T, want, metric, scoring)
     n_lists = int(((np.diff(m_bounds) > 0) & (np.diff(q_bounds) > 0)).sum())
     results = _list_results(score, members, m_bounds, queries, q_bounds)
     for q, vals, ids in progress(results, n_lists, show_progress, "IVF lists"):

@@ -38,6 +38,7 @@ from ._search import (
     read_only_tensor,
     tiled_blocks,
     topk,
+    without_self,
 )
 
 if TYPE_CHECKING:
@@ -219,9 +220,7 @@ def knn_search(
     else:
         idx = _approximate(backend, X, T, want, metric, dict(backend_kwargs or {}), self_search)
     if self_search:  # drop the item itself wherever the index returned it
-        keep = idx != np.arange(X.shape[0])[:, None]
-        keep &= np.cumsum(keep, axis=1) <= k + skip
-        idx = idx[keep].reshape(X.shape[0], k + skip)
+        idx = idx[without_self(idx, np.arange(X.shape[0]), k + skip)].reshape(X.shape[0], k + skip)
     idx = idx[:, skip:]
     if recall_sample:
         # cosine: check on the rows already normalised here (a second normalised copy of a
@@ -414,12 +413,20 @@ def _exact_tiled(
     out_sim = np.empty((n, k), dtype=np.float32)
     blocks = tiled_blocks(X, T, want, self_search, t_sq, show_progress, "kNN search", scoring=route, margin=margin)
     for start, stop, vals, idx in blocks:
-        vals, idx = vals[:, skip:], idx[:, skip:]
-        if t_sq is not None:
-            x_sq = (X[start:stop] * X[start:stop]).sum(1, keepdims=True)
-            vals = 1.0 / (1.0 + np.sqrt(np.maximum(x_sq - vals, 0)))
-        out_idx[start:stop], out_sim[start:stop] = idx, vals
+        out_sim[start:stop], out_idx[start:stop] = _window(vals, idx, X[start:stop], skip, t_sq is not None)
     return out_idx, out_sim
+
+
+def _window(
+    vals: np.ndarray, idx: np.ndarray, xb: np.ndarray, skip: int, euclidean: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Ranks ``[skip, ...)`` of canonical block results, scores turned into similarities
+    (euclidean: ``2<x, t> - |t|^2`` back to ``1 / (1 + |x - t|)``)."""
+    vals, idx = vals[:, skip:], idx[:, skip:]
+    if euclidean:
+        x_sq = (xb * xb).sum(1, keepdims=True)
+        vals = 1.0 / (1.0 + np.sqrt(np.maximum(x_sq - vals, 0)))
+    return vals, idx
 
 
 def _exact_torch(
@@ -460,10 +467,9 @@ def _exact_torch(
             if canonical:
                 v, i = finish_candidates(X, T, start, idx.numpy(), vals.numpy(), min(k + skip, want),
                                          t_sq_np, self_search, slack)
-                vals, idx = _finish_block(torch.from_numpy(v), torch.from_numpy(i), Xt[start:stop], Tt,
-                                          t_sq is not None, skip, k, 0)
-            else:
-                vals, idx = _finish_block(vals, idx, Xt[start:stop], Tt, t_sq is not None, skip, k, margin)
+                out_sim[start:stop], out_idx[start:stop] = _window(v, i, X[start:stop], skip, t_sq is not None)
+                continue
+            vals, idx = _finish_block(vals, idx, Xt[start:stop], Tt, t_sq is not None, skip, k, margin)
             out_idx[start:stop] = idx.cpu().numpy()
             out_sim[start:stop] = vals.float().cpu().numpy()
     return out_idx, out_sim

@@ -240,12 +240,23 @@ def exact_rows(
     vals = np.empty((rows.size, want), dtype=np.float32)
     idx = np.empty((rows.size, want), dtype=np.int64)
     for s0, s1, v, c in tiled_blocks(X[rows], T, w, False, t_sq, False, "", scoring="fp32"):
-        if self_search:  # drop the row itself, or the last entry where it is absent
-            keep = c != rows[s0:s1, None]
-            keep &= np.cumsum(keep, axis=1) <= want
+        if self_search:
+            keep = without_self(c, rows[s0:s1], want)
             v, c = v[keep].reshape(-1, want), c[keep].reshape(-1, want)
         vals[s0:s1], idx[s0:s1] = v, c
     return vals, idx
+
+
+def without_self(cols: np.ndarray, rows: np.ndarray, width: int) -> np.ndarray:
+    """Mask keeping ``width`` entries per row of ``cols``: all but the row's own id ``rows[r]``,
+    or all but the last where the row itself is absent (for searches that may return it).
+
+    >>> without_self(np.array([[4, 0, 7], [1, 2, 3]]), np.array([0, 9]), 2).tolist()
+    [[True, False, True], [True, True, False]]
+    """
+    keep = cols != rows[:, None]
+    keep &= np.cumsum(keep, axis=1) <= width
+    return keep
 
 
 def canonical_slack(X: np.ndarray, T: np.ndarray, euclidean: bool, route: str) -> np.ndarray:
