@@ -242,21 +242,58 @@ def safe_normalize(X: Any, name: str = "X") -> np.ndarray:
         raise ValueError(f"`{name}` must be a 2-D array (n_items, dim), got shape {A.shape}.")
     out = np.empty(A.shape, dtype=np.float32)
     for r0, blk in _row_chunks(A):
-        scale = np.abs(blk).max(axis=1, initial=0).astype(np.float64)
-        if not np.isfinite(scale).all():
-            bad = r0 + int(np.flatnonzero(~np.isfinite(scale))[0])
-            raise ValueError(f"`{name}` row {bad} contains NaN or inf.")
-        if not (scale > 0).all():
-            bad = r0 + int(np.flatnonzero(~(scale > 0))[0])
-            raise ValueError(
-                f"`{name}` row {bad} is all zeros; cosine similarity is undefined for it "
-                "(drop the row or use metric='ip')."
-            )
-        # scaled rows lie in [-1, 1] with a 1 in them: the norm is in [1, sqrt(dim)]
-        S = blk.astype(np.float64) / scale[:, None]
-        S /= np.sqrt(np.einsum("ij,ij->i", S, S))[:, None]
-        out[r0 : r0 + blk.shape[0]] = S
+        out[r0 : r0 + blk.shape[0]] = unit_rows(blk, _checked_scale(blk, r0, name))
     return out
+
+
+def unit_rows(blk: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
+    """Rows of ``blk`` (any leading shape) at unit norm, float32: the one kernel of
+    :func:`safe_normalize`, so rows normalised in any grouping get the same bits.
+
+    ``scale``: each row's largest absolute value (computed when omitted; rows must be finite
+    and non-zero).
+
+    >>> unit_rows(np.array([[3.0, 4.0]])).tolist()
+    [[0.6000000238418579, 0.800000011920929]]
+    """
+    if scale is None:
+        scale = np.abs(blk).max(axis=-1, initial=0).astype(np.float64)
+    flat = blk.reshape(-1, blk.shape[-1])
+    # scaled rows lie in [-1, 1] with a 1 in them: the norm is in [1, sqrt(dim)]
+    S = flat.astype(np.float64) / scale.reshape(-1)[:, None]
+    S /= np.sqrt(np.einsum("ij,ij->i", S, S))[:, None]
+    return S.astype(np.float32).reshape(blk.shape)
+
+
+def unit_row_norms(X: np.ndarray, name: str = "X") -> np.ndarray:
+    """Each row's Euclidean norm (float64, as :func:`row_norms`), with the checks of
+    :func:`safe_normalize`: a row that is all zeros or not finite raises, naming it.
+
+    >>> unit_row_norms(np.array([[3.0, 4.0]])).tolist()
+    [5.0]
+    """
+    out = np.zeros(X.shape[0], dtype=np.float64)
+    for r0, blk in _row_chunks(X):
+        scale = _checked_scale(blk, r0, name)
+        S = blk.astype(np.float64) / scale[:, None]
+        out[r0 : r0 + blk.shape[0]] = scale * np.sqrt(np.einsum("ij,ij->i", S, S))
+    return out
+
+
+def _checked_scale(blk: np.ndarray, r0: int, name: str) -> np.ndarray:
+    """Each row's largest absolute value (float64); rows ``r0 + i`` that are all zeros or not
+    finite raise with their index."""
+    scale = np.abs(blk).max(axis=1, initial=0).astype(np.float64)
+    if not np.isfinite(scale).all():
+        bad = r0 + int(np.flatnonzero(~np.isfinite(scale))[0])
+        raise ValueError(f"`{name}` row {bad} contains NaN or inf.")
+    if not (scale > 0).all():
+        bad = r0 + int(np.flatnonzero(~(scale > 0))[0])
+        raise ValueError(
+            f"`{name}` row {bad} is all zeros; cosine similarity is undefined for it "
+            "(drop the row or use metric='ip')."
+        )
+    return scale
 
 
 def _row_chunks(A: np.ndarray, elements: int = 2**22) -> Any:

@@ -10,7 +10,8 @@ CPU multiplies bf16 natively, fp32 tiles elsewhere); the lists' results are merg
 query's running top-``want``. Cost: about ``n (nlist + nprobe N / nlist) d`` multiply-adds
 against ``n N d`` for the exact search; memory ``O(n (want + nprobe))`` (running top-``want``,
 probe lists) plus the k-means sample and a few lists' gathered blocks per worker: no second
-copy of the embeddings.
+copy of the embeddings (cosine reads the caller's rows through a
+:class:`~graphneg.similarity._search.UnitRows` view, normalising each gathered block).
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def train_centroids(
     m = T.shape[0]
     size = min(m, train_size or max(_TRAIN_PER_LIST * nlist, _TRAIN_MIN))
     rng = np.random.default_rng(seed)
-    S = T[np.sort(rng.choice(m, size, replace=False))] if size < m else T  # a copy of the sample only
+    S = T[np.sort(rng.choice(m, size, replace=False))] if size < m else T[:]  # a copy of the sample only
     nlist = min(nlist, size)
     C = S[np.sort(rng.choice(size, nlist, replace=False))].astype(np.float32)
     counts = np.zeros(nlist, dtype=np.int64)
@@ -136,22 +137,27 @@ def train_centroids(
     return C[counts > 0]
 
 
-def nearest_lists(X: np.ndarray, C: np.ndarray, nprobe: int, metric: str, show_progress: bool = False) -> np.ndarray:
+def nearest_lists(X: Any, C: np.ndarray, nprobe: int, metric: str, show_progress: bool = False) -> np.ndarray:
     """``(n, nprobe)`` ids of each row's nearest centroids, best first (the exact tile kernel).
+
+    ``X`` is read in row chunks, so a :class:`~graphneg.similarity._search.UnitRows` view is
+    normalised one chunk at a time.
 
     >>> C = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
     >>> nearest_lists(np.array([[0.2, 0.9]], dtype=np.float32), C, 2, "cosine").tolist()
     [[1, 0]]
     """
     c_sq = (C * C).sum(1) if metric == "euclidean" else None
-    out = np.empty((X.shape[0], nprobe), dtype=np.int64)
-    for start, stop, _, idx in tiled_blocks(X, C, nprobe, False, c_sq, show_progress, "IVF probes"):
-        out[start:stop] = idx
+    n = X.shape[0]
+    out = np.empty((n, nprobe), dtype=np.int64)
+    for r0 in progress(range(0, n, _RESCORE_ROWS), -(-n // _RESCORE_ROWS), show_progress, "IVF probes"):
+        for start, stop, _, idx in tiled_blocks(X[r0 : r0 + _RESCORE_ROWS], C, nprobe, False, c_sq, False, ""):
+            out[r0 + start : r0 + stop] = idx
     return out
 
 
 def ivf_search(
-    X: np.ndarray, T: np.ndarray, want: int, metric: str, *, self_search: bool = False,
+    X: Any, T: Any, want: int, metric: str, *, self_search: bool = False,
     nlist: int | None = None, nprobe: int | None = None, seed: int = 0, kmeans_iterations: int = 10,
     train_size: int | None = None, show_progress: bool = False,
 ) -> np.ndarray:
@@ -169,9 +175,10 @@ def ivf_search(
 
     Parameters
     ----------
-    X : ndarray of shape (n, dim), float32
-        Prepared queries (unit rows for cosine, centred for euclidean; as ``knn_search`` makes them).
-    T : ndarray of shape (m, dim), float32
+    X : ndarray of shape (n, dim), float32, or UnitRows
+        Prepared queries (unit rows for cosine, centred for euclidean; as ``knn_search`` makes
+        them), or a :class:`~graphneg.similarity._search.UnitRows` view of the raw rows.
+    T : ndarray of shape (m, dim), float32, or UnitRows
         Prepared targets (``T is X`` for a self-search: the item itself is then among its
         own results, as with the other approximate backends).
     want : int
@@ -224,7 +231,9 @@ def ivf_search(
     del cand
     short = np.flatnonzero(best_i[:, -1] < 0)  # probed lists held fewer than want targets
     if short.size:
-        for start, stop, _, idx in tiled_blocks(X[short], T, want, False, t_sq, False, "IVF fallback"):
+        # rare (tiny or lopsided lists): a view's unit targets are made in full only here
+        Ta = T if isinstance(T, np.ndarray) else T[:]
+        for start, stop, _, idx in tiled_blocks(X[short], Ta, want, False, t_sq, False, "IVF fallback"):
             best_i[short[start:stop]] = idx
     return best_i
 
@@ -239,7 +248,7 @@ def _inverted(labels: np.ndarray, n_lists: int) -> tuple[np.ndarray, np.ndarray]
     return order, np.searchsorted(labels[order], np.arange(n_lists + 1))
 
 
-def list_scoring(X: np.ndarray, T: np.ndarray, metric: str) -> str:
+def list_scoring(X: Any, T: Any, metric: str) -> str:
     """'bf16' GEMM tiles where the exact search would take the certified bf16 route, else 'fp32'."""
     route = cpu_route("fp32", metric, (X.shape[0], T.shape[0], X.shape[1]))
     return "bf16" if route in ("certified", "bf16") else "fp32"
@@ -251,7 +260,7 @@ def candidate_width(want: int, scoring: str) -> int:
     return want + (max(8, want // 4) if scoring == "bf16" else 0)
 
 
-def _list_scorer(X: np.ndarray, T: np.ndarray, want: int, metric: str, scoring: str) -> Any:
+def _list_scorer(X: Any, T: Any, want: int, metric: str, scoring: str) -> Any:
     """``score(queries, members)``: the ``(queries, values, target ids)`` of one list's block."""
 
     def score(q: np.ndarray, mem: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -294,7 +303,7 @@ def _list_results(
 
 
 def _scan_lists(
-    X: np.ndarray, T: np.ndarray, want: int, metric: str, scoring: str, members: np.ndarray, m_bounds: np.ndarray,
+    X: Any, T: Any, want: int, metric: str, scoring: str, members: np.ndarray, m_bounds: np.ndarray,
     queries: np.ndarray, q_bounds: np.ndarray, show_progress: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every query's running top ``want`` over its probed lists (``-inf`` / ``-1`` where short)."""

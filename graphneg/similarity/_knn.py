@@ -27,6 +27,7 @@ from .._validation import (
     check_keywords,
     row_norms,
     safe_normalize,
+    unit_row_norms,
 )
 from ..exceptions import GraphNegWarning
 from ._search import (
@@ -36,6 +37,7 @@ from ._search import (
     finish_candidates,
     on_cpu,
     read_only_tensor,
+    UnitRows,
     tiled_blocks,
     topk,
     without_self,
@@ -204,7 +206,7 @@ def knn_search(
         block_size = int(min(max(_BLOCK_ELEMENTS // max(T0.shape[0], 1), 64), 8192))
     block_size = check_int(block_size, "block_size")
     recall_sample = check_int(recall_sample, "recall_sample", min_value=0)
-    X, T, scale = _prepare(X0, T0, metric, self_search)
+    X, T, scale = _prepare(X0, T0, metric, self_search, lazy=backend == "ivf")
     if backend == "exact":
         idx, sims = _exact_search(X, T, k, skip, metric, self_search, precision, block_size, device, show_progress)
         if metric == "euclidean" or scale is not None:
@@ -223,10 +225,7 @@ def knn_search(
         idx = idx[without_self(idx, np.arange(X.shape[0]), k + skip)].reshape(X.shape[0], k + skip)
     idx = idx[:, skip:]
     if recall_sample:
-        # cosine: check on the rows already normalised here (a second normalised copy of a
-        # 1M x 384 input would cost 1.5 GB); inner products on unit rows rank as cosine does
-        rx, rt, rm = (X, T, "ip") if metric == "cosine" else (X0, T0, metric)
-        _check_recall(rx, None if self_search else rt, idx, skip, rm, backend, recall_sample, min_recall)
+        _check_recall(X0, None if self_search else T0, idx, skip, metric, backend, recall_sample, min_recall)
     return idx, _exact_sims(X, T, idx, metric, scale)
 
 
@@ -287,7 +286,7 @@ def _check_recall(
 ) -> None:
     """Log the recall of an approximate search on ``sample`` rows; warn below ``min_recall``."""
     n, k = idx.shape
-    r = knn_recall(X, idx, targets=T, skip=skip, metric=metric, sample=sample)
+    r = _sample_recall(X, T, idx, skip, metric, sample, 0)
     logger.info("approximate kNN (%s): recall@%d %.4f on %d sampled rows", backend, k, r, min(sample, n))
     if r < min_recall:
         warnings.warn(
@@ -297,6 +296,42 @@ def _check_recall(
             GraphNegWarning,
             stacklevel=3,
         )
+
+
+# targets normalised at a time by the cosine recall check (100 MB at d = 384)
+_RECALL_CHUNK = 65_536
+
+
+def _sample_recall(
+    X: np.ndarray, T: np.ndarray | None, idx: np.ndarray, skip: int, metric: str, sample: int, seed: int
+) -> float:
+    """Mean ``|found ∩ exact| / k`` over ``sample`` seeded rows (``T=None``: a self-search).
+
+    Cosine searches the targets in chunks of unit rows and merges the chunks' canonical top
+    lists by (score, index), the exact search's order: a check of a 1M-row graph never holds a
+    normalised copy of all targets.
+    """
+    n, k = idx.shape
+    rows = np.random.default_rng(seed).choice(n, min(sample, n), replace=False)
+    tg = X if T is None else T
+    want = k + skip + (1 if T is None else 0)
+    if metric != "cosine" or tg.shape[0] <= _RECALL_CHUNK:
+        exact = knn_search(X[rows], want, targets=tg, metric=metric)[0]
+    else:
+        Xs = safe_normalize(X[rows], "X")
+        vals, cols = [], []
+        for c0 in range(0, tg.shape[0], _RECALL_CHUNK):
+            Tc = safe_normalize(tg[c0 : c0 + _RECALL_CHUNK], "targets")
+            i, v = knn_search(Xs, min(want, Tc.shape[0]), targets=Tc, metric="ip")
+            vals.append(v)
+            cols.append(i + c0)
+        v, c = np.concatenate(vals, axis=1), np.concatenate(cols, axis=1)
+        exact = np.take_along_axis(c, np.lexsort((c, -v), axis=1)[:, :want], axis=1)
+    hits = 0
+    for r, row in enumerate(rows):
+        ex = exact[r][exact[r] != row] if T is None else exact[r]
+        hits += np.intersect1d(ex[skip : skip + k], idx[row]).size
+    return hits / (rows.size * k)
 
 
 # Row norms within 2**-40 .. 2**40 are searched as given (bit-identical to the plain
@@ -320,16 +355,24 @@ def _in_safe_range(norms: np.ndarray) -> bool:
 
 
 def _prepare(
-    X: np.ndarray, T: np.ndarray, metric: str, self_search: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | float | None]:
+    X: np.ndarray, T: np.ndarray, metric: str, self_search: bool, lazy: bool = False
+) -> tuple[Any, Any, np.ndarray | float | None]:
     """The arrays the search ranks, and the factor mapping their similarities back.
 
-    Cosine: unit rows (:func:`graphneg._validation.safe_normalize`). Euclidean: centred and,
+    Cosine: unit rows (:func:`graphneg._validation.safe_normalize`); with ``lazy`` (a search
+    that gathers rows blockwise), :class:`~graphneg.similarity._search.UnitRows` views of the
+    inputs instead of normalised copies, wherever every norm is in the safe range. Euclidean: centred and,
     at extreme magnitudes, scaled by a power of two (the factor multiplies distances).
     Inner product: at extreme magnitudes each query row and the targets are scaled by powers
     of two, which keeps every row's ranking (the factor, per row, multiplies scores).
     """
     if metric == "cosine":
+        if lazy:
+            x_norm = unit_row_norms(X, "X")
+            t_norm = x_norm if self_search else unit_row_norms(T, "targets")
+            if _in_safe_range(x_norm) and _in_safe_range(t_norm):
+                Xv = UnitRows(X, x_norm)
+                return Xv, (Xv if self_search else UnitRows(T, t_norm)), None
         X = safe_normalize(X, "X")
         return X, (X if self_search else safe_normalize(T, "targets")), None
     if metric == "euclidean":
@@ -595,18 +638,12 @@ def knn_recall(
             raise ValueError("`indices` graph must hold the same number of neighbours in every row.")
         indices = G.indices.reshape(G.shape[0], -1)
     idx = np.asarray(indices)
-    X = check_embeddings(X, "X", metric=_resolve_metric(metric))
+    metric = _resolve_metric(metric)
+    X = check_embeddings(X, "X", metric=metric)
     if idx.ndim != 2 or idx.shape[0] != X.shape[0]:
         raise ValueError(f"`indices` must have shape ({X.shape[0]}, k), one row per item of X, got {idx.shape}.")
-    n, k = idx.shape
-    rows = np.random.default_rng(seed).choice(n, min(sample, n), replace=False)
-    T = X if targets is None else targets
-    exact, _ = knn_search(X[rows], k + skip + (1 if targets is None else 0), targets=T, metric=metric)
-    hits = 0
-    for r, row in enumerate(rows):
-        ex = exact[r][exact[r] != row] if targets is None else exact[r]
-        hits += np.intersect1d(ex[skip : skip + k], idx[row]).size
-    return hits / (rows.size * k)
+    T = None if targets is None else check_embeddings(targets, "targets", metric=metric)
+    return _sample_recall(X, T, idx, skip, metric, sample, seed)
 
 
 def rows_to_csr(indices: np.ndarray, sims: np.ndarray, n_cols: int) -> sp.csr_array:

@@ -182,6 +182,39 @@ def read_only_tensor(a: np.ndarray) -> Any:
         return torch.from_numpy(a)
 
 
+class UnitRows:
+    """Unit-norm rows of ``base``, made when indexed: cosine search without a normalised copy.
+
+    ``view[i]`` is ``base[i] / |base[i]|`` in float32 (one multiply by the stored inverse
+    norm) for any index numpy takes: within a float32 rounding of
+    :func:`graphneg._validation.safe_normalize`, not bit for bit, so the approximate backends
+    use it and the exact routes keep their normalised copy. A search that gathers rows
+    blockwise (the IVF lists, the final re-scoring) then holds one block's unit rows at a time
+    instead of a second ``n x dim`` copy of the input (1.5 GB at 1M x 384). ``base`` is only
+    read.
+
+    >>> base = np.array([[3.0, 4.0], [0.0, 2.0]], dtype=np.float32)
+    >>> view = UnitRows(base, np.array([5.0, 2.0]))
+    >>> view[[1, 0]].astype(float).round(6).tolist(), view.shape
+    ([[0.0, 1.0], [0.6, 0.8]], (2, 2))
+    """
+
+    def __init__(self, base: np.ndarray, norms: np.ndarray) -> None:
+        self.base = base
+        self.inv_norms = (1.0 / np.asarray(norms, dtype=np.float64)).astype(np.float32)
+        self.shape, self.dtype, self.ndim = base.shape, np.dtype(np.float32), 2
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, idx: Any) -> np.ndarray:
+        rows = self.base[idx]
+        if rows.dtype != np.float32 or np.may_share_memory(rows, self.base):  # a view of the caller's array
+            rows = rows.astype(np.float32, copy=True)
+        rows *= self.inv_norms[idx][..., None]
+        return rows
+
+
 def rescore_top(
     xb: np.ndarray, T: np.ndarray, cand: np.ndarray, want: int, t_sq: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -149,3 +149,53 @@ def test_auto_falls_back_to_ivf_without_approximate_packages(monkeypatch, caplog
     with caplog.at_level(logging.INFO, logger="graphneg.similarity._knn"):
         idx, _ = knn_search(X, 4, backend="auto", nprobe=1, recall_sample=0)
     assert "using ivf" in caplog.text and idx.shape == (300, 4)
+
+
+def test_cosine_reads_the_input_through_a_view_not_a_normalised_copy(monkeypatch):
+    """Cosine IVF never normalises more than a recall chunk of rows at once (no second copy of
+    the input), and gives the neighbours of the normalised-copy path."""
+    from graphneg._validation import safe_normalize
+    from graphneg.similarity import _knn
+
+    X = continuum(600) * np.random.default_rng(1).uniform(0.5, 3.0, size=(600, 1)).astype(np.float32)
+    copied = knn_search(safe_normalize(X), 10, backend="ivf", nlist=12, nprobe=4, recall_sample=0)
+    sizes = []
+
+    def recording(A, name="X"):
+        sizes.append(np.asarray(A).shape[0])
+        return safe_normalize(A, name)
+
+    monkeypatch.setattr(_knn, "safe_normalize", recording)
+    monkeypatch.setattr(_knn, "_RECALL_CHUNK", 100)
+    idx, sims = knn_search(X, 10, backend="ivf", nlist=12, nprobe=4, recall_sample=50)
+    assert sizes and max(sizes) <= 100  # the recall check's chunks only
+    np.testing.assert_array_equal(idx, copied[0])
+    np.testing.assert_allclose(sims, copied[1], rtol=1e-6, atol=1e-6)
+
+
+def test_cosine_view_keeps_the_input_checks():
+    X = continuum(200)
+    X[17] = 0
+    with pytest.raises(ValueError, match=r"zero-norm row.*\[17\]"):
+        knn_search(X, 5, backend="ivf", nlist=4, nprobe=2)
+
+
+def test_extreme_magnitudes_take_the_normalised_copy():
+    X = continuum(300)
+    scaled = X * np.float32(1e30)  # norms beyond the view's safe range
+    a = knn_search(X, 5, backend="ivf", nlist=6, nprobe=6, recall_sample=0)
+    b = knn_search(scaled, 5, backend="ivf", nlist=6, nprobe=6, recall_sample=0)
+    np.testing.assert_array_equal(a[0], b[0])
+
+
+@pytest.mark.parametrize("with_targets", [False, True])
+def test_chunked_cosine_recall_equals_the_whole_search(monkeypatch, with_targets):
+    from graphneg.similarity import _knn
+
+    X = continuum(500)
+    T = continuum(400, seed=2) if with_targets else None
+    idx, _ = knn_search(X, 8, targets=T, skip=1, backend="ivf", nlist=10, nprobe=2, recall_sample=0)
+    whole = knn_recall(X, idx, targets=T, skip=1, sample=120)
+    monkeypatch.setattr(_knn, "_RECALL_CHUNK", 64)
+    assert knn_recall(X, idx, targets=T, skip=1, sample=120) == whole
+    assert 0 < whole < 1  # two probes of ten lists: a real, partial recall
