@@ -31,13 +31,13 @@ from .._validation import (
 )
 from ..exceptions import GraphNegWarning
 from ._search import (
+    UnitRows,
     block_starts,
     canonical_slack,
     cpu_route,
     finish_candidates,
     on_cpu,
     read_only_tensor,
-    UnitRows,
     tiled_blocks,
     topk,
     without_self,
