@@ -75,8 +75,9 @@ def tiled_blocks(
     result is the fp32 result, at bf16 GEMM speed.
 
     ``raw=True`` skips the re-scoring: each row's top ``want + margin`` by the scoring's own
-    values (bf16 or fp32 GEMM), for a caller that merges several blocks per row and re-scores
-    the survivors once (:func:`rescore_top`), as the IVF lists do.
+    values (bf16 or fp32 GEMM), in no particular order within the row, for a caller that
+    merges several blocks per row and re-scores the survivors once (:func:`rescore_top`), as
+    the IVF lists do.
     """
     rows = rows or TILE_ROWS
     block = _BlockScorer(X, T, want, self_search, t_sq, scoring, margin, rows, cols or TILE_COLS, raw)
@@ -160,12 +161,14 @@ class _BlockScorer:
         b, score_range = stop - start, self._score_range(start, stop)
         exclude = np.arange(start, stop) if self.self_search else None
         if self.raw:
-            vals, idx = _tiled.tiled_topk(score_range, b, self.m, self.wide, self.cols, exclude)
+            vals, idx = _tiled.tiled_topk(score_range, b, self.m, self.wide, self.cols, exclude, ordered=False)
             return start, stop, vals, idx
+        # candidates only: rescore_top orders them, so the selection need not
         if self.slack is None:  # 'bf16': approximate, a fixed margin re-scored
-            _, cand = _tiled.tiled_topk(score_range, b, self.m, self.wide, self.cols, exclude)
+            _, cand = _tiled.tiled_topk(score_range, b, self.m, self.wide, self.cols, exclude, ordered=False)
         else:
-            _, cand = _tiled.tiled_topk(score_range, b, self.m, self.want, self.cols, exclude, self.slack[start:stop])
+            slack = self.slack[start:stop]
+            _, cand = _tiled.tiled_topk(score_range, b, self.m, self.want, self.cols, exclude, slack, ordered=False)
         vals, idx = rescore_top(self.X[start:stop], self.T, cand, self.want, self.t_sq)
         return start, stop, vals, idx
 

@@ -93,12 +93,14 @@ class _Pool:
         self.col[rows, pos] = cols
         self.fill += counts
 
-    def result(self) -> tuple[np.ndarray, np.ndarray]:
-        """Values descending, ties by ascending column: ``want`` per row, or with ``slack`` all
-        entries within it of the ``want``-th best (``-inf`` / ``-1`` padding)."""
+    def result(self, ordered: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """``want`` entries per row, or with ``slack`` all entries within it of the ``want``-th
+        best (``-inf`` / ``-1`` padding); ``ordered``: values descending, ties by ascending column."""
         self.compact()
         width = self.want if self.slack is None else int(self.fill.max())
         v, c = self.val[:, :width], self.col[:, :width]
+        if not ordered:
+            return v, c
         order = np.lexsort((c, -v), axis=1)
         return np.take_along_axis(v, order, axis=1), np.take_along_axis(c, order, axis=1)
 
@@ -111,6 +113,7 @@ def tiled_topk(
     tile: int,
     exclude: np.ndarray | None = None,
     slack: np.ndarray | None = None,
+    ordered: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Row-wise top-``want`` of a ``rows x n_targets`` score matrix produced tile by tile.
 
@@ -146,7 +149,7 @@ def tiled_topk(
            [2, 3]])
     """
     if n_targets <= tile and slack is None:  # one tile (e.g. an IVF list): one selection pass
-        return _single_tile_topk(score_range(0, n_targets), want, exclude)
+        return _single_tile_topk(score_range(0, n_targets), want, exclude, ordered)
     pool: _Pool | None = None
     for c0 in range(0, n_targets, tile):
         c1 = min(c0 + tile, n_targets)
@@ -159,16 +162,20 @@ def tiled_topk(
         if r.size:
             pool.add(r, c + c0, T[r, c])
     assert pool is not None
-    return pool.result()
+    return pool.result(ordered)
 
 
-def _single_tile_topk(T: np.ndarray, want: int, exclude: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+def _single_tile_topk(
+    T: np.ndarray, want: int, exclude: np.ndarray | None, ordered: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """:func:`tiled_topk` of a block that is one tile: one partition, then a sort of ``want``."""
     if exclude is not None:
         _exclude(T, exclude, 0, T.shape[1])
     w = T.shape[1]
     part = np.argpartition(T, w - want, axis=1)[:, w - want :] if want < w else np.broadcast_to(np.arange(w), T.shape)
     v = np.take_along_axis(T, part, axis=1)
+    if not ordered:
+        return v, part.astype(np.int64)
     order = np.lexsort((part, -v), axis=1)
     return np.take_along_axis(v, order, axis=1), np.take_along_axis(part, order, axis=1).astype(np.int64)
 

@@ -166,3 +166,17 @@ def test_interrupted_tiled_search_cancels_queued_blocks(monkeypatch):
     next(gen)
     gen.close()
     assert len(calls) < 40
+
+
+@pytest.mark.parametrize("tile", [64, 1024])  # several tiles, and one tile (the IVF list path)
+@pytest.mark.parametrize("with_slack", [False, True])
+def test_unordered_selection_keeps_the_same_entries(tile, with_slack):
+    rng = np.random.default_rng(5)
+    S = rng.normal(size=(40, 700)).astype(np.float32)
+    slack = np.full(40, 0.05, dtype=np.float32) if with_slack and tile < 700 else None
+    args = (lambda a, b: S[:, a:b].copy(), 40, 700, 9, tile, None, slack)
+    v1, c1 = tiled_topk(*args)
+    v2, c2 = tiled_topk(*args, ordered=False)
+    for r in range(40):
+        assert set(c2[r][c2[r] >= 0]) == set(c1[r][c1[r] >= 0])
+        np.testing.assert_array_equal(np.sort(v2[r]), np.sort(v1[r]))
