@@ -168,3 +168,55 @@ def test_finetune_files_render_per_corpus_with_peer_arms(mk, tmp_path):
     assert "**SciFact full fine-tune**" in text and "**NFCorpus full fine-tune**" in text
     assert "### NFCorpus" in text and "The peer `random+gist` (sentence-transformers' GISTEmbedLoss)" in text
     assert "best graphneg arm `b3+hn+mask`" in text  # the peer is not counted as graphneg's
+
+
+def test_header_lists_every_source_hash_with_counts(mk, tmp_path):
+    for name, h in [("a.json", "aaaa"), ("b.json", "bbbb"), ("c.json", "aaaa")]:
+        write(tmp_path, name, {"environment": {"graphneg_source_sha256": h}})
+    write(tmp_path, "sweep.json", {"rows": []})
+    text = mk.source_hashes_text(tmp_path)
+    assert "`aaaa` (2 files), `bbbb` (1 file)" in text and "none recorded (1 file: `sweep.json`)" in text
+    assert "2 different sources" in text and "tied to this source" not in text
+
+
+def test_conflict_free_table_reports_moves_and_unresolved_conflicts(mk, tmp_path):
+    cf = {"cf_initial_conflicts": 100, "cf_unresolved": 40, "cf_moved": 12, "cf_moved_share": 0.12}
+    write(tmp_path, "curve_nfcorpus_b32.json", result(32, {"b3+mask+cf": [0.3, 0.3, 0.3]}, corpus="nfcorpus", diag=cf))
+    write(tmp_path, "curve_nfcorpus_b128.json", result(128, {"b3+mask": [0.3, 0.3, 0.3]}, corpus="nfcorpus", diag=cf))
+    text = "\n".join(mk.cf_packing_section(mk.load_curves(tmp_path)))
+    assert "### Conflict-free packing: items moved and conflicts left" in text
+    assert "| NFCorpus | 32 | `b3+mask+cf` | 12 (12.00%) | 100 → 40 (40.00% left) |" in text
+    assert "`b3+mask`" not in text and "unresolved in 1 of 1 rows" in text and "**not** conflict-free" in text
+
+
+def test_finetune_targets_flag_a_peer_beating_graphneg_by_more_than_the_spread(mk, tmp_path):
+    def ft(corpus: str, arms: dict[str, list[float]]) -> dict:
+        return {"config": {}, "data": {"corpus": corpus},
+                "arms": {n: {"runs": [{"seed": s, "metrics": {"ndcg@10": v}} for s, v in enumerate(vals)]}
+                         for n, vals in arms.items()}}
+    write(tmp_path, "scifact_finetune.json", ft("scifact", {
+        "random": [0.60, 0.61, 0.60], "random+hn": [0.63, 0.63, 0.63], "b3+hn+mask": [0.61, 0.61, 0.61],
+        "random+hn-st": [0.62, 0.63, 0.62], "random+gist": [0.64, 0.64, 0.64]}))
+    write(tmp_path, "nfcorpus_finetune.json", ft("nfcorpus", {
+        "random": [0.30, 0.30, 0.30], "b3+hn+mask+thr": [0.31, 0.31, 0.31], "random+gist": [0.33, 0.33, 0.33],
+        "random+hn-st": [0.31, 0.31, 0.31]}))
+    sf, nf = [x for x in mk.finetune_target_lines(tmp_path) if x.startswith("- **")]
+    assert "Best graphneg arm `random+hn`" in sf and "(target ≥ +1.50): **met**" in sf
+    assert "Best graph-batch arm `b3+hn+mask`" in sf and sf.count("**target missed**") == 3
+    assert "also the best graph-batch arm `b3+hn+mask+thr`" in nf and "target ≥" not in nf
+    gist = nf.split("`random+gist`")[1]
+    assert "**target missed**" in gist and "not worse by more than the seed spread" in nf.split("`random+gist`")[0]
+
+
+def test_community_why_lines_reuse_the_why_not_diagnostics(mk):
+    def arm(vals, diag):
+        return {"runs": [{"seed": s, "metrics": {"recall@10": v}, "diagnostics": diag} for s, v in enumerate(vals)]}
+    d_c = {"inbatch_neg_cosine": 0.38, "inbatch_false_negative_share": 0.05, "masked_share": 0.2,
+           "held_out_edges_pushed": 0.26, "held_out_edges_pushed_after_mask": 0.04}
+    d_r = {"inbatch_neg_cosine": 0.20, "inbatch_false_negative_share": 0.01, "masked_share": 0.0,
+           "held_out_edges_pushed": 0.10, "held_out_edges_pushed_after_mask": 0.10}
+    view = {32: {"arms": {"community+hopmask3": arm([0.40, 0.41, 0.40], d_c), "random": arm([0.47, 0.48, 0.47], d_r)}}}
+    (line,) = mk.community_why_lines(view, "community+hopmask3", "random")
+    assert line.startswith("  - *Why* (|B| = 32, loses, -7.00 points)")
+    assert "in-batch negative cosine 0.380 vs 0.200" in line and "5.0× as many known positives" in line
+    assert "26.00% of the held-out citations" in line and "4.00% after the arm's mask (control 10.00%)" in line
