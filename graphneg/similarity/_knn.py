@@ -130,8 +130,9 @@ def knn_search(
         ``'faiss'``: faiss ``IndexFlat`` (exact, extra ``[faiss]``). ``'faiss-hnsw'`` and
         ``'pynndescent'``: approximate graphs for millions of items (extras ``[faiss]`` /
         ``[ann]``); measure their recall with :func:`knn_recall`. ``'auto'``: exact up to
-        ``AUTO_EXACT_MAX`` items, else ``'pynndescent'`` or ``'faiss-hnsw'`` when installed,
-        else ``'ivf'``.
+        ``AUTO_EXACT_MAX`` items; beyond, ``'ivf'`` where the CPU multiplies bf16 natively
+        (cosine/ip), else ``'pynndescent'`` or ``'faiss-hnsw'`` when installed, else ``'ivf'``
+        (the fastest measured on each kind of CPU, benchmarks/README.md).
     precision : {'fp32', 'bf16', 'fp16'}, default='fp32'
         ``'fp32'``: the exact fp32 result. On the CPU with cosine/ip it is computed, when the
         CPU multiplies bf16 at least 1.25x faster than fp32 (AVX512-BF16/AMX), by a *certified*
@@ -201,7 +202,8 @@ def knn_search(
     metric = _resolve_metric(metric)
     X0, T0, self_search, k, skip = _check_search(X, targets, k, skip, metric)
     show_progress = check_bool(show_progress, "show_progress")
-    backend, precision, ivf_options = _check_backend(backend, precision, nlist, nprobe, backend_kwargs, T0.shape[0])
+    backend, precision, ivf_options = _check_backend(backend, precision, nlist, nprobe, backend_kwargs, T0.shape[0],
+                                                     metric)
     if block_size is None:
         block_size = int(min(max(_BLOCK_ELEMENTS // max(T0.shape[0], 1), 64), 8192))
     block_size = check_int(block_size, "block_size")
@@ -230,7 +232,7 @@ def knn_search(
 
 
 def _check_backend(
-    backend: Any, precision: Any, nlist: Any, nprobe: Any, backend_kwargs: Any, n_targets: int
+    backend: Any, precision: Any, nlist: Any, nprobe: Any, backend_kwargs: Any, n_targets: int, metric: str = "cosine"
 ) -> tuple[str, str, Any]:
     """The backend (``'auto'`` resolved), the precision and, for ``'ivf'``, its checked options;
     ``nlist``/``nprobe`` are refused for any other backend."""
@@ -240,7 +242,7 @@ def _check_backend(
         if value is not None and backend not in ("ivf", "auto"):
             raise ValueError(f"`{name}` applies to backend='ivf' only, got backend={backend!r}.")
     if backend == "auto":
-        backend = _auto_backend(n_targets)
+        backend = _auto_backend(n_targets, metric)
     ivf_options = None
     if backend == "ivf":
         from ._ivf import check_ivf_options
@@ -544,20 +546,32 @@ def _finish_block(
     return vals, idx
 
 
-def _auto_backend(n_targets: int) -> str:
+def _auto_backend(n_targets: int, metric: str = "cosine") -> str:
+    """The backend of ``backend='auto'``: exact up to ``AUTO_EXACT_MAX`` targets; beyond, from
+    what the CPU supports (never from timing), the fastest measured at recall@20 >= 0.95.
+
+    >>> _auto_backend(1000)
+    'exact'
+    """
     if n_targets <= AUTO_EXACT_MAX:
         return "exact"
     import importlib.util
 
-    # pynndescent first: at 300k (continuum, k=20, one run) it took 97 s at recall 0.977
-    # against 136 s at 0.962 for 'ivf' (but 153 s with its numba JIT); 'ivf' needs no extra
-    # package and replaces the exact fallback (~3,000 s extrapolated there); faiss HNSW was
-    # 2.7x slower than 'ivf' at 100k, unmeasured beyond (benchmarks/README.md)
-    for name, module in (("pynndescent", "pynndescent"), ("faiss-hnsw", "faiss")):
+    from ._search import cpu_route
+
+    # where the CPU multiplies bf16 natively, 'ivf' scans its lists in bf16 tiles: at 300k
+    # (continuum, k=20, one run, AVX512-BF16/AMX VM) 28.6 s at recall 0.960 against 31.0 s
+    # + 25.4 s numba JIT at 0.977 for pynndescent, and 9.9x faster than faiss IVFFlat at 1M
+    bf16 = cpu_route("fp32", metric, (n_targets, n_targets, 384)) == "certified"
+    # elsewhere (fp32 tiles; AVX2 EPYC, 300k) pynndescent was faster: 97 s at 0.977 against
+    # 136 s at 0.962 for 'ivf' (153 s with its JIT); faiss HNSW was 2.7x slower than 'ivf' at
+    # 100k, unmeasured beyond (benchmarks/README.md)
+    for name, module in () if bf16 else (("pynndescent", "pynndescent"), ("faiss-hnsw", "faiss")):
         if importlib.util.find_spec(module) is not None:
             logger.info("backend='auto': %d targets > %d, using %s", n_targets, AUTO_EXACT_MAX, name)
             return name
-    logger.info("backend='auto': %d targets > %d, using ivf", n_targets, AUTO_EXACT_MAX)
+    logger.info("backend='auto': %d targets > %d, using ivf%s", n_targets, AUTO_EXACT_MAX,
+                " (bf16 list scans)" if bf16 else "")
     return "ivf"
 
 

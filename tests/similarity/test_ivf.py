@@ -199,3 +199,22 @@ def test_chunked_cosine_recall_equals_the_whole_search(monkeypatch, with_targets
     monkeypatch.setattr(_knn, "_RECALL_CHUNK", 64)
     assert knn_recall(X, idx, targets=T, skip=1, sample=120) == whole
     assert 0 < whole < 1  # two probes of ten lists: a real, partial recall
+
+
+@pytest.mark.parametrize("route, metric, expected", [
+    ("certified", "cosine", "ivf"),  # bf16 CPUs: the IVF's bf16 list scans beat pynndescent
+    ("fp32", "cosine", "pynndescent"),  # fp32 tiles: pynndescent was faster
+    ("certified", "euclidean", "pynndescent"),  # no bf16 euclidean scan
+])
+def test_auto_beyond_exact_follows_the_cpu(monkeypatch, route, metric, expected):
+    import importlib.util
+
+    from graphneg.similarity import _knn, _search
+
+    monkeypatch.setenv("GRAPHNEG_CPU_ROUTE", route)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "pynndescent"
+                        else real(name, *a))
+    monkeypatch.setattr(_search, "has_fast_bf16", lambda: route == "certified")
+    assert _knn._auto_backend(_knn.AUTO_EXACT_MAX + 1, metric) == expected
+    assert _knn._auto_backend(_knn.AUTO_EXACT_MAX, metric) == "exact"
