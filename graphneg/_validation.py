@@ -242,16 +242,16 @@ def safe_normalize(X: Any, name: str = "X") -> np.ndarray:
         raise ValueError(f"`{name}` must be a 2-D array (n_items, dim), got shape {A.shape}.")
     out = np.empty(A.shape, dtype=np.float32)
     for r0, blk in _row_chunks(A):
-        out[r0 : r0 + blk.shape[0]] = unit_rows(blk, _checked_scale(blk, r0, name))
+        unit_rows(blk, _checked_scale(blk, r0, name), out=out[r0 : r0 + blk.shape[0]])
     return out
 
 
-def unit_rows(blk: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
+def unit_rows(blk: np.ndarray, scale: np.ndarray | None = None, out: np.ndarray | None = None) -> np.ndarray:
     """Rows of ``blk`` (any leading shape) at unit norm, float32: the one kernel of
     :func:`safe_normalize`, so rows normalised in any grouping get the same bits.
 
     ``scale``: each row's largest absolute value (computed when omitted; rows must be finite
-    and non-zero).
+    and non-zero). ``out``: a float32 array of ``blk``'s shape to write into.
 
     >>> unit_rows(np.array([[3.0, 4.0]])).tolist()
     [[0.6000000238418579, 0.800000011920929]]
@@ -260,9 +260,12 @@ def unit_rows(blk: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
         scale = np.abs(blk).max(axis=-1, initial=0).astype(np.float64)
     flat = blk.reshape(-1, blk.shape[-1])
     # scaled rows lie in [-1, 1] with a 1 in them: the norm is in [1, sqrt(dim)]
-    S = flat.astype(np.float64) / scale.reshape(-1)[:, None]
+    S = np.divide(flat, scale.reshape(-1)[:, None], dtype=np.float64)  # one pass: the cast is exact
     S /= np.sqrt(np.einsum("ij,ij->i", S, S))[:, None]
-    return S.astype(np.float32).reshape(blk.shape)
+    if out is None:
+        return S.astype(np.float32).reshape(blk.shape)
+    out[...] = S.reshape(blk.shape)
+    return out
 
 
 def unit_row_norms(X: np.ndarray, name: str = "X") -> np.ndarray:
