@@ -219,15 +219,19 @@ def knn_search(
         from ._ivf import ivf_search
 
         nl, npr, kw = ivf_options
-        idx = ivf_search(X, T, want, metric, self_search=self_search, nlist=nl, nprobe=npr,
-                         show_progress=show_progress, **kw)
+        vals, idx = ivf_search(X, T, want, metric, self_search=self_search, nlist=nl, nprobe=npr,
+                               show_progress=show_progress, **kw)
     else:
-        idx = _approximate(backend, X, T, want, metric, dict(backend_kwargs or {}), self_search)
+        vals, idx = None, _approximate(backend, X, T, want, metric, dict(backend_kwargs or {}), self_search)
     if self_search:  # drop the item itself wherever the index returned it
-        idx = idx[without_self(idx, np.arange(X.shape[0]), k + skip)].reshape(X.shape[0], k + skip)
+        keep = without_self(idx, np.arange(X.shape[0]), k + skip)
+        idx = idx[keep].reshape(X.shape[0], k + skip)
+        vals = None if vals is None else vals[keep].reshape(X.shape[0], k + skip)
     idx = idx[:, skip:]
     if recall_sample:
         _check_recall(X0, None if self_search else T0, idx, skip, metric, backend, recall_sample, min_recall)
+    if vals is not None and metric != "euclidean" and scale is None:
+        return idx, vals[:, skip:]  # the IVF's canonical scores are the similarities
     return idx, _exact_sims(X, T, idx, metric, scale)
 
 

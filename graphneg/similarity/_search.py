@@ -50,6 +50,7 @@ def tiled_blocks(
     cols: int | None = None,
     workers: int | None = None,
     raw: bool = False,
+    floor: np.ndarray | None = None,
 ) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
     """Yield ``(start, stop, values, columns)``: each row block's exact fp32 top-``want``.
 
@@ -77,10 +78,12 @@ def tiled_blocks(
     ``raw=True`` skips the re-scoring: each row's top ``want + margin`` by the scoring's own
     values (bf16 or fp32 GEMM), in no particular order within the row, for a caller that
     merges several blocks per row and re-scores the survivors once (:func:`rescore_top`), as
-    the IVF lists do.
+    the IVF lists do; with ``floor`` (per query row, ``raw`` only) entries below it are not
+    wanted (a row's ``want``-th best from the blocks already merged), and rows with none come
+    back as ``-inf`` / ``-1`` padding (:func:`graphneg.similarity._tiled.tiled_topk`).
     """
     rows = rows or TILE_ROWS
-    block = _BlockScorer(X, T, want, self_search, t_sq, scoring, margin, rows, cols or TILE_COLS, raw)
+    block = _BlockScorer(X, T, want, self_search, t_sq, scoring, margin, rows, cols or TILE_COLS, raw, floor)
     starts = range(0, X.shape[0], rows)
     workers = min(workers or blas_threads(), len(starts))
     if workers <= 1:
@@ -115,9 +118,10 @@ class _BlockScorer:
 
     def __init__(
         self, X: np.ndarray, T: np.ndarray, want: int, self_search: bool, t_sq: np.ndarray | None,
-        scoring: str, margin: int, rows: int, cols: int, raw: bool = False,
+        scoring: str, margin: int, rows: int, cols: int, raw: bool = False, floor: np.ndarray | None = None,
     ) -> None:
         self.X, self.T, self.want, self.self_search, self.t_sq, self.raw = X, T, want, self_search, t_sq, raw
+        self.floor = floor
         self.rows, self.cols, self.m = rows, cols, T.shape[0]
         self.low = scoring in ("certified", "bf16")
         self.wide = min(want + margin, self.m - (1 if self_search else 0))
@@ -161,7 +165,9 @@ class _BlockScorer:
         b, score_range = stop - start, self._score_range(start, stop)
         exclude = np.arange(start, stop) if self.self_search else None
         if self.raw:
-            vals, idx = _tiled.tiled_topk(score_range, b, self.m, self.wide, self.cols, exclude, ordered=False)
+            floor = None if self.floor is None else self.floor[start:stop]
+            vals, idx = _tiled.tiled_topk(score_range, b, self.m, self.wide, self.cols, exclude, ordered=False,
+                                          floor=floor)
             return start, stop, vals, idx
         # candidates only: rescore_top orders them, so the selection need not
         if self.slack is None:  # 'bf16': approximate, a fixed margin re-scored

@@ -218,3 +218,25 @@ def test_auto_beyond_exact_follows_the_cpu(monkeypatch, route, metric, expected)
     monkeypatch.setattr(_search, "has_fast_bf16", lambda: route == "certified")
     assert _knn._auto_backend(_knn.AUTO_EXACT_MAX + 1, metric) == expected
     assert _knn._auto_backend(_knn.AUTO_EXACT_MAX, metric) == "exact"
+
+
+def test_skipping_rows_below_the_running_floor_changes_nothing(monkeypatch):
+    """The later lists skip rows whose scores trail the query's running want-th best: the same
+    neighbours as selecting every row of every list."""
+    from graphneg.similarity import _tiled
+
+    X = continuum(2000)
+    fast = knn_search(X, 10, backend="ivf", nlist=20, nprobe=6, recall_sample=0)
+    calls = {"skipped": 0}
+    real = _tiled._single_tile_topk
+
+    def no_floor(T, want, exclude, ordered=True, floor=None):
+        if floor is not None:
+            calls["skipped"] += int((T.max(axis=1) < floor).sum())
+        return real(T, want, exclude, ordered, None)
+
+    monkeypatch.setattr(_tiled, "_single_tile_topk", no_floor)
+    slow = knn_search(X, 10, backend="ivf", nlist=20, nprobe=6, recall_sample=0)
+    assert calls["skipped"] > 0  # the floor had rows to skip
+    np.testing.assert_array_equal(fast[0], slow[0])
+    np.testing.assert_array_equal(fast[1], slow[1])
