@@ -183,6 +183,30 @@ def environment() -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 # statistics
 # --------------------------------------------------------------------------------------------
+def keep_previous_arms(result: dict[str, Any], prev: dict[str, Any], arm_names: set[str]) -> None:
+    """On ``--resume`` with another ``--arms`` list: keep the earlier file's arms that are not
+    run now (their runs as they were, in their order), and record the earlier invocation, so
+    adding arms to a finished file never drops the ones it had.
+
+    >>> r = {"arms": {}, "skipped_arms": {}}
+    >>> keep_previous_arms(r, {"arms": {"a": {"runs": []}, "b": {"runs": []}}, "command": "x"}, {"b"})
+    >>> list(r["arms"]), r["previous_invocations"][0]["command"]
+    (['a'], 'x')
+    """
+    for name, arm in prev.get("arms", {}).items():
+        if name not in arm_names:
+            result["arms"][name] = arm
+    for key in ("mining", "negatives"):  # what the kept arms were trained with
+        if isinstance(prev.get(key), dict):
+            result[key] = {**prev[key], **result.get(key, {})}
+    for name, why in prev.get("skipped_arms", {}).items():
+        if name not in arm_names:
+            result.setdefault("skipped_arms", {})[name] = why
+    result["previous_invocations"] = prev.get("previous_invocations", []) + [
+        {k: prev.get(k) for k in ("command", "wall_time_s", "partial", "environment")}
+    ]
+
+
 def mean_std(values: Sequence[float]) -> dict[str, float | int | None]:
     """Mean, sample standard deviation (ddof=1; None for one value), n, min and max."""
     arr = np.asarray([v for v in values if v is not None], dtype=np.float64)

@@ -873,6 +873,7 @@ def run_head(
     prev = load_previous(out, result) if (args.resume and out is not None) else None
     if prev is not None:
         done = {(name, r["seed"]): r for name, a in prev.get("arms", {}).items() for r in a["runs"]}
+        U.keep_previous_arms(result, prev, {a.name for a in arms})
         print(f"resume: {len(done)} finished run(s) from {out}", flush=True)
 
     frozen = evaluate_head(None, Qt, Ct, ev)

@@ -220,6 +220,14 @@ def test_retrieval_false_negative_arms_and_resume(retrieval_corpus, tmp_path):
                      "--eval-every-epoch", "--out", str(out), "--resume"])
     assert res2["arms"]["random"]["runs"] == res["arms"]["random"]["runs"]
     assert "b3+mask" in json.loads(out.read_text())["arms"]
+    # --resume with other arms only (e.g. adding arms to a finished curve file) keeps the earlier ones
+    mod.main(["--mode", "head", "--data", str(retrieval_corpus), "--seeds", "0", "1", "--epochs", "1",
+              "--batch-size", "8", "--cluster-size", "4", "--arms", "tas", "--eval-every-epoch", "--out", str(out),
+              "--resume"])
+    on_disk = json.loads(out.read_text())
+    assert list(on_disk["arms"]) == [*arms, "b3+mask", "tas"]
+    assert on_disk["arms"]["random"]["runs"] == res["arms"]["random"]["runs"]
+    assert on_disk["mining"]["cns"] == res["mining"]["cns"] and on_disk["previous_invocations"]
 
 
 def test_batch_size_curve_and_report(retrieval_corpus, tmp_path):
@@ -320,6 +328,9 @@ def test_citation_dev_split_and_resume(graph_corpus, tmp_path):
     on_disk = json.loads(out.read_text())
     assert on_disk["arms"]["random"]["runs"] == first["arms"]["random"]["runs"]  # kept, not run again
     assert "partial" not in on_disk and set(on_disk["arms"]) == {"random", "community+hopmask2", "walk+hopmask2"}
+    mod.main([*base, "--arms", "random+hopmask2", "--resume"])  # other arms only: the earlier ones stay
+    assert set(json.loads(out.read_text())["arms"]) == {"random", "community+hopmask2", "walk+hopmask2",
+                                                        "random+hopmask2"}
     with pytest.raises(SystemExit):  # other settings: refuse to resume
         mod.main([*base, "--arms", "random", "--resume", "--lr", "0.01"])
 

@@ -217,7 +217,7 @@ def ivf_search(
     probes = nearest_lists(X, C, nprobe, metric, show_progress)
     labels = probes[:, 0] if self_search else nearest_lists(T, C, 1, metric)[:, 0]
     members, m_bounds = _inverted(labels, C.shape[0])
-    sweeps = _sweeps(probes, C.shape[0])
+    sweeps = Sweeps(probes, C.shape[0])
     del probes
     scoring = list_scoring(X, T, metric)
     width = min(candidate_width(want, scoring), m)
@@ -251,21 +251,35 @@ def _inverted(labels: np.ndarray, n_lists: int) -> tuple[np.ndarray, np.ndarray]
     return order, np.searchsorted(labels[order], np.arange(n_lists + 1))
 
 
-def _sweeps(probes: np.ndarray, n_lists: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The (query rows, list bounds) of the two sweeps over the lists: every query's nearest
-    list, then its other probes. After the first, each query holds a ``want``-th best from
-    its nearest list, so a later list's rows whose scores all trail it are not selected (at
-    200k, ~x % of the later (query, list) rows).
+class Sweeps:
+    """The (list, query rows) jobs of the two sweeps over the lists: every query's nearest
+    list, then its other probes. After the first, each query holds a ``want``-th best from its
+    nearest list, so a later list's rows whose scores all trail it are not selected (at 200k,
+    61 % of the later rows). One inverted index of all probes serves both sweeps (a second
+    one would hold another ``n x nprobe`` ids); a list's rows are split by probe rank when
+    its job is made.
 
-    >>> [(q.tolist(), b.tolist()) for q, b in _sweeps(np.array([[1, 0], [0, 1]]), 2)]
-    [([1, 0], [0, 1, 2]), ([0, 1], [0, 1, 2])]
+    >>> [(L, q.tolist()) for L, q in Sweeps(np.array([[1, 0], [0, 1]]), 2).jobs(np.array([0, 1, 2]))]
+    [(0, [1]), (1, [0]), (0, [0]), (1, [1])]
     """
-    sweeps = [_inverted(probes[:, 0], n_lists)]
-    if probes.shape[1] > 1:
-        rest, bounds = _inverted(probes[:, 1:].ravel(), n_lists)
-        rest //= probes.shape[1] - 1  # flat position -> query row (ascending within each list)
-        sweeps.append((rest, bounds))
-    return sweeps
+
+    def __init__(self, probes: np.ndarray, n_lists: int) -> None:
+        self.nprobe = probes.shape[1]
+        self.order, self.bounds = _inverted(probes.ravel(), n_lists)
+        nearest = np.bincount(probes[:, 0], minlength=n_lists)
+        self.counts = (nearest, np.diff(self.bounds) - nearest)  # rows per list in each sweep
+
+    def n_jobs(self, m_bounds: np.ndarray) -> int:
+        full = np.diff(m_bounds) > 0
+        return sum(int((full & (c > 0)).sum()) for c in self.counts)
+
+    def jobs(self, m_bounds: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+        full = np.diff(m_bounds) > 0
+        for sweep, counts in enumerate(self.counts):
+            for L in np.flatnonzero(full & (counts > 0)):
+                flat = self.order[self.bounds[L] : self.bounds[L + 1]]
+                nearest = flat % self.nprobe == 0
+                yield int(L), flat[nearest if sweep == 0 else ~nearest] // self.nprobe
 
 
 def list_scoring(X: Any, T: Any, metric: str) -> str:
@@ -299,16 +313,12 @@ def _list_scorer(X: Any, T: Any, want: int, metric: str, scoring: str) -> Any:
 
 
 def _list_results(
-    score: Any, members: np.ndarray, m_bounds: np.ndarray, sweeps: list[tuple[np.ndarray, np.ndarray]],
-    kth: np.ndarray,
+    score: Any, members: np.ndarray, m_bounds: np.ndarray, sweeps: Sweeps, kth: np.ndarray,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Each non-empty list's block result, sweep by sweep and in list order, computed on one
     thread per BLAS thread; a block's floor is its queries' ``kth`` when its job starts (``kth``
     only rises, so an older value is still a lower bound)."""
     from threadpoolctl import threadpool_limits
-
-    jobs = [(L, queries[q_bounds[L] : q_bounds[L + 1]]) for queries, q_bounds in sweeps
-            for L in range(m_bounds.size - 1) if m_bounds[L + 1] > m_bounds[L] and q_bounds[L + 1] > q_bounds[L]]
 
     def job(L: int, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return score(q, members[m_bounds[L] : m_bounds[L + 1]], kth[q])
@@ -317,7 +327,7 @@ def _list_results(
     # single-threaded GEMMs on parallel lists: no idle core while one list's selection runs
     with threadpool_limits(1, user_api="blas"), torch_threads(1), ThreadPoolExecutor(workers) as pool:
         pending: list[Future[Any]] = []
-        for L, q in jobs:
+        for L, q in sweeps.jobs(m_bounds):
             pending.append(pool.submit(job, L, q))
             if len(pending) > _IN_FLIGHT * workers:
                 yield pending.pop(0).result()
@@ -327,7 +337,7 @@ def _list_results(
 
 def _scan_lists(
     X: Any, T: Any, want: int, metric: str, scoring: str, members: np.ndarray, m_bounds: np.ndarray,
-    sweeps: list[tuple[np.ndarray, np.ndarray]], show_progress: bool,
+    sweeps: Sweeps, show_progress: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every query's running top ``want`` over its probed lists (``-inf`` / ``-1`` where short)."""
     n = X.shape[0]
@@ -335,10 +345,8 @@ def _scan_lists(
     best_i = np.full((n, want), -1, dtype=np.int64)
     kth = np.full(n, -np.inf, dtype=np.float32)  # each row's want-th best so far
     score = _list_scorer(X, T, want, metric, scoring)
-    has_members = np.diff(m_bounds) > 0
-    n_jobs = sum(int((has_members & (np.diff(b) > 0)).sum()) for _, b in sweeps)
     results = _list_results(score, members, m_bounds, sweeps, kth)
-    for q, vals, ids in progress(results, n_jobs, show_progress, "IVF lists"):
+    for q, vals, ids in progress(results, sweeps.n_jobs(m_bounds), show_progress, "IVF lists"):
         better = (vals > kth[q, None]).any(axis=1)  # most rows gain nothing after a few lists
         if not better.any():
             continue
