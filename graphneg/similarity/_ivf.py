@@ -11,7 +11,9 @@ query's running top-``want``. Cost: about ``n (nlist + nprobe N / nlist) d`` mul
 against ``n N d`` for the exact search; memory ``O(n (want + nprobe))`` (running top-``want``,
 probe lists) plus the k-means sample and a few lists' gathered blocks per worker: no second
 copy of the embeddings (cosine reads the caller's rows through a
-:class:`~graphneg.similarity._search.UnitRows` view, normalising each gathered block).
+:class:`~graphneg.similarity._search.UnitRows` view, normalising each gathered block; only the
+rare exact fallback for rows whose probed lists hold fewer than ``want`` targets makes the
+normalised copy).
 """
 
 from __future__ import annotations
@@ -119,7 +121,7 @@ def train_centroids(
     m = T.shape[0]
     size = min(m, train_size or max(_TRAIN_PER_LIST * nlist, _TRAIN_MIN))
     rng = np.random.default_rng(seed)
-    S = T[np.sort(rng.choice(m, size, replace=False))] if size < m else T[:]  # a copy of the sample only
+    S = T[np.sort(rng.choice(m, size, replace=False))] if size < m else T[:]  # the sample's rows (a view of an array)
     nlist = min(nlist, size)
     C = S[np.sort(rng.choice(size, nlist, replace=False))].astype(np.float32)
     counts = np.zeros(nlist, dtype=np.int64)

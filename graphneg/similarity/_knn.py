@@ -172,7 +172,9 @@ def knn_search(
     indices : ndarray of shape (n_items, k), int64
         Target ids ordered by decreasing similarity (rank ``skip`` first).
     similarities : ndarray of shape (n_items, k), float32
-        The matching similarities (always recomputed exactly in fp32).
+        The matching similarities, recomputed exactly in fp32 for the selected pairs
+        (``backend='ivf'`` with cosine: from rows normalised blockwise, within a float32
+        rounding of the exact search's values, e.g. 0.99999994 for parallel rows).
 
     Raises
     ------
@@ -202,8 +204,8 @@ def knn_search(
     metric = _resolve_metric(metric)
     X0, T0, self_search, k, skip = _check_search(X, targets, k, skip, metric)
     show_progress = check_bool(show_progress, "show_progress")
-    backend, precision, ivf_options = _check_backend(backend, precision, nlist, nprobe, backend_kwargs, T0.shape[0],
-                                                     metric)
+    backend, precision, ivf_options = _check_backend(backend, precision, nlist, nprobe, backend_kwargs,
+                                                     (X0.shape[0], T0.shape[0], X0.shape[1]), metric)
     if block_size is None:
         block_size = int(min(max(_BLOCK_ELEMENTS // max(T0.shape[0], 1), 64), 8192))
     block_size = check_int(block_size, "block_size")
@@ -236,7 +238,8 @@ def knn_search(
 
 
 def _check_backend(
-    backend: Any, precision: Any, nlist: Any, nprobe: Any, backend_kwargs: Any, n_targets: int, metric: str = "cosine"
+    backend: Any, precision: Any, nlist: Any, nprobe: Any, backend_kwargs: Any, size: tuple[int, int, int],
+    metric: str = "cosine",
 ) -> tuple[str, str, Any]:
     """The backend (``'auto'`` resolved), the precision and, for ``'ivf'``, its checked options;
     ``nlist``/``nprobe`` are refused for any other backend."""
@@ -246,7 +249,7 @@ def _check_backend(
         if value is not None and backend not in ("ivf", "auto"):
             raise ValueError(f"`{name}` applies to backend='ivf' only, got backend={backend!r}.")
     if backend == "auto":
-        backend = _auto_backend(n_targets, metric)
+        backend = _auto_backend(size, metric)
     ivf_options = None
     if backend == "ivf":
         from ._ivf import check_ivf_options
@@ -550,26 +553,26 @@ def _finish_block(
     return vals, idx
 
 
-def _auto_backend(n_targets: int, metric: str = "cosine") -> str:
-    """The backend of ``backend='auto'``: exact up to ``AUTO_EXACT_MAX`` targets; beyond, from
-    what the CPU supports (never from timing), the fastest measured at recall@20 >= 0.95.
+def _auto_backend(size: tuple[int, int, int], metric: str = "cosine") -> str:
+    """The backend of ``backend='auto'`` for ``size = (n_queries, n_targets, dim)``: exact up to
+    ``AUTO_EXACT_MAX`` targets; beyond, from what the CPU supports (never from timing), the
+    fastest measured at recall@20 >= 0.95.
 
-    >>> _auto_backend(1000)
+    >>> _auto_backend((1000, 1000, 384))
     'exact'
     """
+    n_targets = size[1]
     if n_targets <= AUTO_EXACT_MAX:
         return "exact"
     import importlib.util
 
     from ._search import cpu_route
 
-    # where the CPU multiplies bf16 natively, 'ivf' scans its lists in bf16 tiles: at 300k
-    # (continuum, k=20, one run, AVX512-BF16/AMX VM) 28.6 s at recall 0.960 against 31.0 s
-    # + 25.4 s numba JIT at 0.977 for pynndescent, and 9.9x faster than faiss IVFFlat at 1M
-    bf16 = cpu_route("fp32", metric, (n_targets, n_targets, 384)) == "certified"
-    # elsewhere (fp32 tiles; AVX2 EPYC, 300k) pynndescent was faster: 97 s at 0.977 against
-    # 136 s at 0.962 for 'ivf' (153 s with its JIT); faiss HNSW was 2.7x slower than 'ivf' at
-    # 100k, unmeasured beyond (benchmarks/README.md)
+    # where the CPU multiplies bf16 natively, 'ivf' scans its lists in bf16 tiles (the route
+    # list_scoring takes for this size): at 300k (continuum, k=20, one run, AVX512-BF16/AMX VM)
+    # 28.6 s at recall 0.960 against 31.0 s + 25.4 s numba JIT at 0.977 for pynndescent, and
+    # 9.9x faster than faiss IVFFlat at 1M
+    bf16 = cpu_route("fp32", metric, size) == "certified"
     for name, module in () if bf16 else (("pynndescent", "pynndescent"), ("faiss-hnsw", "faiss")):
         if importlib.util.find_spec(module) is not None:
             logger.info("backend='auto': %d targets > %d, using %s", n_targets, AUTO_EXACT_MAX, name)

@@ -195,7 +195,7 @@ class UnitRows:
     """Unit-norm rows of ``base``, made when indexed: cosine search without a normalised copy.
 
     ``view[i]`` is ``base[i] / |base[i]|`` in float32 (one multiply by the stored inverse
-    norm) for any index numpy takes: within a float32 rounding of
+    norm) for any row index numpy takes (an int, a slice, an index array; not a tuple): within a float32 rounding of
     :func:`graphneg._validation.safe_normalize`, not bit for bit, so the approximate backends
     use it and the exact routes keep their normalised copy. A search that gathers rows
     blockwise (the IVF lists, the final re-scoring) then holds one block's unit rows at a time

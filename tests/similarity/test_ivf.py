@@ -201,12 +201,13 @@ def test_chunked_cosine_recall_equals_the_whole_search(monkeypatch, with_targets
     assert 0 < whole < 1  # two probes of ten lists: a real, partial recall
 
 
-@pytest.mark.parametrize("route, metric, expected", [
-    ("certified", "cosine", "ivf"),  # bf16 CPUs: the IVF's bf16 list scans beat pynndescent
-    ("fp32", "cosine", "pynndescent"),  # fp32 tiles: pynndescent was faster
-    ("certified", "euclidean", "pynndescent"),  # no bf16 euclidean scan
+@pytest.mark.parametrize("route, metric, n_queries, expected", [
+    ("auto", "cosine", 300_001, "ivf"),  # bf16 CPUs: the IVF's bf16 list scans beat pynndescent
+    ("fp32", "cosine", 300_001, "pynndescent"),  # fp32 tiles: pynndescent was faster
+    ("auto", "euclidean", 300_001, "pynndescent"),  # no bf16 euclidean scan
+    ("auto", "cosine", 10, "pynndescent"),  # 10 queries: too small for bf16 tiles, fp32 scans
 ])
-def test_auto_beyond_exact_follows_the_cpu(monkeypatch, route, metric, expected):
+def test_auto_beyond_exact_follows_the_cpu(monkeypatch, route, metric, n_queries, expected):
     import importlib.util
 
     from graphneg.similarity import _knn, _search
@@ -215,28 +216,7 @@ def test_auto_beyond_exact_follows_the_cpu(monkeypatch, route, metric, expected)
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "pynndescent"
                         else real(name, *a))
-    monkeypatch.setattr(_search, "has_fast_bf16", lambda: route == "certified")
-    assert _knn._auto_backend(_knn.AUTO_EXACT_MAX + 1, metric) == expected
-    assert _knn._auto_backend(_knn.AUTO_EXACT_MAX, metric) == "exact"
-
-
-def test_skipping_rows_below_the_running_floor_changes_nothing(monkeypatch):
-    """The later lists skip rows whose scores trail the query's running want-th best: the same
-    neighbours as selecting every row of every list."""
-    from graphneg.similarity import _tiled
-
-    X = continuum(2000)
-    fast = knn_search(X, 10, backend="ivf", nlist=20, nprobe=6, recall_sample=0)
-    calls = {"skipped": 0}
-    real = _tiled._single_tile_topk
-
-    def no_floor(T, want, exclude, ordered=True, floor=None):
-        if floor is not None:
-            calls["skipped"] += int((T.max(axis=1) < floor).sum())
-        return real(T, want, exclude, ordered, None)
-
-    monkeypatch.setattr(_tiled, "_single_tile_topk", no_floor)
-    slow = knn_search(X, 10, backend="ivf", nlist=20, nprobe=6, recall_sample=0)
-    assert calls["skipped"] > 0  # the floor had rows to skip
-    np.testing.assert_array_equal(fast[0], slow[0])
-    np.testing.assert_array_equal(fast[1], slow[1])
+    monkeypatch.setattr(_search, "has_fast_bf16", lambda: True)
+    m = _knn.AUTO_EXACT_MAX + 1
+    assert _knn._auto_backend((n_queries, m, 384), metric) == expected
+    assert _knn._auto_backend((n_queries, m - 1, 384), metric) == "exact"
