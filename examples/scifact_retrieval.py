@@ -54,7 +54,7 @@ fewer than ``--num-negatives`` negatives, as sentence-transformers' n-tuple outp
   (``graphneg.cluster_hard_negatives``) and in-batch positives of its own cluster masked
   (``graphneg.cluster_mask``); an alternative to ``+hn``;
 - ``walk`` batches: ``graphneg.RandomWalkBatchSampler`` (BatchSampler, Yang et al., KDD 2023) over
-  B3's teacher pair graph, restart ``--walk-restart`` (head only).
+  B3's teacher pair graph, restart ``--walk-restart``.
 
 Corpora: ``--corpus scifact`` (default) or ``--corpus nfcorpus`` converts the shared BEIR folder
 with ``datasets/convert_scifact.py``; the frozen test nDCG@10 is checked against the corpus's
@@ -1059,6 +1059,29 @@ class RandomFactory:
         return gn.RandomBatchSampler(len(dataset), batch_size, drop_last=drop_last, seed=int(seed or 0))
 
 
+class WalkFactory:
+    """``batch_sampler`` callable for the trainer: random-walk batches (``RandomWalkBatchSampler``,
+    BatchSampler, Yang et al., KDD 2023) over B3's teacher pair graph, fixed before training as
+    the head variant's are."""
+
+    def __init__(self, graph: Any, restart: float) -> None:
+        self.graph, self.restart = graph, restart
+
+    def __call__(
+        self,
+        dataset: Any,
+        batch_size: int,
+        drop_last: bool,
+        valid_label_columns: Any = None,
+        generator: Any = None,
+        seed: int = 0,
+    ) -> gn.RandomWalkBatchSampler:
+        if self.graph.shape[0] != len(dataset):
+            raise ValueError(f"walk graph has {self.graph.shape[0]} rows, the dataset {len(dataset)}")
+        return gn.RandomWalkBatchSampler(self.graph, batch_size, restart=self.restart, drop_last=drop_last,
+                                         seed=int(seed or 0))
+
+
 def warmup_steps(n_rows: int, args: argparse.Namespace) -> int:
     """10 % of the optimisation steps (linear warm-up; none for a handful of steps)."""
     steps = int(np.ceil(n_rows / args.batch_size) * args.ft_epochs)
@@ -1252,6 +1275,8 @@ def run_finetune(
                         kind="topic",
                         clusters_per_batch=args.tas_clusters_per_batch,
                     )
+                elif arm.batches == "walk":
+                    sampler = WalkFactory(b3_graph(Qtr[pairs.t], C[pairs.doc], args), args.walk_restart)
                 else:
                     sampler = BatchSamplers.NO_DUPLICATES
                 model = load_model()
@@ -1329,8 +1354,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.threads or args.mode == "head":
         torch.set_num_threads(args.threads or 1)
     arms = [parse_arm(a) for a in args.arms.split(",") if a.strip()]
-    if args.mode == "finetune" and any(a.cf or a.cns or a.batches == "walk" for a in arms):
-        raise SystemExit("error: walk batches, +cf and +cns are implemented for --mode head only")
+    if args.mode == "finetune" and any(a.cf or a.cns for a in arms):
+        raise SystemExit("error: +cf and +cns are implemented for --mode head only")
     if args.mode == "head" and any(a.gist for a in arms):
         raise SystemExit("error: the GISTEmbedLoss peer (random+gist) is implemented for --mode finetune only")
     if len({a.name for a in arms}) != len(arms):
