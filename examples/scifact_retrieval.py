@@ -1044,8 +1044,12 @@ class MaskedMNRL(torch.nn.Module):
         return gn.masked_info_nce(reps[0], torch.cat(reps[1:]), mask, temperature=self.temperature)
 
 
-class RandomFactory:
-    """``batch_sampler`` callable for the trainer: graphneg's random control batches."""
+class SamplerFactory:
+    """``batch_sampler`` callable for the trainer: ``make(n_rows, batch_size, drop_last, seed)``
+    builds each epoch's sampler (graphneg's random control batches, walk batches)."""
+
+    def __init__(self, make: Any) -> None:
+        self.make = make
 
     def __call__(
         self,
@@ -1055,31 +1059,24 @@ class RandomFactory:
         valid_label_columns: Any = None,
         generator: Any = None,
         seed: int = 0,
-    ) -> gn.RandomBatchSampler:
-        return gn.RandomBatchSampler(len(dataset), batch_size, drop_last=drop_last, seed=int(seed or 0))
+    ) -> Any:
+        return self.make(len(dataset), batch_size, drop_last, int(seed or 0))
 
 
-class WalkFactory:
-    """``batch_sampler`` callable for the trainer: random-walk batches (``RandomWalkBatchSampler``,
-    BatchSampler, Yang et al., KDD 2023) over B3's teacher pair graph, fixed before training as
-    the head variant's are."""
+def random_factory() -> SamplerFactory:
+    return SamplerFactory(lambda n, bs, drop_last, seed: gn.RandomBatchSampler(n, bs, drop_last=drop_last, seed=seed))
 
-    def __init__(self, graph: Any, restart: float) -> None:
-        self.graph, self.restart = graph, restart
 
-    def __call__(
-        self,
-        dataset: Any,
-        batch_size: int,
-        drop_last: bool,
-        valid_label_columns: Any = None,
-        generator: Any = None,
-        seed: int = 0,
-    ) -> gn.RandomWalkBatchSampler:
-        if self.graph.shape[0] != len(dataset):
-            raise ValueError(f"walk graph has {self.graph.shape[0]} rows, the dataset {len(dataset)}")
-        return gn.RandomWalkBatchSampler(self.graph, batch_size, restart=self.restart, drop_last=drop_last,
-                                         seed=int(seed or 0))
+def walk_factory(graph: Any, restart: float) -> SamplerFactory:
+    """Random-walk batches (``RandomWalkBatchSampler``, BatchSampler, Yang et al., KDD 2023) over
+    B3's teacher pair graph, fixed before training as the head variant's are."""
+
+    def make(n: int, bs: int, drop_last: bool, seed: int) -> gn.RandomWalkBatchSampler:
+        if graph.shape[0] != n:
+            raise ValueError(f"walk graph has {graph.shape[0]} rows, the dataset {n}")
+        return gn.RandomWalkBatchSampler(graph, bs, restart=restart, drop_last=drop_last, seed=seed)
+
+    return SamplerFactory(make)
 
 
 def warmup_steps(n_rows: int, args: argparse.Namespace) -> int:
@@ -1266,7 +1263,7 @@ def run_finetune(
                 continue
             with U.Timer() as tm:
                 if arm.batches == "random":
-                    sampler: Any = RandomFactory()
+                    sampler: Any = random_factory()
                 elif arm.batches == "b3":
                     sampler = batch_sampler(b3_labels(Qtr[pairs.t], C[pairs.doc], args, seed))
                 elif arm.batches == "tas":
@@ -1276,7 +1273,7 @@ def run_finetune(
                         clusters_per_batch=args.tas_clusters_per_batch,
                     )
                 elif arm.batches == "walk":
-                    sampler = WalkFactory(b3_graph(Qtr[pairs.t], C[pairs.doc], args), args.walk_restart)
+                    sampler = walk_factory(b3_graph(Qtr[pairs.t], C[pairs.doc], args), args.walk_restart)
                 else:
                     sampler = BatchSamplers.NO_DUPLICATES
                 model = load_model()

@@ -381,3 +381,20 @@ def test_retrieval_gist_arm_and_pair_sample(retrieval_corpus, tmp_path):
     a, b = mod.make_pairs(tr, None, sample=4, seed=3), mod.make_pairs(tr, None, sample=4, seed=3)
     assert a.t.size == 4 and np.array_equal(a.doc, b.doc) and np.all(np.diff(a.doc) > 0)
     assert mod.make_pairs(tr, None, sample=100).t.size == 7
+
+
+def test_finetune_sampler_factories():
+    """The trainer's batch_sampler callables: graphneg's random batches and walk batches over a
+    pair graph, one row of the dataset per graph node, every row once per epoch."""
+    import scipy.sparse as sp
+
+    mod = load("scifact_retrieval")
+    rows = list(range(10))
+    rand = mod.random_factory()(rows, batch_size=4, drop_last=False, seed=1)
+    assert sorted(i for b in rand for i in b) == rows and len(rand) == 3
+    ring = sp.csr_array((np.ones(10), (np.arange(10), (np.arange(10) + 1) % 10)), shape=(10, 10))
+    walk = mod.walk_factory(ring, 0.1)(rows, batch_size=4, drop_last=True, seed=2)
+    assert len(walk) == 2 and all(len(b) == 4 for b in walk)
+    with pytest.raises(ValueError, match="walk graph has 10 rows, the dataset 9"):
+        mod.walk_factory(ring, 0.1)(rows[:9], batch_size=4, drop_last=False)
+    assert mod.parse_arm("walk+hn+mask+thr").batches == "walk"  # accepted by --mode finetune too
