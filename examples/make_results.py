@@ -1399,7 +1399,9 @@ def peer_verdicts(vals: dict[str, dict[int, float]], arm: str) -> list[str]:
     """``arm`` vs each sentence-transformers peer, paired: not worse by more than the spread, or target missed."""
     out = []
     for peer in FINETUNE_PEERS:
-        cp = compare(vals[arm], vals.get(peer, {}))
+        if not vals.get(peer):  # not in this run (e.g. a second run of one corpus with other settings)
+            continue
+        cp = compare(vals[arm], vals[peer])
         verdict = (
             "not measured"
             if cp is None
@@ -1411,7 +1413,7 @@ def peer_verdicts(vals: dict[str, dict[int, float]], arm: str) -> list[str]:
     return out
 
 
-def _finetune_target_one(corpus: str, arms: dict[str, Any], need: float | None) -> str | None:
+def _finetune_target_one(label: str, arms: dict[str, Any], need: float | None) -> str | None:
     vals = {n: seed_values(a, "ndcg@10") for n, a in arms.items()}
     ours = [n for n in vals if n != "random" and not is_peer_arm(n) and vals[n]]
     if "random" not in vals or not ours:
@@ -1434,8 +1436,9 @@ def _finetune_target_one(corpus: str, arms: dict[str, Any], need: float | None) 
         if need is not None and arm == best:
             ok = bool(c) and c["delta"]["mean"] >= need and c["beats"]
             txt += f" (target ≥ {100 * need:+.2f}): **{'met' if ok else 'NOT met'}**"
-        parts.append(txt + "; " + "; ".join(peer_verdicts(vals, arm)))
-    return f"- **{nice(corpus)}**: " + ". ".join(parts) + "."
+        verdicts = peer_verdicts(vals, arm)
+        parts.append(txt + ("; " + "; ".join(verdicts) if verdicts else " (no peer arm in this run)"))
+    return f"- **{label}**: " + ". ".join(parts) + "."
 
 
 def finetune_target_lines(results_dir: Path, need: dict[str, float] | None = None) -> list[str]:
@@ -1443,14 +1446,19 @@ def finetune_target_lines(results_dir: Path, need: dict[str, float] | None = Non
     points, and the best graphneg and graph-batch arms are not worse than either sentence-transformers peer by
     more than the seed spread (:data:`MATCH_RULE`, paired over the same seeds)."""
     need = {"scifact": 0.015} if need is None else need
-    lines = []
+    lines, runs = [], []
     for p in finetune_files(results_dir):
         res = load_json(p)
         cfg = (res or {}).get("config") or {}
         if not res or not res.get("arms") or cfg.get("limit_train") or cfg.get("limit_corpus"):
             continue
-        corpus = (res.get("data") or {}).get("corpus") or p.stem.split("_")[0]
-        line = _finetune_target_one(corpus, res["arms"], need.get(corpus))
+        runs.append((p, res, (res.get("data") or {}).get("corpus") or p.stem.split("_")[0]))
+    per_corpus = [c for _, _, c in runs]
+    for p, res, corpus in runs:
+        label = nice(corpus)
+        if per_corpus.count(corpus) > 1:  # several runs of one corpus: say which (file, B3 skip)
+            label += f" (`{p.name}`, B3 skip {res.get('config', {}).get('b3_skip', 0)})"
+        line = _finetune_target_one(label, res["arms"], need.get(corpus))
         lines += [line] if line else []
     if not lines:
         return []

@@ -206,6 +206,14 @@ def test_finetune_targets_flag_a_peer_beating_graphneg_by_more_than_the_spread(m
     assert "also the best graph-batch arm `b3+hn+mask+thr`" in nf and "target ≥" not in nf
     gist = nf.split("`random+gist`")[1]
     assert "**target missed**" in gist and "not worse by more than the seed spread" in nf.split("`random+gist`")[0]
+    # a second SciFact run (another B3 skip, its own random control): each line names its file
+    walk = ft("scifact", {"random": [0.60, 0.61, 0.60], "walk+hn+mask+thr": [0.60, 0.62, 0.60]})
+    walk["config"] = {"b3_skip": 40}
+    write(tmp_path, "scifact_finetune_walk.json", walk)
+    lines = [x for x in mk.finetune_target_lines(tmp_path) if x.startswith("- **SciFact")]
+    assert len(lines) == 2 and "(`scifact_finetune.json`, B3 skip 0)" in lines[0]
+    assert "(`scifact_finetune_walk.json`, B3 skip 40)" in lines[1] and "(no peer arm in this run)" in lines[1]
+    assert "(target ≥ +1.50): **NOT met**" in lines[1]
 
 
 def test_community_why_lines_reuse_the_why_not_diagnostics(mk):
