@@ -689,7 +689,8 @@ def _finetune_summary_one(p: Path, res: dict[str, Any]) -> list[str]:
     seeds = sorted({len(a["runs"]) for a in arms.values()})
     partial = " (partial: still running)" if res.get("partial") else ""
     return [
-        f"- **{nice(corpus)} full fine-tune**{partial} of all-MiniLM-L6-v2 (max_seq_length {res['config']['max_seq_length']}, "  # noqa: E501
+        f"- **{nice(corpus)} full fine-tune**{partial} (`{p.name}`, B3 skip {res['config'].get('b3_skip', 0)}) of "
+        f"all-MiniLM-L6-v2 (max_seq_length {res['config']['max_seq_length']}, "
         f"{'bf16, ' if res['config'].get('bf16') else ''}{res['config']['ft_epochs']:g} epoch; "
         f"{'-'.join(map(str, seeds))} seeds per arm): frozen {res['frozen']['ndcg@10']:.4f}, `random` "
         f"{ms(metric(view, 'random', 'ndcg@10'))}; paired Δ nDCG@10 vs random (points): {', '.join(parts)}. "
