@@ -1437,6 +1437,11 @@ def _finetune_target_one(label: str, arms: dict[str, Any], need: float | None) -
         if need is not None and arm == best:
             ok = bool(c) and c["delta"]["mean"] >= need and c["beats"]
             txt += f" (target ≥ {100 * need:+.2f}): **{'met' if ok else 'NOT met'}**"
+        ctrl = control_arm(arm)
+        if is_graph_arm(arm) and ctrl != arm and vals.get(ctrl):  # do the batches add to the negatives/masks?
+            cc = compare(vals[arm], vals[ctrl])
+            txt += (f"; vs `{ctrl}` (random batches, same negatives and masks): {delta_text(cc)}, "
+                    f"**{'beats it' if cc and cc['beats'] else 'does not beat it'} by more than the seed spread**")
         verdicts = peer_verdicts(vals, arm)
         parts.append(txt + ("; " + "; ".join(verdicts) if verdicts else " (no peer arm in this run)"))
     return f"- **{label}**: " + ". ".join(parts) + "."

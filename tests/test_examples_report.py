@@ -213,7 +213,13 @@ def test_finetune_targets_flag_a_peer_beating_graphneg_by_more_than_the_spread(m
     lines = [x for x in mk.finetune_target_lines(tmp_path) if x.startswith("- **SciFact")]
     assert len(lines) == 2 and "(`scifact_finetune.json`, B3 skip 0)" in lines[0]
     assert "(`scifact_finetune_walk.json`, B3 skip 40)" in lines[1] and "(no peer arm in this run)" in lines[1]
-    assert "(target ≥ +1.50): **NOT met**" in lines[1]
+    assert "(target ≥ +1.50): **NOT met**" in lines[1] and "same negatives and masks" not in lines[1]
+    walk["arms"]["random+hn+mask+thr"] = {"runs": [{"seed": s, "metrics": {"ndcg@10": v}}
+                                                   for s, v in enumerate([0.59, 0.60, 0.59])]}
+    write(tmp_path, "scifact_finetune_walk.json", walk)
+    line = [x for x in mk.finetune_target_lines(tmp_path) if "finetune_walk" in x][0]
+    assert "vs `random+hn+mask+thr` (random batches, same negatives and masks)" in line
+    assert "**beats it by more than the seed spread**" in line
 
 
 def test_community_why_lines_reuse_the_why_not_diagnostics(mk):
