@@ -77,12 +77,22 @@ def _upper_edges(G: sp.csr_array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     >>> [a.tolist() for a in _upper_edges(G)]
     [[0, 1], [1, 2], [2.0, 3.0]]
     """
-    n, C = G.shape[0], G.tocoo()
-    r, c = C.row.astype(np.int64), C.col.astype(np.int64)
-    off = r != c
-    keys = np.minimum(r, c)[off] * n + np.maximum(r, c)[off]
+    n = G.shape[0]
+    # in place where possible: ~33 bytes of temporaries per stored edge instead of ~66 (1.3 GB
+    # at 20M edges), in the stage that peaks the 1M pipeline
+    lo = np.repeat(np.arange(n, dtype=np.int64), np.diff(G.indptr))
+    hi = G.indices.astype(np.int64)
+    np.minimum(lo, hi, out=lo)
+    np.maximum(np.repeat(np.arange(n, dtype=np.int64), np.diff(G.indptr)), hi, out=hi)
+    off = lo != hi
+    lo *= n
+    lo += hi
+    del hi
+    keys, w = lo[off], G.data[off]
+    del lo, off
     order = np.argsort(keys, kind="stable")
-    keys, w = keys[order], C.data[off][order]
+    keys, w = keys[order], w[order]
+    del order
     if keys.size == 0:
         return keys, keys.copy(), w
     first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
