@@ -1470,7 +1470,8 @@ def finetune_target_lines(results_dir: Path, need: dict[str, float] | None = Non
         return []
     return [
         "**Fine-tune targets** (the real all-MiniLM-L6-v2; paired nDCG@10 over the same seeds; the best arms of a run "
-        "describe the test split, the arms themselves were fixed in advance; vs a peer: 'not worse' = "
+        "describe the test split, the arms themselves were fixed in advance; a corpus with several runs (other "
+        "settings, each with its own controls) lists every run, none replaces another; vs a peer: 'not worse' = "
         f"{MATCH_RULE}, otherwise **target missed**):",
         "",
         *lines,
