@@ -755,8 +755,7 @@ def main(argv: list[str] | None = None, on_run: Callable[[dict[str, Any]], None]
     prev = load_previous(out_path, result) if args.resume else None
     if prev is not None:
         done = {(name, r["seed"]): r for name, a in prev.get("arms", {}).items() for r in a["runs"]}
-        result["negatives"] = {k: v for k, v in prev.get("negatives", {}).items() if k in {a.name for a in arms}}
-        U.keep_previous_arms(result, prev, {a.name for a in arms})
+        U.keep_previous_arms(result, prev, {a.name for a in arms})  # with the earlier arms' negatives
         print(f"resume: {len(done)} finished run(s) from {out_path}", flush=True)
 
     frozen = evaluate(None, Xt, labels, A_train, ev)

@@ -268,21 +268,6 @@ def unit_rows(blk: np.ndarray, scale: np.ndarray | None = None, out: np.ndarray 
     return out
 
 
-def unit_row_norms(X: np.ndarray, name: str = "X") -> np.ndarray:
-    """Each row's Euclidean norm (float64, as :func:`row_norms`), with the checks of
-    :func:`safe_normalize`: a row that is all zeros or not finite raises, naming it.
-
-    >>> unit_row_norms(np.array([[3.0, 4.0]])).tolist()
-    [5.0]
-    """
-    out = np.zeros(X.shape[0], dtype=np.float64)
-    for r0, blk in _row_chunks(X):
-        scale = _checked_scale(blk, r0, name)
-        S = blk.astype(np.float64) / scale[:, None]
-        out[r0 : r0 + blk.shape[0]] = scale * np.sqrt(np.einsum("ij,ij->i", S, S))
-    return out
-
-
 def _checked_scale(blk: np.ndarray, r0: int, name: str) -> np.ndarray:
     """Each row's largest absolute value (float64); rows ``r0 + i`` that are all zeros or not
     finite raise with their index."""

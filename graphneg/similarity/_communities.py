@@ -80,10 +80,11 @@ def _upper_edges(G: sp.csr_array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n = G.shape[0]
     # in place where possible: ~33 bytes of temporaries per stored edge instead of ~66 (1.3 GB
     # at 20M edges), in the stage that peaks the 1M pipeline
-    lo = np.repeat(np.arange(n, dtype=np.int64), np.diff(G.indptr))
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(G.indptr))
     hi = G.indices.astype(np.int64)
-    np.minimum(lo, hi, out=lo)
-    np.maximum(np.repeat(np.arange(n, dtype=np.int64), np.diff(G.indptr)), hi, out=hi)
+    lo = np.minimum(rows, hi)
+    np.maximum(rows, hi, out=hi)
+    del rows
     off = lo != hi
     lo *= n
     lo += hi

@@ -27,7 +27,6 @@ from .._validation import (
     check_keywords,
     row_norms,
     safe_normalize,
-    unit_row_norms,
 )
 from ..exceptions import GraphNegWarning
 from ._search import (
@@ -377,8 +376,9 @@ def _prepare(
     """
     if metric == "cosine":
         if lazy:
-            x_norm = unit_row_norms(X, "X")
-            t_norm = x_norm if self_search else unit_row_norms(T, "targets")
+            # rows already checked (finite, none zero) by check_embeddings
+            x_norm = row_norms(X)
+            t_norm = x_norm if self_search else row_norms(T)
             if _in_safe_range(x_norm) and _in_safe_range(t_norm):
                 Xv = UnitRows(X, x_norm)
                 return Xv, (Xv if self_search else UnitRows(T, t_norm)), None
