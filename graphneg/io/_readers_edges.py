@@ -6,10 +6,18 @@ that splits the most sampled lines into two non-empty fields wins (ties go to th
 candidate; whitespace comes last). A first line is a header when its two fields are column
 names (``source``/``target``, ``citing``/``cited``, ...), or when neither is an integer
 while every other sampled line holds two integers.
+
+A file that is not an edge list is refused rather than read as one: a first line naming
+metadata columns (``id,title,year``: a table of papers, not of citations), or a third
+column of text, raises ``ValueError("name:line: ...")``. A third column holding a number (a
+weight or a timestamp, as in weighted or temporal SNAP edge lists) is accepted and ignored:
+the citation graph is unweighted. "A third column of text" means at least half of the sampled
+data lines carry one; a stray extra field on a few lines of an edge list is ignored.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Sequence
 from pathlib import Path
 from typing import Literal
@@ -47,6 +55,15 @@ _HEADER_NAMES = frozenset(
         "id_1", "id_2", "fromnodeid", "tonodeid", "from_node_id", "to_node_id",
     }
 )
+# First-line field names that mark a table of node metadata, not an edge list.
+_METADATA_NAMES = frozenset(
+    {
+        "title", "year", "abstract", "text", "name", "label", "labels", "venue", "author",
+        "authors", "doi", "date", "journal", "keywords", "url", "category", "class",
+        "description", "body", "content", "summary", "publication_year", "pub_year",
+        "display_name", "paper_title", "language", "type", "subject", "topic",
+    }
+)
 _AUTO = "auto"
 
 
@@ -72,8 +89,10 @@ def read_edge_list(
         (a ``.csv`` name tries commas first). A literal separator such as ``"\\t"`` or
         ``","``; the names ``"tab"``, ``"comma"``, ``"semicolon"``, ``"whitespace"``
         (also ``"space"``) and the two characters ``\\t``; None splits on any run of
-        whitespace. Fields are stripped (and unwrapped from double quotes); columns after
-        the second are ignored.
+        whitespace. Fields are stripped (and unwrapped from double quotes). A third column
+        must hold a number (a weight or a timestamp), which is ignored; a third column of
+        text means the file is not an edge list (see Raises); a stray extra field on a few
+        lines is ignored.
     header : bool or "auto", default="auto"
         True skips the first line (blank and comment lines aside), False reads it as an
         edge. ``"auto"`` skips it when both of its first fields are common column names
@@ -103,7 +122,11 @@ def read_edge_list(
         If ``path`` does not exist.
     ValueError
         If no edge at all can be read (empty file, binary data, every line malformed), on
-        a malformed line under ``strict``, or for duplicate ``ids``.
+        a malformed line under ``strict``, or for duplicate ``ids``. If the file is not an
+        edge list: its first line names metadata columns (``title``, ``year``,
+        ``abstract``, ...), or a leading data line has a third column of text; the message
+        names ``file:line``. (A column: at least half of the first 50 data lines have a
+        third field of text; a stray extra field on a few lines is ignored.)
 
     Warns
     -----
@@ -124,6 +147,12 @@ def read_edge_list(
     >>> data = read_edge_list(p, delimiter=None, reverse=True)  # LINQS: cited, then citing
     >>> data.ids, data.graph.to_edge_index().tolist()
     (['1033', '35', '103482'], [[0, 2], [1, 1]])
+    >>> p = folder / "meta.csv"
+    >>> _ = p.write_text("id,title,year\\n1,Graphs,2001\\n")
+    >>> read_edge_list(p)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: meta.csv:1: the first line names metadata columns ('title', 'year'), not ...
     """
     path = Path(path)
     delimiter = _check_delimiter(delimiter)
@@ -140,9 +169,9 @@ def read_edge_list(
     sample = _sample_lines(path, comment)
     if delimiter == _AUTO:
         delimiter = _sniff_delimiter(sample, path)
-    skip_first = header is True or (
-        header == _AUTO and _looks_like_header([_split(line, delimiter) for line in sample])
-    )
+    rows = [_split(line, delimiter) for _, line in sample]
+    skip_first = header is True or (header == _AUTO and _looks_like_header(rows))
+    _refuse_non_edge_list(path, sample, rows, delimiter, header, skip_first)
     n_edges = _stream_edges(path, builder, delimiter, comment, skip_first, reverse)
     if n_edges == 0:
         raise report.no_records(path, "edges")
@@ -169,13 +198,13 @@ def _is_skipped(line: str, comment: str | None) -> bool:
     return not stripped or (comment is not None and line.lstrip().startswith(comment))
 
 
-def _sample_lines(path: Path, comment: str | None) -> list[str]:
-    """The first data lines (decodable, not blank, not comments) for detection."""
-    sample: list[str] = []
-    for _, line in iter_lines(path):
+def _sample_lines(path: Path, comment: str | None) -> list[tuple[int, str]]:
+    """The first data lines (decodable, not blank, not comments) with their line numbers."""
+    sample: list[tuple[int, str]] = []
+    for lineno, line in iter_lines(path):
         if line is None or _is_skipped(line, comment):
             continue
-        sample.append(line)
+        sample.append((lineno, line))
         if len(sample) == _SNIFF_LINES:
             break
     return sample
@@ -198,7 +227,7 @@ def _two_fields(fields: list[str]) -> bool:
     return len(fields) >= 2 and bool(fields[0]) and bool(fields[1])
 
 
-def _sniff_delimiter(sample: list[str], path: Path) -> str | None:
+def _sniff_delimiter(sample: list[tuple[int, str]], path: Path) -> str | None:
     """The candidate that splits the most sampled lines into two non-empty fields."""
     name = path.name.removesuffix(".gz").lower()
     candidates: list[str | None] = [",", "\t", None] if name.endswith(".csv") else ["\t", ",", None]
@@ -206,7 +235,7 @@ def _sniff_delimiter(sample: list[str], path: Path) -> str | None:
         candidates = [None, "\t", ","]
     best, best_score = candidates[0], 0
     for candidate in candidates:
-        score = sum(_two_fields(_split(line, candidate)) for line in sample)
+        score = sum(_two_fields(_split(line, candidate)) for _, line in sample)
         if score > best_score:  # strictly better: ties keep the earlier candidate
             best, best_score = candidate, score
     return best
@@ -229,6 +258,63 @@ def _looks_like_header(rows: list[list[str]]) -> bool:
         and not any(is_int(f) for f in first)
         and all(_two_fields(r) and is_int(r[0]) and is_int(r[1]) for r in rest)
     )
+
+
+def _third(fields: list[str], delimiter: str | None) -> str | None:
+    """The third field of a split line (None when there is none)."""
+    if len(fields) < 3:
+        return None
+    third = fields[2] if delimiter is None else fields[2].split(delimiter, 1)[0]
+    third = third.strip()
+    if len(third) >= 2 and third[0] == third[-1] == '"':
+        third = third[1:-1].strip()
+    return third
+
+
+def _is_number(field: str) -> bool:
+    """Whether ``field`` is a weight or a timestamp (a finite number; empty counts)."""
+    if not field:
+        return True
+    try:
+        return math.isfinite(float(field))
+    except ValueError:
+        return False
+
+
+def _refuse_non_edge_list(
+    path: Path,
+    sample: list[tuple[int, str]],
+    rows: list[list[str]],
+    delimiter: str | None,
+    header: object,
+    skip_first: bool,
+) -> None:
+    """Raise ``ValueError("name:line: ...")`` when the sampled lines are not an edge list."""
+    if not rows:
+        return
+    first = rows[0]
+    if header is not False and not any(is_int(f) for f in first):
+        named = [f for f in first if _header_key(f) in _METADATA_NAMES]
+        if named:
+            raise ValueError(
+                f"{path.name}:{sample[0][0]}: the first line names metadata columns "
+                f"({', '.join(repr(f) for f in named)}), not an edge list (citing, cited, and "
+                "optionally a numeric weight or timestamp); read node metadata separately and "
+                "pass the citations themselves."
+            )
+    start = 1 if skip_first else 0
+    text = [
+        (lineno, third)
+        for (lineno, _), fields in zip(sample[start:], rows[start:])
+        if (third := _third(fields, delimiter)) is not None and not _is_number(third)
+    ]
+    if text and 2 * len(text) >= len(rows) - start:  # a column, not a stray field
+        lineno, third = text[0]
+        raise ValueError(
+                f"{path.name}:{lineno}: a third column of text ({third[:40]!r}) is not an edge "
+                "list (citing, cited, and optionally a numeric weight or timestamp); is this "
+                "a table of node metadata?"
+            )
 
 
 def _stream_edges(

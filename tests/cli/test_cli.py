@@ -84,3 +84,14 @@ def test_help_everywhere():
     for argv in (["--help"], ["batches", "--help"], ["stats", "--help"]):
         r = subprocess.run([sys.executable, "-m", "graphneg", *argv], capture_output=True, text=True)
         assert r.returncode == 0 and "usage" in r.stdout
+
+
+def test_citations_on_a_metadata_table_exits_2_with_one_line(tmp_path, capsys):
+    meta = tmp_path / "meta.csv"
+    meta.write_text("id,title,year\n1,Paper A,2001\n2,Paper B,2002\n")
+    out = tmp_path / "t.jsonl"
+    assert main(["citations", str(meta), "-o", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("graphneg: error: meta.csv:1:") and "not an edge list" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists()

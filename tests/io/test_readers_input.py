@@ -276,3 +276,42 @@ def test_openalex_int_ids_follow_the_rule(tmp_path):
     p = write(tmp_path, "w.jsonl", '{"id": "W1", "referenced_works": [2]}\n{"id": 2}\n')
     data = read_openalex(p)
     assert data.ids == ["W1", "2"] and edges_of(data) == {("W1", "2")}
+
+
+# --------------------------------------------------------------------------------------------
+# Files that are not edge lists (issue 23)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("id,title,year\n1,Paper A,2001\n2,Paper B,2002\n", "meta.csv:1:"),
+        ("paper_id,title\n1,Paper A\n2,Paper B\n", "meta.csv:1:"),
+        ("1,2,Paper A\n2,3,Paper B\n", "meta.csv:1:"),
+        ("# a comment\nsource,target,note\n1,2,see text\n", "meta.csv:3:"),
+    ],
+)
+def test_metadata_table_is_refused_with_file_and_line(tmp_path, text, where):
+    p = write(tmp_path, "meta.csv", text)
+    with pytest.raises(ValueError, match="not an edge list") as err:
+        read_citations(p)
+    assert str(err.value).startswith(where)
+    assert "\n" not in str(err.value)
+    with pytest.raises(ValueError, match="not an edge list"):
+        read_edge_list(p)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "source,target,weight\n1,2,0.5\n2,3,1\n",  # weighted
+        "1 2 1234567890\n2 3 1234567891\n",  # SNAP temporal: a timestamp
+        "1\t2\t\n2\t3\t2.5e3\n",  # an empty or numeric third column
+    ],
+)
+def test_numeric_third_column_is_a_weight_or_timestamp_and_ignored(tmp_path, text):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GraphNegWarning)
+        data = read_edge_list(write(tmp_path, "e.txt", text))
+    assert edges_of(data) == {("1", "2"), ("2", "3")}
