@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .._ids import check_index_array
 from ._common import CliError
 
 
@@ -73,9 +74,10 @@ def read_batches(path: str | Path) -> list[np.ndarray]:
 def _record(line: str, path: Path, lineno: int) -> np.ndarray:
     try:
         rec = json.loads(line)
-        indices = np.asarray(rec["indices"], dtype=np.int64)
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+        raw = rec["indices"]
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
         raise CliError(f"{path}:{lineno}: not a batch record ({err})") from None
-    if indices.ndim != 1 or (indices < 0).any():
-        raise CliError(f"{path}:{lineno}: `indices` must be a list of non-negative ints")
-    return indices
+    try:  # the one index rule: ints (1.0 too), never a truncated 0.7
+        return check_index_array(raw, "indices")
+    except (TypeError, ValueError) as err:
+        raise CliError(f"{path}:{lineno}: {err} (`indices` must be a list of non-negative ints)") from None

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .._ids import check_index_array
 from .._random import SeedLike, check_rng
 from .._validation import safe_normalize
 from ..similarity._diagnostics import batch_stats
@@ -79,7 +80,7 @@ def batch_summary(
     (1.0, [2])
     """
     rng = check_rng(seed)
-    ours = [np.asarray(b, dtype=np.int64) for b in batches]
+    ours = [check_index_array(b, f"batches[{i}]") for i, b in enumerate(batches)]  # the one id rule
     control = random_control(ours, rng)
     inputs = {"embeddings": embeddings, "labels": labels, "links": links, "positives": positives}
     kw = dict(embeddings=embeddings, labels=labels, graph=links if links is not None else positives,
@@ -184,8 +185,8 @@ def positive_vs_negative(batches: Sequence[np.ndarray], embeddings: Any, positiv
     P.eliminate_zeros()
     degree = np.diff(P.indptr)
     pos, hard, mean, false_neg = [], [], [], []
-    for b in batches:
-        b = np.asarray(b, dtype=np.int64)
+    for i, b in enumerate(batches):
+        b = check_index_array(b, f"batches[{i}]")
         S = E[b] @ E[b].T
         neg = (P[b][:, b].toarray() == 0) & (b[:, None] != b[None, :])  # not a known positive, not itself
         keep = (degree[b] > 0) & neg.any(axis=1)

@@ -41,6 +41,7 @@ from typing import Any, Literal
 import numpy as np
 import scipy.sparse as sp
 
+from .._ids import check_index_array
 from .._optional import optional_import
 from .._sparse import _index_lists, as_pairs_matrix
 from .._validation import check_bool, check_int
@@ -105,11 +106,8 @@ def _text(texts: Sequence[str], i: int, name: str) -> str:
 def _as_index_row(arr: np.ndarray, q: int) -> list[int]:
     if arr.size == 0:
         return []  # before the dtype test: ``[]`` is float64 to numpy
-    if not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(
-            f"`positives` must hold integer corpus rows, got dtype {arr.dtype} for query {q}."
-        )
-    return arr.ravel().tolist()
+    # the one index rule (graphneg._ids): ints, integral floats; 5.5 is an error, never 5
+    return check_index_array(arr, f"positives[{q}]", ndims=None, min_value=None).ravel().tolist()
 
 
 def _check_positives(positives: Any, n_queries: int, n_docs: int) -> list[list[int]]:
@@ -170,11 +168,7 @@ def _check_negatives(
         ) from err
     if indices.ndim != 2:
         raise ValueError(f"`{name}` must be 2-D (n_queries, n), got shape {indices.shape}.")
-    if indices.size and not np.issubdtype(indices.dtype, np.integer):
-        raise TypeError(
-            f"`{name}` must hold integer corpus rows (-1 = none), got dtype {indices.dtype}."
-        )
-    indices = indices.astype(np.int64, copy=False)
+    indices = check_index_array(indices, name, ndims=(2,), min_value=None)  # the one index rule
     if indices.shape[0] != n_queries:
         raise ValueError(
             f"`{name}` must have one row per query ({n_queries}), got {indices.shape[0]}."

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .._ids import check_index_array
 from .._sparse import graph_pattern, pair_keys, sorted_member, within_hops
 from .._validation import check_float, check_int
 
@@ -51,21 +52,9 @@ def _numpy(x: Any) -> np.ndarray:
 
 
 def _ids(x: Any, name: str, *, padding: bool = False) -> np.ndarray:
-    """1-D int64 ids >= 0 (>= -1 with ``padding``)."""
-    arr = _numpy(x)
-    integral = np.issubdtype(arr.dtype, np.integer) or (
-        np.issubdtype(arr.dtype, np.floating) and bool(np.all(np.mod(arr, 1) == 0))
-    )
-    if arr.dtype == bool or not integral:
-        raise TypeError(f"`{name}` must hold integer ids, got dtype {arr.dtype}.")
-    if arr.ndim != 1:
-        raise ValueError(f"`{name}` must be 1-D, got shape {arr.shape}.")
-    arr = arr.astype(np.int64)
-    low = -1 if padding else 0
-    if arr.size and arr.min() < low:
-        hint = " (-1 marks padding)" if padding else ""
-        raise ValueError(f"`{name}` must hold ids >= {low}{hint}, got {int(arr.min())}.")
-    return arr
+    """1-D int64 ids >= 0 (>= -1 with ``padding``): the one index rule of
+    :func:`graphneg._ids.check_index_array`."""
+    return check_index_array(_numpy(x), name, ndims=(1,), min_value=-1 if padding else 0)
 
 
 def _check_batch(b: int, c: int, names: tuple[str, str]) -> None:

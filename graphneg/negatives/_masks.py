@@ -20,6 +20,7 @@ from typing import Any, Literal
 import numpy as np
 import scipy.sparse as sp
 
+from .._ids import check_index_array
 from .._sparse import as_pairs_matrix, canonical_csr, csr_member
 from .._validation import check_choice, check_float, check_int
 
@@ -37,24 +38,9 @@ def to_numpy(x: Any) -> Any:
 
 
 def _ids(x: Any, name: str, ndims: tuple[int, ...], min_value: int) -> np.ndarray:
-    """Return ``x`` as int64 ids with one of ``ndims`` dimensions, every id >= ``min_value``."""
-    try:
-        arr = np.asarray(to_numpy(x))
-    except ValueError as err:  # ragged nested lists
-        raise ValueError(f"`{name}` must be a rectangular array of ids, got ragged rows.") from err
-    integral = np.issubdtype(arr.dtype, np.integer) or (
-        np.issubdtype(arr.dtype, np.floating) and bool(np.all(np.mod(arr, 1) == 0))
-    )
-    if arr.dtype == bool or not integral:
-        raise TypeError(f"`{name}` must hold integer ids, got dtype {arr.dtype}.")
-    if arr.ndim not in ndims:
-        want = " or ".join(f"{d}-D" for d in ndims)
-        raise ValueError(f"`{name}` must be {want}, got shape {arr.shape}.")
-    arr = arr.astype(np.int64)
-    if arr.size and arr.min() < min_value:
-        hint = " (-1 marks padding)" if min_value == -1 else ""
-        raise ValueError(f"`{name}` must hold ids >= {min_value}{hint}, got {int(arr.min())}.")
-    return arr
+    """Return ``x`` as int64 ids with one of ``ndims`` dimensions, every id >= ``min_value``
+    (the one index rule of :func:`graphneg._ids.check_index_array`)."""
+    return check_index_array(to_numpy(x), name, ndims=ndims, min_value=min_value)
 
 
 def prepare_ids(

@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._deprecation import renamed_parameters
+from .._ids import check_index_array
 from .._sparse import pattern, symmetric
 from .._validation import check_embeddings, check_graph, check_int, check_labels, safe_normalize
 
@@ -33,6 +34,8 @@ def batch_stats(
     ----------
     batches : sequence of int arrays
         One epoch, e.g. from a sampler (``list(sampler)``) or :func:`graphneg.packed_batches`.
+        Item ids are non-negative integers; integral floats (``1.0``) are accepted, any other
+        float (``0.7``) is an error naming its position, never truncated.
     embeddings : array-like of shape (n_items, dim), default=None
         Gives ``mean_cosine`` (cosine similarity, rows normalised here).
     labels : array-like of shape (n_items,), default=None
@@ -96,14 +99,11 @@ def batch_stats(
 
 def _flatten(batches: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
     """All item ids of the epoch, concatenated, and the size of each batch."""
-    arrays = [np.asarray(b, dtype=np.int64).ravel() for b in batches]
+    arrays = [check_index_array(b, f"batches[{i}]", ndims=None).ravel() for i, b in enumerate(batches)]
     if not arrays:
         raise ValueError("`batches` must contain at least one batch, got none.")
     sizes = np.array([a.size for a in arrays], dtype=np.int64)
-    flat = np.concatenate(arrays)
-    if flat.size and flat.min() < 0:
-        raise ValueError(f"`batches` must hold non-negative item ids, got {int(flat.min())}.")
-    return flat, sizes
+    return np.concatenate(arrays), sizes
 
 
 def _count_items(flat: np.ndarray, num_items: Any, *candidates: Any) -> int:

@@ -222,3 +222,15 @@ def test_planetoid_folder_from_shared_data(shared_data, tmp_path):
     assert s["input"]["format"] == "planetoid" and s["graph"]["num_nodes"] == 2708
     assert s["input"]["labels"] and "same_label_share" in s["batches"]["per_batch"]
     assert s["graph"]["mutual_edge_share"] > 0.9  # Planetoid lists both arcs
+
+
+def test_batch_file_with_float_ids_names_file_line_and_position(tmp_path, capsys):
+    from graphneg.cli import main
+
+    bf = write_jsonl(tmp_path / "b.jsonl", [{"batch": 0, "indices": [0, 1]}, {"batch": 1, "indices": [0.5, 1.7]}])
+    with pytest.raises(ValueError, match=r"b\.jsonl:2: .*must hold integer ids, got 0\.5 at position \[0\]"):
+        inspect(bf)
+    assert main(["stats", str(bf)]) == 2
+    assert "b.jsonl:2:" in capsys.readouterr().err
+    ok = write_jsonl(tmp_path / "ok.jsonl", [{"batch": 0, "indices": [0.0, 1.0]}, {"batch": 1, "indices": [2]}])
+    assert inspect(ok)["batches"]["num_batches"] == 2  # integral floats are the same ids

@@ -375,8 +375,8 @@ def test_length_mismatches(tmp_path, hn):
         to_sentence_transformers(QUERIES, DOCS, POSITIVES[:2], INDICES, as_dataset=False)
     with pytest.raises(ValueError, match="`positives` must give every query at least one"):
         to_sentence_transformers(QUERIES, DOCS, [[0], [], [7]], INDICES, as_dataset=False)
-    with pytest.raises(TypeError, match="`negatives` must hold integer"):
-        to_sentence_transformers(QUERIES, DOCS, POSITIVES, INDICES.astype(float), as_dataset=False)
+    with pytest.raises(TypeError, match=r"`negatives` must hold integer ids, got 2\.5 at position \[0\]\[0\]"):
+        to_sentence_transformers(QUERIES, DOCS, POSITIVES, INDICES + 0.5, as_dataset=False)
     with pytest.raises(ValueError, match="`negatives` must be 2-D"):
         to_sentence_transformers(QUERIES, DOCS, POSITIVES, INDICES[0], as_dataset=False)
     with pytest.raises(TypeError, match="`query_texts` must be a sequence"):
@@ -551,5 +551,5 @@ def test_positives_keep_the_callers_order(tmp_path):
     assert read_flagembedding(tmp_path / "o.jsonl")[0]["pos"] == [DOCS[1], DOCS[0]]
     with pytest.raises(ValueError, match=r"`positives` must be 1-D or 2-D, got shape \(3, 1, 1\)"):
         write_flagembedding(tmp_path / "x.jsonl", QUERIES, DOCS, np.zeros((3, 1, 1), int), INDICES)
-    with pytest.raises(TypeError, match="`positives` must hold integer corpus rows, got dtype float64 for query 1"):
-        write_flagembedding(tmp_path / "x.jsonl", QUERIES, DOCS, [[0], [5.0], [7]], INDICES)
+    with pytest.raises(TypeError, match=r"`positives\[1\]` must hold integer ids, got 5\.5"):
+        write_flagembedding(tmp_path / "x.jsonl", QUERIES, DOCS, [[0], [5.5], [7]], INDICES)

@@ -51,3 +51,17 @@ def test_batch_stats_counts_duplicates_and_needs_batches():
         batch_stats([[0, 5]], labels=[0, 1, 2])
     with pytest.raises(ValueError, match="`labels` must have length 4"):
         batch_stats([[0, 1]], labels=[0, 1, 2], num_items=4)
+
+
+# -- one id rule for index arrays (issue 23) ------------------------------------------------------
+def test_float_ids_are_refused_with_their_position_never_truncated():
+    with pytest.raises(TypeError, match=r"`batches\[0\]` must hold integer ids, got 0\.7 at position \[0\]"):
+        batch_stats([[0.7, 1.9]], labels=[0, 1])
+    with pytest.raises(TypeError, match=r"`batches\[1\]` .* got nan at position \[1\]"):
+        batch_stats([[0, 1], [2, float("nan")]])
+    with pytest.raises(ValueError, match=r"`batches\[1\]` must hold ids >= 0, got -1 at position \[0\]"):
+        batch_stats([[0, 1], [-1, 2]])
+    # integral floats (JSON's 1.0, float tensors) name the same items as ints
+    assert batch_stats([[0.0, 1.0], [2.0, 3.0]], labels=[0, 0, 1, 2]) == batch_stats(
+        [[0, 1], [2, 3]], labels=[0, 0, 1, 2]
+    )
