@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,7 @@ def _pairs(path: Path | None, option: str, ids: list[str] | None, n: int | None)
         return None
     import scipy.sparse as sp
 
+    from ..exceptions import GraphNegWarning
     from ..io import read_citations
 
     data = read_citations(path)
@@ -174,6 +176,14 @@ def _pairs(path: Path | None, option: str, ids: list[str] | None, n: int | None)
     keep = (known[A.row] >= 0) & (known[A.col] >= 0)
     if not keep.any():
         raise CliError(f"{option} {path}: no pair names two known items")
+    if not keep.all():  # counted, never dropped silently
+        unknown = [v for v, r in zip(data.ids, known.tolist(), strict=True) if r < 0]
+        warnings.warn(
+            f"{option} {path}: {int((~keep).sum())} of {keep.size} pairs name an unknown item "
+            f"({len(unknown)} unknown ids, first: {', '.join(repr(v) for v in unknown[:3])}); "
+            "they are left out",
+            GraphNegWarning, stacklevel=2,
+        )
     return sp.csr_array((np.ones(int(keep.sum()), np.float32), (known[A.row[keep]], known[A.col[keep]])),
                         shape=(size, size))
 

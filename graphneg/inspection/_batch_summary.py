@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 from .._ids import check_index_array
 from .._random import SeedLike, check_rng
-from .._validation import safe_normalize
+from .._validation import check_int, safe_normalize
 from ..similarity._diagnostics import batch_stats
 from ..similarity._search import progress
 from ._numbers import distribution
@@ -80,6 +80,7 @@ def batch_summary(
     (1.0, [2])
     """
     rng = check_rng(seed)
+    num_replicas = check_int(num_replicas, "num_replicas")
     ours = [check_index_array(b, f"batches[{i}]") for i, b in enumerate(batches)]  # the one id rule
     control = random_control(ours, rng)
     inputs = {"embeddings": embeddings, "labels": labels, "links": links, "positives": positives}

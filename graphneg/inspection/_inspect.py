@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
-from .._validation import check_choice
+from .._validation import check_choice, check_int
 from .._version import __version__
 from ..io._graph_files import content_hash, is_graph_file, load_graph
 from ._negatives_summary import negatives_format, negatives_summary, read_negatives
@@ -109,9 +110,10 @@ def inspect(
         Class per item: same-label pairs count as likely false negatives.
     ids : sequence of str, default=None
         Item id per embedding row: maps a negatives file's or corpus's ids onto rows.
-    positives : sparse array of shape (n_items, n_items), default=None
-        Known positives between items (qrels).
-    links : sparse array or LinkGraph, default=None
+    positives : sparse array of shape (n_items, n_items) or LinkGraph, default=None
+        Known positives between items (qrels); a :class:`~graphneg.LinkGraph`'s rows are its
+        nodes in order.
+    links : sparse array of shape (n_items, n_items) or LinkGraph, default=None
         A link graph between items (e.g. citations).
     graph_options : mapping, default=None
         :func:`graphneg.knn_graph` keywords (default ``k=10``, cosine, as ``graphneg batches``).
@@ -123,7 +125,7 @@ def inspect(
         ``packing`` (``'tas'``: ``TopicBatchSampler``'s), ``clusters_per_batch``,
         ``mix_random``, ``drop_last``, ``epoch``, as for ``graphneg batches``.
     num_replicas : int, default=1
-        DDP ranks for the per-rank batch counts.
+        DDP ranks for the per-rank batch counts (>= 1).
     negatives_options : mapping, default=None
         Mining settings to mark in the negatives section (``range_min``, ``range_max``,
         ``relative_margin``, ``absolute_margin``).
@@ -149,7 +151,16 @@ def inspect(
     Raises
     ------
     FileNotFoundError, ValueError
-        A missing input, an input of no known kind, or inputs that do not match (one line).
+        A missing input, an input of no known kind, or inputs that do not match (one line);
+        ``num_replicas``, ``batch_size`` < 1.
+    TypeError
+        ``positives``/``links`` of another type, a non-int ``num_replicas``/``batch_size``.
+
+    Warns
+    -----
+    GraphNegWarning
+        A negatives file scored with ``ids``: how many of its query, positive and negative ids
+        name no embedding row (those are left out of the scores and ranks, not dropped silently).
 
     Examples
     --------
@@ -162,6 +173,12 @@ def inspect(
     """
     t0 = time.perf_counter()
     check_choice(map_method, "map_method", ("auto", "umap", "pca"))
+    # what `graphneg inspect` checks, the library checks too
+    num_replicas = check_int(num_replicas, "num_replicas")
+    batch_size = check_int(batch_size, "batch_size")
+    seed = check_int(seed, "seed", min_value=0)
+    positives = _pair_matrix(positives, "positives")
+    links = _pair_matrix(links, "links")
     path = Path(source)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
@@ -188,6 +205,21 @@ def inspect(
     summary["graphneg_version"] = __version__
     summary["seconds"] = round(time.perf_counter() - t0, 2)
     return as_json(summary)
+
+
+def _pair_matrix(value: Any, name: str) -> Any:
+    """``positives``/``links`` as a sparse matrix: a :class:`~graphneg.LinkGraph` gives its
+    adjacency (rows in its node order), a dense 2-D array is converted; anything else raises."""
+    if value is None or sp.issparse(value):
+        return value
+    adjacency = getattr(value, "adjacency", None)
+    if adjacency is not None and sp.issparse(adjacency):
+        return adjacency
+    if isinstance(value, np.ndarray) and value.ndim == 2:
+        return sp.csr_array(value)
+    raise TypeError(
+        f"`{name}` must be a scipy.sparse matrix, a 2-D array or a LinkGraph, got {type(value).__name__}."
+    )
 
 
 def _embeddings(value: Any) -> np.ndarray | None:

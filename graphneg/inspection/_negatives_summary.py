@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import numpy as np
 
 from .._random import SeedLike, check_rng
 from .._validation import safe_normalize
+from ..exceptions import GraphNegWarning
 from ._numbers import distribution
 
 logger = logging.getLogger(__name__)
@@ -135,7 +137,9 @@ def negatives_summary(
         found), ``missing_negatives``, ``positive_leaks`` (a query's positive listed as its
         negative), ``duplicate_negatives``; with scores ``scores`` (``positive``,
         ``negative``, ``margin`` = negative - positive, ``above_positive_share``,
-        ``source``) and ``ranks`` (a distribution of the negatives' ranks, 0 = most similar).
+        ``source``) and ``ranks`` (a distribution of the negatives' ranks, 0 = most similar);
+        with embeddings ``unknown_ids`` (``queries``, ``positives``, ``negatives``: ids naming
+        no row of ``row_of``, left out of the scores; a ``GraphNegWarning`` gives the counts).
 
     Examples
     --------
@@ -159,12 +163,41 @@ def negatives_summary(
                      "absolute_margin": absolute_margin},
     }
     E = safe_normalize(embeddings, "embeddings") if embeddings is not None and row_of is not None else None
+    if E is not None:
+        out["unknown_ids"] = _unknown_ids(rows, row_of)  # type: ignore[arg-type]
     scores = _file_scores(rows) if E is None else _cosine_scores(rows, E, row_of)  # type: ignore[arg-type]
     if scores is not None:
         out["scores"] = _score_summary(*scores, source="file" if E is None else "cosine")
     if E is not None:
         out["ranks"] = _ranks(rows, E, row_of, max_queries, check_rng(seed))  # type: ignore[arg-type]
     return out
+
+
+def _unknown_ids(rows: list[dict[str, Any]], row_of: Mapping[str, int]) -> dict[str, int]:
+    """How many query, positive and negative ids of ``rows`` name no embedding row; warns
+    with the numbers when any does (they cannot be scored, and are left out of the scores)."""
+    counts = {"queries": 0, "positives": 0, "negatives": 0}
+    examples: list[str] = []
+    for r in rows:
+        for key, values in (("queries", [r["query"]]), ("positives", r["positives"]),
+                            ("negatives", r["negatives"])):
+            for v in values:
+                if str(v) not in row_of:
+                    counts[key] += 1
+                    if len(examples) < 3:
+                        examples.append(repr(str(v)))
+    if any(counts.values()):
+        total = {"queries": len(rows), "positives": sum(len(r["positives"]) for r in rows),
+                 "negatives": sum(len(r["negatives"]) for r in rows)}
+        singular = {"queries": "query", "positives": "positive", "negatives": "negative"}
+        parts = ", ".join(f"{counts[k]} of {total[k]} {singular[k]} ids" for k in counts if counts[k])
+        warnings.warn(
+            f"negatives file: {parts} name no embedding row (first: {', '.join(examples)}); "
+            "they are left out of the scores and ranks. Check that the ids (--ids) name the "
+            "file's queries and documents.",
+            GraphNegWarning, stacklevel=3,
+        )
+    return counts
 
 
 def _file_scores(rows: list[dict[str, Any]]) -> tuple[np.ndarray, list[np.ndarray]] | None:

@@ -184,3 +184,15 @@ def test_corpus_reader_options_refused_for_other_inputs(data, tmp_path, capsys):
     rc = main(["inspect", str(data["X"]), "--out", str(tmp_path / "o"), "--format", "edges", "-q"])
     err = capsys.readouterr().err
     assert rc == 2 and "citation corpora only" in err and "Traceback" not in err
+
+
+def test_qrels_with_unknown_ids_are_counted_in_a_warning(data, tmp_path, capsys):
+    ids = tmp_path / "ids.txt"
+    ids.write_text("".join(f"d{i}\n" for i in range(240)))
+    qrels = tmp_path / "qrels.tsv"
+    qrels.write_text("".join(f"d{i}\td{i + 1}\n" for i in range(0, 20, 2)) + "d0\tnope1\nnope2\td3\n")
+    out = tmp_path / "o"
+    assert main(["inspect", str(data["batches"]), "--embeddings", str(data["X"]), "--ids", str(ids),
+                 "--qrels", str(qrels), "--out", str(out), "--no-plots", "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "graphneg: warning: --qrels" in err and "2 of 12 pairs name an unknown item (2 unknown ids" in err

@@ -234,3 +234,42 @@ def test_batch_file_with_float_ids_names_file_line_and_position(tmp_path, capsys
     assert "b.jsonl:2:" in capsys.readouterr().err
     ok = write_jsonl(tmp_path / "ok.jsonl", [{"batch": 0, "indices": [0.0, 1.0]}, {"batch": 1, "indices": [2]}])
     assert inspect(ok)["batches"]["num_batches"] == 2  # integral floats are the same ids
+
+
+# -- the library checks what the CLI checks, accepts what its docstring says, counts what it drops (issue 23)
+def test_num_replicas_and_batch_size_are_checked(tmp_path):
+    bf = write_jsonl(tmp_path / "b.jsonl", [{"batch": 0, "indices": [0, 1]}, {"batch": 1, "indices": [2]}])
+    with pytest.raises(ValueError, match="`num_replicas` must be >= 1, got 0"):
+        inspect(bf, num_replicas=0)
+    with pytest.raises(TypeError, match="`num_replicas` must be an int"):
+        inspect(bf, num_replicas=1.5)
+    with pytest.raises(ValueError, match="`batch_size` must be >= 1"):
+        inspect(bf, batch_size=0)
+
+
+def test_links_and_positives_accept_a_link_graph(tmp_path, blobs):
+    _, X, labels = blobs
+    batches = [np.flatnonzero(labels == c) for c in range(6)]
+    bf = write_jsonl(tmp_path / "b.jsonl", [{"batch": i, "indices": b.tolist()} for i, b in enumerate(batches)])
+    src, dst = np.arange(0, 239), np.arange(1, 240)
+    g = gn.LinkGraph.from_index_arrays(src, dst, [f"p{i}" for i in range(240)], warn=False)
+    A = g.adjacency
+    for key in ("links", "positives"):
+        via_graph = inspect(bf, embeddings=X, **{key: g})
+        via_matrix = inspect(bf, embeddings=X, **{key: A})
+        for s in (via_graph, via_matrix):
+            s.pop("seconds")
+        assert via_graph == via_matrix
+    with pytest.raises(TypeError, match="`links` must be a scipy.sparse matrix, a 2-D array or a LinkGraph"):
+        inspect(bf, links="edges.tsv")
+
+
+def test_unknown_ids_of_a_negatives_file_are_counted(tmp_path, blobs):
+    _, X, _ = blobs
+    ids = [f"p{i}" for i in range(240)]
+    recs = [{"query_id": "p0", "positive_id": "p1", "negative_ids": ["p50", "zz1", "zz2"]},
+            {"query_id": "qq", "positive_id": "p2", "negative_ids": ["p60"]}]
+    nf = write_jsonl(tmp_path / "train.jsonl", recs)
+    with pytest.warns(gn.GraphNegWarning, match=r"1 of 2 query ids, 2 of 4 negative ids name no embedding row"):
+        s = inspect(nf, embeddings=X, ids=ids)
+    assert s["negatives"]["unknown_ids"] == {"queries": 1, "positives": 0, "negatives": 2}
