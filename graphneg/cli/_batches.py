@@ -43,7 +43,8 @@ def add_options(b: argparse.ArgumentParser) -> None:
 
 
 def _add_input_options(b: argparse.ArgumentParser) -> None:
-    b.add_argument("--embeddings", type=Path, help=".npy (n_items, dim); default: built-in demo data")
+    b.add_argument("--embeddings", type=Path, help=".npy (n_items, dim); default: built-in demo data "
+                   "(never with --graph: without embeddings a saved graph gets no cosine diagnostics)")
     b.add_argument("--labels", type=Path, help="labels for diagnostics: .npy or text, one per line")
     b.add_argument("--ids", type=Path, help="text file of item ids, one per line, written with the batches")
     b.add_argument("--demo-size", type=int, default=3000, help="items in the demo dataset")
@@ -106,11 +107,18 @@ def run(args: argparse.Namespace) -> int:
             raise CliError(f"--stats-json {args.stats_json} is the same file as -o")
     outputs += _graph_file_outputs(args, [*inputs, args.graph, args.output, args.stats_json])
     with claim_outputs(outputs), relay_warnings(args.quiet):
+        _check_graph_file_options(args)
         X, labels, ids, citations = _inputs(args)
-        graph, comm = _graph_and_communities(args, X, ids)
+        saved = None
+        if X is None:  # --graph without --embeddings: the graph alone decides the items
+            saved = _read_graph_file(args)
+            labels, ids = _labels_and_ids(args, saved.graph.shape[0], saved.ids)
+            log("no --embeddings: the diagnostics leave out mean cosine (they compare batches on the "
+                "graph and the labels only); give --embeddings for it", args.quiet)
+        graph, comm = _graph_and_communities(args, X, ids, saved)
         sampler = _sampler(args, comm)  # refuses an empty epoch before writing
         batches = sampler.batches()
-        control = RandomPlan(X.shape[0], args.batch_size, drop_last=args.drop_last, seed=args.seed)
+        control = RandomPlan(graph.shape[0], args.batch_size, drop_last=args.drop_last, seed=args.seed)
         control.set_epoch(args.epoch)
         write_batches(args.output, batches, ids)
         log(f"wrote {len(batches)} batches to {args.output} "
@@ -126,10 +134,48 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _inputs(args: argparse.Namespace) -> tuple[np.ndarray, Any, list[str] | None, Any]:
-    """Embeddings, diagnostic labels, item ids and (demo only) the citation graph."""
+# Options that decide how a graph is built, and how its communities are found, with their
+# defaults: a saved graph (--graph) is not rebuilt, so a value other than the default would be
+# silently ignored; it is refused instead (community options only where the file holds them).
+_KNN_DEFAULTS: dict[str, Any] = {"k": 10, "skip": 0, "metric": "cosine", "mutual": False, "backend": "exact",
+                                 "precision": "fp32", "device": None}
+_COMMUNITY_DEFAULTS: dict[str, Any] = {"method": "leiden", "resolution": None, "max_cluster_size": None,
+                                       "cluster_size": None, "num_parts": None, "unweighted": False}
+
+
+def _option(name: str) -> str:
+    return "-k" if name == "k" else "--" + name.replace("_", "-")
+
+
+def _changed(args: argparse.Namespace, defaults: dict[str, Any]) -> list[str]:
+    return [_option(k) for k, v in defaults.items() if getattr(args, k) != v]
+
+
+def _check_graph_file_options(args: argparse.Namespace) -> None:
+    """With --graph: kNN options cannot apply (no search runs), nor --demo-size (the demo data
+    are never compared against a saved graph); refused, never ignored."""
+    if args.graph is None:
+        return
+    if args.demo_size != 3000:
+        raise CliError(f"--demo-size sizes the built-in demo data, which --graph {args.graph} never uses "
+                       "(it describes other items); leave it out, and give --embeddings for cosine diagnostics")
+    knn = _changed(args, _KNN_DEFAULTS)
+    if knn:
+        raise CliError(f"{', '.join(knn)} would choose how the kNN graph is built, but --graph {args.graph} is a saved graph "
+                       "(no search runs); leave them out, or build from --embeddings instead of --graph")
+
+
+def _inputs(args: argparse.Namespace) -> tuple[np.ndarray | None, Any, list[str] | None, Any]:
+    """Embeddings, diagnostic labels, item ids and (demo only) the citation graph.
+
+    With ``--graph`` and no ``--embeddings`` all four are None: the demo data describe other
+    items than a saved graph, so they are never used for it (labels and ids are read once the
+    graph's size is known).
+    """
     import graphneg as gn
 
+    if args.embeddings is None and args.graph is not None:
+        return None, None, None, None
     if args.embeddings is None:
         if args.demo_size < 2:
             raise CliError(f"--demo-size must be >= 2, got {args.demo_size}")
@@ -138,14 +184,20 @@ def _inputs(args: argparse.Namespace) -> tuple[np.ndarray, Any, list[str] | None
             f"{int(demo.labels.max()) + 1} topics, {demo.citations.nnz} citations", args.quiet)
         return demo.embeddings, demo.labels, None, demo.citations
     X = load_embeddings(args.embeddings)
-    labels = load_labels(args.labels, X.shape[0]) if args.labels else None
-    ids = None
-    if args.ids:
-        ids = read_text(args.ids, "--ids").splitlines()
-        if len(ids) != X.shape[0]:
-            raise CliError(f"--ids {args.ids} has {len(ids)} lines, expected {X.shape[0]} (one per row)")
+    labels, ids = _labels_and_ids(args, X.shape[0], None)
     log(f"embeddings {args.embeddings}: {X.shape[0]} x {X.shape[1]}", args.quiet)
     return X, labels, ids, None
+
+
+def _labels_and_ids(args: argparse.Namespace, n: int, saved_ids: list[str] | None) -> tuple[Any, list[str] | None]:
+    """--labels and --ids for ``n`` items (a saved graph's own ids when --ids is not given)."""
+    labels = load_labels(args.labels, n) if args.labels else None
+    ids = saved_ids
+    if args.ids:
+        ids = read_text(args.ids, "--ids").splitlines()
+        if len(ids) != n:
+            raise CliError(f"--ids {args.ids} has {len(ids)} lines, expected {n} (one per row)")
+    return labels, ids
 
 
 def _graph_file_outputs(args: argparse.Namespace, inputs: list[Path | None]) -> list[Path]:
@@ -169,12 +221,15 @@ def _graph_params(args: argparse.Namespace) -> dict[str, Any]:
     return params
 
 
-def _graph_and_communities(args: argparse.Namespace, X: np.ndarray, ids: list[str] | None) -> tuple[Any, np.ndarray]:
-    """From ``--graph``, from ``--cache-dir``, or built; saved to ``--save-graph`` when asked."""
+def _graph_and_communities(args: argparse.Namespace, X: np.ndarray | None, ids: list[str] | None,
+                           saved: Any = None) -> tuple[Any, np.ndarray]:
+    """From ``--graph`` (``saved`` when already read), from ``--cache-dir``, or built; saved to
+    ``--save-graph`` when asked."""
     from ..io import _graph_files as gf
 
     if args.graph is not None:
-        graph, comm = _load_graph_file(args, X)
+        saved = saved if saved is not None else _read_graph_file(args)
+        graph, comm = _load_graph_file(args, X, saved)
     elif args.cache_dir is not None:
         key = gf.content_hash(args.embeddings) if args.embeddings is not None else gf.content_hash(X)
 
@@ -189,26 +244,41 @@ def _graph_and_communities(args: argparse.Namespace, X: np.ndarray, ids: list[st
         graph = _knn_graph(args, X)
         comm = _communities(args, graph)
     if args.save_graph is not None:
-        key = gf.content_hash(args.embeddings) if args.embeddings is not None else gf.content_hash(X)
+        if X is None:  # a saved graph saved again: it keeps the hash of its own input
+            key = saved.input_hash
+        else:
+            key = gf.content_hash(args.embeddings) if args.embeddings is not None else gf.content_hash(X)
         gf.save_graph(args.save_graph, graph, labels=comm, ids=ids, params=_graph_params(args), input_hash=key)
         log(f"wrote graph and communities to {args.save_graph}", args.quiet)
     return graph, comm
 
 
-def _load_graph_file(args: argparse.Namespace, X: np.ndarray) -> tuple[Any, np.ndarray]:
-    """A saved graph whose nodes are the embedding rows; its communities, or new ones when it has none."""
+def _read_graph_file(args: argparse.Namespace) -> Any:
     from ..io._graph_files import load_graph
 
     try:
-        saved = load_graph(args.graph)
+        return load_graph(args.graph)
     except (OSError, ValueError) as err:
         raise CliError(f"--graph: {err}") from None
-    if saved.graph.shape[0] != X.shape[0]:
+
+
+def _load_graph_file(args: argparse.Namespace, X: np.ndarray | None, saved: Any) -> tuple[Any, np.ndarray]:
+    """A saved graph whose nodes are the embedding rows; its communities, or new ones when it has none.
+
+    Community options are honoured where the file holds no communities, and refused where it
+    does (they would be ignored).
+    """
+    if X is not None and saved.graph.shape[0] != X.shape[0]:
         raise CliError(f"--graph {args.graph} has {saved.graph.shape[0]} nodes but the embeddings have "
                        f"{X.shape[0]} rows; they must describe the same items")
     log(f"graph {args.graph}: {saved.graph.shape[0]} nodes, {saved.graph.nnz} edges", args.quiet)
     if saved.labels is None:
         return saved.graph, _communities(args, saved.graph)
+    changed = _changed(args, _COMMUNITY_DEFAULTS)
+    if changed:
+        raise CliError(f"{', '.join(changed)} would choose how communities are found, but --graph {args.graph} holds its own "
+                       "communities (they are used as saved); leave the option out, or save the graph "
+                       "without communities to find new ones")
     log(f"communities from {args.graph}: {int(saved.labels.max()) + 1}", args.quiet)
     return saved.graph, saved.labels
 

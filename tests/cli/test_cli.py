@@ -95,3 +95,60 @@ def test_citations_on_a_metadata_table_exits_2_with_one_line(tmp_path, capsys):
     assert err.startswith("graphneg: error: meta.csv:1:") and "not an edge list" in err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert not out.exists()
+
+
+# -- `graphneg batches --graph` (issue 23) -------------------------------------------------------
+@pytest.fixture
+def saved_graph(tmp_path):
+    """A 300-item graph from other data than the demo, saved with its communities."""
+    rng = np.random.default_rng(1)
+    X = (rng.normal(size=(6, 8)) * 4)[np.repeat(np.arange(6), 50)] + rng.normal(size=(300, 8))
+    np.save(tmp_path / "X.npy", X.astype(np.float32))
+    g = tmp_path / "g.npz"
+    assert main(["batches", "--embeddings", str(tmp_path / "X.npy"), "--save-graph", str(g),
+                 "-o", str(tmp_path / "b0.jsonl"), "-q"]) == 0
+    return g
+
+
+def test_batches_from_a_graph_without_embeddings_never_use_the_demo(tmp_path, capsys, saved_graph):
+    capsys.readouterr()
+    stats = tmp_path / "s.json"
+    assert main(["batches", "--graph", str(saved_graph), "-o", str(tmp_path / "b.jsonl"),
+                 "--stats-json", str(stats)]) == 0
+    out = capsys.readouterr()
+    assert "no --embeddings: the diagnostics leave out mean cosine" in out.err
+    assert "demo" not in out.err and "mean in-batch cosine" not in out.out
+    s = json.loads(stats.read_text())["graphneg"]
+    assert "mean_cosine" not in s and s["coverage"] == 1.0 and "edge_share" in s
+    assert sum(len(b) for b in read_batches(tmp_path / "b.jsonl")) == 300
+    # with the embeddings the graph came from: cosine diagnostics of those, not of the demo
+    assert main(["batches", "--graph", str(saved_graph), "--embeddings", str(tmp_path / "X.npy"),
+                 "-o", str(tmp_path / "b2.jsonl"), "--stats-json", str(stats), "-q"]) == 0
+    assert json.loads(stats.read_text())["graphneg"]["mean_cosine"] > 0.5
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--cluster-size", "4"], "--cluster-size would choose how communities are found, but --graph"),
+        (["--method", "louvain"], "--method would choose how communities are found"),
+        (["-k", "5"], "-k would choose how the kNN graph is built, but --graph"),
+        (["--demo-size", "300"], "--demo-size sizes the built-in demo data"),
+    ],
+)
+def test_batches_graph_refuses_options_it_would_ignore(tmp_path, capsys, saved_graph, extra, message):
+    capsys.readouterr()
+    assert main(["batches", "--graph", str(saved_graph), *extra, "-o", str(tmp_path / "x.jsonl"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("graphneg: error:") and message in err and err.count("\n") == 1
+    assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_batches_graph_without_communities_honours_cluster_size(tmp_path, saved_graph):
+    import graphneg as gn
+
+    bare = tmp_path / "bare.npz"
+    gn.save_graph(bare, gn.load_graph(saved_graph).graph)
+    assert main(["batches", "--graph", str(bare), "--cluster-size", "5", "--batch-size", "10",
+                 "--packing", "b3", "-o", str(tmp_path / "b.jsonl"), "-q"]) == 0
+    assert all(len(b) == 10 for b in read_batches(tmp_path / "b.jsonl"))

@@ -79,7 +79,7 @@ def test_batches_from_a_saved_graph_equal_a_fresh_run(tmp_path):
     assert main(["batches", "--demo-size", "400", "--save-graph", str(g), "-o", str(b1), "-q"]) == 0
     saved = gn.load_graph(g)
     assert saved.graph.shape == (400, 400) and saved.labels is not None and saved.params["k"] == 10
-    assert main(["batches", "--demo-size", "400", "--graph", str(g), "-o", str(b2), "-q"]) == 0
+    assert main(["batches", "--graph", str(g), "-o", str(b2), "-q"]) == 0
     assert b1.read_bytes() == b2.read_bytes()
 
 
@@ -97,7 +97,7 @@ def test_batches_cache_dir_reuses_the_graph(tmp_path, capsys):
 @pytest.mark.parametrize(
     "extra, match",
     [
-        (["--graph", "{g}", "--demo-size", "300"], "has 400 nodes but the embeddings have 300 rows"),
+        (["--graph", "{g}", "--demo-size", "300"], "--demo-size sizes the built-in demo data, which --graph"),
         (["--save-graph", "{tmp}/g.txt"], "must end in .npz"),
         (["--graph", "{tmp}/missing.npz"], "does not exist"),
         (["--graph", "{g}", "--cache-dir", "{tmp}/c"], "not allowed with"),
