@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from .._validation import check_int
+
 __all__ = [
     "world", "shard_rows", "load_shard", "all_sizes", "all_max", "broadcast_rows", "broadcast_block", "agree",
     "collective_device", "to_device",
@@ -84,19 +86,34 @@ def shard_rows(n: int, world_size: int, rank: int) -> tuple[int, int]:
     Parameters
     ----------
     n, world_size, rank : int
+        ``n >= 0`` rows, ``world_size >= 1`` shards, ``0 <= rank < world_size``.
 
     Returns
     -------
     tuple of int
 
+    Raises
+    ------
+    TypeError
+        A non-int argument (``10.7`` rows is an error, not 10).
+    ValueError
+        An argument out of its range, naming it.
+
     Examples
     --------
     >>> [shard_rows(10, 3, r) for r in range(3)]
     [(0, 4), (4, 7), (7, 10)]
+    >>> shard_rows(10, 0, 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: `world_size` must be >= 1, got 0.
     """
-    if not 0 <= rank < world_size:
+    n = check_int(n, "n", min_value=0)
+    world_size = check_int(world_size, "world_size")
+    rank = check_int(rank, "rank", min_value=0)
+    if rank >= world_size:
         raise ValueError(f"`rank` must be in [0, {world_size - 1}], got {rank}.")
-    base, extra = divmod(int(n), int(world_size))
+    base, extra = divmod(n, world_size)
     start = rank * base + min(rank, extra)
     return start, start + base + (rank < extra)
 

@@ -150,7 +150,8 @@ def assemble_graph(shards: Sequence[Any]) -> sp.csr_array:
     Returns
     -------
     scipy.sparse.csr_array
-        Canonical CSR, the graph ``graphneg.knn_graph`` builds in one process.
+        Canonical CSR (sorted indices, duplicates summed, whatever the shards hold), the graph
+        ``graphneg.knn_graph`` builds in one process.
 
     Examples
     --------
@@ -166,6 +167,7 @@ def assemble_graph(shards: Sequence[Any]) -> sp.csr_array:
     widths = {p.shape[1] for p in parts}
     if len(widths) != 1:
         raise ValueError(f"every shard must have the same number of columns, got {sorted(widths)}.")
-    G = sp.csr_array(sp.vstack([sp.csr_array(p) for p in parts], format="csr"))
-    G.sort_indices()
+    G = sp.csr_array(sp.vstack([sp.csr_array(p) for p in parts], format="csr"))  # a new array
+    G.has_canonical_format = False  # recheck: a shard may hold unsorted or duplicate entries
+    G.sum_duplicates()  # sorted indices, duplicates summed (on our copy only)
     return G

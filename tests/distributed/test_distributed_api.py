@@ -42,3 +42,32 @@ def test_inputs_are_read_only():
     gd.coarse_parts(X, 3)
     assert np.array_equal(X, before[0]) and np.array_equal(Q, before[1])
     assert (sp.csr_array(G) != before[2]).nnz == 0
+
+
+# -- issue 23: clear errors and a canonical graph ----------------------------------------------------
+@pytest.mark.parametrize(
+    ("args", "error", "match"),
+    [
+        ((-5, 2, 0), ValueError, "`n` must be >= 0, got -5"),
+        ((10.7, 2, 0), TypeError, "`n` must be an int, got 10.7"),
+        ((10, 0, 0), ValueError, "`world_size` must be >= 1, got 0"),
+        ((10, 2, 2), ValueError, r"`rank` must be in \[0, 1\], got 2"),
+        ((10, 2, -1), ValueError, "`rank` must be >= 0"),
+    ],
+)
+def test_shard_rows_names_the_bad_argument(args, error, match):
+    with pytest.raises(error, match=match):
+        gd.shard_rows(*args)
+
+
+def test_assemble_graph_of_non_canonical_shards_is_canonical():
+    import numpy as np
+    import scipy.sparse as sp
+
+    # row 0: columns 2, 1, 2 (unsorted, a duplicate); row 1 is canonical
+    a = sp.csr_array((np.array([1.0, 2.0, 3.0]), np.array([2, 1, 2]), np.array([0, 3])), shape=(1, 3))
+    b = sp.csr_array(np.array([[0.0, 5.0, 0.0]]))
+    G = gd.assemble_graph([a, b])
+    assert G.has_canonical_format and G.nnz == 3
+    assert G.indices.tolist() == [1, 2, 1] and G.data.tolist() == [2.0, 4.0, 5.0]
+    assert a.indices.tolist() == [2, 1, 2]  # the shard is not modified
