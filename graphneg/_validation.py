@@ -132,7 +132,8 @@ def check_choice(value: Any, name: str, choices: Collection[str]) -> str:
 def check_embeddings(
     X: Any, name: str = "X", *, metric: str | None = None, min_rows: int = 1
 ) -> np.ndarray:
-    """Return a C-contiguous float32 2-D array; reject NaN/inf and (under cosine) zero rows.
+    """Return a C-contiguous float32 2-D array; reject NaN/inf, complex values and (under
+    cosine) zero rows.
 
     Finite values beyond the float32 range are reported as such (not as inf). The result
     may share memory with ``X`` when it already is C-contiguous float32: treat it as
@@ -140,6 +141,10 @@ def check_embeddings(
 
     >>> check_embeddings([[1, 2], [3, 4]]).dtype
     dtype('float32')
+    >>> check_embeddings(np.ones((2, 2), dtype=complex), "X")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    TypeError: `X` must hold real numbers, got complex dtype complex128; ...
     """
     if sp.issparse(X):
         raise TypeError(
@@ -154,6 +159,7 @@ def check_embeddings(
         np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
     ):
         raise TypeError(f"`{name}` must be a 2-D numeric array, got dtype {arr.dtype}.")
+    _refuse_complex(arr.dtype, name)
     if arr.ndim != 2:
         raise ValueError(f"`{name}` must be a 2-D array (n_items, dim), got shape {arr.shape}.")
     if arr.shape[0] < min_rows or arr.shape[1] == 0:
@@ -182,6 +188,16 @@ def check_embeddings(
                 "similarity is undefined for them. Drop them or use metric='ip'."
             )
     return arr
+
+
+def _refuse_complex(dtype: np.dtype, name: str) -> None:
+    """Complex values are refused here, not truncated to their real part (numpy would only
+    warn with ``ComplexWarning``)."""
+    if np.issubdtype(dtype, np.complexfloating):
+        raise TypeError(
+            f"`{name}` must hold real numbers, got complex dtype {dtype}; pass the real part "
+            "(x.real) or the magnitude (abs(x)) explicitly."
+        )
 
 
 def row_norms(X: np.ndarray) -> np.ndarray:
@@ -315,6 +331,7 @@ def check_labels(labels: Any, name: str = "labels", *, n_items: int | None = Non
         raise ValueError(f"`{name}` must not be empty.")
     if arr.dtype == object:
         return _object_labels(arr, name)
+    _refuse_complex(arr.dtype, name)
     if np.issubdtype(arr.dtype, np.bool_):
         return arr.astype(np.int64)
     if np.issubdtype(arr.dtype, np.integer):
@@ -399,6 +416,8 @@ def check_graph(G: Any, name: str = "G", *, square: bool = True, keep_zeros: boo
             )
     # a copy: scipy shares index arrays between a matrix and csr_array(matrix), and the
     # canonicalisation below works in place (it would sort the caller's indices)
+    if sp.issparse(G):
+        _refuse_complex(G.dtype, name)
     G = canonical_csr(G, dtype=np.float32, name=name)
     if square and G.shape[0] != G.shape[1]:
         raise ValueError(f"`{name}` must be square (n_nodes, n_nodes), got shape {G.shape}.")

@@ -313,3 +313,25 @@ def test_cli_csv_edge_list_gives_records(tmp_path: Path) -> None:
     proc = _cli("citations", str(src), "-o", str(tmp_path / "o.jsonl"), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert sum(1 for _ in open(tmp_path / "o.jsonl")) > 0
+
+
+# -- issue 23: complex input is refused with a clear error, not numpy's ComplexWarning ------------
+def test_complex_input_is_refused_in_the_public_checks():
+    import warnings
+
+    import numpy as np
+    import scipy.sparse as sp
+
+    import graphneg as gn
+
+    X = np.ones((20, 4), dtype=complex)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a ComplexWarning would fail here
+        for call, name in [
+            (lambda: gn.knn_graph(X, 3), "`X`"),
+            (lambda: gn.batch_stats([[0, 1]], embeddings=X[:2]), "`embeddings`"),
+            (lambda: gn.communities(sp.csr_array(np.eye(3, k=1) * (1 + 1j))), "`graph`"),
+            (lambda: gn.batch_stats([[0, 1]], labels=np.array([1 + 0j, 2 + 0j])), "`labels`"),
+        ]:
+            with pytest.raises(TypeError, match=f"{name} must hold real numbers, got complex dtype"):
+                call()
