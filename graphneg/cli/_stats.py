@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+import numpy as np
+
 from ._batches_io import read_batches
 from ._common import CliError, load_embeddings, load_labels
 
@@ -77,8 +79,17 @@ def run(args: argparse.Namespace) -> int:
     X = load_embeddings(args.embeddings) if args.embeddings else None
     n = X.shape[0] if X is not None else None
     labels = load_labels(args.labels, n) if args.labels else None
-    if n is not None and max(int(b.max(initial=-1)) for b in batches) >= n:
-        raise CliError(f"{args.batches} has indices >= {n}, the number of --embeddings rows")
+    if n is None and labels is not None:
+        n = len(labels)
+    if n is not None:  # the first out-of-range id, with its file:line (one batch a line)
+        with open(args.batches, encoding="utf-8") as fh:  # read_batches skips blank lines
+            lines = [i for i, text in enumerate(fh, 1) if text.strip()]
+        for line, b in zip(lines, batches, strict=True):
+            if b.size and int(b.max()) >= n:
+                bad = int(b[np.argmax(b >= n)])
+                what = "--embeddings rows" if X is not None else "--labels"
+                raise CliError(f"{args.batches}:{line}: item id {bad} is out of range: there are {n} {what} "
+                               f"(ids 0..{n - 1})")
     stats = gn.batch_stats(batches, embeddings=X, labels=labels)
     print(json.dumps(stats, indent=2) if args.json else format_table({"batches": stats}))
     return 0

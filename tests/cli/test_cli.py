@@ -152,3 +152,13 @@ def test_batches_graph_without_communities_honours_cluster_size(tmp_path, saved_
     assert main(["batches", "--graph", str(bare), "--cluster-size", "5", "--batch-size", "10",
                  "--packing", "b3", "-o", str(tmp_path / "b.jsonl"), "-q"]) == 0
     assert all(len(b) == 10 for b in read_batches(tmp_path / "b.jsonl"))
+
+
+def test_stats_out_of_range_id_names_the_id_and_file_line(tmp_path, capsys):
+    np.save(tmp_path / "X.npy", np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32))
+    f = tmp_path / "b.jsonl"
+    f.write_text('{"batch": 0, "indices": [0, 1]}\n\n{"batch": 1, "indices": [2, 7, 9]}\n')
+    assert main(["stats", str(f), "--embeddings", str(tmp_path / "X.npy")]) == 2
+    err = capsys.readouterr().err
+    assert "b.jsonl:3: item id 7 is out of range: there are 5 --embeddings rows" in err
+    assert err.count("\n") == 1
