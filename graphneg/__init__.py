@@ -21,16 +21,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _compat, distributed, inspection, io, links, negatives, similarity  # noqa: F401 (distributed: by name)
+from . import distributed, inspection, io, links, negatives, similarity  # noqa: F401 (distributed: by name)
 from ._version import __version__
-from .exceptions import BackendUnavailableError, GraphNegWarning, InfeasibleSamplingError
+from .exceptions import BackendUnavailableError, GraphNegWarning
 from .inspection import inspect
 from .io import *  # noqa: F403  (each subpackage's __all__ is the public API)
 from .links import *  # noqa: F403
 from .negatives import *  # noqa: F403
 from .similarity import *  # noqa: F403
-
-_compat.install()
 
 # torch-facing names load torch on first use (PEP 562), so `import graphneg` stays light
 _LAZY = {
@@ -53,7 +51,6 @@ __all__ = [
     "inspect",
     "BackendUnavailableError",
     "GraphNegWarning",
-    "InfeasibleSamplingError",
     *_LAZY,
 ]
 

@@ -26,7 +26,7 @@ NO_ARRAY_INPUT = {
     "ConflictReport", "read_citations", "read_edge_list", "read_s2orc", "read_s2ag_citations", "read_openalex",
     "read_planetoid", "read_ogb", "abstract_from_inverted_index", "read_sentence_transformers_jsonl",
     "read_flagembedding", "read_tevatron", "load_retrieval_corpus", "load_graph_corpus", "load_demo",
-    "BackendUnavailableError", "InfeasibleSamplingError", "GraphNegWarning",
+    "BackendUnavailableError", "GraphNegWarning",
 }
 
 

@@ -8,8 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # modules that are plumbing, not part of either pipeline
-PLUMBING = {"__init__.py", "__main__.py", "_version.py", "_compat.py", "_optional.py", "exceptions.py",
-            "_masks_compat.py"}
+PLUMBING = {"__init__.py", "__main__.py", "_version.py", "_optional.py", "exceptions.py"}
 
 
 def architecture_section() -> str:

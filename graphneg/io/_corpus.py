@@ -51,7 +51,6 @@ from typing import Any, Literal
 import numpy as np
 import scipy.sparse as sp
 
-from .._deprecation import deprecated_alias
 from .._ids import normalize_id
 from .._sparse import canonical_csr
 from .._validation import check_choice
@@ -153,8 +152,6 @@ class GraphCorpus:
         """Number of nodes."""
         return len(self.ids)
 
-    n_nodes = deprecated_alias("num_nodes")
-
     @property
     def graph(self) -> LinkGraph:
         """The edges as a :class:`~graphneg.LinkGraph` over :attr:`ids` (a new object).
@@ -249,10 +246,6 @@ class RetrievalCorpus:
     def num_queries(self) -> int:
         """Number of queries."""
         return len(self.query_ids)
-
-    n_docs = deprecated_alias("num_docs")
-
-    n_queries = deprecated_alias("num_queries")
 
     def _validate(self) -> None:
         """Check and normalise every field in place (also re-run before saving)."""

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .._deprecation import deprecated_alias, renamed_parameters
 from .._validation import check_float, check_int
 
 
@@ -32,7 +31,7 @@ class DemoData:
         ``j < i``. ``LinkGraph(demo.citations)`` makes it a
         :class:`~graphneg.LinkGraph` for the link-structure tools.
     num_items : int
-        Number of items (``n_items`` is a deprecated alias).
+        Number of items.
 
     Examples
     --------
@@ -51,10 +50,7 @@ class DemoData:
         """Number of items."""
         return int(self.labels.size)
 
-    n_items = deprecated_alias("num_items")
 
-
-@renamed_parameters(n_items="num_items", n_fields="num_fields")
 def load_demo(
     num_items: int = 3000,
     *,
@@ -76,11 +72,11 @@ def load_demo(
     Parameters
     ----------
     num_items : int, default=3000
-        Number of items (``n_items`` is a deprecated spelling).
+        Number of items.
     dim : int, default=64
         Embedding dimension.
     num_fields : int, default=6
-        Number of fields (``n_fields`` is a deprecated spelling).
+        Number of fields.
     topics_per_field : int, default=8
         Topics in each field.
     noise : float, default=1.4

@@ -21,7 +21,7 @@ default) raises a ``ValueError`` naming the file and the line of the first malfo
 the first reason.
 
 Inputs are always row indices: ``positives`` (corpus rows per query, several allowed) and
-``negatives`` (a :class:`~graphneg.mining.HardNegatives` or a ``(n_queries, n)`` int array,
+``negatives`` (a :class:`~graphneg.HardNegatives` or a ``(n_queries, n)`` int array,
 ``-1`` padded). Writers are atomic (a failure leaves no file and no temporary file behind)
 and write UTF-8 with ``ensure_ascii=False``.
 """

@@ -36,7 +36,7 @@ nodes after the corpus nodes). The counts end up in :attr:`CitationData.counts`,
 was dropped or skipped.
 
 Layout: this module holds detection and :func:`read_citations` and re-exports the readers
-(``X as X`` imports: ``graphneg.io`` and the old path ``graphneg.readers`` read them here);
+(``X as X`` imports: ``graphneg.io`` reads them here);
 ``_readers_base`` the shared line input, bookkeeping and edge assembly, ``_readers_edges``
 edge lists, ``_readers_jsonl`` the one JSONL streaming skeleton that ``_readers_s2``
 (S2ORC, S2AG) and ``_readers_openalex`` plug their record parsers into,

@@ -24,7 +24,6 @@ from typing import IO, Any
 import numpy as np
 import scipy.sparse as sp
 
-from .._deprecation import deprecated_alias
 from .._ids import normalize_id, normalize_ids
 from .._validation import check_bool
 from ..exceptions import GraphNegWarning
@@ -88,8 +87,6 @@ class CitationData:
     def num_nodes(self) -> int:
         """Number of nodes (corpus and external)."""
         return self.graph.num_nodes
-
-    n_nodes = deprecated_alias("num_nodes")
 
 
 # --------------------------------------------------------------------------------------------

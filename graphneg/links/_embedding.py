@@ -17,7 +17,6 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as sla
 from scipy.sparse.csgraph import connected_components
 
-from .._deprecation import renamed_parameters
 from .._random import SeedLike, check_rng
 from .._sparse import pattern, symmetric
 from .._validation import check_choice, check_graph, check_int
@@ -58,7 +57,6 @@ def _check_weights(weights: Any) -> np.ndarray:
     return w
 
 
-@renamed_parameters(n_iter="num_iterations")
 def graph_embedding(
     graph: LinkGraph | Any,
     dim: int = 128,
@@ -119,7 +117,7 @@ def graph_embedding(
         embedding of :math:`\hat A`.
     num_iterations : int, default=10
         Subspace iterations for ``'svd'`` (``0``: one random projection); unused by
-        ``'eigsh'``. (``n_iter`` is a deprecated spelling.)
+        ``'eigsh'``.
     oversample : int, default=16
         Extra block columns for ``'svd'`` (capped so ``dim + oversample <= n_nodes``).
     components : {'project', 'drop', 'keep'}, default='project'

@@ -21,8 +21,6 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .. import _deprecation
-from .._deprecation import deprecated_alias, renamed_parameters
 from .._ids import normalize_id, normalize_ids
 from .._sparse import canonical_csr, csr_member, symmetric
 from .._validation import check_int
@@ -215,7 +213,6 @@ class LinkGraph:
     ids : list of str
     counts : EdgeCounts
     num_nodes, num_edges : int
-        ``n_nodes`` and ``n_edges`` are deprecated aliases.
 
     Examples
     --------
@@ -321,7 +318,6 @@ class LinkGraph:
         return cls._build(s, d, node_ids, counts, warn=warn)
 
     @classmethod
-    @renamed_parameters(n_nodes="num_nodes")
     def from_index_edges(
         cls,
         edges: Any,
@@ -339,8 +335,7 @@ class LinkGraph:
             Node rows, one pair per edge. Pairs naming a row outside ``[0, num_nodes)`` are
             dropped and counted as unknown.
         num_nodes : int, default=None
-            ``None``: ``len(ids)`` when given, else the largest row + 1. (``n_nodes`` is a
-            deprecated spelling.)
+            ``None``: ``len(ids)`` when given, else the largest row + 1.
         ids : sequence of str or int, default=None
             External ids of the rows (default ``"0", "1", ...``).
         layout : {'auto', 'pairs', 'edge_index'}, default='auto'
@@ -426,10 +421,6 @@ class LinkGraph:
     def num_edges(self) -> int:
         """Number of (directed) links."""
         return int(self.adjacency.nnz)
-
-    n_nodes = deprecated_alias("num_nodes")
-
-    n_edges = deprecated_alias("num_edges")
 
     def __repr__(self) -> str:
         return f"LinkGraph(num_nodes={self.num_nodes}, num_edges={self.num_edges})"
@@ -674,11 +665,10 @@ class LinkGraph:
 
 
 def _caller_level() -> int:
-    """``stacklevel`` for a warning issued in the caller: the first frame outside this package's
-    graph and deprecation modules (constructors call each other and may be wrapped)."""
-    internal = {__file__, _deprecation.__file__}
+    """``stacklevel`` for a warning issued in the caller: the first frame outside this module
+    (constructors call each other)."""
     frame, level = sys._getframe(2), 2
-    while frame is not None and frame.f_code.co_filename in internal:
+    while frame is not None and frame.f_code.co_filename == __file__:
         frame, level = frame.f_back, level + 1
     return level
 

@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 
-from .._deprecation import renamed_parameters
 from .._random import SeedLike, check_rng, epoch_rng
 from .._validation import check_embeddings, check_float, check_int, check_labels
 from ..similarity._knn import knn_search
@@ -189,7 +188,6 @@ def pair_margins(positive_scores: Sequence[Any], negative_scores: Sequence[Any])
     ]
 
 
-@renamed_parameters(n_bins="num_bins", n_samples="num_samples")
 def balanced_margin_pairs(
     margins: Sequence[Any],
     *,
@@ -216,10 +214,9 @@ def balanced_margin_pairs(
     margins : sequence of 1-D arrays
         Teacher margin of each candidate pair of each query (see :func:`pair_margins`).
     num_bins : int, default=10
-        Equal-width margin bins per query (``n_bins`` is a deprecated alias).
+        Equal-width margin bins per query.
     num_samples : int, default=1
-        Pairs drawn per query (independently, with replacement, as TAS draws per batch;
-        ``n_samples`` is a deprecated alias).
+        Pairs drawn per query (independently, with replacement, as TAS draws per batch).
     min_pairs : int, default=2
         Queries with fewer pairs get ``-1`` (TAS drops them).
     seed, epoch : int, default=0

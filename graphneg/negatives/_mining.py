@@ -321,7 +321,7 @@ def positive_scores(Q: np.ndarray, C: np.ndarray, qrows: np.ndarray, cols: np.nd
 
 
 def _blocks_tiled(s: _Search, P: sp.csr_array) -> Iterator[BlockRows]:
-    """CPU: cache-resident GEMM tiles with a running threshold (graphneg._tiled), exact fp32."""
+    """CPU: cache-resident GEMM tiles with a running threshold (``similarity._tiled``), exact fp32."""
     from ..similarity._search import tiled_blocks
 
     Qn, Cn = s.Q, s.C
@@ -554,7 +554,7 @@ def mine_hard_negatives(
 
     - Inputs are embeddings and row indices, not texts: identical texts are not merged
       (pass them in ``exclude`` or ``positives``), and the result has one row per query,
-      not per (query, positive) pair (:func:`graphneg.formats.to_sentence_transformers`
+      not per (query, positive) pair (:func:`graphneg.to_sentence_transformers`
       expands it).
     - ``'random'`` is seeded and draws among the valid survivors only (sentence-transformers
       uses the unseeded global ``random`` and, when fewer than ``num_negatives`` survive,

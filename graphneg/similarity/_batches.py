@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
-from .._deprecation import renamed_parameters
 from .._groups import Groups
 from .._random import epoch_rng
 from .._validation import check_bool, check_epoch_args, check_float, check_int, check_keywords, check_labels
@@ -238,14 +237,13 @@ def mix_random_items(batches: Batches, fraction: float, rng: np.random.Generator
     return np.split(flat, np.cumsum(sizes)[:-1])
 
 
-@renamed_parameters(n_items="num_items")
 def random_batches(num_items: int, batch_size: int, **options: Unpack[StratifiedEpochOptions]) -> Batches:
     """Random batches: a seeded permutation of ``range(num_items)`` cut into ``batch_size`` blocks.
 
     Parameters
     ----------
     num_items : int
-        Number of items (formerly ``n_items``, still accepted with a DeprecationWarning).
+        Number of items.
     batch_size : int
         Items per batch.
     seed, epoch : int, default=0

@@ -17,7 +17,6 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 
-from .._deprecation import renamed_parameters
 from .._optional import optional_import
 from .._random import SeedLike, check_rng, derive_seed
 from .._sparse import symmetric
@@ -114,7 +113,6 @@ def _edge_pairs(rows: np.ndarray, cols: np.ndarray, step: int = 1 << 16) -> Iter
     return itertools.chain.from_iterable(chunks)  # C iteration: no generator frame per edge
 
 
-@renamed_parameters(G="graph")
 def to_igraph(graph: Any, *, weighted: bool = True) -> Any:
     """Convert a sparse graph to an undirected :class:`igraph.Graph` (edge attribute ``weight``).
 
@@ -124,7 +122,7 @@ def to_igraph(graph: Any, *, weighted: bool = True) -> Any:
     Parameters
     ----------
     graph : sparse matrix or array of shape (n_nodes, n_nodes)
-        The graph (formerly ``G``, still accepted with a DeprecationWarning).
+        The graph.
     weighted : bool, default=True
         Store the edge weights as the ``weight`` attribute.
 
@@ -180,9 +178,6 @@ _METHOD_OPTIONS = {
 }
 
 
-@renamed_parameters(
-    G="graph", max_size="max_cluster_size", size="cluster_size", n_parts="num_parts", n_iterations="num_iterations"
-)
 def communities(
     graph: Any,
     method: Method = "leiden",
@@ -248,9 +243,6 @@ def communities(
         generator): it is set for the call and not restored.
     seed : int or numpy.random.Generator, default=0
         Same seed, same partition.
-
-    The old spellings ``G``, ``max_size``, ``size``, ``n_parts`` and ``n_iterations`` are
-    still accepted, with a DeprecationWarning.
 
     Returns
     -------
@@ -517,7 +509,6 @@ def _split_oversized(
     return relabel(labels)
 
 
-@renamed_parameters(G="graph", size="cluster_size")
 def exact_size(graph: Any, labels: Any, cluster_size: int, *, seed: SeedLike = 0) -> np.ndarray:
     """Turn any partition into clusters of exactly ``cluster_size`` members.
 
@@ -538,11 +529,11 @@ def exact_size(graph: Any, labels: Any, cluster_size: int, *, seed: SeedLike = 0
     ----------
     graph : sparse matrix or array of shape (n_nodes, n_nodes)
         The graph the partition came from (edges guide the repair; weights are ignored).
-        Not modified. (Formerly ``G``.)
+        Not modified.
     labels : array-like of shape (n_nodes,)
         Any partition.
     cluster_size : int
-        Cluster size ``K``. (Formerly ``size``, still accepted with a DeprecationWarning.)
+        Cluster size ``K``.
     seed : int or Generator, default=0
         Seeds the sub-partitions and breaks ties.
 

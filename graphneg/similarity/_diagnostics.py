@@ -13,13 +13,11 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .._deprecation import renamed_parameters
 from .._ids import check_index_array
 from .._sparse import pattern, symmetric
 from .._validation import check_embeddings, check_graph, check_int, check_labels, safe_normalize
 
 
-@renamed_parameters(n_items="num_items")
 def batch_stats(
     batches: Sequence[Any],
     *,
@@ -44,8 +42,7 @@ def batch_stats(
         Gives ``edge_share``; direction is ignored.
     num_items : int, default=None
         Dataset size for ``coverage``; defaults to the length of the first of
-        ``embeddings``/``labels``/``graph`` given, else ``max id + 1``. (Formerly ``n_items``,
-        still accepted with a DeprecationWarning.)
+        ``embeddings``/``labels``/``graph`` given, else ``max id + 1``.
 
     Returns
     -------

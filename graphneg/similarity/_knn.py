@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict
 import numpy as np
 import scipy.sparse as sp
 
-from .._deprecation import renamed_parameters
 from .._optional import optional_import
 from .._sparse import symmetric
 from .._validation import (
@@ -155,7 +154,7 @@ def knn_search(
     recall_sample : int, default=1000
         Approximate backends only: rows whose neighbours are checked against an exact search
         (:func:`knn_recall`, seeded); the recall is logged at INFO level (logger
-        ``graphneg.knn``). ``0`` skips the check.
+        ``graphneg.similarity._knn``). ``0`` skips the check.
     min_recall : float, default=0.95
         A :class:`~graphneg.exceptions.GraphNegWarning` is issued when the measured recall is
         lower (raise the index's search effort, e.g. ``ef_search``, or use ``'exact'``).
@@ -748,15 +747,13 @@ def knn_graph(
     return G
 
 
-@renamed_parameters(G="graph")
 def symmetrize(graph: Any, mode: Literal["union", "mutual"] = "union") -> sp.csr_array:
     """Make a directed graph symmetric.
 
     Parameters
     ----------
     graph : sparse matrix or array of shape (n, n)
-        A directed graph, e.g. from :func:`knn_graph`. Not modified. (Formerly ``G``, still
-        accepted with a DeprecationWarning.)
+        A directed graph, e.g. from :func:`knn_graph`. Not modified.
     mode : {'union', 'mutual'}, default='union'
         ``'union'`` keeps an edge present in either direction, with the larger weight;
         ``'mutual'`` keeps only edges present in both directions, with the smaller weight.

@@ -10,14 +10,12 @@ DDP ranks agree as long as they embed the same items identically.
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .._deprecation import renamed_parameters
 from .._validation import check_bool, check_int
 from ._communities import communities
 from ._knn import knn_graph
@@ -28,7 +26,6 @@ logger = logging.getLogger(__name__)
 NGAME_MILESTONES = (10, 20, 25, 50, 75, 100, 125, 150, 200)
 
 
-@renamed_parameters(max_size="max_cluster_size")
 def ngame_cluster_size(
     epoch: int, *, start: int = 1, max_cluster_size: int = 512, milestones: Sequence[int] = NGAME_MILESTONES
 ) -> int:
@@ -43,7 +40,7 @@ def ngame_cluster_size(
     start : int, default=1
         Cluster size before the first milestone.
     max_cluster_size : int, default=512
-        Cap of the size (formerly ``max_size``, still accepted with a DeprecationWarning).
+        Cap of the size.
     milestones : sequence of int, default=NGAME_MILESTONES
         Epochs at which the size doubles.
 
@@ -84,8 +81,7 @@ class Reminer:
         Passed to :func:`graphneg.knn_graph`.
     method, resolution, max_cluster_size, weighted : community options
         Passed to :func:`graphneg.communities` (``resolution`` only to the methods that take
-        one). ``max_size``, the former name of ``max_cluster_size``, is still accepted (as a
-        keyword) with a DeprecationWarning.
+        one).
     cluster_size : int or callable (epoch) -> int, default=None
         Exact cluster size ``K`` (B3 batches), or a curriculum such as
         :func:`ngame_cluster_size`. ``None`` keeps variable-size communities. A size of 1
@@ -124,18 +120,10 @@ class Reminer:
     on_refresh: Callable[[np.ndarray, np.ndarray, int], None] | None = None
     seed: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
-    max_size: int | None = None  # deprecated spelling of max_cluster_size
 
     def __post_init__(self) -> None:
         self.every = check_int(self.every, "every")
         self.start = check_int(self.start, "start", min_value=0)
-        if self.max_size is not None:
-            if self.max_cluster_size is not None:
-                raise TypeError("Reminer() got both `max_size` (deprecated) and `max_cluster_size`; "
-                                "pass `max_cluster_size` only.")
-            warnings.warn("Reminer(): `max_size` is deprecated, use `max_cluster_size`.", DeprecationWarning,
-                          stacklevel=3)
-            self.max_cluster_size, self.max_size = self.max_size, None
         if not hasattr(self.sampler, "refresh"):
             raise TypeError(f"`sampler` must have a refresh(labels) method, got {type(self.sampler).__name__}.")
 
@@ -169,23 +157,9 @@ class Reminer:
         if self.on_refresh is not None:
             self.on_refresh(X, labels, epoch)
         sizes = np.bincount(labels)
-        self.history.append({"epoch": epoch, "n_communities": int(sizes.size), "cluster_size": size,
+        self.history.append({"epoch": epoch, "num_communities": int(sizes.size), "cluster_size": size,
                              "largest": int(sizes.max())})
         logger.info("re-mined at epoch %d: %d communities (largest %d)", epoch, sizes.size, sizes.max())
-        return labels
-
-    def maybe_refresh(self, epoch: int) -> bool:
-        """Deprecated: ``step(epoch) is not None``."""
-        warnings.warn("`Reminer.maybe_refresh(epoch)` is deprecated, use `step(epoch)`.", DeprecationWarning,
-                      stacklevel=2)
-        return self.step(epoch) is not None
-
-    def refresh(self, epoch: int) -> np.ndarray:
-        """Deprecated: ``step(epoch, force=True)`` (``refresh(labels)`` is the samplers' method)."""
-        warnings.warn("`Reminer.refresh(epoch)` is deprecated, use `step(epoch, force=True)`.",
-                      DeprecationWarning, stacklevel=2)
-        labels = self.step(epoch, force=True)
-        assert labels is not None
         return labels
 
     def _communities(self, X: np.ndarray, size: int | None, epoch: int) -> np.ndarray:

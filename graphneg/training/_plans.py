@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import numpy as np
 
-from .._deprecation import deprecated_alias
 from .._groups import Groups
 from .._validation import check_bool, check_choice, check_float, check_int, check_labels
 from ..exceptions import GraphNegWarning
@@ -150,7 +149,6 @@ def _num_items(data: Any) -> int:
 class PlannedBatches:
     """Base class: subclasses produce one epoch's global batches in :meth:`_global_batches`."""
 
-    n_items = deprecated_alias("num_items")
     _name = "batch sampler"  # the public class, in messages
 
     def __init__(

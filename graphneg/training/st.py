@@ -2,7 +2,7 @@
 
 Install with ``pip install 'graphneg[st]'``. Three lines::
 
-    from graphneg.st import batch_sampler
+    from graphneg.training.st import batch_sampler
     args = SentenceTransformerTrainingArguments(..., batch_sampler=batch_sampler(labels))
     trainer = SentenceTransformerTrainer(model, args, train_dataset=ds, loss=MultipleNegativesRankingLoss(model))
 
@@ -200,14 +200,14 @@ class RefreshCallback(_TrainerCallback):  # type: ignore[misc, valid-type]
 
     Wraps a :class:`graphneg.Reminer`; pass it in ``SentenceTransformerTrainer(callbacks=[...])``.
     At the start of epoch ``e`` (before the trainer draws that epoch's first batch) it calls
-    ``reminer.step(e)`` (``reminer.maybe_refresh(e)`` on reminers without ``step``), which
-    re-mines when the reminer's schedule says so. The reminer's ``embed`` typically calls
-    ``model.encode(train_texts)``; its ``sampler`` is ``factory.samplers[0]``.
+    ``reminer.step(e)``, which re-mines when the reminer's schedule says so. The reminer's
+    ``embed`` typically calls ``model.encode(train_texts)``; its ``sampler`` is
+    ``factory.samplers[0]``.
 
     Parameters
     ----------
     reminer : graphneg.Reminer
-        Anything with ``step(epoch)`` or ``maybe_refresh(epoch)``.
+        Anything with ``step(epoch)``.
 
     Examples
     --------
@@ -222,7 +222,7 @@ class RefreshCallback(_TrainerCallback):  # type: ignore[misc, valid-type]
     def __init__(self, reminer: Any) -> None:
         if _TrainerCallback is object:
             optional_import("transformers", extra="st", feature="RefreshCallback")
-        step = getattr(reminer, "step", None) or getattr(reminer, "maybe_refresh", None)
+        step = getattr(reminer, "step", None)
         if not callable(step):
             raise TypeError(f"`reminer` must have a step(epoch) method, got {type(reminer).__name__}.")
         self.reminer = reminer

@@ -65,7 +65,7 @@ def run_epochs(sampler: Any, rank: int, world_size: int) -> dict[str, Any]:
 
 
 def st_epochs(drop_last: bool, rank: int, world_size: int) -> dict[str, Any]:
-    """``graphneg.st.batch_sampler`` as the sentence-transformers trainer serves it under DDP:
+    """``graphneg.training.st.batch_sampler`` as the sentence-transformers trainer serves it under DDP:
     the factory's sampler yields the whole plan and accelerate's ``BatchSamplerShard`` shards it."""
     import torch.distributed as dist
     from accelerate.data_loader import BatchSamplerShard

@@ -36,7 +36,7 @@ def save_tiny_model(path: str) -> None:
 
 
 def train_one_epoch(rank: int, world_size: int, model_path: str, out_dir: str, n_rows: int, batch: int) -> dict:
-    """``SentenceTransformerTrainer`` with ``graphneg.st.batch_sampler`` on this rank; the rows
+    """``SentenceTransformerTrainer`` with ``graphneg.training.st.batch_sampler`` on this rank; the rows
     each step's loss saw, the number of steps and the final loss."""
     import torch.distributed as dist
 

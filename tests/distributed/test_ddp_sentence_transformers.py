@@ -1,4 +1,4 @@
-"""sentence-transformers' trainer with ``graphneg.st.batch_sampler`` under 2 gloo processes.
+"""sentence-transformers' trainer with ``graphneg.training.st.batch_sampler`` under 2 gloo processes.
 
 One epoch of a tiny randomly initialised BERT: both ranks take the same number of steps (DDP
 all-reduces every step, so a mismatch would hang until the harness's timeout fails the test),

@@ -1,4 +1,4 @@
-"""sentence-transformers' trainer with ``graphneg.st.batch_sampler`` started by a real launcher.
+"""sentence-transformers' trainer with ``graphneg.training.st.batch_sampler`` started by a real launcher.
 
 ``test_ddp_sentence_transformers.py`` spawns the ranks itself and hands accelerate a process
 group that is already up. Here ``torchrun`` (``python -m torch.distributed.run``) starts two CPU

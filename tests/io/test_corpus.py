@@ -1,4 +1,4 @@
-"""Tests for graphneg.corpus: round trips, validation errors, skipped items, atomic writes."""
+"""Tests for the corpora of graphneg.io: round trips, validation errors, skipped items, atomic writes."""
 
 from __future__ import annotations
 

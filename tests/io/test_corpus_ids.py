@@ -46,8 +46,7 @@ def test_graph_corpus_graph_and_num_nodes():
     g = GraphCorpus(ids=["a", "b", "c"], edges=_edges())
     lg = g.graph
     assert lg.ids == g.ids and lg.num_edges == 1 and g.num_nodes == 3
-    with pytest.deprecated_call():
-        assert g.n_nodes == 3
+    assert not hasattr(g, "n_nodes")
 
 
 def test_retrieval_corpus_ids_and_qrels_keys_follow_the_rule(tmp_path):
@@ -55,8 +54,7 @@ def test_retrieval_corpus_ids_and_qrels_keys_follow_the_rule(tmp_path):
     assert rc.corpus_ids == ["1", "2"] and rc.query_ids == ["10"]
     assert rc.qrels == {"test": {"10": {"2": 1, "1": 0}}}
     assert (rc.num_docs, rc.num_queries) == (2, 1)
-    with pytest.deprecated_call():
-        assert (rc.n_docs, rc.n_queries) == (2, 1)
+    assert not hasattr(rc, "n_docs") and not hasattr(rc, "n_queries")
     save_retrieval_corpus(rc, tmp_path)
     assert load_retrieval_corpus(tmp_path).qrels == {"test": {"10": {"2": 1, "1": 0}}}
 

@@ -20,15 +20,12 @@ def test_demo_is_deterministic_and_structured():
     assert 0.4 < precision < 0.9  # neighbours share topics often, not always
 
 
-def test_num_names_and_deprecated_spellings():
+def test_num_names_are_the_one_spelling():
     import pytest
 
     new = load_demo(num_items=120, num_fields=3, seed=2)
     assert new.num_items == 120 and int(new.labels.max()) < 3 * 8
-    with pytest.deprecated_call():
-        assert new.n_items == 120
-    with pytest.warns(DeprecationWarning, match="num_items"):
-        old = load_demo(n_items=120, num_fields=3, seed=2)
-    with pytest.warns(DeprecationWarning, match="num_fields"):
-        load_demo(120, n_fields=3, seed=2)
-    assert np.array_equal(old.embeddings, new.embeddings)
+    assert not hasattr(new, "n_items")
+    for old in ({"n_items": 120}, {"n_fields": 3}):
+        with pytest.raises(TypeError, match=next(iter(old))):
+            load_demo(**old)

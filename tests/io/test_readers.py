@@ -1,5 +1,5 @@
-"""Tests of graphneg.readers on hand-written fixtures (expected counts derived by hand in
-tests/fixtures/citations/README.md) and, when present, on the shared real data."""
+"""Tests of graphneg.io's citation readers on hand-written fixtures (expected counts derived by
+hand in tests/fixtures/citations/README.md) and, when present, on the shared real data."""
 
 from __future__ import annotations
 

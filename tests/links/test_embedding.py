@@ -141,12 +141,9 @@ def test_cora_held_out_citations(cora):
     assert graph_hits > feature_hits
 
 
-def test_n_iter_is_a_deprecated_spelling(sbm):
-    with pytest.warns(DeprecationWarning, match="num_iterations"):
-        old = graph_embedding(sbm, dim=4, n_iter=2, seed=0)
-    np.testing.assert_array_equal(old, graph_embedding(sbm, dim=4, num_iterations=2, seed=0))
-    with pytest.raises(TypeError, match="both"):
-        graph_embedding(sbm, dim=4, n_iter=2, num_iterations=2)
+def test_num_iterations_is_the_one_spelling(sbm):
+    with pytest.raises(TypeError, match="n_iter"):
+        graph_embedding(sbm, dim=4, n_iter=2, seed=0)
 
 
 def test_sparse_input_matches_graph_and_is_not_modified(sbm):

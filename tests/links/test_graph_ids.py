@@ -87,14 +87,12 @@ def test_networkx_int_nodes_become_str_and_odd_nodes_raise():
         LinkGraph.from_networkx(nx.DiGraph([(1, "1")]))
 
 
-def test_num_names_and_old_names():
-    g = LinkGraph.from_index_edges([[0, 1], [1, 2], [2, 0]], 4)
+def test_num_names_are_the_one_spelling():
+    g = LinkGraph.from_index_edges([[0, 1], [1, 2], [2, 0]], num_nodes=4)
     assert (g.num_nodes, g.num_edges) == (4, 3)
-    with pytest.deprecated_call():
-        assert (g.n_nodes, g.n_edges) == (4, 3)
-    with pytest.warns(DeprecationWarning, match="num_nodes"):
-        old = LinkGraph.from_index_edges([[0, 1], [1, 2], [2, 0]], n_nodes=4)
-    assert old.num_nodes == 4
+    assert not hasattr(g, "n_nodes") and not hasattr(g, "n_edges")
+    with pytest.raises(TypeError, match="n_nodes"):
+        LinkGraph.from_index_edges([[0, 1], [1, 2], [2, 0]], n_nodes=4)
 
 
 def test_drop_warnings_point_at_the_callers_line():

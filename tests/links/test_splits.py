@@ -152,7 +152,6 @@ def test_near_complete_source_gets_exactly_the_remaining_nodes():
 
 def test_infeasible_source_is_padded_and_warned():
     # one shortage policy with link_negatives: all candidates, then -1, and a counted warning
-    # (this test asserted InfeasibleSamplingError before the two samplers were unified)
     n = 10
     e = np.stack([np.zeros(n - 1, dtype=np.int64), np.arange(1, n)], axis=1)
     g = LinkGraph.from_index_edges(e, n)

@@ -100,13 +100,10 @@ def test_balanced_margin_pairs_edge_cases():
         pair_margins([[1.0]], [])
 
 
-def test_balanced_margin_pairs_old_count_names_warn():
+def test_balanced_margin_pairs_counts_are_num_names():
     margins = [np.arange(20.0)] * 3
     new = balanced_margin_pairs(margins, num_bins=4, num_samples=2, seed=1)
-    with pytest.warns(DeprecationWarning, match="`n_bins` is deprecated, use `num_bins`"):
-        old = balanced_margin_pairs(margins, n_bins=4, num_samples=2, seed=1)
-    assert np.array_equal(old, new)
-    with pytest.warns(DeprecationWarning, match="`n_samples` is deprecated"):
-        assert np.array_equal(balanced_margin_pairs(margins, num_bins=4, n_samples=2, seed=1), new)
-    with pytest.raises(TypeError, match="got both `n_bins`"):
-        balanced_margin_pairs(margins, n_bins=4, num_bins=4)
+    assert np.array_equal(balanced_margin_pairs(margins, num_bins=4, num_samples=2, seed=1), new)
+    for old in ("n_bins", "n_samples"):
+        with pytest.raises(TypeError, match=old):
+            balanced_margin_pairs(margins, **{old: 2})

@@ -1,4 +1,4 @@
-"""Naming convention (old spellings warn), method-specific options, and global state (#11.7, #12)."""
+"""Naming convention (one spelling per concept), method-specific options, and global state (#11.7, #12)."""
 
 from __future__ import annotations
 
@@ -33,33 +33,33 @@ def G():
     return knn_graph(np.random.default_rng(0).normal(size=(120, 6)), 6)
 
 
-def test_old_parameter_names_still_work_and_warn(G):
-    new = communities(G, "leiden", max_cluster_size=20, cluster_size=10, num_iterations=2, seed=0)
-    with pytest.warns(DeprecationWarning, match="`max_size` is deprecated"):
-        with pytest.warns(DeprecationWarning, match="`size` is deprecated"):
-            with pytest.warns(DeprecationWarning, match="`n_iterations` is deprecated"):
-                with pytest.warns(DeprecationWarning, match="`G` is deprecated"):
-                    old = communities(G=G, max_size=20, size=10, n_iterations=2, seed=0)
-    assert np.array_equal(new, old)
+def test_one_spelling_per_parameter(G):
+    # the names are graph, cluster_size, max_cluster_size, num_<things>; no other spelling is taken
     labels = np.repeat(np.arange(12), 10)
-    with pytest.warns(DeprecationWarning, match="`size` is deprecated"):
-        assert np.array_equal(exact_size(G, labels, size=10), exact_size(G, labels, 10))
-    with pytest.warns(DeprecationWarning, match="`G` is deprecated"):
-        assert to_igraph(G=G).vcount() == 120
-    with pytest.warns(DeprecationWarning, match="`G` is deprecated"):
-        assert (symmetrize(G=G) != symmetrize(G)).nnz == 0
-    with pytest.warns(DeprecationWarning, match="`n_items` is deprecated"):
-        assert batch_stats([[0, 1]], n_items=4)["coverage"] == 0.5
-    with pytest.warns(DeprecationWarning, match="`max_size` is deprecated"):
-        assert ngame_cluster_size(300, max_size=64) == 64
-    with pytest.raises(TypeError, match="got both"):
-        communities(G, size=10, cluster_size=10)
+    assert np.array_equal(exact_size(graph=G, labels=labels, cluster_size=10), exact_size(G, labels, 10))
+    assert to_igraph(graph=G).vcount() == 120
+    assert (symmetrize(graph=G) != symmetrize(G)).nnz == 0
+    assert batch_stats([[0, 1]], num_items=4)["coverage"] == 0.5
+    assert ngame_cluster_size(300, max_cluster_size=64) == 64
+    for call in (
+        lambda: communities(G=G),
+        lambda: communities(G, max_size=20),
+        lambda: communities(G, size=10),
+        lambda: communities(G, n_iterations=2),
+        lambda: communities(G, "metis", n_parts=3),
+        lambda: exact_size(G, labels, size=10),
+        lambda: to_igraph(G=G),
+        lambda: symmetrize(G=G),
+        lambda: batch_stats([[0, 1]], n_items=4),
+        lambda: ngame_cluster_size(300, max_size=64),
+    ):
+        with pytest.raises(TypeError, match="unexpected keyword|missing .* required"):
+            call()
 
 
-def test_old_metis_name_warns(G):
+def test_metis_num_parts(G):
     pytest.importorskip("pymetis")
-    with pytest.warns(DeprecationWarning, match="`n_parts` is deprecated"):
-        assert communities(G, "metis", n_parts=3).max() == 2
+    assert communities(G, "metis", num_parts=3).max() == 2
 
 
 @pytest.mark.parametrize(
@@ -91,7 +91,7 @@ def test_method_options_are_always_validated_for_their_method(G):
         communities(G, "leiden", num_iterations=1.5)
 
 
-def test_reminer_step_and_deprecated_aliases():
+def test_reminer_step_and_cap():
     X = np.random.default_rng(1).normal(size=(60, 5))
     got = []
 
@@ -101,15 +101,13 @@ def test_reminer_step_and_deprecated_aliases():
 
     r = Reminer(lambda: X, Sampler(), every=2, k=4, cluster_size=6)
     assert [r.step(e) is not None for e in range(4)] == [True, False, True, False]
-    assert r.step(1, force=True) is not None
-    with pytest.warns(DeprecationWarning, match="use `step"):
-        assert r.maybe_refresh(2) is True
-    with pytest.warns(DeprecationWarning, match=r"step\(epoch, force=True\)"):
-        assert r.refresh(3).shape == (60,)
-    assert len(got) == 5
-    with pytest.warns(DeprecationWarning, match="`max_size` is deprecated"):
-        old = Reminer(lambda: X, Sampler(), k=4, method="components", max_size=7)
-    assert old.max_cluster_size == 7 and np.bincount(old.step(0)).max() <= 7
+    assert r.step(1, force=True).shape == (60,)
+    assert len(got) == 3
+    assert [h["epoch"] for h in r.history] == [0, 2, 1] and r.history[0]["num_communities"] == 10
+    capped = Reminer(lambda: X, Sampler(), k=4, method="components", max_cluster_size=7)
+    assert np.bincount(capped.step(0)).max() <= 7
+    for old in ("maybe_refresh", "refresh", "max_size"):
+        assert not hasattr(r, old)
 
 
 def test_igraph_generator_is_restored_and_seeding_is_thread_safe(G):

@@ -1,4 +1,4 @@
-"""Tests for graphneg.batches: random, B3 (cluster), packed (BFD / fill) and topic batches."""
+"""Tests for the batch builders of graphneg.similarity: random, B3 (cluster), packed (BFD / fill) and topic batches."""
 
 from __future__ import annotations
 

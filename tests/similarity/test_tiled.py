@@ -1,4 +1,4 @@
-"""The cache-tiled CPU top-k (graphneg._tiled) against brute force, and the kNN/mining paths on it."""
+"""The cache-tiled CPU top-k (graphneg.similarity._tiled) against brute force, and the kNN/mining paths on it."""
 
 from __future__ import annotations
 

@@ -134,7 +134,6 @@ def test_topic_sampler_drop_warning():
     assert len(s) == 4
 
 
-def test_n_items_is_a_deprecated_alias():
+def test_num_items_is_the_one_spelling():
     s = RandomBatchSampler(7, 2)
-    with pytest.warns(DeprecationWarning, match="num_items"):
-        assert s.n_items == 7
+    assert s.num_items == 7 and not hasattr(s, "n_items")

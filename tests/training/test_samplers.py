@@ -1,4 +1,4 @@
-"""Tests for graphneg.samplers: the DDP-safe batch-sampler contract and DataLoader use."""
+"""Tests for the samplers of graphneg.training: the DDP-safe batch-sampler contract and DataLoader use."""
 
 from __future__ import annotations
 

@@ -177,24 +177,22 @@ def test_training_dataset_of_another_length_warns_eval_stays_silent(tiny_model, 
     assert isinstance(factory.samplers[-1], gn.RandomBatchSampler) and len(loader) == 3
 
 
-def test_refresh_callback_prefers_step_and_falls_back_to_maybe_refresh():
+def test_refresh_callback_calls_step():
     from types import SimpleNamespace
 
     calls = []
 
-    class New:
+    class Reminer:
         def step(self, epoch):
             calls.append(("step", epoch))
 
-        def maybe_refresh(self, epoch):  # pragma: no cover - must not be used
+    RefreshCallback(Reminer()).on_epoch_begin(None, SimpleNamespace(epoch=2.0), None)
+    assert calls == [("step", 2)]
+
+    class Old:  # a method of another name is not looked for
+        def maybe_refresh(self, epoch):  # pragma: no cover - must not be called
             calls.append(("maybe_refresh", epoch))
 
-    class Old:
-        def maybe_refresh(self, epoch):
-            calls.append(("maybe_refresh", epoch))
-
-    for r in (New(), Old()):
-        RefreshCallback(r).on_epoch_begin(None, SimpleNamespace(epoch=2.0), None)
-    assert calls == [("step", 2), ("maybe_refresh", 2)]
-    with pytest.raises(TypeError, match="step"):
-        RefreshCallback(object())
+    for r in (Old(), object()):
+        with pytest.raises(TypeError, match="step"):
+            RefreshCallback(r)
