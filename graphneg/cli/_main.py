@@ -1,6 +1,6 @@
 """Command line: ``graphneg batches`` (the main job), ``graphneg citations`` (corpus
-preprocessing), ``graphneg stats`` (batch diagnostics) and ``graphneg inspect`` (summary,
-plots and a report before training).
+preprocessing), ``graphneg mine`` (hard negatives for text pairs), ``graphneg stats`` (batch
+diagnostics) and ``graphneg inspect`` (summary, plots and a report before training).
 
 A thin shell over the library: parse, check the outputs, call, print. Every error is one line
 ``graphneg: error: ...`` on stderr with a non-zero exit status (2 for bad input, 1 for an
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from .._version import __version__
-from . import _batches, _citations, _inspect, _stats
+from . import _batches, _citations, _inspect, _mine, _stats
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (_batches, _citations, _stats, _inspect):
+    for command in (_batches, _citations, _mine, _stats, _inspect):
         _add_command(sub, command)
     return parser
 

@@ -3,6 +3,10 @@
 - citation data in: :func:`read_citations` (edge lists, S2ORC, S2AG, OpenAlex, Planetoid, OGB,
   canonical folders) → :class:`CitationData` holding a :class:`graphneg.LinkGraph`;
 - training files out and back: sentence-transformers, FlagEmbedding and Tevatron JSONL;
+- text pairs in for ``graphneg mine``: :func:`read_text_pairs`, :func:`read_text_corpus`
+  (JSONL, CSV/TSV, Parquet, saved ``datasets``) -> :func:`build_mining_task` -> mined
+  negatives out with their scores (:func:`write_mined`) and the run kept for later filtering
+  (:func:`save_mining_run`, :func:`load_mining_run`);
 - canonical corpora written by ``datasets/``: :func:`load_graph_corpus`,
   :func:`load_retrieval_corpus` and their writers; :func:`load_demo`, generated in code.
 
@@ -30,6 +34,15 @@ from ._formats import (
     write_sentence_transformers_jsonl,
     write_tevatron,
 )
+from ._mining_data import (
+    MiningTask,
+    build_mining_task,
+    load_mining_run,
+    mined_rows,
+    save_mining_run,
+    write_mined,
+)
+from ._text_tables import TextPairs, read_text_corpus, read_text_pairs
 from ._graph_files import SavedGraph, cached_graph, content_hash, load_graph, save_graph
 from ._readers import (
     CitationData,
@@ -76,4 +89,14 @@ __all__ = [
     "content_hash",
     "SavedGraph",
     "citation_training_data",
+    # text pairs -> mined negatives with teacher scores (graphneg mine)
+    "read_text_pairs",
+    "read_text_corpus",
+    "TextPairs",
+    "build_mining_task",
+    "MiningTask",
+    "write_mined",
+    "mined_rows",
+    "save_mining_run",
+    "load_mining_run",
 ]

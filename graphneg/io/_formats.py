@@ -836,6 +836,7 @@ def write_tevatron(
     negatives: HardNegatives | Any,
     *,
     doc_titles: Sequence[str] | None = None,
+    scores: bool = False,
 ) -> int:
     """Write Tevatron training JSONL (the legacy, self-contained format), one line per query.
 
@@ -863,6 +864,9 @@ def write_tevatron(
         As in :func:`to_sentence_transformers`. Scores are not written.
     doc_titles : sequence of str, default=None
         Title of each corpus row; ``None`` writes ``""``.
+    scores : bool, default=False
+        Add the teacher's ``score`` to every passage (negatives: the mined score; positives:
+        the query's reference positive score); needs a :class:`HardNegatives`.
 
     Returns
     -------
@@ -903,21 +907,28 @@ def write_tevatron(
         if len(doc_titles) != len(dids):
             raise ValueError(f"`doc_titles` must have length {len(dids)}, got {len(doc_titles)}.")
     empty = int((mined.counts == 0).sum())
+    if check_bool(scores, "scores") and mined.scores is None:
+        raise ValueError("`scores=True` needs `negatives` to be a HardNegatives (an index array has no scores).")
 
-    def passage(j: int) -> dict[str, str]:
+    def passage(j: int, score: float | None = None) -> dict[str, Any]:
         title = _text(doc_titles, j, "doc_titles") if doc_titles is not None else ""
-        return {"docid": dids[j], "title": title, "text": _text(mined.doc_texts, j, "doc_texts")}
+        psg: dict[str, Any] = {"docid": dids[j], "title": title, "text": _text(mined.doc_texts, j, "doc_texts")}
+        if scores:
+            psg["score"] = score
+        return psg
 
     def records() -> Iterator[dict[str, Any]]:
         for q in range(mined.n_queries):
-            negs, _ = mined.negatives(q)
+            negs, neg_scores = mined.negatives(q)
             if not negs:
                 continue
+            pos_score = float(mined.positive_scores[q]) if scores else None  # type: ignore[index]
             yield {
                 "query_id": qids[q],
                 "query": _text(mined.query_texts, q, "query_texts"),
-                "positive_passages": [passage(j) for j in mined.positives[q]],
-                "negative_passages": [passage(j) for j in negs],
+                "positive_passages": [passage(j, pos_score) for j in mined.positives[q]],
+                "negative_passages": [passage(j, s) for j, s in zip(negs, neg_scores or [None] * len(negs),
+                                                                        strict=True)],
             }
 
     written = _write_jsonl(path, records())

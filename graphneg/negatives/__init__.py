@@ -1,7 +1,8 @@
 """Negatives and false-negative masks, for both pipelines (numpy; no torch import).
 
 - mined hard negatives from embeddings: :func:`mine_hard_negatives` (sentence-transformers
-  semantics, NV-Retriever margins, SimANS);
+  semantics, NV-Retriever margins, SimANS); mined once and filtered later:
+  :func:`retrieve_candidates` then :func:`select_negatives` (same results, no re-encoding);
 - negatives from communities: :func:`cluster_negatives` (B3++), :func:`cluster_hard_negatives`
   (ClusterNS: members of the nearest other cluster), :func:`balanced_margin_pairs` (TAS-Balanced);
 - negatives from link structure: :func:`link_negatives` (uniform, k-hop, degree, PPR, SPECTER,
@@ -17,6 +18,13 @@
 from __future__ import annotations
 
 from ._batch_negatives import balanced_margin_pairs, cluster_negatives, pair_margins
+from ._candidates import (
+    MiningCandidates,
+    candidate_pair_graph,
+    required_depth,
+    retrieve_candidates,
+    select_negatives,
+)
 from ._cluster_hard import cluster_hard_negatives
 from ._fn_masks import cluster_mask, khop_mask, known_positive_mask, score_threshold_mask
 from ._link_negatives import LinkNegatives, link_negatives
@@ -26,6 +34,12 @@ from ._mining import HardNegatives, mine_hard_negatives
 __all__ = [
     "mine_hard_negatives",
     "HardNegatives",
+    # mine once, filter later (graphneg mine --refilter)
+    "retrieve_candidates",
+    "select_negatives",
+    "MiningCandidates",
+    "candidate_pair_graph",
+    "required_depth",
     "cluster_negatives",
     "cluster_hard_negatives",
     "balanced_margin_pairs",
