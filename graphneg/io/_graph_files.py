@@ -1,20 +1,49 @@
 """Graph files: a graph with its communities on disk, and an opt-in cache of them.
 
-A graph file is ``NAME.npz`` (the CSR arrays, ``labels`` and ``ids`` when known) plus the
-sidecar ``NAME.json`` (the parameters that built it, a SHA-256 of the input, counts). Both
-are written atomically, the ``.npz`` first, so a sidecar always describes a complete graph.
+A graph file is ``NAME.npz`` (the CSR arrays, ``labels`` and ``ids`` when known, and
+``meta``: the metadata below as UTF-8 JSON) plus the sidecar ``NAME.json``, a readable copy
+of that metadata: the format, the parameters that built the graph, a SHA-256 of the input,
+the counts and ``arrays_sha256``, a SHA-256 of every array in the ``.npz``.
+
+**The pair is one unit.** :func:`save_graph` does everything that can fail first (checks the
+graph: square, canonical CSR, indices in range; converts the parameters to plain JSON,
+numpy scalars and arrays included) and writes both files to temporary files next to the
+targets. Only then does it move the old sidecar aside (back in place when the next step
+fails), rename the new ``.npz`` into place and then the new sidecar. The ``.npz`` describes
+itself, so whichever moment a crash hits, what is on disk loads as one graph: the old pair,
+the old or the new ``.npz`` alone (its sidecar is then a leftover temporary file; a legacy
+``.npz`` of format 1, which has no ``meta``, then loads without parameters), or the new pair. A sidecar
+that is present must equal the ``.npz``'s own metadata: one from another save (two
+processes writing the same file without a lock, or a hand edit) is refused, never paired
+with arrays it does not describe. On any failure the temporary files are removed.
+
+:func:`load_graph` checks the zip's CRCs, refuses object arrays (``allow_pickle=False``),
+validates the sidecar's schema, the shape (square), ``indptr`` (starts at 0, monotone, ends
+at the number of entries), the column indices (in range), the labels (integers, one per
+node), the ids (strings, one per node) and ``arrays_sha256``. Every refusal is one
+:class:`ValueError` line that names the file (``FileNotFoundError`` when it is missing).
+
 The cache is a folder of such files named by a hash of (input hash, parameters): the same
-input and parameters find the saved graph instead of rebuilding it.
+input and parameters find the saved graph instead of rebuilding it. Each entry has a lock
+file (``.graph-KEY.lock``, ``fcntl.flock``) held while it is read, built and written, so
+concurrent processes build a key once and never mix two writers' files; an entry that does
+not load is moved aside (``NAME.corrupt-TIMESTAMP``) with a
+:class:`~graphneg.GraphNegWarning` and rebuilt.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import math
 import os
+import tempfile
+import time
+import warnings
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,13 +53,26 @@ import scipy.sparse as sp
 
 from .._sparse import canonical_csr
 from .._version import __version__
-from ._atomic import atomic_write
+from ..exceptions import GraphNegWarning
+from ._atomic import _TMP_SUFFIX, _new_file_mode, clean_stale_temp_files
+
+try:  # POSIX; elsewhere the cache locks with msvcrt
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 logger = logging.getLogger(__name__)
 
 FORMAT = "graphneg-graph"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _CSR_KEYS = ("indptr", "indices", "data", "shape")
+_ARRAY_KEYS = (*_CSR_KEYS, "labels", "ids")
+# key -> allowed JSON types; format 1 sidecars lack arrays_sha256
+_META_TYPES: dict[str, tuple[type, ...]] = {
+    "format": (str,), "format_version": (int,), "graphneg_version": (str,), "num_nodes": (int,),
+    "num_edges": (int,), "has_labels": (bool,), "has_ids": (bool,), "params": (dict,),
+    "input_sha256": (str, type(None)), "arrays_sha256": (str,),
+}
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: array fields make == ambiguous
@@ -94,6 +136,264 @@ def content_hash(data: Any) -> str:
     return h.hexdigest()
 
 
+def plain_params(params: Mapping[str, Any] | None, *, name: str = "params") -> dict[str, Any]:
+    """A copy of ``params`` made of plain JSON values, or a one-line error naming the entry.
+
+    Numpy scalars become ``int``/``float``/``bool``/``str``, numpy arrays and tuples become
+    lists, paths become strings. Anything else (objects, complex numbers, non-string keys,
+    NaN or infinity) is refused, so that what is recorded is what loads back.
+
+    Parameters
+    ----------
+    params : mapping or None
+        Not modified.
+    name : str, default="params"
+        How the errors name it.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    TypeError
+        An entry that has no JSON form, or a key that is not a string.
+    ValueError
+        NaN or infinity.
+
+    Examples
+    --------
+    >>> plain_params({"k": np.int64(7), "w": np.float32(0.5), "dims": (2, 3), "ok": np.bool_(True)})
+    {'k': 7, 'w': 0.5, 'dims': [2, 3], 'ok': True}
+    >>> plain_params({"f": object()})
+    Traceback (most recent call last):
+    ...
+    TypeError: `params['f']` has type object, which a graph file cannot record; use str, int, ...
+    """
+    if params is None:
+        return {}
+    if not isinstance(params, Mapping):
+        raise TypeError(f"`{name}` must be a mapping (dict), got {type(params).__name__}.")
+    return _plain(params, f"`{name}`")
+
+
+def _plain(value: Any, where: str) -> Any:
+    if value is None or isinstance(value, (bool, np.bool_)):
+        return None if value is None else bool(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        f = float(value)
+        if not math.isfinite(f):
+            raise ValueError(f"{where} is {f}; a graph file records finite numbers only (JSON has no {f})")
+        return f
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biufU":
+        return _plain(value.tolist(), where)
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"{where} has the key {key!r} ({type(key).__name__}); keys must be strings")
+            out[str(key)] = _plain(item, f"{where[:-1]}[{str(key)!r}]`")
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_plain(item, f"{where[:-1]}[{i}]`") for i, item in enumerate(value)]
+    raise TypeError(f"{where} has type {type(value).__name__}, which a graph file cannot record; "
+                    "use str, int, float, bool, None, lists and dicts of them")
+
+
+def _arrays_hash(arrays: Mapping[str, np.ndarray]) -> str:
+    """SHA-256 over the graph file's arrays: name, dtype, shape and bytes of each."""
+    h = hashlib.sha256()
+    for key in _ARRAY_KEYS:
+        if key in arrays:
+            arr = np.ascontiguousarray(arrays[key])
+            h.update(f"{key}:{arr.dtype.str}:{arr.shape}:".encode())
+            h.update(arr.tobytes())
+    return h.hexdigest()
+
+
+def _check_arrays(where: str, arrays: Mapping[str, np.ndarray]) -> int:
+    """Validate the arrays of a graph file; return the number of nodes. Raises ValueError naming ``where``."""
+    shape = arrays["shape"]
+    if shape.ndim != 1 or shape.size != 2 or shape.dtype.kind not in "iu":
+        raise ValueError(f"{where}: `shape` must be 2 integers, got {shape.dtype} {shape.shape}")
+    n_rows, n_cols = (int(s) for s in shape)
+    if n_rows < 0 or n_cols < 0:
+        raise ValueError(f"{where}: negative shape ({n_rows}, {n_cols})")
+    if n_rows != n_cols:
+        raise ValueError(f"{where}: the graph must be square (n_nodes x n_nodes), got {n_rows} x {n_cols}")
+    indptr, indices, data = arrays["indptr"], arrays["indices"], arrays["data"]
+    for key, arr in (("indptr", indptr), ("indices", indices)):
+        if arr.ndim != 1 or arr.dtype.kind not in "iu":
+            raise ValueError(f"{where}: `{key}` must be a 1-D integer array, got {arr.dtype} {arr.shape}")
+    if data.ndim != 1 or data.dtype.kind not in "biuf":
+        raise ValueError(f"{where}: `data` must be a 1-D real array, got {data.dtype} {data.shape}")
+    if indptr.size != n_rows + 1:
+        raise ValueError(f"{where}: `indptr` has {indptr.size} entries, expected {n_rows + 1} (nodes + 1)")
+    if int(indptr[0]) != 0 or (indptr.size > 1 and np.any(indptr[1:] < indptr[:-1])):
+        raise ValueError(f"{where}: `indptr` must start at 0 and never decrease")
+    if int(indptr[-1]) != indices.size or indices.size != data.size:
+        raise ValueError(f"{where}: `indptr` ends at {int(indptr[-1])} but there are {indices.size} column "
+                         f"indices and {data.size} weights")
+    if indices.size and (int(indices.min()) < 0 or int(indices.max()) >= n_cols):
+        bad = int(indices.max()) if int(indices.max()) >= n_cols else int(indices.min())
+        raise ValueError(f"{where}: column index {bad} is out of range for {n_cols} nodes")
+    labels = arrays.get("labels")
+    if labels is not None:
+        if labels.dtype.kind not in "iu":
+            raise ValueError(f"{where}: `labels` must be integers, got dtype {labels.dtype}")
+        if labels.shape != (n_rows,):
+            raise ValueError(f"{where}: `labels` has shape {labels.shape}, expected ({n_rows},)")
+    ids = arrays.get("ids")
+    if ids is not None:
+        if ids.ndim != 1 or (ids.dtype.kind != "U" and ids.size):
+            raise ValueError(f"{where}: `ids` must be a 1-D array of strings, got {ids.dtype} {ids.shape}")
+        if ids.shape != (n_rows,):
+            raise ValueError(f"{where}: `ids` has {ids.size} entries, expected {n_rows} (one per node)")
+    return n_rows
+
+
+def _check_meta(where: str, meta: Any) -> dict[str, Any]:
+    """Validate a metadata object (sidecar or embedded); return it. Raises ValueError naming ``where``."""
+    if not isinstance(meta, dict):
+        raise ValueError(f"{where} is not a graph file sidecar: expected a JSON object, got {type(meta).__name__}")
+    version = meta.get("format_version")
+    if meta.get("format") != FORMAT or isinstance(version, bool) or not isinstance(version, int):
+        raise ValueError(f"{where} is not a graph file sidecar: `format` must be {FORMAT!r} with an integer "
+                         f"`format_version`")
+    if version > FORMAT_VERSION:
+        raise ValueError(f"{where} has format_version {version}, newer than this graphneg reads "
+                         f"({FORMAT_VERSION}); upgrade graphneg")
+    required = [k for k in _META_TYPES if not (k == "arrays_sha256" and version < 2)]
+    missing = [k for k in required if k not in meta]
+    if missing:
+        raise ValueError(f"{where} is not a complete graph file sidecar: missing {', '.join(missing)}")
+    for key in required:
+        value, types = meta[key], _META_TYPES[key]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            names = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            raise ValueError(f"{where}: `{key}` must be {names}, got {json.dumps(value)[:60]}")
+    return meta
+
+
+def _read_sidecar(side: Path) -> dict[str, Any]:
+    try:
+        text = side.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{side} is not a graph file sidecar: not UTF-8 text ({err.reason})") from None
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{side} is not valid JSON ({err.msg} at line {err.lineno} column {err.colno})") from None
+    return _check_meta(str(side), meta)
+
+
+def _valid_graph(path: Path, graph: Any, labels: Any, ids: Any) -> dict[str, np.ndarray]:
+    """The arrays to save, all checked; nothing is written here."""
+    G = canonical_csr(graph)
+    if G.shape[0] != G.shape[1]:
+        raise ValueError(f"the graph must be square (n_nodes x n_nodes), got {G.shape[0]} x {G.shape[1]}")
+    if G.dtype.kind not in "biuf":
+        raise TypeError(f"the graph's weights must be real numbers, got dtype {G.dtype}")
+    n = G.shape[0]
+    arrays: dict[str, np.ndarray] = {"indptr": G.indptr, "indices": G.indices, "data": G.data,
+                                     "shape": np.array(G.shape, dtype=np.int64)}
+    if labels is not None:
+        arrays["labels"] = _int_labels(labels, n)
+    if ids is not None:
+        if isinstance(ids, (str, bytes)):
+            raise TypeError(f"`ids` must be a sequence of {n} strings, got one {type(ids).__name__}")
+        arrays["ids"] = np.array([str(i) for i in ids], dtype=str)
+        if arrays["ids"].shape != (n,):
+            raise ValueError(f"`ids` must have {n} entries (one per node), got {arrays['ids'].shape[0]}.")
+    _check_arrays(f"graph for {path}", arrays)
+    return arrays
+
+
+def _int_labels(labels: Any, n: int) -> np.ndarray:
+    lab = np.asarray(labels)
+    if lab.shape != (n,):
+        raise ValueError(f"`labels` must have shape ({n},), got {lab.shape}.")
+    if lab.dtype.kind in "iu":
+        if lab.dtype == np.uint64 and lab.size and int(lab.max()) > np.iinfo(np.int64).max:
+            raise ValueError(f"`labels` holds {int(lab.max())}, beyond int64")
+        return lab.astype(np.int64)  # a copy: the caller's array stays theirs
+    if lab.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(lab) | (lab != np.round(lab)))
+        if bad.size == 0:
+            return lab.astype(np.int64)
+        raise ValueError(f"`labels` must be integers: labels[{bad[0]}] is {lab[bad[0]]!r}")
+    raise TypeError(f"`labels` must be integers, got dtype {lab.dtype}")
+
+
+def _temp_next_to(target: Path) -> tuple[int, str]:
+    """A temporary file that :func:`~graphneg.io._atomic.stale_temp_files` of ``target`` finds."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=_TMP_SUFFIX, dir=target.parent)
+    os.chmod(tmp, _new_file_mode(target))
+    return fd, tmp
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not every platform or file system syncs folders
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_pair(path: Path, arrays: Mapping[str, np.ndarray], side_text: str) -> None:
+    """Both files to temporary files; then the old sidecar aside, the .npz renamed, the sidecar renamed.
+
+    A failure before the ``.npz`` is renamed puts the old sidecar back; a crash at any point
+    leaves a ``.npz`` (old or new) that describes itself, with its own sidecar or none.
+    """
+    side = sidecar_path(path)
+    for target in (path, side):
+        if target.is_dir():
+            raise IsADirectoryError(f"{target} is a directory; cannot write the graph file there")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temps: list[str] = []
+    old_side: str | None = None
+    npz_replaced = False
+    try:
+        fd, tmp_npz = _temp_next_to(path)
+        temps.append(tmp_npz)
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        fd, tmp_side = _temp_next_to(side)
+        temps.append(tmp_side)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(side_text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if side.exists():
+            fd, old_side = _temp_next_to(side)
+            os.close(fd)
+            os.replace(side, old_side)
+            temps.append(old_side)
+        os.replace(tmp_npz, path)
+        npz_replaced = True
+        temps.remove(tmp_npz)
+        os.replace(tmp_side, side)
+        temps.remove(tmp_side)
+        _fsync_dir(path.parent)
+    finally:
+        if old_side is not None and not npz_replaced:
+            with contextlib.suppress(OSError):
+                os.replace(old_side, side)  # nothing was replaced: the old pair stays whole
+        for tmp in temps:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
 def save_graph(
     path: str | os.PathLike[str],
     graph: Any,
@@ -103,20 +403,25 @@ def save_graph(
     params: Mapping[str, Any] | None = None,
     input_hash: str | None = None,
 ) -> Path:
-    """Write a graph (and its communities) to ``path`` (``.npz``) and its JSON sidecar, atomically.
+    """Write a graph (and its communities) to ``path`` (``.npz``) and its JSON sidecar, as one unit.
+
+    Everything that can fail (the checks of the graph, labels, ids and parameters) happens
+    before either file is touched; both are then replaced so that a crash at any moment
+    leaves a pair that loads as one graph (see the module notes).
 
     Parameters
     ----------
     path : str or path-like
         The ``.npz`` file; the sidecar is :func:`sidecar_path` of it.
     graph : sparse matrix or array of shape (n_nodes, n_nodes)
-        Not modified.
+        Square; not modified. Saved canonical (sorted indices, duplicates summed).
     labels : array-like of int, shape (n_nodes,), default=None
-        Community per node.
+        Community per node (integers; integral floats are accepted).
     ids : sequence of str, default=None
         External id per node.
     params : mapping, default=None
-        JSON-serialisable parameters that built the graph (recorded, used as the cache key).
+        Parameters that built the graph (recorded, used as the cache key), converted by
+        :func:`plain_params` (numpy scalars and arrays become plain JSON).
     input_hash : str, default=None
         :func:`content_hash` of the input.
 
@@ -125,36 +430,38 @@ def save_graph(
     pathlib.Path
         ``path``.
 
+    Raises
+    ------
+    ValueError, TypeError
+        A graph that is not square or not valid CSR, labels or ids of the wrong length or
+        type, parameters without a JSON form; nothing is written then.
+
     Examples
     --------
     >>> import tempfile
     >>> p = Path(tempfile.mkdtemp()) / "g.npz"
-    >>> _ = save_graph(p, sp.csr_array(np.eye(2, k=1)), labels=[0, 0], params={"k": 1})
+    >>> _ = save_graph(p, sp.csr_array(np.eye(2, k=1)), labels=[0, 0], params={"k": np.int64(1)})
     >>> g = load_graph(p)
     >>> g.graph.nnz, g.labels.tolist(), g.params
     (1, [0, 0], {'k': 1})
+    >>> save_graph(p, sp.csr_array((3, 4)))
+    Traceback (most recent call last):
+    ...
+    ValueError: the graph must be square (n_nodes x n_nodes), got 3 x 4
     """
     path = Path(path)
     if path.suffix != ".npz":
         raise ValueError(f"`path` must end in .npz, got {path.name!r}.")
-    G = canonical_csr(graph)
-    arrays: dict[str, Any] = {"indptr": G.indptr, "indices": G.indices, "data": G.data,
-                              "shape": np.array(G.shape, dtype=np.int64)}
-    if labels is not None:
-        arrays["labels"] = np.asarray(labels, dtype=np.int64)
-        if arrays["labels"].shape != (G.shape[0],):
-            raise ValueError(f"`labels` must have shape ({G.shape[0]},), got {arrays['labels'].shape}.")
-    if ids is not None:
-        arrays["ids"] = np.array([str(i) for i in ids])
-        if arrays["ids"].shape != (G.shape[0],):
-            raise ValueError(f"`ids` must have {G.shape[0]} entries, got {arrays['ids'].shape[0]}.")
-    with atomic_write(path, "wb") as fh:
-        np.savez(fh, **arrays)
+    if input_hash is not None and not isinstance(input_hash, str):
+        raise TypeError(f"`input_hash` must be a str or None, got {type(input_hash).__name__}.")
+    arrays = _valid_graph(path, graph, labels, ids)
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "graphneg_version": __version__,
-            "num_nodes": int(G.shape[0]), "num_edges": int(G.nnz), "has_labels": labels is not None,
-            "has_ids": ids is not None, "params": dict(params or {}), "input_sha256": input_hash}
-    with atomic_write(sidecar_path(path), "w", encoding="utf-8") as fh:
-        json.dump(meta, fh, indent=2, sort_keys=True)
+            "num_nodes": int(arrays["shape"][0]), "num_edges": int(arrays["indices"].size),
+            "has_labels": "labels" in arrays, "has_ids": "ids" in arrays, "params": plain_params(params),
+            "input_sha256": input_hash, "arrays_sha256": _arrays_hash(arrays)}
+    text = json.dumps(meta, indent=2, sort_keys=True, allow_nan=False) + "\n"
+    embedded = np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8)
+    _write_pair(path, {**arrays, "meta": embedded}, text)
     return path
 
 
@@ -178,13 +485,56 @@ def is_graph_file(path: str | os.PathLike[str]) -> bool:
         return False
 
 
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a graph file, CRCs checked; every failure is one ValueError naming ``path``."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            bad = zf.testzip()  # reads every member: a flipped or missing byte fails its CRC here
+            listed = len(zf.infolist())
+            with open(path, "rb") as fh:
+                end = zipfile._EndRecData(fh)  # the end record, which no CRC covers
+        if end is not None and end[zipfile._ECD_ENTRIES_TOTAL] != listed:
+            raise ValueError(f"{path} is corrupt: its zip directory lists {listed} members, its end record "
+                             f"{end[zipfile._ECD_ENTRIES_TOTAL]}")
+        if bad is not None:
+            raise ValueError(f"{path} is corrupt: member {bad!r} does not read back (bad CRC or header)")
+        with np.load(path, allow_pickle=False) as z:
+            missing = [k for k in _CSR_KEYS if k not in z.files]
+            if missing:
+                raise ValueError(f"{path} is not a graphneg graph file (no {', '.join(missing)})")
+            unknown = sorted(set(z.files) - {*_ARRAY_KEYS, "meta", "format", "_is_array"})  # + scipy save_npz
+            if unknown:
+                raise ValueError(f"{path} is not a graphneg graph file: unexpected member {unknown[0]!r} (a graph "
+                                 f"file holds {', '.join(_ARRAY_KEYS)} and meta)")
+            if "format" in z.files and z["format"].tobytes() != b"csr":  # scipy.sparse.save_npz of a CSR
+                raise ValueError(f"{path} holds a sparse matrix in format {z['format'].tobytes()[:8]!r}, not CSR")
+            arrays = {}
+            for key in (*_ARRAY_KEYS, "meta"):
+                if key in z.files:
+                    try:
+                        arrays[key] = z[key]
+                    except ValueError as err:
+                        if "allow_pickle" in str(err):
+                            raise ValueError(f"{path}: `{key}` holds Python objects; graph files hold numbers "
+                                             "and strings only (objects are not unpickled)") from None
+                        raise
+            return arrays
+    except ValueError as err:
+        if str(err).startswith(str(path)):
+            raise
+        raise ValueError(f"{path} is not a readable graph file ({err})") from None
+    except Exception as err:  # zip and npy parsing fail in many ways on a damaged file
+        raise ValueError(f"{path} is not a readable graph file ({type(err).__name__}: {err})") from None
+
+
 def load_graph(path: str | os.PathLike[str]) -> SavedGraph:
-    """Read a graph file written by :func:`save_graph`.
+    """Read a graph file written by :func:`save_graph`, checked.
 
     Parameters
     ----------
     path : str or path-like
-        The ``.npz`` file; its sidecar is read when present.
+        The ``.npz`` file; its sidecar is read and checked when present (a ``.npz`` alone
+        loads from its own metadata).
 
     Returns
     -------
@@ -192,8 +542,12 @@ def load_graph(path: str | os.PathLike[str]) -> SavedGraph:
 
     Raises
     ------
+    FileNotFoundError
+        When ``path`` does not exist.
     ValueError
-        When the file is not a graph file (names the file and what is missing).
+        One line naming the file, for anything else: not a zip, a failed CRC, an object
+        array, a sidecar that is not a graph sidecar or does not match the ``.npz``, a graph
+        that is not square or whose ``indptr``, column indices, labels or ids are invalid.
 
     Examples
     --------
@@ -207,24 +561,93 @@ def load_graph(path: str | os.PathLike[str]) -> SavedGraph:
         raise FileNotFoundError(f"{path} {'is a directory' if path.is_dir() else 'does not exist'}")
     if not zipfile.is_zipfile(path):  # np.load would try the file as a pickle and blame that
         raise ValueError(f"{path} is not a graph file (.npz written by save_graph): not a zip archive")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            missing = [k for k in _CSR_KEYS if k not in z.files]
-            if missing:
-                raise ValueError(f"{path} is not a graphneg graph file (no {', '.join(missing)})")
-            shape = tuple(int(s) for s in z["shape"])
-            G = sp.csr_array((z["data"], z["indices"], z["indptr"]), shape=shape)  # type: ignore[arg-type]
-            labels = z["labels"] if "labels" in z.files else None
-            ids = z["ids"].tolist() if "ids" in z.files else None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as err:
-        raise ValueError(f"{path} is not a readable .npz file ({err})") from None
-    if labels is not None and labels.shape != (shape[0],):
-        raise ValueError(f"{path}: `labels` has shape {labels.shape}, expected ({shape[0]},)")
-    meta: dict[str, Any] = {}
+    arrays = _read_npz(path)
+    embedded = arrays.pop("meta", None)
+    meta: dict[str, Any] | None = None
+    if embedded is not None:
+        if embedded.ndim != 1 or embedded.dtype != np.uint8:
+            raise ValueError(f"{path}: `meta` must be UTF-8 JSON bytes, got {embedded.dtype} {embedded.shape}")
+        try:
+            meta = json.loads(embedded.tobytes().decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ValueError(f"{path}: its `meta` is not JSON ({err})") from None
+        meta = _check_meta(f"{path} (its meta)", meta)
     side = sidecar_path(path)
     if side.is_file():
-        meta = json.loads(side.read_text(encoding="utf-8"))
-    return SavedGraph(canonical_csr(G), labels, ids, dict(meta.get("params") or {}), meta.get("input_sha256"))
+        side_meta = _read_sidecar(side)
+        if meta is None:
+            meta = side_meta  # format 1: the metadata lives in the sidecar only
+        elif side_meta != meta:
+            raise ValueError(f"{side} does not describe {path} (written by another save, or edited); "
+                             f"save the graph again, or delete {side.name} to load {path.name} alone")
+    elif side.exists():
+        raise ValueError(f"{side} (the sidecar of {path}) is not a file")
+    n = _check_arrays(str(path), arrays)
+    if meta is not None:
+        counts = {"num_nodes": n, "num_edges": int(arrays["indices"].size),
+                  "has_labels": "labels" in arrays, "has_ids": "ids" in arrays}
+        for key, value in counts.items():
+            if meta[key] != value:
+                raise ValueError(f"{path}: the metadata says {key}={json.dumps(meta[key])} but the arrays "
+                                 f"give {json.dumps(value)}")
+        if "arrays_sha256" in meta and meta["arrays_sha256"] != _arrays_hash(arrays):
+            raise ValueError(f"{path}: the arrays do not match their recorded SHA-256 (the file was altered)")
+    shape = (n, n)
+    G = sp.csr_array((arrays["data"], arrays["indices"], arrays["indptr"]), shape=shape)
+    labels = arrays["labels"].astype(np.int64) if "labels" in arrays else None
+    ids = arrays["ids"].tolist() if "ids" in arrays else None
+    params = dict(meta["params"]) if meta is not None else {}
+    return SavedGraph(canonical_csr(G), labels, ids, params, meta["input_sha256"] if meta else None)
+
+
+def _cache_folder(cache_dir: str | os.PathLike[str]) -> Path:
+    folder = Path(cache_dir)
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"cache_dir {folder} exists and is not a folder; give a folder for the graph cache")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise NotADirectoryError(f"cache_dir {folder} cannot be created: a part of its path is a file") from None
+    return folder
+
+
+@contextlib.contextmanager
+def _entry_lock(lock_path: Path) -> Iterator[None]:
+    """An exclusive lock on ``lock_path`` across processes (``flock``), released on exit.
+
+    The lock file stays: removing it would let a process lock a file another one just unlinked.
+    """
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        else:  # pragma: no cover - Windows
+            import msvcrt
+
+            while True:
+                try:
+                    msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+                    break
+                except OSError:
+                    continue
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _move_aside(files: list[Path]) -> list[Path]:
+    """Rename each existing file to ``NAME.corrupt-TIMESTAMP`` (a counter added when taken)."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    moved = []
+    for f in files:
+        if not f.exists():
+            continue
+        target, i = f.with_name(f"{f.name}.corrupt-{stamp}"), 1
+        while target.exists():
+            target, i = f.with_name(f"{f.name}.corrupt-{stamp}-{i}"), i + 1
+        os.replace(f, target)
+        moved.append(target)
+    return moved
 
 
 def cached_graph(
@@ -235,14 +658,19 @@ def cached_graph(
 ) -> tuple[SavedGraph, bool]:
     """The graph for (input, params) from ``cache_dir``, built by ``build()`` and saved on a miss.
 
+    Each entry is read, built and written under its own lock file, so concurrent processes
+    asking for the same entry build it once and all get that graph. An entry that does not
+    load (truncated, altered, a sidecar from another save) is moved aside as
+    ``NAME.corrupt-TIMESTAMP`` with a :class:`~graphneg.GraphNegWarning`, then rebuilt.
+
     Parameters
     ----------
     cache_dir : str or path-like
-        The cache folder (created when missing).
+        The cache folder (created when missing; a file there is an error).
     input_hash : str
         :func:`content_hash` of the input.
     params : mapping
-        JSON-serialisable build parameters; any change is a different entry.
+        Build parameters (see :func:`plain_params`); any change is a different entry.
     build : callable returning (graph, labels)
         Called on a miss.
 
@@ -251,22 +679,41 @@ def cached_graph(
     (SavedGraph, bool)
         The graph and whether it came from the cache.
 
+    Raises
+    ------
+    NotADirectoryError
+        When ``cache_dir`` is a file (or sits below one).
+
     Examples
     --------
     >>> import tempfile
     >>> folder = tempfile.mkdtemp()
     >>> make = lambda: (sp.csr_array(np.eye(2, k=1)), np.array([0, 1]))
-    >>> cached_graph(folder, "abc", {"k": 1}, make)[1], cached_graph(folder, "abc", {"k": 1}, make)[1]
+    >>> cached_graph(folder, "abc", {"k": 1}, make)[1], cached_graph(folder, "abc", {"k": np.int64(1)}, make)[1]
     (False, True)
     """
-    key = hashlib.sha256(json.dumps([input_hash, dict(params)], sort_keys=True, default=str).encode()).hexdigest()
-    path = Path(cache_dir) / f"graph-{key[:20]}.npz"
-    if path.is_file() and sidecar_path(path).is_file():
-        saved = load_graph(path)
-        if saved.input_hash == input_hash:
-            logger.info("graph cache hit: %s", path)
-            return saved, True
-    graph, labels = build()
-    save_graph(path, graph, labels=labels, params=params, input_hash=input_hash)
-    logger.info("graph cache: saved %s", path)
-    return load_graph(path), False
+    if not isinstance(input_hash, str):
+        raise TypeError(f"`input_hash` must be a str, got {type(input_hash).__name__}.")
+    clean = plain_params(params)  # fails before anything is created
+    folder = _cache_folder(cache_dir)
+    key = hashlib.sha256(json.dumps([FORMAT_VERSION, input_hash, clean], sort_keys=True).encode()).hexdigest()
+    path = folder / f"graph-{key[:24]}.npz"
+    side = sidecar_path(path)
+    with _entry_lock(folder / f".graph-{key[:24]}.lock"):
+        for target in (path, side):  # we hold the entry's lock: no writer of it is running
+            clean_stale_temp_files(target, min_age=0)
+        if path.exists() or side.exists():
+            try:
+                saved = load_graph(path)
+                if saved.input_hash != input_hash or saved.params != clean:
+                    raise ValueError(f"{path} was saved for another input or parameters")
+                logger.info("graph cache hit: %s", path)
+                return saved, True
+            except (ValueError, FileNotFoundError) as err:
+                moved = _move_aside([path, side])
+                warnings.warn(f"graph cache entry {path.name} in {folder} does not load ({err}); moved aside "
+                              f"({', '.join(m.name for m in moved)}) and rebuilt", GraphNegWarning, stacklevel=2)
+        graph, labels = build()
+        save_graph(path, graph, labels=labels, params=clean, input_hash=input_hash)
+        logger.info("graph cache: saved %s", path)
+        return load_graph(path), False

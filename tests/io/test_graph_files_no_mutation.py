@@ -62,3 +62,22 @@ def test_inspect_leaves_embeddings_and_labels_alone(tmp_path):
     labels = np.repeat(np.arange(4), 30)
     gn.save_graph(tmp_path / "g.npz", gn.knn_graph(X, 5), labels=labels)
     assert_untouched(gn.inspect, tmp_path / "g.npz", embeddings=X, labels=labels, batch_size=20, map_method="pca")
+
+
+def test_params_with_numpy_values_are_left_alone(tmp_path):
+    # save_graph and cached_graph convert numpy scalars and arrays to plain JSON on a copy
+    params = {"k": np.int64(3), "dims": np.array([2, 3]), "nested": {"w": [np.float32(0.5)]}, "t": (1, 2)}
+    G, labels = noncanonical(10, np.float64), np.arange(10) % 2
+    assert_untouched(gn.save_graph, tmp_path / "g.npz", G, labels=labels, params=params)
+    assert_untouched(gn.cached_graph, tmp_path / "c", "h", params, lambda: (G, labels))
+    assert_untouched(gn.cached_graph, tmp_path / "c", "h", params, lambda: (G, labels))  # the hit
+    from graphneg.io._graph_files import plain_params
+
+    assert_untouched(plain_params, params)
+    assert isinstance(params["k"], np.int64) and isinstance(params["dims"], np.ndarray) and params["t"] == (1, 2)
+
+
+def test_float_labels_are_converted_on_a_copy(tmp_path):
+    labels = np.array([0.0, 1.0, 1.0])
+    assert_untouched(gn.save_graph, tmp_path / "g.npz", sp.csr_array(np.eye(3)), labels=labels)
+    assert labels.dtype == np.float64 and gn.load_graph(tmp_path / "g.npz").labels.dtype == np.int64
