@@ -73,7 +73,7 @@ def st_epochs(drop_last: bool, rank: int, world_size: int) -> dict[str, Any]:
     from graphneg.training.st import batch_sampler
 
     labels = np.repeat(np.arange(N_ITEMS // 4), 4)[np.random.default_rng(0).permutation(N_ITEMS)]
-    sampler = batch_sampler(labels)(list(range(N_ITEMS)), BATCH_SIZE, drop_last, None, None, 3)
+    sampler = batch_sampler("community", labels=labels)(list(range(N_ITEMS)), BATCH_SIZE, drop_last, None, None, 3)
     shard = BatchSamplerShard(sampler, num_processes=world_size, process_index=rank, even_batches=True)
     out: dict[str, Any] = {"num_replicas": sampler.num_replicas, "epochs": []}
     for epoch in EPOCHS:

@@ -67,7 +67,7 @@ def train_one_epoch(rank: int, world_size: int, model_path: str, out_dir: str, n
     data = Dataset.from_dict({"anchor": [row_text(i) for i in range(n_rows)],
                               "positive": [row_text(n_rows - 1 - i) for i in range(n_rows)]})
     args = st.SentenceTransformerTrainingArguments(
-        output_dir=out_dir, num_train_epochs=1, per_device_train_batch_size=batch, batch_sampler=batch_sampler(labels),
+        output_dir=out_dir, num_train_epochs=1, per_device_train_batch_size=batch, batch_sampler=batch_sampler("community", labels=labels),
         report_to=[], use_cpu=True, save_strategy="no", seed=3, ddp_backend="gloo", dataloader_num_workers=0,
     )
     trainer = st.SentenceTransformerTrainer(model=model, args=args, train_dataset=data, loss=RecordingLoss(model))

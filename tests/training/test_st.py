@@ -13,39 +13,16 @@ from datasets import Dataset  # noqa: E402
 
 try:  # sentence-transformers >= 6 moved the modules; keep older versions working
     from sentence_transformers.sentence_transformer import losses
-    from sentence_transformers.sentence_transformer import modules as models
 except ImportError:  # pragma: no cover
-    from sentence_transformers import losses, models
+    from sentence_transformers import losses
 
 from graphneg.training.st import RefreshCallback, batch_sampler  # noqa: E402
 
-WORDS = [f"w{i}" for i in range(50)]
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    """A randomly initialised 1-layer BERT with a word-level tokenizer: nothing downloaded."""
-    import torch
-    from tokenizers import Tokenizer, pre_tokenizers
-    from tokenizers import models as tmodels
-    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
-
-    vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", *WORDS])}
-    tok = Tokenizer(tmodels.WordLevel(vocab, unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
-                                   cls_token="[CLS]", sep_token="[SEP]")
-    path = tmp_path_factory.mktemp("tiny-bert")
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=32)
-    BertModel(config).save_pretrained(path)
-    fast.save_pretrained(path)
-    return path
+from tiny_st import WORDS, load_tiny  # noqa: E402
 
 
 def make_model(path):
-    return st.SentenceTransformer(modules=[models.Transformer(str(path)), models.Pooling(16)], device="cpu")
+    return load_tiny(path)
 
 
 def make_dataset(n=64, seed=0):
@@ -58,7 +35,7 @@ def make_dataset(n=64, seed=0):
 
 def test_two_training_steps_with_community_batches(tiny_model, tmp_path):
     labels = np.repeat(np.arange(8), 8)  # 8 clusters of K=8: b3 batches of 16 = 2 clusters
-    factory = batch_sampler(labels)
+    factory = batch_sampler("community", labels=labels)
     model = make_model(tiny_model)
     args = st.SentenceTransformerTrainingArguments(
         output_dir=str(tmp_path), max_steps=2, per_device_train_batch_size=16, batch_sampler=factory,
@@ -79,16 +56,16 @@ def test_two_training_steps_with_community_batches(tiny_model, tmp_path):
 
 
 def test_eval_datasets_fall_back_to_random_batches():
-    factory = batch_sampler(np.repeat(np.arange(4), 8))
+    factory = batch_sampler("community", labels=np.repeat(np.arange(4), 8))
     s = factory(make_dataset(20), batch_size=8, drop_last=False, valid_label_columns=None, generator=None, seed=0)
     assert isinstance(s, gn.RandomBatchSampler) and len(s) == 3
 
 
 def test_bfd_is_refused_and_auto_picks_full_batches():
-    with pytest.raises(ValueError, match=r"`packing` must be one of 'auto', 'b3', 'fill'"):
-        batch_sampler(np.zeros(10), packing="bfd")
+    with pytest.raises(ValueError, match=r"packing='bfd' leaves short batches"):
+        batch_sampler("community", labels=np.zeros(10), packing="bfd")
     labels = np.random.default_rng(0).integers(0, 7, size=100)  # variable-size communities
-    s = batch_sampler(labels)(make_dataset(100), 16, False, None, None, 0)
+    s = batch_sampler("community", labels=labels)(make_dataset(100), 16, False, None, None, 0)
     assert s.packing == "fill"
     sizes = [len(b) for b in s]
     assert all(x == 16 for x in sizes[:-1])
@@ -103,8 +80,8 @@ def test_len_exact_under_accelerate_sharding(world, even_batches, drop_last, kin
 
     rng = np.random.default_rng(1)
     labels = np.repeat(np.arange(13), 8) if kind == "community-b3" else rng.integers(0, 9, size=101)
-    kw = {"kind": "topic", "clusters_per_batch": 2} if kind == "topic" else {}
-    factory = batch_sampler(labels, **kw)
+    kw = {"clusters_per_batch": 2} if kind == "topic" else {}
+    factory = batch_sampler("topic" if kind == "topic" else "community", labels=labels, **kw)
     seen = []
     for rank in range(world):
         sampler = factory(list(range(labels.size)), 16, drop_last, None, None, 0)
@@ -121,7 +98,7 @@ def test_len_exact_under_accelerate_sharding(world, even_batches, drop_last, kin
 def test_refresh_callback_re_mines_each_epoch(tiny_model, tmp_path):
     ds = make_dataset(64)
     model = make_model(tiny_model)
-    factory = batch_sampler(np.repeat(np.arange(4), 16))
+    factory = batch_sampler("community", labels=np.repeat(np.arange(4), 16))
     args = st.SentenceTransformerTrainingArguments(
         output_dir=str(tmp_path), num_train_epochs=2, per_device_train_batch_size=16, batch_sampler=factory,
         report_to=[], use_cpu=True, save_strategy="no",
@@ -146,7 +123,7 @@ def test_refresh_callback_re_mines_each_epoch(tiny_model, tmp_path):
 
 
 def test_strata_need_drop_last():
-    factory = batch_sampler(np.repeat(np.arange(10), 3), strata=np.repeat([0, 1], 15))
+    factory = batch_sampler("community", labels=np.repeat(np.arange(10), 3), strata=np.repeat([0, 1], 15))
     with pytest.raises(ValueError, match="dataloader_drop_last=True"):
         factory(range(30), 6, False, None, None, 0)
     with pytest.warns(gn.GraphNegWarning, match=r"drops 6 of 30 items .*each stratum ends in its own short batch"):
@@ -159,7 +136,7 @@ def test_training_dataset_of_another_length_warns_eval_stays_silent(tiny_model, 
 
     from graphneg.exceptions import GraphNegWarning
 
-    factory = batch_sampler(np.repeat(np.arange(6), 10))  # labels for 60 rows
+    factory = batch_sampler("community", labels=np.repeat(np.arange(6), 10))  # labels for 60 rows
     model = make_model(tiny_model)
     args = st.SentenceTransformerTrainingArguments(
         output_dir=str(tmp_path), max_steps=1, per_device_train_batch_size=16, batch_sampler=factory,
@@ -168,7 +145,7 @@ def test_training_dataset_of_another_length_warns_eval_stays_silent(tiny_model, 
     trainer = st.SentenceTransformerTrainer(model=model, args=args, train_dataset=make_dataset(64),
                                             eval_dataset=make_dataset(20),
                                             loss=losses.MultipleNegativesRankingLoss(model))
-    with pytest.warns(GraphNegWarning, match=r"training dataset has 64 rows but `labels` has 60 entries"):
+    with pytest.warns(GraphNegWarning, match=r"training dataset has 64 rows but the community batches describe 60"):
         trainer.get_train_dataloader()
     assert isinstance(factory.samplers[-1], gn.RandomBatchSampler)
     with warnings.catch_warnings():
