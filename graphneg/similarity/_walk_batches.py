@@ -20,6 +20,15 @@ and :math:`u` joins the batch if it is unused. When :math:`u` has no neighbour, 
 which becomes the new restart node :math:`a`. A batch is full at ``batch_size`` nodes; the
 last one holds the rest.
 
+Idle work is bounded whatever ``patience`` is. The walk can only ever reach the nodes
+reachable from :math:`a`, so once none of them is unused it jumps at once instead of
+idling ``patience`` steps: an unused-node count per (weakly) connected component detects
+this exactly for a symmetric graph (the default), in O(1) per step; on a directed graph,
+where a component can hold unused nodes that :math:`a` cannot reach, a breadth-first search
+from :math:`a` (C code, O(reach)) checks it once an idle run reaches ``min(patience, 64)``
+steps. ``patience`` thus bounds only the wait for an unused node that *is* reachable. The
+checks consume no random numbers, so the batches remain a function of ``(seed, epoch)``.
+
 Differences from the reference code (``THUDM/BatchSampler``, ``main.py``: ``random_walk``,
 ``generate_indices``; read at commit ``3063152``):
 
@@ -29,7 +38,8 @@ Differences from the reference code (``THUDM/BatchSampler``, ``main.py``: ``rand
   node joins only if unused, so each item appears once per epoch and there are exactly
   :math:`\lceil N/B \rceil` batches;
 - there, a walk that cannot reach ``batch_size`` nodes loops forever; here it jumps
-  after ``patience`` idle steps (a node without neighbours jumps at once);
+  after ``patience`` idle steps, or at once when no unused node is reachable (a node without
+  neighbours, an exhausted component);
 - there, the graph is directed (top-``k`` out-neighbours among ``M`` random candidates) and
   :math:`\alpha` decays per epoch, :math:`\alpha_e = \max(\alpha_0 - 0.02 e, 0.05)`; here the
   graph is symmetrised unless ``directed=True``, and ``restart`` is a constant (pass the
@@ -48,6 +58,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse import csgraph
 
 from .._random import epoch_rng
 from .._sparse import graph_pattern
@@ -59,19 +70,44 @@ if TYPE_CHECKING:
 
 #: random numbers drawn at once by the walk
 _BLOCK = 4096
+#: idle steps after which a walk on a directed graph checks that an unused node is reachable
+_REACH_CHECK = 64
 
 
 class _Walker:
     """One epoch's walk state: used flags, the jump order and pre-drawn random numbers."""
 
     def __init__(self, A: sp.csr_array, rng: np.random.Generator) -> None:
+        self.A = A
         self.indptr, self.indices = A.indptr, A.indices
         self.degree = np.diff(A.indptr)
         self.used = np.zeros(A.shape[0], dtype=bool)
         self.order = rng.permutation(A.shape[0])  # the first unused node of it is uniform
         self.next_jump = 0
         self.rng = rng
+        # unused nodes per weakly connected component: none left = nothing reachable to take
+        _, comp = csgraph.connected_components(A, directed=True, connection="weak")
+        self.comp = comp.tolist()
+        self.left = np.bincount(comp).tolist()
+        # symmetric: the component is exactly the reachable set, so the count decides alone
+        self.symmetric = (A != A.T).nnz == 0
         self._draw()
+
+    def take(self, node: int) -> None:
+        """Mark ``node`` used."""
+        self.used[node] = True
+        self.left[self.comp[node]] -= 1
+
+    def exhausted(self, anchor: int) -> bool:
+        """Has every node in the anchor's component been used (nothing left to reach)?"""
+        return self.left[self.comp[anchor]] == 0
+
+    def reach_exhausted(self, anchor: int) -> bool:
+        """Is every node reachable from ``anchor`` used? (one breadth-first search)"""
+        if self.symmetric:
+            return self.exhausted(anchor)
+        reach = csgraph.breadth_first_order(self.A, anchor, directed=True, return_predecessors=False)
+        return bool(self.used[reach].all())
 
     def _draw(self) -> None:
         self.coin = self.rng.random(_BLOCK).tolist()
@@ -83,7 +119,7 @@ class _Walker:
         while self.used[self.order[self.next_jump]]:
             self.next_jump += 1
         node = int(self.order[self.next_jump])
-        self.used[node] = True
+        self.take(node)
         return node
 
     def step(self, cur: int, anchor: int, restart: float) -> int:
@@ -103,6 +139,7 @@ def _walk_order(
     """All nodes, in the order the walks take them; batch ``b`` is ``order[b*B:(b+1)*B]``."""
     n = A.shape[0]
     w = _Walker(A, rng)
+    check_at = min(patience, _REACH_CHECK)  # directed graphs: when an idle run asks for a search
     out = np.empty(n, dtype=np.int64)
     filled = 0
     while filled < n:
@@ -112,8 +149,11 @@ def _walk_order(
         filled += 1
         idle = 0
         while filled < end:
-            if w.degree[cur] == 0 or idle >= patience:
-                anchor = cur = w.jump()  # stuck: a fresh region, a new restart node
+            stuck = w.degree[cur] == 0 or idle >= patience or w.exhausted(anchor)
+            if not stuck and idle == check_at and not w.symmetric:
+                stuck = w.reach_exhausted(anchor)
+            if stuck:
+                anchor = cur = w.jump()  # a fresh region, a new restart node
                 out[filled] = anchor
                 filled += 1
                 idle = 0
@@ -122,7 +162,7 @@ def _walk_order(
             if w.used[cur]:
                 idle += 1
             else:
-                w.used[cur] = True
+                w.take(cur)
                 out[filled] = cur
                 filled += 1
                 idle = 0
@@ -162,14 +202,16 @@ def walk_batches(
     ``drop_last``); the batches are a function of ``(seed, epoch)``.
 
     Cost: one Python-level step per walk move (a CSR slice lookup, random numbers drawn in
-    blocks), :math:`O(N (1 + \text{idle steps per node}))`; at most
-    :math:`N (\text{patience} + 1)` steps.
+    blocks), :math:`O(N (1 + \text{idle steps per node}))`. A walk stops idling as soon as no
+    unused node is reachable from its restart node (see the module docstring), so a huge
+    ``patience`` costs nothing once a component is used up; it only bounds the wait for an
+    unused node that the walk can still reach.
 
     Parameters
     ----------
     graph : square sparse matrix, LinkGraph or 2-D array
-        Proximity graph over the items, e.g. :func:`graphneg.knn_graph`; every stored entry
-        is an edge, weights are ignored (as in the paper).
+        Proximity graph over the items, e.g. :func:`graphneg.knn_graph`; every nonzero
+        entry is an edge (a stored 0 is not), weights are ignored (as in the paper).
     batch_size : int
         Items per batch.
     restart : float in [0, 1], default=0.1
@@ -177,6 +219,7 @@ def walk_batches(
         ``train.sh`` uses 0.2). Higher: more local, harder batches.
     patience : int, default=32
         Steps in a row without a new node before the walk jumps to a random unused node.
+        The walk jumps sooner when no unused node is reachable, so any value is cheap there.
     directed : bool, default=False
         Walk the stored (out-)edges only, as the paper does; default: either direction.
     seed, epoch : int, default=0

@@ -44,7 +44,8 @@ class RandomWalkBatchSampler(PlannedBatches, Sampler[list[int]]):
         Restart probability :math:`\alpha`. The paper decays it per epoch,
         :math:`\max(\alpha_0 - 0.02 e, 0.05)`: set :attr:`restart` before an epoch to do so.
     patience : int, default=32
-        Idle walk steps (no new node) before jumping to a random unused node.
+        Idle walk steps (no new node) before jumping to a random unused node; the walk
+        jumps at once when no unused node is reachable, so a large value is cheap.
     directed : bool, default=False
         Walk stored (out-)edges only, as the paper's code does.
     {sampler_parameters}

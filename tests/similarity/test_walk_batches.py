@@ -129,3 +129,57 @@ def test_rejects_bad_graphs():
         walk_batches([[0, 1]], 2)
     with pytest.raises(ValueError, match="at least one node"):
         walk_batches(sp.csr_array((0, 0)), 2)
+
+
+class _StepBudget:
+    """Counts walk steps and fails once a walk idles far beyond any reasonable bound."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, limit: int) -> None:
+        from graphneg.similarity import _walk_batches
+
+        self.calls, step = 0, _walk_batches._Walker.step
+
+        def counted(walker, *args):
+            self.calls += 1
+            if self.calls > limit:
+                raise AssertionError(f"the walk idled past {limit} steps")
+            return step(walker, *args)
+
+        monkeypatch.setattr(_walk_batches._Walker, "step", counted)
+
+
+@pytest.mark.parametrize("directed", [False, True])
+def test_huge_patience_does_not_idle_in_an_exhausted_component(monkeypatch, directed):
+    # issue 23: patience=10**9 ran for hours, every used-up clique idling `patience` steps
+    A = cliques(40, 5, bridges=False)
+    budget = _StepBudget(monkeypatch, 100_000)
+    batches = walk_batches(A, 8, patience=10**9, directed=directed, seed=0)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(200))
+    assert budget.calls < 20_000  # a few idle steps per node, never `patience`
+    again = walk_batches(A, 8, patience=10**9, directed=directed, seed=0)
+    assert [b.tolist() for b in again] == [b.tolist() for b in batches]  # still a function of the seed
+
+
+def test_huge_patience_directed_jumps_when_the_rest_of_the_component_is_unreachable(monkeypatch):
+    # 0 <-> 1, and nodes 2..59 each point to 0: from 0 or 1 the walk reaches only {0, 1}, although
+    # the weak component still holds unused nodes; a breadth-first check ends the idle run
+    n = 60
+    rows = [0, 1] + list(range(2, n))
+    cols = [1, 0] + [0] * (n - 2)
+    A = sp.csr_array((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    budget = _StepBudget(monkeypatch, 100_000)
+    for seed in range(5):
+        batches = walk_batches(A, 6, patience=10**9, directed=True, seed=seed)
+        assert sorted(np.concatenate(batches).tolist()) == list(range(n))
+    assert budget.calls < 20_000
+
+
+def test_sampler_with_huge_patience_finishes(monkeypatch):
+    torch = pytest.importorskip("torch")  # noqa: F841
+    from graphneg.training import RandomWalkBatchSampler
+
+    budget = _StepBudget(monkeypatch, 100_000)
+    sampler = RandomWalkBatchSampler(cliques(20, 5, bridges=False), batch_size=8, patience=10**9, seed=0)
+    sampler.set_epoch(1)
+    assert sorted(i for b in sampler for i in b) == list(range(100))
+    assert budget.calls < 20_000
