@@ -15,6 +15,13 @@ Membership of ``(row, col)`` pairs is tested on sorted int64 keys ``row * n_cols
 Graphs as plain adjacency: :func:`graph_pattern` (boolean, no self-loops, symmetrised unless
 directed) and :func:`within_hops` (k-hop balls by sparse frontier expansion) serve the
 batch-time conflict checks, the k-hop false-negative masks and the random-walk batches.
+
+The zero rule, one for the whole package: an edge (or a pair) is a *nonzero* entry. An
+explicitly stored ``0`` is no edge for walks, masks, conflicts, communities, link graphs and
+positives alike, so a result depends on a matrix's values, never on how scipy stores them
+(``A`` and ``sp.csr_array(A.toarray())`` give the same answer). :func:`graph_pattern` and
+:func:`as_pairs_matrix` apply it; :func:`graphneg._validation.check_graph` does for weighted
+graphs. (Negative weights are stored values, hence edges.)
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ def canonical_csr(matrix: Any, *, dtype: Any = None, name: str = "graph") -> sp.
     """A canonical copy of a sparse matrix: CSR, sorted indices, duplicates summed.
 
     The input is never modified; the result owns its arrays. Explicitly stored zeros are kept
-    (a kNN edge of similarity 0 is still an edge).
+    (a storage-level copy; :func:`nonzero_pattern` is where zeros stop being entries).
 
     >>> A = sp.csr_array((np.array([2.0, 1.0]), np.array([5, 3]), np.array([0, 2])), shape=(1, 10))
     >>> B = canonical_csr(A)
@@ -47,10 +54,25 @@ def canonical_csr(matrix: Any, *, dtype: Any = None, name: str = "graph") -> sp.
 
 
 def pattern(matrix: sp.csr_array) -> sp.csr_array:
-    """Boolean pattern of a canonical CSR, sharing nothing with it."""
+    """Boolean pattern of the stored entries of a canonical CSR, sharing nothing with it."""
     return sp.csr_array(
         (np.ones(matrix.nnz, dtype=bool), matrix.indices.copy(), matrix.indptr.copy()), shape=matrix.shape
     )
+
+
+def nonzero_pattern(matrix: Any, name: str = "graph") -> sp.csr_array:
+    """Boolean canonical CSR of the *nonzero* entries of a sparse matrix (the zero rule).
+
+    An explicitly stored ``0`` is not an entry, so the answer does not depend on storage.
+    The input is never modified.
+
+    >>> A = sp.csr_array((np.array([0.0, 2.0]), np.array([1, 2]), np.array([0, 2])), shape=(1, 3))
+    >>> A.nnz, nonzero_pattern(A).nnz, nonzero_pattern(A).indices.tolist()
+    (2, 1, [2])
+    """
+    M = canonical_csr(matrix, name=name)
+    M.eliminate_zeros()  # our copy only
+    return pattern(M)
 
 
 def pair_keys(rows: Any, cols: Any, n_cols: int) -> np.ndarray:
@@ -95,7 +117,7 @@ def csr_member(matrix: sp.csr_array, rows: Any, cols: Any) -> np.ndarray:
 def as_pairs_matrix(pairs: Any, n_rows: int, n_cols: int, name: str) -> sp.csr_array:
     """Normalise "items per row" input to a boolean ``(n_rows, n_cols)`` canonical CSR pattern.
 
-    Accepts a sparse matrix (its stored entries, zeros included), a 1-D int array (one column
+    Accepts a sparse matrix (its nonzero entries: a stored 0 is no pair), a 1-D int array (one column
     per row), a 2-D int array padded with ``-1``, or a sequence of int sequences. Raises on
     out-of-range ids. The input is never modified.
 
@@ -105,7 +127,7 @@ def as_pairs_matrix(pairs: Any, n_rows: int, n_cols: int, name: str) -> sp.csr_a
     if sp.issparse(pairs):
         if pairs.shape != (n_rows, n_cols):
             raise ValueError(f"`{name}` must have shape ({n_rows}, {n_cols}), got {pairs.shape}.")
-        return pattern(canonical_csr(pairs, name=name))
+        return nonzero_pattern(pairs, name=name)
     lists = _index_lists(pairs, name)
     if len(lists) != n_rows:
         raise ValueError(f"`{name}` must have one entry per query ({n_rows}), got {len(lists)}.")
@@ -178,14 +200,18 @@ def symmetric(matrix: Any, mode: str = "union", *, keep_diagonal: bool = False) 
 def graph_pattern(graph: Any, name: str = "graph", *, directed: bool = False) -> sp.csr_array:
     """Boolean adjacency without self-loops of a LinkGraph or square sparse matrix (or array).
 
-    Symmetrised (an edge stored in either direction) unless ``directed``. Every stored entry
-    is an edge (a kNN edge of similarity 0 included); the input is never modified.
+    Symmetrised (an edge in either direction) unless ``directed``. An edge is a nonzero
+    entry: an explicitly stored 0 is no edge (the module's zero rule), so a dense array and
+    its sparse copy give the same pattern. The input is never modified.
 
     >>> A = sp.csr_array(np.array([[1, 1, 0], [0, 0, 1], [0, 0, 0]]))
     >>> graph_pattern(A).toarray().astype(int).tolist()
     [[0, 1, 0], [1, 0, 1], [0, 1, 0]]
     >>> graph_pattern(A, directed=True).toarray().astype(int).tolist()
     [[0, 1, 0], [0, 0, 1], [0, 0, 0]]
+    >>> Z = sp.csr_array((np.array([0.0]), np.array([1]), np.array([0, 1, 1])), shape=(2, 2))
+    >>> graph_pattern(Z).nnz  # a stored 0
+    0
     """
     adjacency = getattr(graph, "adjacency", None)
     matrix = adjacency if not sp.issparse(graph) and sp.issparse(adjacency) else graph
@@ -195,10 +221,9 @@ def graph_pattern(graph: Any, name: str = "graph", *, directed: bool = False) ->
         raise TypeError(f"`{name}` must be a LinkGraph or a square scipy sparse matrix, got {type(graph).__name__}.")
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
         raise ValueError(f"`{name}` must be square (n_nodes, n_nodes), got shape {matrix.shape}.")
-    A = canonical_csr(matrix, name=name)
+    A = nonzero_pattern(matrix, name=name)
     if not directed:
-        ones = sp.csr_array((np.ones(A.nnz, np.float32), A.indices, A.indptr), shape=A.shape)
-        A = symmetric(ones, "union")  # drops the diagonal
+        A = symmetric(A, "union")  # drops the diagonal
     rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
     keep = rows != A.indices
     return sp.csr_array((np.ones(int(keep.sum()), bool), (rows[keep], A.indices[keep])), shape=A.shape)

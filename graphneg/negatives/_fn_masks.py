@@ -169,8 +169,9 @@ def _known_pairs(known: Any, q: np.ndarray, num_docs: int | None) -> tuple[np.nd
         start, stop = M.indptr[q], M.indptr[q + 1]
         lengths = (stop - start).astype(np.int64)
         offsets = np.repeat(start - np.cumsum(lengths) + lengths, lengths)
-        cols = M.indices[offsets + np.arange(int(lengths.sum()))].astype(np.int64)
-        return np.repeat(q, lengths), cols
+        at = offsets + np.arange(int(lengths.sum()))
+        nonzero = M.data[at] != 0  # the zero rule: a stored 0 is no known positive
+        return np.repeat(q, lengths)[nonzero], M.indices[at][nonzero].astype(np.int64)
     if isinstance(known, np.ndarray) and np.issubdtype(known.dtype, np.integer) and known.ndim in (1, 2):
         n_rows, table = known.shape[0], known.reshape(known.shape[0], -1)
     else:
@@ -218,8 +219,8 @@ def known_positive_mask(
         Document id of each candidate (the ``B`` positives first); ``-1`` is padding and
         always masked.
     known_positives : sparse (n_queries, n_docs), int array or sequence of id lists
-        Every stored entry of row ``q`` (explicit zeros included) is a known positive of
-        ``q``; a 2-D int array may be ``-1`` padded; a 1-D int array is one positive per query.
+        Every nonzero entry of row ``q`` is a known positive of ``q`` (a stored 0 is not:
+        the package's zero rule); a 2-D int array may be ``-1`` padded; a 1-D int array is one positive per query.
     num_docs : int, optional
         Number of documents; every id must be below it.
 

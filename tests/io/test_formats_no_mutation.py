@@ -32,10 +32,11 @@ KINDS = [sp.csr_matrix, sp.csr_array]
 
 
 def messy_positives(kind, dtype):
-    """(3, 6) positives, row 0 = [1, 0] unsorted + a duplicate 1, an explicit zero in row 2."""
-    data = np.array([1, 1, 1, 1, 0], dtype=dtype)
-    indices = np.array([1, 0, 1, 2, 3])
-    indptr = np.array([0, 3, 4, 5])
+    """(3, 6) positives, row 0 = [1, 0] unsorted + a duplicate 1, row 2 = [3] + an explicit zero
+    at 5 (no positive: the zero rule)."""
+    data = np.array([1, 1, 1, 1, 1, 0], dtype=dtype)
+    indices = np.array([1, 0, 1, 2, 3, 5])
+    indptr = np.array([0, 3, 4, 6])
     M = kind((data, indices, indptr), shape=(3, 6))
     assert not M.has_canonical_format
     return M
