@@ -7,7 +7,8 @@ a non-integral, NaN or infinite float (``0.7``) is refused (``TypeError``) with 
 never truncated;
 ``bool``, strings, None and objects are refused.
 
-**External ids** (the names of nodes and documents) follow :func:`normalize_id`.
+**External ids** (the names of nodes and documents) follow :func:`normalize_id`; a list of
+them that names rows (node ids, document ids) is also unique: :func:`unique_ids`.
 
 An external id is a non-empty ``str`` after normalisation:
 
@@ -171,3 +172,61 @@ def normalize_ids(values: Iterable[Any], name: str) -> list[str]:
                 raise ValueError(f"{name}[{int(bad[0])}]: an id must be a non-empty string, got ''.")
             return values.tolist()
     return [normalize_id(v, f"{name}[{i}]") for i, v in enumerate(values)]
+
+
+def unique_ids(values: Iterable[Any], name: str, *, length: int | None = None) -> list[str]:
+    """External ids by the package rule (:mod:`graphneg._ids`), checked to be unique.
+
+    ``str`` ids are kept, integers become their decimal string (so ``1`` and ``"1"`` are the
+    same id), ``None``, NaN, floats, ``bool`` and ``""`` are rejected with their position.
+
+    Parameters
+    ----------
+    values : iterable of str or int
+    name : str
+        The parameter name used in error messages.
+    length : int, optional
+        The number of ids expected (one per row of something else).
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    TypeError, ValueError
+        A bad id (with its position), a repeated one (with both positions), or a count other
+        than ``length``.
+
+    Examples
+    --------
+    >>> unique_ids([3, "a", np.int64(7)], "ids")
+    ['3', 'a', '7']
+    >>> unique_ids([1, "1"], "ids")
+    Traceback (most recent call last):
+    ...
+    ValueError: `ids` must be unique, got '1' at positions 0 and 1 (ids are normalised to str: 1 and '1' are one id).
+    """
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(f"`{name}` must be a sequence of str or int ids, got {type(values).__name__}.")
+    if isinstance(values, list) and all(type(v) is str and v for v in values):
+        out = list(values)  # the common case (readers): already normalised
+    else:
+        try:
+            out = normalize_ids(values if isinstance(values, np.ndarray) else list(values), name)
+        except TypeError as err:
+            raise TypeError(f"`{name}` must hold str or int ids; {err}") from None
+        except ValueError as err:
+            raise ValueError(f"`{name}` must hold non-empty ids; {err}") from None
+    if length is not None and len(out) != length:
+        raise ValueError(f"`{name}` must have length {length}, got {len(out)}.")
+    if len(set(out)) != len(out):
+        first: dict[str, int] = {}
+        for i, v in enumerate(out):
+            if v in first:
+                raise ValueError(
+                    f"`{name}` must be unique, got {v!r} at positions {first[v]} and {i} "
+                    "(ids are normalised to str: 1 and '1' are one id)."
+                )
+            first[v] = i
+    return out

@@ -7,7 +7,6 @@ Reads every trainer format graphneg writes (through :mod:`graphneg.io`'s readers
 
 from __future__ import annotations
 
-import json
 import logging
 import warnings
 from collections.abc import Mapping
@@ -71,20 +70,22 @@ def read_negatives(path: str | Path, fmt: str) -> list[dict[str, Any]]:
     >>> read_negatives(p, "triplets")
     [{'query': 'a', 'positives': ['b'], 'negatives': ['c']}]
     """
-    from ..io import _formats
+    from ..io import _formats_flagembedding as flag
+    from ..io import _formats_st as st
+    from ..io import _formats_tevatron as tevatron
+    from ..io._jsonl import read_jsonl
 
     if fmt == "triplets":
-        with open(path, encoding="utf-8") as fh:
-            recs = [json.loads(line) for line in fh if line.strip()]
+        recs = read_jsonl(path, True, lambda rec: None, "triplets")
         return [{"query": r["query_id"], "positives": [r["positive_id"]], "negatives": list(r["negative_ids"])}
                 for r in recs]
     if fmt == "flag":
         return [_with_scores({"query": r["query"], "positives": r["pos"], "negatives": r["neg"]},
-                             r.get("pos_scores"), r.get("neg_scores")) for r in _formats.read_flagembedding(path)]
+                             r.get("pos_scores"), r.get("neg_scores")) for r in flag.read_flagembedding(path)]
     if fmt == "tevatron":
         return [{"query": str(r["query_id"]), "positives": [str(p["docid"]) for p in r["positive_passages"]],
-                 "negatives": [str(p["docid"]) for p in r["negative_passages"]]} for r in _formats.read_tevatron(path)]
-    cols = _formats.read_sentence_transformers_jsonl(path)
+                 "negatives": [str(p["docid"]) for p in r["negative_passages"]]} for r in tevatron.read_tevatron(path)]
+    cols = st.read_sentence_transformers_jsonl(path)
     neg_cols = [c for c in cols if c.startswith("negative")]
     rows = []
     for i, (q, p) in enumerate(zip(cols.get("anchor", []), cols.get("positive", []), strict=True)):

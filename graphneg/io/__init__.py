@@ -25,15 +25,9 @@ from ._corpus import (
     save_retrieval_corpus,
 )
 from ._demo import load_demo
-from ._formats import (
-    read_flagembedding,
-    read_sentence_transformers_jsonl,
-    read_tevatron,
-    to_sentence_transformers,
-    write_flagembedding,
-    write_sentence_transformers_jsonl,
-    write_tevatron,
-)
+from ._formats_flagembedding import read_flagembedding, write_flagembedding
+from ._formats_st import read_sentence_transformers_jsonl, to_sentence_transformers, write_sentence_transformers_jsonl
+from ._formats_tevatron import read_tevatron, write_tevatron
 from ._mining_data import (
     MiningTask,
     build_mining_task,

@@ -29,9 +29,11 @@ import scipy.sparse as sp
 
 from ..negatives._candidates import MiningCandidates
 from ..negatives._mining import HardNegatives
-from . import _formats as formats
 from ._atomic import atomic_write
-from ._jsonl import dumps_line
+from ._formats_flagembedding import write_flagembedding
+from ._formats_st import write_sentence_transformers_jsonl
+from ._formats_tevatron import write_tevatron
+from ._jsonl import write_jsonl
 from ._text_tables import TextPairs
 
 PathLike = str | os.PathLike[str]
@@ -324,22 +326,16 @@ def write_mined(path: PathLike, task: MiningTask, negatives: HardNegatives, outp
     """
     t = task
     if output_format == "st":
-        return formats.write_sentence_transformers_jsonl(path, t.query_texts, t.doc_texts, t.positives, negatives,
-                                                         scores=True)
+        return write_sentence_transformers_jsonl(path, t.query_texts, t.doc_texts, t.positives, negatives, scores=True)
     if output_format == "flag":
-        return formats.write_flagembedding(path, t.query_texts, t.doc_texts, t.positives, negatives)
+        return write_flagembedding(path, t.query_texts, t.doc_texts, t.positives, negatives)
     if output_format == "tevatron":
-        return formats.write_tevatron(path, t.query_ids, t.query_texts, t.doc_ids, t.doc_texts, t.positives,
-                                      negatives, scores=True)
+        return write_tevatron(path, t.query_ids, t.query_texts, t.doc_ids, t.doc_texts, t.positives, negatives,
+                              scores=True)
     if output_format not in MINED_FORMATS:
         raise ValueError(f"`output_format` must be one of {MINED_FORMATS}, got {output_format!r}.")
     records = _triplet_rows(t, negatives) if output_format == "st-triplet" else _id_rows(t, negatives)
-    n = 0
-    with atomic_write(Path(path), "w", encoding="utf-8", newline="\n") as fh:
-        for rec in records:
-            fh.write(dumps_line(rec))
-            n += 1
-    return n
+    return write_jsonl(path, records)
 
 
 def _negatives(negatives: HardNegatives, q: int) -> tuple[list[int], list[float]]:

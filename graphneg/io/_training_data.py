@@ -19,9 +19,10 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .._ids import unique_ids
 from .._validation import check_choice, check_int
 from ..exceptions import GraphNegWarning
-from ..links._graph import LinkGraph, unique_ids
+from ..links._graph import LinkGraph
 from ..negatives._link_negatives import STRATEGIES, link_negatives, strategy_options
 from ._atomic import atomic_write
 from ._jsonl import dumps_line
@@ -303,15 +304,15 @@ def _write_chunk(
                         rec.update(query=texts[s], positive=texts[p], negatives=[texts[v] for v in neg])
                     fh.write(dumps_line(rec))
         return
-    from . import _formats as formats
+    from . import _formats_flagembedding, _formats_st, _formats_tevatron
 
     query_texts = [texts[s] for s in chunk]  # type: ignore[index]
     if fmt == "st":
-        formats.write_sentence_transformers_jsonl(part, query_texts, texts, positives, negatives)
+        _formats_st.write_sentence_transformers_jsonl(part, query_texts, texts, positives, negatives)
     elif fmt == "flag":
-        formats.write_flagembedding(part, query_texts, texts, positives, negatives)
+        _formats_flagembedding.write_flagembedding(part, query_texts, texts, positives, negatives)
     else:
-        formats.write_tevatron(
+        _formats_tevatron.write_tevatron(
             part, [str(graph.ids[s]) for s in chunk], query_texts, [str(i) for i in graph.ids], texts,
             positives, negatives,
         )

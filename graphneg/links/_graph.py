@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .._ids import normalize_id, normalize_ids
+from .._ids import normalize_id, normalize_ids, unique_ids
 from .._sparse import canonical_csr, csr_member, symmetric
 from .._validation import check_int
 from ..exceptions import GraphNegWarning
@@ -71,59 +71,6 @@ class EdgeCounts:
             if value:
                 parts.append(f"{value} {name.replace('_', '-')}")
         return ", ".join(parts)
-
-
-def unique_ids(values: Iterable[Any], name: str) -> list[str]:
-    """External ids by the package rule (:mod:`graphneg._ids`), checked to be unique.
-
-    ``str`` ids are kept, integers become their decimal string (so ``1`` and ``"1"`` are the
-    same id), ``None``, NaN, floats, ``bool`` and ``""`` are rejected with their position.
-
-    Parameters
-    ----------
-    values : iterable of str or int
-    name : str
-        The parameter name used in error messages.
-
-    Returns
-    -------
-    list of str
-
-    Raises
-    ------
-    TypeError, ValueError
-        A bad id (with its position) or a repeated one (with both positions).
-
-    Examples
-    --------
-    >>> unique_ids([3, "a", np.int64(7)], "ids")
-    ['3', 'a', '7']
-    >>> unique_ids([1, "1"], "ids")
-    Traceback (most recent call last):
-    ...
-    ValueError: `ids` must be unique, got '1' at positions 0 and 1 (ids are normalised to str: 1 and '1' are one id).
-    """
-    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        raise TypeError(f"`{name}` must be a sequence of str or int ids, got {type(values).__name__}.")
-    if isinstance(values, list) and all(type(v) is str and v for v in values):
-        out = list(values)  # the common case (readers): already normalised
-    else:
-        try:
-            out = normalize_ids(values if isinstance(values, np.ndarray) else list(values), name)
-        except TypeError as err:
-            raise TypeError(f"`{name}` must hold str or int ids; {err}") from None
-        except ValueError as err:
-            raise ValueError(f"`{name}` must hold non-empty ids; {err}") from None
-    if len(set(out)) != len(out):
-        first: dict[str, int] = {}
-        for i, v in enumerate(out):
-            if v in first:
-                raise ValueError(
-                    f"`{name}` must be unique, got {v!r} at positions {first[v]} and {i} "
-                    "(ids are normalised to str: 1 and '1' are one id)."
-                )
-            first[v] = i
-    return out
 
 
 def edge_adjacency(sources: Any, targets: Any, num_nodes: int, counts: EdgeCounts) -> sp.csr_array:
