@@ -47,7 +47,7 @@ def add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", type=Path, help="reuse graphs built from the same embeddings and options")
     p.add_argument("--no-plots", action="store_true", help="summary and report without plots")
     p.add_argument("--map", default="auto", choices=["auto", "umap", "pca"],
-                   help="2-D map method; auto: UMAP when umap-learn is installed, else PCA")
+                   help="2-D map method; auto = pca (fast); umap on request (needs umap-learn, compiles for tens of seconds)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     add_reader_options(p)  # how a corpus input is read, as for `graphneg citations`
     _batches._add_graph_options(p)  # the same graph options and defaults as `graphneg batches`

@@ -1,4 +1,4 @@
-"""A 2-D map of a sample of the items: UMAP where umap-learn is installed, PCA otherwise."""
+"""A 2-D map of a sample of the items: PCA by default (milliseconds), UMAP on request."""
 
 from __future__ import annotations
 
@@ -37,7 +37,11 @@ def map_2d(
     max_points : int, default=2000
         Sample size.
     method : {'auto', 'umap', 'pca'}, default='auto'
-        ``'auto'``: UMAP when ``umap-learn`` is installed (extra ``[plot]``), else PCA.
+        ``'auto'`` is PCA: the cheapest faithful projection (a linear map of the cosine
+        geometry, its explained variance reported), milliseconds for 2,000 points. ``'umap'``
+        (extra ``[plot]``) shows local neighbourhoods better, but its numba compilation costs
+        tens of seconds in every fresh process, which made ``graphneg inspect`` of a
+        CiteSeer-size corpus take 50 s instead of 5.
     seed : int or numpy.random.Generator, default=0
 
     Returns
@@ -62,7 +66,7 @@ def map_2d(
     sample = np.sort(np.concatenate([marked, rng.choice(rest, min(take, rest.size), replace=False)]))
     method = check_choice(method, "method", ("auto", "umap", "pca"))
     if method == "auto":
-        method = "umap" if umap_available() else "pca"
+        method = "pca"
     out: dict[str, Any] = {"method": method, "num_items": int(n), "num_points": int(sample.size)}
     if method == "umap":
         umap = optional_import("umap", extra="plot", feature="the UMAP map (method='umap')")
@@ -80,7 +84,7 @@ def map_2d(
 
 
 def umap_available() -> bool:
-    """Whether umap-learn is installed (``method='auto'`` then maps with UMAP).
+    """Whether umap-learn is installed (``method='umap'`` needs it).
 
     >>> isinstance(umap_available(), bool)
     True
