@@ -312,11 +312,14 @@ _RECALL_CHUNK = 65_536
 def _sample_recall(
     X: np.ndarray, T: np.ndarray | None, idx: np.ndarray, skip: int, metric: str, sample: int, seed: int
 ) -> float:
-    """Mean ``|found ∩ exact| / k`` over ``sample`` seeded rows (``T=None``: a self-search).
+    """Mean share of found neighbours that are exact ones, ties counted, over ``sample`` seeded rows.
 
-    Cosine searches the targets in chunks of unit rows and merges the chunks' canonical top
-    lists by (score, index), the exact search's order: a check of a 1M-row graph never holds a
-    normalised copy of all targets.
+    A found neighbour counts when its exact score lies within the exact neighbours' score
+    range (ranks ``skip .. skip + k - 1``), not only when its id is one of theirs: among tied
+    candidates (identical rows) any choice is exact, so comparing ids would report a correct
+    search as failed. ``T=None``: a self-search. Cosine searches the targets in chunks of
+    unit rows and merges the chunks' canonical top lists by (score, index), the exact
+    search's order: a check of a 1M-row graph never holds a normalised copy of all targets.
     """
     n, k = idx.shape
     rows = np.random.default_rng(seed).choice(n, min(sample, n), replace=False)
@@ -337,8 +340,39 @@ def _sample_recall(
     hits = 0
     for r, row in enumerate(rows):
         ex = exact[r][exact[r] != row] if T is None else exact[r]
-        hits += np.intersect1d(ex[skip : skip + k], idx[row]).size
+        window = ex[skip : skip + k]
+        found = np.unique(idx[row])
+        found = found[(found >= 0) & (found < tg.shape[0]) & ((found != row) if T is None else True)]
+        hits += min(_tied_hits(X[row], tg, window, found, metric), k)
     return hits / (rows.size * k)
+
+
+def _tied_hits(x: np.ndarray, tg: np.ndarray, window: np.ndarray, found: np.ndarray, metric: str) -> int:
+    """How many ``found`` ids score (float64) within the exact ``window``'s score range.
+
+    The tolerance is float32 resolution of the scores: the search ranks in float32, so a
+    difference below it is a tie, not a miss.
+
+    >>> T = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    >>> _tied_hits(np.array([1.0, 0.0]), T, np.array([0]), np.array([2]), "cosine")  # a tie
+    1
+    >>> _tied_hits(np.array([1.0, 0.0]), T, np.array([0]), np.array([3]), "cosine")
+    0
+    """
+    if window.size == 0 or found.size == 0:
+        return 0
+    ids = np.concatenate([window, found])
+    t = np.asarray(tg[ids], dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    if metric == "euclidean":
+        scores = -np.sqrt(((t - x) ** 2).sum(axis=1))
+    else:
+        scores = t @ x
+        if metric == "cosine":
+            scores = scores / (np.linalg.norm(t, axis=1) * np.linalg.norm(x))
+    ws, fs = scores[: window.size], scores[window.size :]
+    tol = 4 * float(np.finfo(np.float32).eps) * max(float(np.abs(scores).max()), np.finfo(np.float32).tiny)
+    return int(np.count_nonzero((fs >= ws.min() - tol) & (fs <= ws.max() + tol)))
 
 
 # Row norms within 2**-40 .. 2**40 are searched as given (bit-identical to the plain
@@ -636,7 +670,9 @@ def knn_recall(
     Returns
     -------
     float
-        Mean over sampled rows of ``|found ∩ exact| / k``.
+        Mean over sampled rows of the share of the ``k`` found neighbours that are exact ones;
+        a found neighbour tied with the exact ones (same score, e.g. an identical row) counts,
+        whichever of the tied ids the exact search happened to list.
 
     Examples
     --------

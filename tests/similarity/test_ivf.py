@@ -220,3 +220,28 @@ def test_auto_beyond_exact_follows_the_cpu(monkeypatch, route, metric, n_queries
     m = _knn.AUTO_EXACT_MAX + 1
     assert _knn._auto_backend((n_queries, m, 384), metric) == expected
     assert _knn._auto_backend((n_queries, m - 1, 384), metric) == "exact"
+
+
+@pytest.mark.parametrize("metric", ["cosine", "ip", "euclidean"])
+def test_identical_rows_are_ties_not_misses(metric):
+    # issue 23: on identical rows every candidate is a tie; the recall check compared ids and
+    # warned "found 0.0 % of the exact neighbours" about a correct search
+    row = np.random.default_rng(0).normal(size=(1, 8))
+    X = np.tile(row, (300, 1)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no low-recall warning
+        idx, _ = knn_search(X, 5, metric=metric, backend="ivf", nlist=10, nprobe=2, recall_sample=300)
+    assert knn_recall(X, idx, metric=metric) == 1.0
+
+
+def test_tie_aware_recall_still_counts_real_misses():
+    rng = np.random.default_rng(1)
+    dup = np.tile(rng.normal(size=(1, 8)), (20, 1))
+    X = np.vstack([dup, rng.normal(size=(80, 8))]).astype(np.float32)
+    exact, _ = knn_search(X, 3)
+    shuffled = exact.copy()
+    shuffled[:20] = [np.roll(np.delete(np.arange(20), i), i)[:3] for i in range(20)]  # other tied ids
+    assert knn_recall(X, shuffled) == 1.0
+    wrong = exact.copy()
+    wrong[:20] = np.arange(90, 93)  # not tied with the duplicates: misses
+    assert knn_recall(X, wrong) == pytest.approx(80 / 100)
