@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .._ids import check_index_array
+from ..io._jsonl import iter_jsonl
 from ._common import CliError
 
 
@@ -60,23 +61,17 @@ def read_batches(path: str | Path) -> list[np.ndarray]:
     if not path.is_file():
         raise CliError(f"{path} {'is a directory' if path.is_dir() else 'does not exist'}")
     out = []
-    with open(path, encoding="utf-8") as fh:
-        lineno = 0
-        try:
-            for lineno, line in enumerate(fh, 1):  # noqa: B007 - lineno is used after a decode error
-                if line.strip():
-                    out.append(_record(line, path, lineno))
-        except UnicodeDecodeError:
-            raise CliError(f"{path}:{lineno + 1}: not UTF-8 text (a batches JSONL file expected)") from None
+    for lineno, rec, reason in iter_jsonl(path):
+        if rec is None and reason == "not valid UTF-8":
+            raise CliError(f"{path}:{lineno}: not UTF-8 text (a batches JSONL file expected)")
+        out.append(_record(rec, reason, path, lineno))
     return out
 
 
-def _record(line: str, path: Path, lineno: int) -> np.ndarray:
-    try:
-        rec = json.loads(line)
-        raw = rec["indices"]
-    except (json.JSONDecodeError, KeyError, TypeError) as err:
-        raise CliError(f"{path}:{lineno}: not a batch record ({err})") from None
+def _record(rec: dict[str, Any] | None, reason: str | None, path: Path, lineno: int) -> np.ndarray:
+    if rec is None or "indices" not in rec:
+        raise CliError(f"{path}:{lineno}: not a batch record ({reason or 'no indices'})")
+    raw = rec["indices"]
     try:  # the one index rule: ints (1.0 too), never a truncated 0.7
         return check_index_array(raw, "indices")
     except (TypeError, ValueError) as err:

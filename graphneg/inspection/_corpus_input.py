@@ -4,12 +4,13 @@ and ``../shared/data/citeseer_text`` ship), with its labels and its one embeddin
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ..io._jsonl import read_jsonl
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +85,7 @@ def _nodes_and_edges(path: Path, err: Exception) -> Any:
 
 
 def _records(path: Path) -> list[dict[str, Any]]:
-    with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+    return read_jsonl(path, True, lambda rec: None, path.name)
 
 
 def _node_labels(path: Path, ids: list[str]) -> np.ndarray | None:

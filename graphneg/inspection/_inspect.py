@@ -9,7 +9,6 @@ the plots and the report are drawn from it alone.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -23,6 +22,7 @@ import scipy.sparse as sp
 from .._validation import check_choice, check_int
 from .._version import __version__
 from ..io._graph_files import content_hash, is_graph_file, load_graph
+from ..io._jsonl import iter_jsonl
 from ._negatives_summary import negatives_format, negatives_summary, read_negatives
 from ._numbers import as_json
 from ._sections import data_summary
@@ -64,13 +64,8 @@ def detect_kind(path: str | os.PathLike[str]) -> str:
 
 
 def _first_record(path: Path) -> Any:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    return json.loads(line)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None
+    for _, rec, _ in iter_jsonl(path):
+        return rec  # None when the first line is not a JSON object
     return None
 
 

@@ -15,19 +15,13 @@ Every writer is atomic: a reader never sees a partial file.
 
 from __future__ import annotations
 
-from ._corpus import (
-    GraphCorpus,
-    RetrievalCorpus,
-    load_graph_corpus,
-    load_retrieval_corpus,
-    qrels_to_positives,
-    save_graph_corpus,
-    save_retrieval_corpus,
-)
+from ._corpus_graph import GraphCorpus, load_graph_corpus, save_graph_corpus
+from ._corpus_retrieval import RetrievalCorpus, load_retrieval_corpus, qrels_to_positives, save_retrieval_corpus
 from ._demo import load_demo
 from ._formats_flagembedding import read_flagembedding, write_flagembedding
 from ._formats_st import read_sentence_transformers_jsonl, to_sentence_transformers, write_sentence_transformers_jsonl
 from ._formats_tevatron import read_tevatron, write_tevatron
+from ._graph_files import SavedGraph, cached_graph, content_hash, load_graph, save_graph
 from ._mining_data import (
     MiningTask,
     build_mining_task,
@@ -36,8 +30,6 @@ from ._mining_data import (
     save_mining_run,
     write_mined,
 )
-from ._text_tables import TextPairs, read_text_corpus, read_text_pairs
-from ._graph_files import SavedGraph, cached_graph, content_hash, load_graph, save_graph
 from ._readers import (
     CitationData,
     abstract_from_inverted_index,
@@ -49,6 +41,7 @@ from ._readers import (
     read_s2ag_citations,
     read_s2orc,
 )
+from ._text_tables import TextPairs, read_text_corpus, read_text_pairs
 from ._training_data import citation_training_data
 
 __all__ = [

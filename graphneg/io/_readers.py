@@ -45,12 +45,12 @@ edge lists, ``_readers_jsonl`` the one JSONL streaming skeleton that ``_readers_
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
 from .._validation import check_choice
 from ..links._graph import LinkGraph
+from ._jsonl import parse_line
 from ._readers_base import CitationData, PathLike, iter_lines
 from ._readers_edges import DELIMITER_NAMES as DELIMITER_NAMES
 from ._readers_edges import read_edge_list
@@ -108,11 +108,8 @@ def _sniff_json(path: Path) -> str | None:
                 return None
             continue
         seen_brace = True
-        try:
-            rec = json.loads(line)
-        except (ValueError, RecursionError):  # bad JSON, huge numbers, absurd nesting
-            continue
-        if isinstance(rec, dict):
+        rec, _ = parse_line(line)  # a bad line is no verdict: the next one may be read
+        if rec is not None:
             return _json_format(path, set(rec), rec)
     if seen_brace:
         raise ValueError(
@@ -172,7 +169,7 @@ def read_canonical(path: PathLike, *, strict: bool = True) -> CitationData:
     >>> data.ids, data.graph.num_edges, data.texts["b"]
     (['a', 'b'], 1, 'B')
     """
-    from ._corpus import load_graph_corpus
+    from ._corpus_graph import load_graph_corpus
 
     del strict
     corpus = load_graph_corpus(path)

@@ -9,12 +9,12 @@ file that yields no record at all.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._jsonl import parse_line
 from ._readers_base import (
     CitationData,
     GraphBuilder,
@@ -49,16 +49,9 @@ _Parser = Callable[[Mapping[str, Any]], Record]
 def _iter_records(path: Path, report: Report) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line number, object)``; undecodable lines and non-objects are reported."""
     for lineno, line in report.lines(path):
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as err:
-            report.malformed(path, lineno, f"malformed JSON ({err.msg})")
-            continue
-        except (ValueError, RecursionError) as err:  # huge numbers, absurd nesting
-            report.malformed(path, lineno, f"unreadable JSON ({type(err).__name__})")
-            continue
-        if not isinstance(rec, dict):
-            report.malformed(path, lineno, f"expected a JSON object, got {type(rec).__name__}")
+        rec, reason = parse_line(line)
+        if rec is None:
+            report.malformed(path, lineno, str(reason))
             continue
         yield lineno, rec
 

@@ -9,7 +9,6 @@ common names (``query``/``anchor``, ``positive``/``document``, ``query_id``; cor
 from __future__ import annotations
 
 import csv
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .._optional import optional_import
+from ._jsonl import iter_jsonl
 
 PathLike = str | os.PathLike[str]
 
@@ -114,27 +114,16 @@ def read_table(path: PathLike) -> Table:
 def _read_jsonl(path: Path) -> Table:
     columns: dict[str, list[Any]] = {}
     positions: list[int] = []
-    with open(path, "rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            try:
-                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
-            except UnicodeDecodeError:
-                raise ValueError(f"{path}:{lineno}: not valid UTF-8") from None
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{lineno}: malformed JSON ({err.msg})") from None
-            if not isinstance(rec, dict):
-                raise ValueError(f"{path}:{lineno}: expected a JSON object, got {type(rec).__name__}")
-            n = len(positions)
-            for key in rec:
-                if key not in columns:
-                    columns[key] = [None] * n
-            for key, col in columns.items():
-                col.append(rec.get(key))
-            positions.append(lineno)
+    for lineno, rec, reason in iter_jsonl(path):
+        if rec is None:
+            raise ValueError(f"{path}:{lineno}: {reason}")
+        n = len(positions)
+        for key in rec:
+            if key not in columns:
+                columns[key] = [None] * n
+        for key, col in columns.items():
+            col.append(rec.get(key))
+        positions.append(lineno)
     return Table(path, columns, "line", positions)
 
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-import graphneg.io._corpus as corpus_mod
+import graphneg.io._corpus_graph as graph_corpus_mod
+import graphneg.io._corpus_retrieval as retrieval_corpus_mod
 from graphneg.exceptions import GraphNegWarning
 from graphneg.io import (
     GraphCorpus,
@@ -344,7 +345,7 @@ def test_failing_jsonl_write_leaves_no_partial_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = {"n": 0}
-    real_dumps = corpus_mod._dumps
+    real_dumps = graph_corpus_mod._dumps
 
     def dumps_then_fail(rec: dict[str, str]) -> str:
         calls["n"] += 1
@@ -352,7 +353,7 @@ def test_failing_jsonl_write_leaves_no_partial_file(
             raise OSError("disk full (simulated)")
         return real_dumps(rec)
 
-    monkeypatch.setattr(corpus_mod, "_dumps", dumps_then_fail)
+    monkeypatch.setattr(graph_corpus_mod, "_dumps", dumps_then_fail)
     with pytest.raises(OSError, match="simulated"):
         save_graph_corpus(_graph(), tmp_path)
     assert not (tmp_path / "nodes.jsonl").exists()
@@ -388,7 +389,7 @@ def test_failing_retrieval_write_leaves_no_partial_file(
     def fail(rec: dict[str, str]) -> str:
         raise OSError("simulated")
 
-    monkeypatch.setattr(corpus_mod, "_dumps", fail)
+    monkeypatch.setattr(retrieval_corpus_mod, "_dumps", fail)
     with pytest.raises(OSError):
         save_retrieval_corpus(_retrieval(), tmp_path)
     assert not (tmp_path / "corpus.jsonl").exists()
