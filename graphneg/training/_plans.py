@@ -17,6 +17,9 @@ to pass as ``DataLoader(dataset, batch_sampler=sampler)``. Contract, for every `
 
 from __future__ import annotations
 
+import difflib
+import functools
+import inspect
 import os
 import sys
 import warnings
@@ -119,13 +122,67 @@ _CONFLICTS_PLACEHOLDER = "    {conflicts_parameter}\n"
 def sampler_parameters(cls: type) -> type:
     """Class decorator: put :data:`SAMPLER_PARAMETERS` in place of the line
     ``{sampler_parameters}`` of the class's docstring (in its ``Parameters`` section), and
-    :data:`CONFLICTS_PARAMETER` in place of a ``{conflicts_parameter}`` line."""
+    :data:`CONFLICTS_PARAMETER` in place of a ``{conflicts_parameter}`` line; and check the
+    keywords of every call against the parameters the sampler accepts (:func:`_check_keywords`)."""
     if cls.__doc__:  # None under python -OO
         if _PLACEHOLDER not in cls.__doc__:
             raise AssertionError(f"{cls.__name__}'s docstring has no {_PLACEHOLDER.strip()} line")
         doc = cls.__doc__.replace(_PLACEHOLDER, SAMPLER_PARAMETERS)
         cls.__doc__ = doc.replace(_CONFLICTS_PLACEHOLDER, CONFLICTS_PARAMETER)
+    init = cls.__init__  # type: ignore[misc]
+    accepted = _accepted_parameters(cls)
+
+    @functools.wraps(init)
+    def checked_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        _check_keywords(cls.__name__, accepted, kwargs)
+        init(self, *args, **kwargs)
+
+    cls.__init__ = checked_init  # type: ignore[misc]
     return cls
+
+
+#: keywords other libraries use for a sampler's first argument
+_FIRST_ARGUMENT_ALIASES = ("n_items", "num_items", "n", "size", "dataset", "data_source", "num_samples")
+
+
+def _accepted_parameters(cls: type) -> tuple[str, ...]:
+    """Every named ``__init__`` parameter along ``cls``'s graphneg bases, in signature order.
+
+    The samplers pass options on through ``**options`` (typed by a TypedDict), so a wrong
+    keyword would otherwise reach a base class and fail there with an unrelated message.
+    """
+    names: list[str] = []
+    inits = [k.__dict__["__init__"] for k in cls.__mro__
+             if "__init__" in k.__dict__ and k.__module__.startswith("graphneg.")]
+    for level, init in enumerate(inits):
+        for p in inspect.signature(init).parameters.values():
+            # a base's positional parameters are filled by its subclass, only its keywords pass through
+            own = level == 0 or p.kind == p.KEYWORD_ONLY
+            if own and p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and p.name not in names:
+                names.append(p.name)
+    return tuple(names)
+
+
+def _check_keywords(name: str, accepted: tuple[str, ...], kwargs: dict[str, Any]) -> None:
+    """TypeError naming an unknown keyword and the parameter it most likely means.
+
+    >>> _check_keywords("RandomBatchSampler", ("data", "batch_size", "seed"), {"n_items": 10})
+    Traceback (most recent call last):
+    ...
+    TypeError: RandomBatchSampler() got an unexpected keyword argument 'n_items'; the number of items (or a dataset) is `data`, e.g. RandomBatchSampler(10, batch_size=...). Accepted: data, batch_size, seed.
+    """
+    for key in kwargs:
+        if key in accepted:
+            continue
+        msg = f"{name}() got an unexpected keyword argument {key!r}."
+        first = accepted[0] if accepted else None
+        if first == "data" and key in _FIRST_ARGUMENT_ALIASES:
+            msg = msg[:-1] + f"; the number of items (or a dataset) is `data`, e.g. {name}({kwargs[key]!r}, batch_size=...)."
+        else:
+            close = difflib.get_close_matches(key, accepted, n=1)
+            if close:
+                msg = msg[:-1] + f"; did you mean {close[0]!r}?"
+        raise TypeError(f"{msg} Accepted: {', '.join(accepted)}.")
 
 
 def _outside_stacklevel() -> int:

@@ -74,3 +74,31 @@ def test_decorator_refuses_a_docstring_without_the_placeholder():
 
     with pytest.raises(AssertionError, match="sampler_parameters"):
         sampler_parameters(Documented)
+
+
+@pytest.mark.parametrize("keyword", ["n_items", "num_items", "dataset"])
+def test_random_sampler_wrong_keyword_names_data(keyword):
+    # issue 23: RandomBatchSampler(n_items=..., batch_size=...) raised an unrelated TypeError
+    # ("RandomPlan.__init__() missing 1 required positional argument: 'data'")
+    from graphneg.training import RandomBatchSampler
+
+    with pytest.raises(TypeError, match=rf"RandomBatchSampler\(\) got an unexpected keyword argument '{keyword}'; "
+                                        r"the number of items \(or a dataset\) is `data`"):
+        RandomBatchSampler(**{keyword: 10}, batch_size=2)
+    assert len(RandomBatchSampler(data=10, batch_size=2)) == 5  # the right keyword works
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda S: S.RandomBatchSampler(10, batchsize=2), r"'batchsize'; did you mean 'batch_size'\? Accepted: data, "),
+        (lambda S: S.CommunityBatchSampler([0, 0, 1, 1], 2, sed=1), r"'sed'; did you mean 'seed'\?"),
+        (lambda S: S.TopicBatchSampler([0, 0, 1, 1], 2, clusters=1), r"TopicBatchSampler\(\) .* 'clusters'"),
+        (lambda S: S.RandomWalkBatchSampler(np.eye(4), 2, restart_p=0.2), r"'restart_p'; did you mean 'restart'\?"),
+    ],
+)
+def test_every_sampler_names_a_wrong_keyword(make, match):
+    import graphneg.training as S
+
+    with pytest.raises(TypeError, match=match):
+        make(S)
