@@ -98,21 +98,16 @@ API_CASES: list[tuple[str, Callable[[], Any], type[BaseException], str]] = [
     ("mine-positives-range", lambda: gn.mine_hard_negatives(Q, X, POS + 100), ValueError, "positives|index"),
     ("mine-positives-shape", lambda: gn.mine_hard_negatives(Q, X, sp.csr_array((5, 10))), ValueError,
      "positives"),
-    ("mine-range", lambda: gn.mine_hard_negatives(Q, X, POS, range_min=10, range_max=5), ValueError, "range"),
-    ("mine-sampling", lambda: gn.mine_hard_negatives(Q, X, POS, sampling="best"), ValueError, "sampling"),
-    ("mine-num-negatives", lambda: gn.mine_hard_negatives(Q, X, POS, num_negatives=0), ValueError,
+    ("mine-range", lambda: gn.NegativeSelection(range_min=10, range_max=5), ValueError, "range"),
+    ("mine-sampling", lambda: gn.NegativeSelection(sampling="best"), ValueError, "sampling"),
+    ("mine-num-negatives", lambda: gn.NegativeSelection(num_negatives=0), ValueError,
      "num_negatives"),
     ("mine-dims", lambda: gn.mine_hard_negatives(Q[:, :4], X, POS), ValueError, "dim|queries|corpus"),
     ("mine-nan", lambda: gn.mine_hard_negatives(np.full((5, 8), np.nan, np.float32), X, POS), ValueError,
      "queries"),
     # -- link data -----------------------------------------------------------------------------------
-    ("link-negatives-strategy", lambda: gn.link_negatives(_lg(), strategy="random-walk"), ValueError,
-     "strategy"),
-    ("link-negatives-ppr-alpha", lambda: gn.link_negatives(_lg(), strategy="ppr", ppr_alpha=-1.0), ValueError,
-     "ppr_alpha"),
-    ("link-negatives-option-of-other-strategy",
-     lambda: gn.link_negatives(_lg(), strategy="uniform", ppr_alpha=0.5), ValueError, "ppr_alpha"),
-    ("link-negatives-sources", lambda: gn.link_negatives(_lg(), [0, 99]), ValueError, "sources"),
+    ("link-negatives-ppr-alpha", lambda: gn.ppr_link_negatives(_lg(), alpha=-1.0), ValueError, "alpha"),
+    ("link-negatives-sources", lambda: gn.uniform_link_negatives(_lg(), [0, 99]), ValueError, "sources"),
     ("linkgraph-none-id", lambda: gn.LinkGraph.from_edges(["a"], [None]), (TypeError, ValueError), "id"),
     ("linkgraph-nan-id", lambda: gn.LinkGraph.from_edges(np.array(["a", "b"], dtype=object), np.array([1.0, np.nan])),
      (TypeError, ValueError), "id"),
@@ -237,8 +232,8 @@ def test_batch_stats_huge_norms_finite() -> None:
 
 
 def test_mining_huge_norms_like_scaled() -> None:
-    a = gn.mine_hard_negatives(Q, X, POS, num_negatives=3)
-    b = gn.mine_hard_negatives(Q * 1e25, X * 1e25, POS, num_negatives=3)
+    a = gn.mine_hard_negatives(Q, X, POS, gn.NegativeSelection(num_negatives=3))
+    b = gn.mine_hard_negatives(Q * 1e25, X * 1e25, POS, gn.NegativeSelection(num_negatives=3))
     assert np.array_equal(a.indices, b.indices)
 
 

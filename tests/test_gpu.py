@@ -40,9 +40,9 @@ def test_knn_reduced_precision_on_cuda(data, precision):
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_mining_on_cuda_matches_cpu(data, precision):
     Q, C = data
-    kw = dict(num_negatives=5, range_min=2, range_max=40, relative_margin=0.05)
-    cpu = gn.mine_hard_negatives(Q, C, np.arange(500), **kw)
-    gpu = gn.mine_hard_negatives(Q, C, np.arange(500), device="cuda", precision=precision, **kw)
+    sel = gn.NegativeSelection(num_negatives=5, range_min=2, range_max=40, relative_margin=0.05)
+    cpu = gn.mine_hard_negatives(Q, C, np.arange(500), sel)
+    gpu = gn.mine_hard_negatives(Q, C, np.arange(500), sel, device="cuda", precision=precision)
     assert np.mean(cpu.indices == gpu.indices) > 0.999
 
 
@@ -64,11 +64,11 @@ def test_sharded_knn_and_mining_on_cuda_equal_cpu():
             E = gn.knn_graph(X, **kw)
             np.testing.assert_array_equal(G.indices, E.indices)
             np.testing.assert_array_equal(G.data, E.data)
-        opts = dict(num_negatives=4, range_min=1, relative_margin=0.05)
+        sel = gn.NegativeSelection(num_negatives=4, range_min=1, relative_margin=0.05)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", gn.GraphNegWarning)
-            got = gd.mine_hard_negatives(Q, X, np.arange(300), device=device, block_rows=700, **opts)
-            want = gn.mine_hard_negatives(Q, X, np.arange(300), **opts)
+            got = gd.mine_hard_negatives(Q, X, np.arange(300), sel, device=device, block_rows=700)
+            want = gn.mine_hard_negatives(Q, X, np.arange(300), sel)
         np.testing.assert_array_equal(got.indices, want.indices)
         np.testing.assert_array_equal(got.scores, want.scores)
         np.testing.assert_array_equal(got.positive_scores, want.positive_scores)

@@ -65,7 +65,10 @@ def add_options(c: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``graphneg citations``; 0 on success."""
+    import functools
+
     from ..io._training_data import citation_training_data
+    from ..negatives._link_by_embedding import LINK_STRATEGIES
 
     t0 = time.perf_counter()
     if not args.input.exists():
@@ -74,13 +77,15 @@ def run(args: argparse.Namespace) -> int:
     with claim_outputs([args.output]), relay_warnings(args.quiet):
         data = _read(args)
         embeddings = load_embeddings(args.embeddings) if args.embeddings else None
-        extra: dict[str, Any] = {"hops": args.hops} if args.strategy == "khop" else {}
+        negatives: Any = LINK_STRATEGIES[args.strategy]
+        if args.strategy == "khop":
+            negatives = functools.partial(negatives, hops=args.hops)
         texts = data.texts if (data.texts and not args.ids_only) else None
         summary = citation_training_data(
-            data.graph, args.output, texts=texts, output_format=args.output_format, strategy=args.strategy,
+            data.graph, args.output, texts=texts, output_format=args.output_format, negatives=negatives,
             num_negatives=args.num_negatives, exclude_hops=args.exclude_hops, seed=args.seed,
             chunk_size=args.chunk_size, embeddings=embeddings, resume=not args.restart,
-            show_progress=not args.quiet, **extra,
+            show_progress=not args.quiet,
         )
     summary["read"] = {k: v for k, v in vars(data.counts).items() if k != "malformed_lines"}
     summary["seconds"] = round(time.perf_counter() - t0, 2)

@@ -112,14 +112,34 @@ def _add_output_options(c: argparse.ArgumentParser) -> None:
 
 
 _SETTINGS = ("num_negatives", "range_min", "range_max", "max_score", "min_score", "absolute_margin",
-             "relative_margin", "sampling", "seed", "temperature", "simans_a", "simans_b")
+             "relative_margin", "seed")
+# --sampling NAME -> (its options object, its flags)
+_SAMPLING_FLAGS = {"simans": ("SimANS", {"simans_a": "a", "simans_b": "b"}),
+                   "softmax": ("Softmax", {"temperature": "temperature"})}
+
+
+def _selection(args: argparse.Namespace) -> Any:
+    """The mining settings as one :class:`graphneg.NegativeSelection` (checked before any read)."""
+    from .. import negatives
+
+    for name, (_, flags) in _SAMPLING_FLAGS.items():
+        for flag in flags:
+            if getattr(args, flag) is not None and args.sampling != name:
+                raise ValueError(f"--{flag.replace('_', '-')} is only used by sampling={name!r}, "
+                                 f"got sampling={args.sampling!r}; drop it.")
+    sampling: Any = args.sampling
+    if sampling in _SAMPLING_FLAGS:
+        cls, flags = _SAMPLING_FLAGS[sampling]
+        sampling = getattr(negatives, cls)(**{opt: getattr(args, flag) for flag, opt in flags.items()
+                                              if getattr(args, flag) is not None})
+    return negatives.NegativeSelection(**{name: getattr(args, name) for name in _SETTINGS}, sampling=sampling)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``graphneg mine``; 0 on success."""
     t0 = time.perf_counter()
     outputs = _check_args(args)
-    settings = {name: getattr(args, name) for name in _SETTINGS}
+    settings = _selection(args)
     with claim_outputs(outputs), relay_warnings(args.quiet):
         if args.refilter is not None:
             from ..io import load_mining_run
@@ -181,7 +201,7 @@ def _beside(output: Path, suffix: str) -> Path:
     return output.with_name(output.name + suffix)
 
 
-def _mine(args: argparse.Namespace, settings: dict[str, Any]) -> tuple[Any, Any, dict[str, Any], dict[str, Any]]:
+def _mine(args: argparse.Namespace, settings: Any) -> tuple[Any, Any, dict[str, Any], dict[str, Any]]:
     """Read, check the settings, encode (or load), retrieve candidates."""
     from ..io import build_mining_task, read_text_corpus, read_text_pairs
     from ..negatives import required_depth, retrieve_candidates
@@ -194,7 +214,7 @@ def _mine(args: argparse.Namespace, settings: dict[str, Any]) -> tuple[Any, Any,
     task = build_mining_task(pairs, corpus)
     log(f"read {args.input}: {pairs.num_rows} rows, {len(task.query_texts)} queries, {len(task.doc_texts)} "
         f"documents, {task.num_excluded} identical-text pairs excluded", args.quiet)
-    depth = required_depth(task.positives, len(task.doc_texts), exclude=task.exclude, **settings)
+    depth = required_depth(task.positives, len(task.doc_texts), settings, exclude=task.exclude)
     if args.model is not None:
         Q, C, meta, counts = _encode(args, task)
     else:
@@ -254,12 +274,12 @@ def _precomputed(args: argparse.Namespace, task: Any, num_rows: int, corpus: Any
 
 
 def _write(args: argparse.Namespace, task: Any, cands: Any, meta: dict[str, Any],
-           settings: dict[str, Any]) -> dict[str, Any]:
+           settings: Any) -> dict[str, Any]:
     """Select, then write the candidates, the output and the batch plan (each atomically)."""
     from ..io import mined_rows, save_mining_run, write_mined
     from ..negatives import select_negatives
 
-    hn = select_negatives(cands, **settings)
+    hn = select_negatives(cands, settings)
     out: dict[str, Any] = {}
     if args.refilter is None and not args.no_candidates:
         path = args.candidates or _beside(args.output, ".candidates.npz")

@@ -17,24 +17,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._validation import check_choice, check_embeddings, check_int, row_norms, safe_normalize
-from ..negatives._mining import (
-    BlockRows,
-    HardNegatives,
-    MiningPlan,
-    check_filters,
-    check_window,
-    mine_blocks,
-    negative_sampler,
-    plan_mining,
-    positive_index,
-    retrieval_depth,
-)
+from ..negatives._mining import BlockRows, HardNegatives, MiningPlan, check_selection, mine_blocks, plan_mining, positive_index
+from ..negatives._selection import NegativeSelection, check_window, retrieval_depth
 from ._circulate import BLOCK_BYTES, resolve_device, sharded_topk, shared_route
 from ._group import agree, all_max, all_sizes, world
 
 __all__ = ["mine_hard_negatives", "assemble_negatives"]
 
-_FILTERS = ("absolute_margin", "relative_margin", "max_score", "min_score")
 _MINE_ROWS = 4096  # queries per filtering block (the per-block masks are rows x depth)
 
 
@@ -59,25 +48,24 @@ def _shards(queries: Any, corpus: Any, metric: str, group: Any) -> tuple[np.ndar
     return Q, C
 
 
-def _global_plan(n_q: int, n_docs: int, positives: Any, options: dict[str, Any], group: Any) -> MiningPlan:
+def _global_plan(n_q: int, n_docs: int, positives: Any, selection: NegativeSelection | None, exclude: Any,
+                 query_corpus_ids: Any, group: Any) -> MiningPlan:
     """The single-process plan of this rank's queries, with the window and retrieval depth of
     all queries (they depend on the largest number of positives and exclusions of any query)."""
     from .._sparse import as_pairs_matrix
 
-    def local() -> tuple[MiningPlan, dict[str, float], int]:
-        filters = check_filters(*(options[n] for n in _FILTERS))
-        select = negative_sampler(options["sampling"], {n: options[n] for n in ("temperature", "simans_a", "simans_b")})
-        plan = plan_mining(n_q, n_docs, positives, options["exclude"], options["query_corpus_ids"],
-                           options["num_negatives"], options["range_min"], options["range_max"], filters, select,
-                           options["seed"])
-        ex = options["exclude"]
-        excluded = np.diff(as_pairs_matrix(ex, n_q, n_docs, "exclude").indptr) if ex is not None else np.zeros(0)
-        return plan, filters, int(excluded.max(initial=0))
+    def local() -> tuple[MiningPlan, int]:
+        plan = plan_mining(n_q, n_docs, positives, exclude, query_corpus_ids, selection)
+        excluded = np.diff(as_pairs_matrix(exclude, n_q, n_docs, "exclude").indptr) if exclude is not None \
+            else np.zeros(0)
+        return plan, int(excluded.max(initial=0))
 
-    plan, filters, extra = agree(local, group)
+    plan, extra = agree(local, group)  # a bad input (``selection`` included) raises on every rank
+    selection = check_selection(selection)
     max_pos, extra = (int(v) for v in all_max([np.diff(plan.positives.indptr).max(initial=0), extra], group))
-    if options["range_max"] is None:  # sentence-transformers' default window, over all queries
-        plan.range_min, plan.range_max = check_window(plan.range_min, None, plan.num_negatives, max_pos, filters)
+    if selection.range_max is None:  # sentence-transformers' default window, over all queries
+        plan.range_min, plan.range_max = check_window(plan.range_min, None, plan.num_negatives, max_pos,
+                                                      plan.filters)
     plan.depth = retrieval_depth(plan.range_max, max_pos, extra, n_docs)
     return plan
 
@@ -121,22 +109,11 @@ def mine_hard_negatives(
     queries_shard: Any,
     corpus_shard: Any,
     positives: Any,
+    selection: NegativeSelection | None = None,
     *,
-    num_negatives: int = 3,
-    range_min: int = 0,
-    range_max: int | None = None,
-    max_score: float | None = None,
-    min_score: float | None = None,
-    absolute_margin: float | None = None,
-    relative_margin: float | None = None,
-    sampling: Literal["top", "random", "simans", "softmax"] = "top",
-    seed: int = 0,
     query_corpus_ids: Any = None,
     exclude: Any = None,
     metric: Literal["cosine", "ip"] = "cosine",
-    temperature: float | None = None,
-    simans_a: float | None = None,
-    simans_b: float | None = None,
     block_rows: int | None = None,
     group: Any = None,
     device: Any = None,
@@ -156,14 +133,15 @@ def mine_hard_negatives(
         This rank's corpus rows.
     positives : sequence of int sequences, 1-D int array, or sparse (n_r, n_docs)
         Positives of this rank's queries, as *global* corpus rows.
-    num_negatives, range_min, range_max, max_score, min_score, absolute_margin, relative_margin
-        As in :func:`graphneg.mine_hard_negatives`; ``range_max=None`` uses the largest number
-        of positives of *all* queries, as one process would.
-    sampling, seed, temperature, simans_a, simans_b, metric
-        As in :func:`graphneg.mine_hard_negatives` (``seed`` an int: every rank must start from
-        the same stream; each rank skips the draws of the queries before its own).
+    selection : NegativeSelection, default=None
+        The single-process settings object (:class:`graphneg.NegativeSelection`), the same on
+        every rank; ``range_max=None`` uses the largest number of positives of *all* queries,
+        as one process would. Its ``seed`` must be an int: every rank starts from the same
+        stream and skips the draws of the queries before its own.
     query_corpus_ids, exclude : optional
         For this rank's queries; global corpus rows.
+    metric : {'cosine', 'ip'}, default='cosine'
+        As in :func:`graphneg.mine_hard_negatives`.
     block_rows : int, default=None
         Corpus rows per circulating block; ``None``: 64 MiB of float32 rows.
     group : torch.distributed.ProcessGroup, default=None
@@ -182,6 +160,11 @@ def mine_hard_negatives(
         Rows of this rank's queries, global corpus indices; stack the ranks' with
         :func:`assemble_negatives`.
 
+    See Also
+    --------
+    graphneg.mine_hard_negatives : the single-process miner (same options object).
+    assemble_negatives : stack the ranks' results.
+
     Notes
     -----
     Memory per rank :math:`\approx 4 d (n_r + m_r + b) + 12\, n_r\, D` bytes, ``D`` the
@@ -196,19 +179,16 @@ def mine_hard_negatives(
     >>> rng = np.random.default_rng(0)
     >>> corpus = rng.normal(size=(100, 8)).astype(np.float32)
     >>> queries = corpus[:5] + 0.1 * rng.normal(size=(5, 8)).astype(np.float32)
-    >>> hn = mine_hard_negatives(queries, corpus, np.arange(5), num_negatives=2)  # a world of one
-    >>> bool((hn.indices == gn.mine_hard_negatives(queries, corpus, np.arange(5), num_negatives=2).indices).all())
+    >>> sel = gn.NegativeSelection(num_negatives=2)
+    >>> hn = mine_hard_negatives(queries, corpus, np.arange(5), sel)  # a world of one
+    >>> bool((hn.indices == gn.mine_hard_negatives(queries, corpus, np.arange(5), sel).indices).all())
     True
     """
     metric = check_choice(metric, "metric", ("cosine", "ip"))
     Q, C = _shards(queries_shard, corpus_shard, metric, group)
     n_docs = int(all_sizes(C.shape[0], group).sum())
     q_sizes = all_sizes(Q.shape[0], group)
-    options = dict(absolute_margin=absolute_margin, relative_margin=relative_margin, max_score=max_score,
-                   min_score=min_score, sampling=sampling, temperature=temperature, simans_a=simans_a,
-                   simans_b=simans_b, exclude=exclude, query_corpus_ids=query_corpus_ids,
-                   num_negatives=num_negatives, range_min=range_min, range_max=range_max, seed=seed)
-    plan = _global_plan(Q.shape[0], n_docs, positives, options, group)
+    plan = _global_plan(Q.shape[0], n_docs, positives, selection, exclude, query_corpus_ids, group)
     _skip_draws(plan.rng, int(q_sizes[: world(group)[0]].sum()) * plan.depth)
     rows = check_int(block_rows, "block_rows") if block_rows is not None else max(1, BLOCK_BYTES // (4 * C.shape[1]))
     ps, on_block = _positive_scores(Q, plan.positives)

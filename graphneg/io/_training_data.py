@@ -12,7 +12,7 @@ import hashlib
 import json
 import shutil
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -23,7 +23,8 @@ from .._ids import unique_ids
 from .._validation import check_choice, check_int
 from ..exceptions import GraphNegWarning
 from ..links._graph import LinkGraph
-from ..negatives._link_negatives import STRATEGIES, link_negatives, strategy_options
+from ..negatives._link_by_embedding import LINK_STRATEGIES, resolve_link_strategy
+from ..negatives._link_negatives import uniform_link_negatives
 from ._atomic import atomic_write
 from ._jsonl import dumps_line
 
@@ -52,7 +53,7 @@ def citation_training_data(
     *,
     texts: Mapping[str, str] | None = None,
     output_format: OutputFormat = "triplets",
-    strategy: str = "uniform",
+    negatives: Callable[..., Any] = uniform_link_negatives,
     num_negatives: int = 3,
     exclude_hops: int = 1,
     seed: int = 0,
@@ -60,7 +61,6 @@ def citation_training_data(
     embeddings: Any = None,
     resume: bool = True,
     show_progress: bool = False,
-    **strategy_kwargs: Any,
 ) -> dict[str, Any]:
     """Write (citing, cited, negatives) training data for every citation of ``graph``.
 
@@ -79,8 +79,15 @@ def citation_training_data(
         (plus ``query``, ``positive``, ``negatives`` texts when given); ``st``:
         sentence-transformers columns; ``flag``: FlagEmbedding ``{query, pos, neg}``;
         ``tevatron``: Tevatron ``{query_id, query, positive_passages, negative_passages}``.
-    strategy, num_negatives, exclude_hops, embeddings, **strategy_kwargs
-        Passed to :func:`graphneg.link_negatives.link_negatives`.
+    negatives : callable, default=uniform_link_negatives
+        A link-negative function (:func:`graphneg.uniform_link_negatives`, ...,
+        :func:`graphneg.scincl_link_negatives`), or a ``functools.partial`` of one binding its
+        own options, e.g. ``functools.partial(khop_link_negatives, hops=3)``.
+    num_negatives, exclude_hops : int, default=3, 1
+        Passed to ``negatives``.
+    embeddings : array-like of shape (n_nodes, dim), default=None
+        Node embeddings, exactly when ``negatives`` takes them (BiCA, SciNCL); rows of papers
+        left out for lack of text are dropped with them.
     seed : int, default=0
         Chunk ``c`` uses seed ``[seed, c]``: results do not depend on where a run stopped.
     chunk_size : int, default=500
@@ -113,8 +120,8 @@ def citation_training_data(
     """
     job = _plan(
         graph, Path(output), texts, output_format, embeddings,
-        dict(strategy=strategy, num_negatives=num_negatives, exclude_hops=exclude_hops, seed=seed,
-             chunk_size=chunk_size, strategy_kwargs=strategy_kwargs),
+        dict(negatives=negatives, num_negatives=num_negatives, exclude_hops=exclude_hops, seed=seed,
+             chunk_size=chunk_size),
     )
     _open_parts(job, resume)
     resumed = _run_chunks(job, show_progress)
@@ -164,14 +171,13 @@ def _plan(
     if not isinstance(graph, LinkGraph):
         raise TypeError(f"`graph` must be a graphneg.LinkGraph, got {type(graph).__name__}.")
     output_format = check_choice(output_format, "output_format", OUTPUT_FORMATS)
-    check_choice(options["strategy"], "strategy", STRATEGIES)
-    # an option of another strategy fails here, before any output or .parts folder exists
-    strategy_options(options["strategy"], {**options["strategy_kwargs"], "embeddings": embeddings})
+    # a bad strategy or option fails here, before any output or .parts folder exists
+    strategy, strategy_kwargs = resolve_link_strategy(options["negatives"], embeddings)
     job = _Job(
-        graph, output, None, embeddings, output_format, options["strategy"],
+        graph, output, None, embeddings, output_format, strategy,
         num_negatives=check_int(options["num_negatives"], "num_negatives"),
         exclude_hops=options["exclude_hops"], seed=check_int(options["seed"], "seed", min_value=0),
-        chunk_size=check_int(options["chunk_size"], "chunk_size"), strategy_kwargs=options["strategy_kwargs"],
+        chunk_size=check_int(options["chunk_size"], "chunk_size"), strategy_kwargs=strategy_kwargs,
     )
     if texts is not None:
         _keep_papers_with_text(job, _texts_by_id(texts))
@@ -247,12 +253,11 @@ def _run_chunk(job: _Job, c: int) -> None:
         warnings.simplefilter("always", GraphNegWarning)
         A = job.graph.adjacency
         cited = [A.indices[A.indptr[s] : A.indptr[s + 1]] for s in chunk]
-        neg = link_negatives(
-            job.graph, chunk, strategy=job.strategy, num_negatives=job.num_negatives,
-            exclude_hops=job.exclude_hops,
+        given = {} if job.embeddings is None else {"embeddings": job.embeddings}
+        neg = LINK_STRATEGIES[job.strategy](
+            job.graph, **given, sources=chunk, num_negatives=job.num_negatives, exclude_hops=job.exclude_hops,
             # a record's positive must never be among its negatives, whatever exclude_hops says
-            exclude=cited, seed=np.random.default_rng([job.seed, c]), embeddings=job.embeddings,
-            **job.strategy_kwargs,
+            exclude=cited, seed=np.random.default_rng([job.seed, c]), **job.strategy_kwargs,
         )
         _write_chunk(part, job.graph, chunk, neg.indices, job.texts, job.output_format)
     if not part.exists():  # a writer with nothing to write: still mark the chunk done

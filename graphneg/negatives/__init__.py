@@ -1,12 +1,13 @@
 """Negatives and false-negative masks, for both pipelines (numpy; no torch import).
 
 - mined hard negatives from embeddings: :func:`mine_hard_negatives` (sentence-transformers
-  semantics, NV-Retriever margins, SimANS); mined once and filtered later:
+  semantics, NV-Retriever margins, SimANS), its settings one :class:`NegativeSelection`; mined once and filtered later:
   :func:`retrieve_candidates` then :func:`select_negatives` (same results, no re-encoding);
 - negatives from communities: :func:`cluster_negatives` (B3++), :func:`cluster_hard_negatives`
   (ClusterNS: members of the nearest other cluster), :func:`balanced_margin_pairs` (TAS-Balanced);
-- negatives from link structure: :func:`link_negatives` (uniform, k-hop, degree, PPR, SPECTER,
-  BiCA, SciNCL);
+- negatives from link structure, one function per strategy: :func:`uniform_link_negatives`,
+  :func:`khop_link_negatives`, :func:`degree_link_negatives`, :func:`ppr_link_negatives`,
+  :func:`specter_link_negatives`, :func:`bica_link_negatives`, :func:`scincl_link_negatives`;
 - :func:`false_negative_mask`: which in-batch or mined candidates must not count as negatives
   (ids, known positives, mining ranks, a guide model), and the single-rule masks it combines
   with: :func:`score_threshold_mask` (Qwen3-Embedding margin, NV-Retriever TopK-PercPos on
@@ -27,12 +28,24 @@ from ._candidates import (
 )
 from ._cluster_hard import cluster_hard_negatives
 from ._fn_masks import cluster_mask, khop_mask, known_positive_mask, score_threshold_mask
-from ._link_negatives import LinkNegatives, link_negatives
+from ._link_by_embedding import bica_link_negatives, scincl_link_negatives
+from ._link_negatives import (
+    LinkNegatives,
+    degree_link_negatives,
+    khop_link_negatives,
+    ppr_link_negatives,
+    specter_link_negatives,
+    uniform_link_negatives,
+)
 from ._masks import false_negative_mask
 from ._mining import HardNegatives, mine_hard_negatives
+from ._selection import NegativeSelection, SimANS, Softmax
 
 __all__ = [
     "mine_hard_negatives",
+    "NegativeSelection",
+    "SimANS",
+    "Softmax",
     "HardNegatives",
     # mine once, filter later (graphneg mine --refilter)
     "retrieve_candidates",
@@ -44,7 +57,13 @@ __all__ = [
     "cluster_hard_negatives",
     "balanced_margin_pairs",
     "pair_margins",
-    "link_negatives",
+    "uniform_link_negatives",
+    "khop_link_negatives",
+    "degree_link_negatives",
+    "ppr_link_negatives",
+    "specter_link_negatives",
+    "bica_link_negatives",
+    "scincl_link_negatives",
     "LinkNegatives",
     "false_negative_mask",
     "score_threshold_mask",

@@ -23,21 +23,10 @@ from typing import Any, Literal
 import numpy as np
 import scipy.sparse as sp
 
-from .._random import SeedLike
 from .._sparse import as_pairs_matrix
 from .._validation import check_choice, check_embeddings, check_int
-from ._mining import (
-    BlockRows,
-    HardNegatives,
-    Sampling,
-    _blocks_tiled,
-    _blocks_torch,
-    _search,
-    check_filters,
-    mine_blocks,
-    negative_sampler,
-    plan_mining,
-)
+from ._mining import BlockRows, HardNegatives, _blocks_tiled, _blocks_torch, _search, mine_blocks, plan_mining
+from ._selection import NegativeSelection
 
 _SELECT_ROWS = 1024  # queries per block in select_negatives (TILE_ROWS: the CPU route's blocks)
 
@@ -144,8 +133,7 @@ def retrieve_candidates(
             f"`queries` and `corpus` must have the same dimension, got {Q.shape[1]} and {C.shape[1]}."
         )
     depth = min(check_int(depth, "depth"), C.shape[0])
-    plan = plan_mining(Q.shape[0], C.shape[0], positives, exclude, None, 1, 0, None, {},
-                       negative_sampler("top", {}), 0)
+    plan = plan_mining(Q.shape[0], C.shape[0], positives, exclude, None, NegativeSelection(num_negatives=1))
     plan = dataclasses.replace(plan, depth=depth)
     search = _search(Q, C, metric, plan, precision, block_size, device, show_progress)
     indices = np.empty((plan.n_queries, depth), dtype=np.int64)
@@ -169,29 +157,14 @@ def _collect(blocks: Iterator[BlockRows], P: sp.csr_array, indices: np.ndarray, 
         pair_scores[P.indptr[start] : P.indptr[stop]] = ps
 
 
-def select_negatives(
-    candidates: MiningCandidates,
-    *,
-    num_negatives: int = 3,
-    range_min: int = 0,
-    range_max: int | None = None,
-    max_score: float | None = None,
-    min_score: float | None = None,
-    absolute_margin: float | None = None,
-    relative_margin: float | None = None,
-    sampling: Sampling = "top",
-    seed: SeedLike = 0,
-    temperature: float | None = None,
-    simans_a: float | None = None,
-    simans_b: float | None = None,
-) -> HardNegatives:
+def select_negatives(candidates: MiningCandidates, selection: NegativeSelection | None = None) -> HardNegatives:
     """Apply mining settings to stored candidates: no embeddings, no search.
 
     Parameters
     ----------
     candidates : MiningCandidates
         From :func:`retrieve_candidates` (or a saved mining run, ``graphneg mine``).
-    num_negatives, range_min, range_max, max_score, min_score, absolute_margin, relative_margin, sampling, seed, temperature, simans_a, simans_b
+    selection : NegativeSelection, default=None
         As in :func:`~graphneg.mine_hard_negatives`, with the same meaning.
 
     Returns
@@ -207,26 +180,29 @@ def select_negatives(
         As :func:`~graphneg.mine_hard_negatives`, and when the settings need more candidates
         per query than were stored (the message gives the ``depth`` to retrieve).
 
+    See Also
+    --------
+    retrieve_candidates : the stored candidates.
+    required_depth : how many candidates a selection needs.
+    mine_hard_negatives : retrieval and selection in one call.
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
     >>> C = rng.normal(size=(60, 8)).astype(np.float32)
     >>> Q = C[:5] + 0.1 * rng.normal(size=(5, 8)).astype(np.float32)
     >>> cands = retrieve_candidates(Q, C, np.arange(5), depth=40)
-    >>> loose = select_negatives(cands, num_negatives=2)
-    >>> strict = select_negatives(cands, num_negatives=2, relative_margin=0.05)
-    >>> from graphneg import mine_hard_negatives
-    >>> again = mine_hard_negatives(Q, C, np.arange(5), num_negatives=2, relative_margin=0.05)
-    >>> bool((strict.indices == again.indices).all())
+    >>> from graphneg import NegativeSelection, mine_hard_negatives
+    >>> loose = select_negatives(cands, NegativeSelection(num_negatives=2))
+    >>> strict = NegativeSelection(num_negatives=2, relative_margin=0.05)
+    >>> again = mine_hard_negatives(Q, C, np.arange(5), strict)
+    >>> bool((select_negatives(cands, strict).indices == again.indices).all())
     True
     """
     if not isinstance(candidates, MiningCandidates):
         raise TypeError(f"`candidates` must be a MiningCandidates, got {type(candidates).__name__}.")
     c = candidates
-    filters = check_filters(absolute_margin, relative_margin, max_score, min_score)
-    select = negative_sampler(sampling, {"temperature": temperature, "simans_a": simans_a, "simans_b": simans_b})
-    plan = plan_mining(c.num_queries, c.num_docs, c.positives, c.exclude, None, num_negatives, range_min, range_max,
-                       filters, select, seed)
+    plan = plan_mining(c.num_queries, c.num_docs, c.positives, c.exclude, None, selection)
     if plan.depth > c.depth:
         raise ValueError(
             f"these settings need {plan.depth} candidates per query, the stored candidates hold {c.depth}; "
@@ -302,11 +278,7 @@ def candidate_pair_graph(
 
 
 def required_depth(
-    positives: Any, num_docs: int, *, exclude: Any = None, num_negatives: int = 3, range_min: int = 0,
-    range_max: int | None = None, max_score: float | None = None, min_score: float | None = None,
-    absolute_margin: float | None = None, relative_margin: float | None = None, sampling: Sampling = "top",
-    seed: SeedLike = 0, temperature: float | None = None, simans_a: float | None = None,
-    simans_b: float | None = None,
+    positives: Any, num_docs: int, selection: NegativeSelection | None = None, *, exclude: Any = None
 ) -> int:
     """Candidates per query that :func:`select_negatives` needs for these settings (checked).
 
@@ -318,21 +290,26 @@ def required_depth(
     positives : sequence of int sequences, 1-D int array, or sparse (n_queries, n_docs)
     num_docs : int
         Corpus size.
-    exclude, num_negatives, range_min, range_max, max_score, min_score, absolute_margin, relative_margin, sampling, seed, temperature, simans_a, simans_b
+    selection : NegativeSelection, default=None
         As in :func:`select_negatives`.
+    exclude : same forms as ``positives``, default=None
+        Rows never returned as negatives (they deepen the retrieval).
 
     Returns
     -------
     int
 
+    See Also
+    --------
+    retrieve_candidates : retrieve that many candidates (``depth``).
+    select_negatives : apply the selection to them.
+
     Examples
     --------
-    >>> required_depth([[0], [1, 2]], 100, num_negatives=3)  # range_max 3 + 2, + 2 positives + 1
+    >>> from graphneg import NegativeSelection
+    >>> required_depth([[0], [1, 2]], 100, NegativeSelection(num_negatives=3))  # range_max 3 + 2, + 2 positives + 1
     8
     """
-    filters = check_filters(absolute_margin, relative_margin, max_score, min_score)
-    select = negative_sampler(sampling, {"temperature": temperature, "simans_a": simans_a, "simans_b": simans_b})
     n_q = positives.shape[0] if sp.issparse(positives) else len(positives)
-    plan = plan_mining(n_q, check_int(num_docs, "num_docs"), positives, exclude, None, num_negatives, range_min,
-                       range_max, filters, select, seed)
+    plan = plan_mining(n_q, check_int(num_docs, "num_docs"), positives, exclude, None, selection)
     return plan.depth

@@ -4,14 +4,13 @@
 block, a top-k selection, never the full ``Q x N`` matrix), removes positives and the
 query itself, applies the positive-aware filters of NV-Retriever, and selects negatives by
 one of four strategies. The steps are separate functions: parameter checks
-(:func:`plan_mining`), block scoring (:func:`_blocks_tiled`, :func:`_blocks_torch`), one function
-per filter, the rank window, one function per sampling strategy, and the scatter into the
-result.
+(:func:`plan_mining`), block scoring (:func:`_blocks_tiled`, :func:`_blocks_torch`), the
+selection (filters, rank window, sampling: :mod:`graphneg.negatives._selection`), and the
+scatter into the result.
 """
 
 from __future__ import annotations
 
-import functools
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,13 +19,19 @@ from typing import Any, Literal
 import numpy as np
 import scipy.sparse as sp
 
-from .._random import SeedLike, check_rng
+from .._random import check_rng
 from .._sparse import as_pairs_matrix, csr_keys, pair_keys, sorted_member
-from .._validation import check_bool, check_choice, check_embeddings, check_float, check_int, row_norms, safe_normalize
+from .._validation import check_bool, check_choice, check_embeddings, check_int, row_norms, safe_normalize
 from ..exceptions import GraphNegWarning
+from ._selection import (
+    SCORE_FILTERS,
+    NegativeSelection,
+    check_window,
+    negative_sampler,
+    range_window,
+    retrieval_depth,
+)
 
-Sampling = Literal["top", "random", "simans", "softmax"]
-SAMPLINGS = ("top", "random", "simans", "softmax")
 BlockRows = tuple[int, int, np.ndarray, np.ndarray, np.ndarray, sp.csr_array]
 
 
@@ -68,105 +73,6 @@ class HardNegatives:
         return (self.indices >= 0).sum(axis=1)
 
 
-# -- sampling strategies: one function each; options bound (and validated) only when chosen --
-def _select_top(
-    window: np.ndarray, vals: np.ndarray, ref: np.ndarray, n: int, rng: np.random.Generator
-) -> np.ndarray:
-    """The first ``n`` candidates of the window (they are in score order)."""
-    return window & (np.cumsum(window, axis=1) <= n)
-
-
-def _gumbel_top(window: np.ndarray, logw: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    r"""``n`` window entries per row without replacement, :math:`P \propto e^{\log w}`.
-
-    Gumbel-top-k: the ``n`` largest :math:`\log w_i + G_i`, :math:`G_i \sim \mathrm{Gumbel}(0, 1)`,
-    are a draw of ``n`` items without replacement with probabilities proportional to :math:`w`.
-    """
-    keys = np.where(window, logw + rng.gumbel(size=window.shape), -np.inf)
-    kth = min(n, keys.shape[1])
-    top = np.argpartition(-keys, kth - 1, axis=1)[:, :kth]
-    chosen = np.zeros(window.shape, dtype=bool)
-    np.put_along_axis(chosen, top, True, axis=1)
-    return chosen & window
-
-
-def _select_random(
-    window: np.ndarray, vals: np.ndarray, ref: np.ndarray, n: int, rng: np.random.Generator
-) -> np.ndarray:
-    """Uniform without replacement among the window."""
-    return _gumbel_top(window, np.zeros(vals.shape), n, rng)
-
-
-def _select_simans(
-    window: np.ndarray, vals: np.ndarray, ref: np.ndarray, n: int, rng: np.random.Generator, *,
-    simans_a: float, simans_b: float,
-) -> np.ndarray:
-    r"""SimANS: :math:`p_i \propto \exp(-a (s_i - s^+ - b)^2)`, without replacement."""
-    return _gumbel_top(window, -simans_a * (vals.astype(np.float64) - ref[:, None] - simans_b) ** 2, n, rng)
-
-
-def _select_softmax(
-    window: np.ndarray, vals: np.ndarray, ref: np.ndarray, n: int, rng: np.random.Generator, *, temperature: float
-) -> np.ndarray:
-    r"""NV-Retriever's sampled top-k: :math:`p_i \propto \exp(s_i / T)`, without replacement."""
-    return _gumbel_top(window, vals.astype(np.float64) / temperature, n, rng)
-
-
-# name -> (function, {option: (default, validator)})
-_SAMPLING_OPTIONS: dict[str, tuple[Callable[..., np.ndarray], dict[str, tuple[float, Callable[[Any, str], float]]]]] = {
-    "top": (_select_top, {}),
-    "random": (_select_random, {}),
-    "simans": (_select_simans, {
-        "simans_a": (0.5, lambda v, name: check_float(v, name, min_value=0.0, min_inclusive=False)),
-        "simans_b": (0.0, lambda v, name: check_float(v, name)),
-    }),
-    "softmax": (_select_softmax, {
-        "temperature": (0.05, lambda v, name: check_float(v, name, min_value=0.0, min_inclusive=False)),
-    }),
-}
-
-
-def negative_sampler(sampling: Any, given: dict[str, Any]) -> Callable[..., np.ndarray]:
-    """The chosen strategy with its options validated; options of other strategies are errors."""
-    sampling = check_choice(sampling, "sampling", SAMPLINGS)
-    fn, options = _SAMPLING_OPTIONS[sampling]
-    for name, value in given.items():
-        if value is not None and name not in options:
-            owner = next(s for s, (_, opts) in _SAMPLING_OPTIONS.items() if name in opts)
-            raise ValueError(f"`{name}` is only used by sampling={owner!r}, got sampling={sampling!r}; drop it.")
-    bound = {name: check(default if given.get(name) is None else given[name], name)
-             for name, (default, check) in options.items()}
-    return functools.partial(fn, **bound)
-
-
-# -- filters: one function each, ``True`` = drop ------------------------------------------------
-def _absolute_margin(vals: np.ndarray, ref: np.ndarray, m: float) -> np.ndarray:
-    """NV-Retriever TopK-MarginPos: drop :math:`s > s^+ - m`."""
-    return vals + m > ref
-
-
-def _relative_margin(vals: np.ndarray, ref: np.ndarray, m: float) -> np.ndarray:
-    """NV-Retriever TopK-PercPos: drop :math:`s > s^+ - |s^+| m`."""
-    return vals > ref - np.abs(ref) * m
-
-
-def _max_score(vals: np.ndarray, ref: np.ndarray, t: float) -> np.ndarray:
-    return vals > t
-
-
-def _min_score(vals: np.ndarray, ref: np.ndarray, t: float) -> np.ndarray:
-    return vals < t
-
-
-# applied in this order (sentence-transformers' order)
-_SCORE_FILTERS = {
-    "absolute_margin": _absolute_margin,
-    "relative_margin": _relative_margin,
-    "max_score": _max_score,
-    "min_score": _min_score,
-}
-
-
 @dataclass
 class MiningPlan:
     """Everything fixed before scoring: inputs as canonical patterns, filters, window, depth."""
@@ -184,20 +90,6 @@ class MiningPlan:
     depth: int
     select: Callable[..., np.ndarray]
     rng: np.random.Generator
-
-
-def check_filters(
-    absolute_margin: Any, relative_margin: Any, max_score: Any, min_score: Any
-) -> dict[str, float]:
-    """The score filters that are set, validated, in application order."""
-    given = {"absolute_margin": absolute_margin, "relative_margin": relative_margin,
-             "max_score": max_score, "min_score": min_score}
-    out = {}
-    for name in _SCORE_FILTERS:
-        if given[name] is not None:
-            margin = name.endswith("margin")
-            out[name] = check_float(given[name], name, min_value=0.0 if margin else None)
-    return out
 
 
 def _check_positives(positives: Any, n_q: int, n_docs: int) -> sp.csr_array:
@@ -223,42 +115,30 @@ def _check_self_ids(query_corpus_ids: Any, n_q: int, n_docs: int) -> np.ndarray 
     return ids
 
 
-def check_window(
-    range_min: Any, range_max: Any, k: int, max_positives: int, filters: dict[str, float]
-) -> tuple[int, int]:
-    range_min = check_int(range_min, "range_min", min_value=0)
-    if range_max is None:  # sentence-transformers' rule: 10x deeper when a filter thins the list
-        factor = 10 if (set(filters) & {"absolute_margin", "relative_margin", "max_score"}) else 1
-        range_max = range_min + factor * k + max_positives
-    range_max = check_int(range_max, "range_max")
-    if range_max <= range_min:
-        raise ValueError(f"`range_max` ({range_max}) must be > `range_min` ({range_min}).")
-    if k > range_max - range_min:
-        raise ValueError(f"`num_negatives` ({k}) must be <= range_max - range_min ({range_max - range_min}).")
-    return range_min, range_max
-
-
-def retrieval_depth(range_max: int, max_positives: int, max_excluded: int, n_docs: int) -> int:
-    """Corpus rows retrieved per query: ``range_max`` survivors, plus room for the most
-    positives and excluded rows of any query (they must not eat into ``range_max``), plus one
-    for the query's own corpus row (reserved always, as sentence-transformers >= 6.3 does)."""
-    return min(range_max + max_positives + max_excluded + 1, n_docs)
-
-
-def plan_mining(n_q: int, n_docs: int, positives: Any, exclude: Any, query_corpus_ids: Any, num_negatives: Any,
-          range_min: Any, range_max: Any, filters: dict[str, float], select: Callable[..., np.ndarray],
-          seed: SeedLike) -> MiningPlan:
-    """Validate the id inputs and the window; size the retrieval depth."""
-    k = check_int(num_negatives, "num_negatives")
+def plan_mining(n_q: int, n_docs: int, positives: Any, exclude: Any, query_corpus_ids: Any,
+                selection: NegativeSelection | None) -> MiningPlan:
+    """Validate the id inputs against ``selection``; fix the window and the retrieval depth."""
+    selection = check_selection(selection)
+    k = selection.num_negatives
     P = _check_positives(positives, n_q, n_docs)
     max_positives = int(np.diff(P.indptr).max())
     X = as_pairs_matrix(exclude, n_q, n_docs, "exclude") if exclude is not None else None
     self_ids = _check_self_ids(query_corpus_ids, n_q, n_docs)
-    range_min, range_max = check_window(range_min, range_max, k, max_positives, filters)
+    filters = selection.filters()
+    range_min, range_max = check_window(selection.range_min, selection.range_max, k, max_positives, filters)
     depth = retrieval_depth(range_max, max_positives, int(np.diff(X.indptr).max()) if X is not None and X.nnz else 0,
                             n_docs)
     return MiningPlan(n_q, n_docs, P, csr_keys(P), None if X is None else csr_keys(X), self_ids, filters, k,
-                 range_min, range_max, depth, select, check_rng(seed))
+                      range_min, range_max, depth, negative_sampler(selection.sampling), check_rng(selection.seed))
+
+
+def check_selection(selection: Any) -> NegativeSelection:
+    """``selection`` itself, or the defaults for ``None``; anything else is a ``TypeError``."""
+    if selection is None:
+        return NegativeSelection()
+    if not isinstance(selection, NegativeSelection):
+        raise TypeError(f"`selection` must be a graphneg.NegativeSelection, got {type(selection).__name__}.")
+    return selection
 
 
 def _check_ip_range(Q: np.ndarray, C: np.ndarray) -> None:
@@ -385,13 +265,7 @@ def _filter_masks(
     if plan.exclude_keys is not None:
         yield "excluded", _member(plan.exclude_keys, rows, idx, plan.n_docs)
     for name, value in plan.filters.items():
-        yield name, _SCORE_FILTERS[name](vals, ref[:, None], value)
-
-
-def _range_window(dead: np.ndarray, range_min: int, range_max: int) -> np.ndarray:
-    """Survivors ranked ``[range_min, range_max)`` among survivors (score order is kept)."""
-    surv_rank = np.cumsum(~dead, axis=1) - 1
-    return ~dead & (surv_rank >= range_min) & (surv_rank < range_max)
+        yield name, SCORE_FILTERS[name](vals, ref[:, None], value)
 
 
 def _scatter(chosen: np.ndarray, idx: np.ndarray, vals: np.ndarray, start: int, out_idx: np.ndarray,
@@ -407,7 +281,7 @@ def mine_blocks(plan: MiningPlan, blocks: Iterator[BlockRows]) -> HardNegatives:
     out_idx = np.full((plan.n_queries, plan.num_negatives), -1, dtype=np.int64)
     out_sc = np.full((plan.n_queries, plan.num_negatives), np.nan, dtype=np.float32)
     pos_ref = np.empty(plan.n_queries, dtype=np.float32)
-    skipped = dict.fromkeys(("positives", "self", "excluded", *_SCORE_FILTERS), 0)
+    skipped = dict.fromkeys(("positives", "self", "excluded", *SCORE_FILTERS), 0)
     for start, stop, vals, idx, ps, Pb in blocks:
         ref = np.minimum.reduceat(ps, Pb.indptr[:-1]) if ps.size else ps  # lowest positive score
         pos_ref[start:stop] = ref
@@ -416,7 +290,7 @@ def mine_blocks(plan: MiningPlan, blocks: Iterator[BlockRows]) -> HardNegatives:
             new = mask & ~dead
             skipped[name] += int(new.sum())
             dead |= new
-        window = _range_window(dead, plan.range_min, plan.range_max)
+        window = range_window(dead, plan.range_min, plan.range_max)
         _scatter(plan.select(window, vals, ref, plan.num_negatives, plan.rng), idx, vals, start, out_idx, out_sc)
     n_short = int(((out_idx >= 0).sum(axis=1) < plan.num_negatives).sum())
     if n_short:
@@ -433,22 +307,11 @@ def mine_hard_negatives(
     queries: Any,
     corpus: Any,
     positives: Any,
+    selection: NegativeSelection | None = None,
     *,
-    num_negatives: int = 3,
-    range_min: int = 0,
-    range_max: int | None = None,
-    max_score: float | None = None,
-    min_score: float | None = None,
-    absolute_margin: float | None = None,
-    relative_margin: float | None = None,
-    sampling: Sampling = "top",
-    seed: SeedLike = 0,
     query_corpus_ids: Any = None,
     exclude: Any = None,
     metric: Literal["cosine", "ip"] = "cosine",
-    temperature: float | None = None,
-    simans_a: float | None = None,
-    simans_b: float | None = None,
     precision: Literal["fp32", "bf16", "fp16"] = "fp32",
     block_size: int | None = None,
     device: Any = None,
@@ -456,20 +319,17 @@ def mine_hard_negatives(
 ) -> HardNegatives:
     r"""Mine hard negatives for each query from precomputed embeddings.
 
-    Semantics of the shared options are those of sentence-transformers'
-    ``mine_hard_negatives`` (v5/v6), so the same settings give the same negatives:
+    Semantics are those of sentence-transformers' ``mine_hard_negatives`` (v5/v6) for the
+    options they share, so the same settings give the same negatives:
 
     1. Retrieve the top ``range_max + max_positives + 1`` corpus rows per query by similarity
        (the ``+ 1`` is reserved for the query's own corpus row, as in sentence-transformers
        6.3; 6.2 and earlier retrieved one row fewer, so a survivor at that last rank differs).
     2. Remove the query's positives (and, here, the query itself when
        ``query_corpus_ids`` says which corpus row it is, and anything in ``exclude``).
-    3. Remove candidates by the filters, in this order: ``absolute_margin``,
-       ``relative_margin``, ``max_score``, ``min_score``. The margins compare with the
-       query's *lowest* positive score :math:`s^+`.
-    4. Sort the survivors, keep the first ``range_max``, drop the first ``range_min``
-       (``range_min`` counts *surviving* candidates, not raw ranks), then select
-       ``num_negatives`` by ``sampling``.
+    3. Apply ``selection`` (:class:`~graphneg.NegativeSelection`): the score filters, the
+       rank window ``[range_min, range_max)`` among survivors, then ``num_negatives`` chosen
+       by its ``sampling``.
 
     Parameters
     ----------
@@ -477,43 +337,15 @@ def mine_hard_negatives(
     corpus : array-like of shape (n_docs, dim)
     positives : sequence of int sequences, 1-D int array, or sparse (n_queries, n_docs)
         Corpus rows that are positives of each query (several allowed, none is an error).
-    num_negatives : int, default=3
-    range_min : int, default=0
-        Survivors skipped first (NV-Retriever's "top-k shifted by N").
-    range_max : int, default=None
-        Survivors considered. ``None``: ``range_min + num_negatives + max_positives``, or
-        ``range_min + 10 * num_negatives + max_positives`` when a margin or ``max_score``
-        is set (sentence-transformers' rule).
-    max_score, min_score : float, default=None
-        Drop candidates scoring above / below (NV-Retriever TopK-Abs is ``max_score``).
-    absolute_margin : float, default=None
-        Keep a candidate only if :math:`s \le s^+ - m` (NV-Retriever *TopK-MarginPos*).
-    relative_margin : float, default=None
-        Keep a candidate only if :math:`s \le s^+ - |s^+| m`; ``0.05`` is NV-Retriever's
-        best setting *TopK-PercPos 95%* (negatives at most 95 % of the positive score).
-    sampling : {'top', 'random', 'simans', 'softmax'}, default='top'
-        - ``'top'``: the best ``num_negatives`` survivors.
-        - ``'random'``: uniform without replacement among the survivors (seeded, unlike
-          sentence-transformers), returned sorted by score.
-        - ``'simans'``: SimANS ambiguous negatives, without replacement with
-          :math:`p_i \propto \exp(-a (s_i - s^+ - b)^2)` (the paper's sign: the mode is at
-          :math:`s^+ + b`), ``a = simans_a``, ``b = simans_b``.
-        - ``'softmax'``: NV-Retriever's sampled top-k, :math:`p_i \propto \exp(s_i / T)`
-          with ``T = temperature``, without replacement.
-    seed : int or Generator, default=0
-        For the sampled strategies; same seed, same negatives.
+    selection : NegativeSelection, default=None
+        Filters, rank window, count, sampling strategy and seed; ``None`` is
+        ``NegativeSelection()`` (the best 3 survivors).
     query_corpus_ids : array-like of shape (n_queries,), default=None
         Corpus row of each query (``-1`` for none), never returned as its negative.
     exclude : same forms as ``positives``, default=None
         Further corpus rows never returned per query (known links, duplicates); unlike
         positives they do not set :math:`s^+`.
     metric : {'cosine', 'ip'}, default='cosine'
-    temperature : float, default=None
-        ``'softmax'`` only: :math:`T > 0`; ``None`` means 0.05.
-    simans_a, simans_b : float, default=None
-        ``'simans'`` only: :math:`a > 0` and :math:`b`; ``None`` means 0.5 and 0.0. An option
-        of another strategy than ``sampling`` (e.g. ``simans_a`` with ``sampling='top'``) is
-        a ``ValueError``, so a typo'd strategy cannot silently ignore its settings.
     precision : {'fp32', 'bf16', 'fp16'}, default='fp32'
         ``'fp32'``: fp32 scores. On the CPU they come from the certified bf16 pass of
         :func:`graphneg.knn_search` (bounded bf16 error, every candidate that could be in the
@@ -538,15 +370,23 @@ def mine_hard_negatives(
     Raises
     ------
     ValueError
-        Positives out of range or empty for a query, ``range_max <= range_min``,
-        ``num_negatives > range_max - range_min``, negative margins, ``num_negatives < 1``,
-        mismatched dimensions, a sampling option of another strategy, inner products that
-        overflow float32 under ``metric='ip'``.
+        Positives out of range or empty for a query, ``num_negatives > range_max -
+        range_min``, mismatched dimensions, inner products that overflow float32 under
+        ``metric='ip'`` (bad settings fail earlier, where the ``NegativeSelection`` is built).
+    TypeError
+        ``selection`` not a :class:`~graphneg.NegativeSelection`.
 
     Warns
     -----
     GraphNegWarning
         When some queries got fewer than ``num_negatives`` negatives (``n_short``).
+
+    See Also
+    --------
+    NegativeSelection, SimANS, Softmax : the selection settings.
+    retrieve_candidates, select_negatives : mine once, select many times.
+    graphneg.distributed.mine_hard_negatives : the same over a process group.
+    cluster_hard_negatives : negatives from the nearest other cluster (ClusterNS).
 
     Notes
     -----
@@ -559,9 +399,9 @@ def mine_hard_negatives(
     - ``'random'`` is seeded and draws among the valid survivors only (sentence-transformers
       uses the unseeded global ``random`` and, when fewer than ``num_negatives`` survive,
       may draw disqualified slots, which it then drops).
-    - ``query_corpus_ids``, ``exclude`` and the ``'simans'``/``'softmax'`` strategies have no
-      counterpart there; the retrieval depth grows by the largest number of excluded rows
-      per query so that excluded rows do not eat into ``range_max``.
+    - ``query_corpus_ids``, ``exclude`` and the :class:`SimANS`/:class:`Softmax` strategies
+      have no counterpart there; the retrieval depth grows by the largest number of excluded
+      rows per query so that excluded rows do not eat into ``range_max``.
 
     Inputs are read-only (``positives``/``exclude`` sparse matrices included). Under
     ``metric='cosine'`` rows of any finite magnitude are normalised exactly (a float32 norm
@@ -572,10 +412,12 @@ def mine_hard_negatives(
 
     Examples
     --------
+    >>> from graphneg import NegativeSelection
     >>> rng = np.random.default_rng(0)
     >>> corpus = rng.normal(size=(100, 8)).astype(np.float32)
     >>> queries = corpus[:5] + 0.1 * rng.normal(size=(5, 8)).astype(np.float32)
-    >>> hn = mine_hard_negatives(queries, corpus, np.arange(5), num_negatives=2, relative_margin=0.05)
+    >>> sel = NegativeSelection(num_negatives=2, relative_margin=0.05)
+    >>> hn = mine_hard_negatives(queries, corpus, np.arange(5), sel)
     >>> hn.indices.shape, bool((hn.indices != np.arange(5)[:, None]).all())
     ((5, 2), True)
     """
@@ -586,10 +428,7 @@ def mine_hard_negatives(
         raise ValueError(
             f"`queries` and `corpus` must have the same dimension, got {Q.shape[1]} and {C.shape[1]}."
         )
-    filters = check_filters(absolute_margin, relative_margin, max_score, min_score)
-    select = negative_sampler(sampling, {"temperature": temperature, "simans_a": simans_a, "simans_b": simans_b})
-    plan = plan_mining(Q.shape[0], C.shape[0], positives, exclude, query_corpus_ids, num_negatives, range_min,
-                 range_max, filters, select, seed)
+    plan = plan_mining(Q.shape[0], C.shape[0], positives, exclude, query_corpus_ids, selection)
     search = _search(Q, C, metric, plan, precision, block_size, device, show_progress)
     if search.route != "torch":  # numpy tiles: no torch import on the CPU fp32 route
         return mine_blocks(plan, _blocks_tiled(search, plan.positives))

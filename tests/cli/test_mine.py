@@ -50,7 +50,7 @@ def test_st_output_is_what_library_mining_gives(pairs, tmp_path, capsys):
     cols = read_sentence_transformers_jsonl(tmp_path / "out.jsonl")
     Q, C = np.load(tmp_path / "q.npy"), np.load(tmp_path / "c.npy")
     positives = [[2 * q, 2 * q + 1] for q in range(10)]
-    hn = gn.mine_hard_negatives(Q[::2], C, positives, num_negatives=3)
+    hn = gn.mine_hard_negatives(Q[::2], C, positives, gn.NegativeSelection(num_negatives=3))
     docs = [json.loads(line)["positive"] for line in pairs.read_text().splitlines()]
     assert cols["negative_1"][::2] == [docs[j] for j in hn.indices[:, 0]]
     assert [s[1] for s in cols["scores"][::2]] == pytest.approx(hn.scores[:, 0].tolist())

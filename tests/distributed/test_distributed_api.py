@@ -37,7 +37,8 @@ def test_inputs_are_read_only():
     before = (X.copy(), Q.copy(), G.copy())
     gd.knn_graph(X, 5, block_rows=16)
     gd.knn_graph(Q, 3, targets_shard=X, metric="ip")
-    gd.mine_hard_negatives(Q, X, positives, num_negatives=2, sampling="random", block_rows=16)
+    gd.mine_hard_negatives(Q, X, positives, graphneg.NegativeSelection(num_negatives=2, sampling="random"),
+                           block_rows=16)
     gd.communities(X, G, num_parts=2)
     gd.coarse_parts(X, 3)
     assert np.array_equal(X, before[0]) and np.array_equal(Q, before[1])

@@ -36,9 +36,11 @@ KNN_CASES = [
     ("targets", dict(k=9, targets=True, options=dict(block_rows=41))),
 ]
 MINING_CASES = [
-    ("top", dict(num_negatives=4)),
-    ("margin-window-blocks", dict(num_negatives=3, range_min=2, relative_margin=0.05, block_rows=29)),
-    ("random", dict(num_negatives=3, sampling="random", seed=5, range_max=20, block_rows=50)),
+    ("top", dict(selection=gn.NegativeSelection(num_negatives=4))),
+    ("margin-window-blocks", dict(selection=gn.NegativeSelection(num_negatives=3, range_min=2, relative_margin=0.05),
+                                  block_rows=29)),
+    ("random", dict(selection=gn.NegativeSelection(num_negatives=3, sampling="random", seed=5, range_max=20),
+                    block_rows=50)),
 ]
 
 

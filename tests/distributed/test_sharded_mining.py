@@ -20,11 +20,15 @@ from graphneg.distributed import assemble_negatives  # noqa: E402
 N_QUERIES, N_DOCS, DIM = 97, 263, 16
 
 CASES = [
-    ("top", dict(num_negatives=4)),
-    ("margin-window-blocks", dict(num_negatives=3, range_min=2, relative_margin=0.05, block_rows=29)),
-    ("self-exclude-uneven", dict(num_negatives=5, query_corpus_ids=True, exclude=True, block_rows=64), True),
-    ("random", dict(num_negatives=3, sampling="random", seed=5, range_max=20, block_rows=50)),
-    ("softmax-ip", dict(num_negatives=2, sampling="softmax", temperature=0.5, metric="ip", seed=1)),
+    ("top", dict(selection=gn.NegativeSelection(num_negatives=4))),
+    ("margin-window-blocks", dict(selection=gn.NegativeSelection(num_negatives=3, range_min=2, relative_margin=0.05),
+                                  block_rows=29)),
+    ("self-exclude-uneven", dict(selection=gn.NegativeSelection(num_negatives=5), query_corpus_ids=True, exclude=True,
+                                 block_rows=64), True),
+    ("random", dict(selection=gn.NegativeSelection(num_negatives=3, sampling="random", seed=5, range_max=20),
+                    block_rows=50)),
+    ("softmax-ip", dict(selection=gn.NegativeSelection(num_negatives=2, sampling=gn.Softmax(temperature=0.5), seed=1),
+                        metric="ip")),
 ]
 
 
@@ -78,6 +82,7 @@ def test_world_of_one_equals_single_process(data):
     from graphneg.distributed import mine_hard_negatives
 
     Q, C, positives, _ = data
-    got = mine_hard_negatives(Q, C, positives, num_negatives=3, sampling="simans", seed=2, block_rows=40)
-    expected = gn.mine_hard_negatives(Q, C, positives, num_negatives=3, sampling="simans", seed=2)
+    sel = gn.NegativeSelection(num_negatives=3, sampling=gn.SimANS(), seed=2)
+    got = mine_hard_negatives(Q, C, positives, sel, block_rows=40)
+    expected = gn.mine_hard_negatives(Q, C, positives, sel)
     np.testing.assert_array_equal(got.indices, expected.indices)

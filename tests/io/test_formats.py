@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from graphneg import BackendUnavailableError, GraphNegWarning, HardNegatives, mine_hard_negatives
+from graphneg import BackendUnavailableError, GraphNegWarning, HardNegatives, NegativeSelection, mine_hard_negatives
 from graphneg.io import (
     read_flagembedding,
     read_sentence_transformers_jsonl,
@@ -214,7 +214,7 @@ def test_with_mined_negatives_end_to_end(tmp_path):
     rng = np.random.default_rng(0)
     corpus = rng.normal(size=(60, 8)).astype(np.float32)
     queries = corpus[:6] + 0.05 * rng.normal(size=(6, 8)).astype(np.float32)
-    hn = mine_hard_negatives(queries, corpus, np.arange(6), num_negatives=3)
+    hn = mine_hard_negatives(queries, corpus, np.arange(6), NegativeSelection(num_negatives=3))
     docs = [f"doc {i}" for i in range(60)]
     qtexts = [f"query {i}" for i in range(6)]
     out = to_sentence_transformers(qtexts, docs, np.arange(6), hn, scores=True, as_dataset=False)

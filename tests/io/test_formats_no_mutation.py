@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from graphneg import HardNegatives, LinkGraph
+from graphneg import HardNegatives, LinkGraph, bica_link_negatives
 from graphneg.io import (
     GraphCorpus,
     RetrievalCorpus,
@@ -154,6 +154,6 @@ def test_citation_training_data_leaves_graph_and_embeddings_alone(tmp_path):
     before = snapshot(A, emb)
     ids = list(g.ids)
     citation_training_data(g, tmp_path / "o.jsonl", texts=texts, output_format="flag", num_negatives=1,
-                           strategy="bica", embeddings=emb)
+                           negatives=bica_link_negatives, embeddings=emb)
     assert_same(before, A, emb)
     assert g.ids == ids and g.adjacency is A

@@ -18,7 +18,7 @@ from graphneg.io import (
     save_mining_run,
     write_mined,
 )
-from graphneg.negatives import retrieve_candidates, select_negatives
+from graphneg.negatives import NegativeSelection, retrieve_candidates, select_negatives
 
 
 def test_grouping_by_id_or_text_and_identical_texts():
@@ -40,7 +40,7 @@ def mined():
     C = rng.normal(size=(12, 6)).astype(np.float32)
     Q = C[::2] + 0.2 * rng.normal(size=(6, 6)).astype(np.float32)
     cands = retrieve_candidates(Q, C, task.positives, depth=12)
-    return task, cands, select_negatives(cands, num_negatives=2)
+    return task, cands, select_negatives(cands, NegativeSelection(num_negatives=2))
 
 
 @pytest.mark.parametrize("fmt", ["st", "st-triplet", "flag", "tevatron", "triplets"])
@@ -74,7 +74,7 @@ def test_stored_run_round_trips_byte_identically(tmp_path, mined):
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
     task2, cands2, meta = load_mining_run(tmp_path / "a.npz")
     assert meta == {"model": "m"} and task2.positives == task.positives and task2.doc_ids == task.doc_ids
-    again = select_negatives(cands2, num_negatives=2)
+    again = select_negatives(cands2, NegativeSelection(num_negatives=2))
     np.testing.assert_array_equal(again.indices, hn.indices)
     (tmp_path / "bad.npz").write_bytes(b"nope")
     with pytest.raises(ValueError, match="not a stored mining run"):

@@ -120,3 +120,23 @@ def test_positive_never_among_negatives_even_without_hop_exclusion(tmp_path):
         rec = json.loads(line)
         cited = {str(v) for v in g.successors(int(rec["query_id"]))}
         assert not cited & set(rec["negative_ids"])
+
+
+def test_negatives_are_a_strategy_function_or_a_partial_of_one(tmp_path):
+    import functools
+
+    import graphneg as gn
+
+    g = gn.LinkGraph.from_index_edges([[i, (i + 1) % 40] for i in range(40)] + [[i, (i + 7) % 40] for i in range(40)])
+    khop3 = functools.partial(gn.khop_link_negatives, hops=3)
+    summary = citation_training_data(g, tmp_path / "k.jsonl", negatives=khop3, num_negatives=2)
+    assert summary["records"] == 80
+    with pytest.raises(ValueError, match="`power` is not an option of khop_link_negatives"):
+        citation_training_data(g, tmp_path / "x.jsonl", negatives=functools.partial(gn.khop_link_negatives, power=1))
+    with pytest.raises(ValueError, match="`seed` is not an option"):
+        citation_training_data(g, tmp_path / "x.jsonl", negatives=functools.partial(gn.uniform_link_negatives, seed=1))
+    with pytest.raises(ValueError, match="bica_link_negatives needs `embeddings`"):
+        citation_training_data(g, tmp_path / "x.jsonl", negatives=gn.bica_link_negatives)
+    with pytest.raises(ValueError, match="must be one of graphneg's link-negative functions"):
+        citation_training_data(g, tmp_path / "x.jsonl", negatives="uniform")
+    assert not (tmp_path / "x.jsonl.parts").exists()

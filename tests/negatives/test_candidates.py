@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from graphneg import GraphNegWarning
+from graphneg import GraphNegWarning, NegativeSelection, SimANS, Softmax
 from graphneg.negatives import (
     candidate_pair_graph,
     mine_hard_negatives,
@@ -33,8 +33,8 @@ SETTINGS = [
     {"absolute_margin": 0.1, "range_min": 2},
     {"max_score": 0.6, "min_score": 0.0},
     {"sampling": "random", "seed": 4},
-    {"sampling": "simans", "simans_a": 1.0},
-    {"sampling": "softmax", "temperature": 0.1, "relative_margin": 0.02},
+    {"sampling": SimANS(a=1.0)},
+    {"sampling": Softmax(temperature=0.1), "relative_margin": 0.02},
 ]
 
 
@@ -44,8 +44,8 @@ def test_select_equals_mining(data, settings):
     cands = retrieve_candidates(Q, C, P, exclude=X, depth=90)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GraphNegWarning)
-        got = select_negatives(cands, num_negatives=4, **settings)
-        want = mine_hard_negatives(Q, C, P, exclude=X, num_negatives=4, **settings)
+        got = select_negatives(cands, NegativeSelection(num_negatives=4, **settings))
+        want = mine_hard_negatives(Q, C, P, NegativeSelection(num_negatives=4, **settings), exclude=X)
     np.testing.assert_array_equal(got.indices, want.indices)
     np.testing.assert_array_equal(got.scores, want.scores)
     np.testing.assert_array_equal(got.positive_scores, want.positive_scores)
@@ -57,7 +57,7 @@ def test_stricter_selection_is_a_filter_of_the_looser_pool(data):
     cands = retrieve_candidates(Q, C, P, depth=60)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GraphNegWarning)
-        strict = select_negatives(cands, num_negatives=3, relative_margin=0.1)
+        strict = select_negatives(cands, NegativeSelection(num_negatives=3, relative_margin=0.1))
     ok = strict.indices >= 0
     assert (strict.scores[ok] <= np.repeat(strict.positive_scores * 0.9 + 1e-6, 3).reshape(-1, 3)[ok]).all()
 
@@ -65,16 +65,16 @@ def test_stricter_selection_is_a_filter_of_the_looser_pool(data):
 def test_too_shallow_candidates_say_how_deep(data):
     Q, C, P, _ = data
     cands = retrieve_candidates(Q, C, P, depth=10)
-    need = required_depth(P, C.shape[0], num_negatives=3, relative_margin=0.05)
+    need = required_depth(P, C.shape[0], NegativeSelection(num_negatives=3, relative_margin=0.05))
     with pytest.raises(ValueError, match=f"need {need} candidates per query.*hold 10"):
-        select_negatives(cands, num_negatives=3, relative_margin=0.05)
+        select_negatives(cands, NegativeSelection(num_negatives=3, relative_margin=0.05))
 
 
 def test_required_depth_checks_settings_first():
-    with pytest.raises(ValueError, match="simans_a"):
-        required_depth([[0]], 10, simans_a=1.0)
-    with pytest.raises(ValueError, match="range_max"):
-        required_depth([[0]], 10, range_min=5, range_max=3)
+    with pytest.raises(ValueError, match=r"`num_negatives` \(3\) must be <= range_max - range_min \(2\)"):
+        required_depth([[0]], 10, NegativeSelection(range_max=2))
+    with pytest.raises(TypeError, match="`selection` must be a graphneg.NegativeSelection"):
+        required_depth([[0]], 10, {"range_max": 3})
 
 
 def test_pair_graph_links_rows_whose_positive_the_teacher_ranks_high():

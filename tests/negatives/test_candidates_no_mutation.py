@@ -21,7 +21,13 @@ from graphneg.io import (
     save_mining_run,
     write_mined,
 )
-from graphneg.negatives import candidate_pair_graph, required_depth, retrieve_candidates, select_negatives
+from graphneg.negatives import (
+    NegativeSelection,
+    candidate_pair_graph,
+    required_depth,
+    retrieve_candidates,
+    select_negatives,
+)
 
 
 def test_candidate_functions_leave_inputs_alone(tmp_path):
@@ -34,7 +40,7 @@ def test_candidate_functions_leave_inputs_alone(tmp_path):
     assert required_depth(P, 30, exclude=X) >= 1
     cands = retrieve_candidates(Q, C, P, exclude=X, depth=20)
     saved = copy.deepcopy(cands)
-    select_negatives(cands, num_negatives=2)
+    select_negatives(cands, NegativeSelection(num_negatives=2))
     rq, rp = np.arange(6), np.array([3, 1, 2, 0, 4, 5])
     candidate_pair_graph(cands, rq, rp, k=3)
     np.testing.assert_array_equal(Q, before[0])
@@ -58,7 +64,7 @@ def test_text_pair_functions_leave_inputs_alone(tmp_path):
     assert (pairs, corpus) == kept and (pairs_file.read_bytes(), corpus_file.read_bytes()) == snapshot
     C = np.eye(4, dtype=np.float32) + 0.1
     cands = retrieve_candidates(C[:2], C, task.positives, exclude=task.exclude, depth=4)
-    hn = select_negatives(cands, num_negatives=1)
+    hn = select_negatives(cands, NegativeSelection(num_negatives=1))
     task_copy, hn_copy = copy.deepcopy(task), copy.deepcopy(hn)
     write_mined(tmp_path / "out.jsonl", task, hn, "triplets")
     mined_rows(task, hn, "st")

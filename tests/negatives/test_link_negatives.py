@@ -8,7 +8,16 @@ import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 
 from graphneg import GraphNegWarning, LinkGraph
-from graphneg.negatives import link_negatives
+from graphneg.negatives import (
+    bica_link_negatives,
+    degree_link_negatives,
+    khop_link_negatives,
+    ppr_link_negatives,
+    scincl_link_negatives,
+    specter_link_negatives,
+    uniform_link_negatives,
+)
+from graphneg.negatives._link_by_embedding import LINK_STRATEGIES
 
 
 def distances(graph, sources):
@@ -29,10 +38,10 @@ def check(graph, res, *, k, exclude_hops, expect_full=True):
         assert res.n_short == 0 and np.all(res.indices >= 0)
 
 
-def quiet(**kw):
+def quiet(strategy, graph, *args, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GraphNegWarning)
-        return link_negatives(**kw)
+        return LINK_STRATEGIES[strategy](graph, *args, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +56,12 @@ def random_graph():
 @pytest.mark.parametrize("strategy", ["uniform", "degree", "khop", "ppr", "specter"])
 def test_filtered_strategies_on_random_graph(random_graph, strategy, exclude_hops):
     kw = {"hops": exclude_hops + 1} if strategy == "khop" else {}
-    res = quiet(graph=random_graph, sources=np.arange(0, 300, 3), strategy=strategy, num_negatives=4,
-                exclude_hops=exclude_hops, **kw)
+    res = quiet(strategy, random_graph, np.arange(0, 300, 3), num_negatives=4, exclude_hops=exclude_hops, **kw)
     check(random_graph, res, k=4, exclude_hops=exclude_hops, expect_full=strategy in ("uniform", "degree"))
 
 
 def test_khop_exact_distance(random_graph):
-    res = link_negatives(random_graph, np.arange(50), strategy="khop", hops=3, num_negatives=3, exclude_hops=2)
+    res = khop_link_negatives(random_graph, np.arange(50), hops=3, num_negatives=3, exclude_hops=2)
     D = distances(random_graph, res.sources)
     for r in range(50):
         neg = res.indices[r][res.indices[r] >= 0]
@@ -65,10 +73,10 @@ def test_uniform_is_exact_and_uniform_on_dense_rows():
     n = 200
     edges = np.array([[0, j] for j in range(1, n - 5)])
     g = LinkGraph.from_index_edges(edges, n)
-    res = link_negatives(g, [0], strategy="uniform", num_negatives=5, seed=1)
+    res = uniform_link_negatives(g, [0], num_negatives=5, seed=1)
     assert sorted(res.indices[0].tolist()) == list(range(n - 5, n))
     with pytest.warns(GraphNegWarning, match="1 of 1 sources got fewer than 6"):
-        res = link_negatives(g, [0], strategy="uniform", num_negatives=6)
+        res = uniform_link_negatives(g, [0], num_negatives=6)
     assert res.n_short == 1 and (res.indices[0] >= 0).sum() == 5
 
 
@@ -76,7 +84,7 @@ def test_uniform_frequencies():
     from scipy import stats
 
     g = LinkGraph.from_index_edges([[0, 1], [0, 2]], 12, layout="pairs")
-    res = link_negatives(g, np.zeros(3000, dtype=int), strategy="uniform", num_negatives=1, seed=0)
+    res = uniform_link_negatives(g, np.zeros(3000, dtype=int), num_negatives=1, seed=0)
     counts = np.bincount(res.indices[:, 0], minlength=12)
     assert counts[:3].sum() == 0
     assert stats.chisquare(counts[3:]).pvalue > 0.001
@@ -87,7 +95,7 @@ def test_degree_follows_power_law():
 
     edges = [[i, 0] for i in range(1, 9)] + [[i, 1] for i in range(2, 4)] + [[9, 10], [10, 11]]
     g = LinkGraph.from_index_edges(edges, 20)
-    res = link_negatives(g, np.full(4000, 19), strategy="degree", num_negatives=1, seed=2)
+    res = degree_link_negatives(g, np.full(4000, 19), num_negatives=1, seed=2)
     deg = np.asarray(g.undirected().sum(axis=1)).ravel()
     w = deg.astype(np.float64) ** 0.75
     w[19] = 0
@@ -100,7 +108,7 @@ def test_degree_follows_power_law():
 def test_specter_are_citations_of_citations():
     # 0 cites 1, 2; 1 cites 3, 4; 2 cites 1 (so 1 is hop 1 and not a negative), 4 cites 5
     g = LinkGraph.from_index_edges([[0, 1], [0, 2], [1, 3], [1, 4], [2, 1], [4, 5]], 7)
-    res = link_negatives(g, [0], strategy="specter", num_negatives=2, seed=0)
+    res = specter_link_negatives(g, [0], num_negatives=2, seed=0)
     assert sorted(res.indices[0].tolist()) == [3, 4]
 
 
@@ -111,7 +119,7 @@ def test_bica_walks_the_two_hop_pool():
     g = LinkGraph.from_index_edges(edges, n)
     E = rng.normal(size=(n, 8))
     # BiCA as published: the seed's references are hard negatives too (exclude_hops=0)
-    res = link_negatives(g, [0], strategy="bica", num_negatives=10, embeddings=E, seed=0, exclude_hops=0)
+    res = bica_link_negatives(g, E, [0], num_negatives=10, seed=0, exclude_hops=0)
     neg = res.indices[0].tolist()
     assert set(neg) <= set(range(1, 31)) and len(set(neg)) == 10  # 3 walks x 3 + 1 random
     hop1 = np.arange(1, 6)
@@ -119,7 +127,7 @@ def test_bica_walks_the_two_hop_pool():
     closest = hop1[np.argsort(-(En[hop1] @ En[0]))][:3]
     assert set(closest.tolist()) <= set(neg)  # the walks start at the 3 closest references
     # filtered (default): references are true links and never returned
-    res = quiet(graph=g, sources=[0], strategy="bica", num_negatives=10, embeddings=E, seed=0)
+    res = quiet("bica", g, E, [0], num_negatives=10, seed=0)
     neg = res.indices[0][res.indices[0] >= 0]
     assert set(neg.tolist()) <= set(range(6, 31)) and neg.size >= 4
 
@@ -129,8 +137,8 @@ def test_scincl_windows():
     n = 400
     E = rng.normal(size=(n, 16)).astype(np.float32)
     g = LinkGraph.from_index_edges(rng.integers(0, n, (800, 2)), n, warn=False)
-    res = quiet(graph=g, sources=np.arange(20), strategy="scincl", num_negatives=5, embeddings=E,
-                scincl_positive_window=(5, 10), scincl_hard_window=(100, 110), scincl_hard=2, scincl_positives=3)
+    res = quiet("scincl", g, E, np.arange(20), num_negatives=5, positive_window=(5, 10), hard_window=(100, 110),
+                num_hard=2, num_positives=3)
     En = E / np.linalg.norm(E, axis=1, keepdims=True)
     for r in range(20):
         sims = En @ En[r]
@@ -143,29 +151,42 @@ def test_scincl_windows():
         assert np.all((rank[hard] >= 100) & (rank[hard] < 110))
         assert np.all(rank[easy] >= 110)
     with pytest.raises(ValueError, match="scale the windows"):
-        link_negatives(g, [0], strategy="scincl", embeddings=E)
+        scincl_link_negatives(g, E, [0])
 
 
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"strategy": "random"}, ValueError, r"`strategy` must be one of"),
         ({"sources": [1000]}, ValueError, r"`sources` holds row 1000"),
         ({"num_negatives": 0}, ValueError, r"`num_negatives` must be >= 1"),
         ({"strategy": "khop", "hops": 1}, ValueError, r"`hops` \(1\) must be > `exclude_hops` \(1\)"),
-        ({"strategy": "bica"}, ValueError, r"needs `embeddings`"),
-        ({"strategy": "ppr", "ppr_window": (5, 5)}, ValueError, r"`ppr_window` must be"),
+        ({"strategy": "ppr", "window": (5, 5)}, ValueError, r"`window` must be"),
         ({"exclude": [[1]]}, ValueError, r"`exclude` must have one entry per query"),
     ],
 )
 def test_bad_input(random_graph, kwargs, error, match):
+    kwargs = {"sources": [0, 1], **kwargs}
     with pytest.raises(error, match=match):
-        link_negatives(random_graph, **{"sources": [0, 1], **kwargs})
+        LINK_STRATEGIES[kwargs.pop("strategy", "uniform")](random_graph, **kwargs)
 
 
-def test_graph_type_checked():
+@pytest.mark.parametrize("strategy", sorted(LINK_STRATEGIES))
+def test_graph_type_checked(strategy):
+    args = (np.ones((3, 2)),) if strategy in ("bica", "scincl") else ()
     with pytest.raises(TypeError, match="graphneg.LinkGraph"):
-        link_negatives(sp.csr_array((3, 3)))
+        LINK_STRATEGIES[strategy](sp.csr_array((3, 3)), *args)
+
+
+def test_each_signature_holds_only_its_own_options():
+    # one function per strategy: no option of another strategy in any signature
+    import inspect
+
+    shared = {"graph", "sources", "num_negatives", "exclude_hops", "exclude", "seed"}
+    own = {name: set(inspect.signature(fn).parameters) - shared for name, fn in LINK_STRATEGIES.items()}
+    assert own == {"uniform": set(), "specter": set(), "khop": {"hops"}, "degree": {"power"},
+                   "ppr": {"alpha", "window", "num_iterations"},
+                   "bica": {"embeddings", "query_embeddings", "num_paths", "path_length", "top_k", "add_random"},
+                   "scincl": {"embeddings", "positive_window", "hard_window", "num_hard", "num_positives"}}
 
 
 @pytest.mark.slow
@@ -178,8 +199,7 @@ def test_real_citation_graphs(request, corpus_name):
     for strategy in ("uniform", "degree", "khop", "ppr", "specter"):
         for exclude_hops in (1, 2):
             kw = {"hops": exclude_hops + 1} if strategy == "khop" else {}
-            res = quiet(graph=g, sources=sources, strategy=strategy, num_negatives=5, exclude_hops=exclude_hops,
-                        seed=0, **kw)
+            res = quiet(strategy, g, sources, num_negatives=5, exclude_hops=exclude_hops, seed=0, **kw)
             neg_rows = np.repeat(np.arange(sources.size), 5)
             flat = res.indices.ravel()
             ok = flat >= 0
@@ -191,36 +211,33 @@ def test_real_citation_graphs(request, corpus_name):
             assert res.n_short == int(((res.indices >= 0).sum(axis=1) < 5).sum())
 
 
+E2 = np.ones((300, 2))
+
+
 @pytest.mark.parametrize(
-    ("kwargs", "error", "match"),
+    ("strategy", "kwargs", "error", "match"),
     [
-        # options of another strategy are errors, not silently ignored
-        ({"hops": 3}, ValueError, r"`hops` is only used by strategy='khop', got strategy='uniform'"),
-        ({"ppr_alpha": 0.2, "strategy": "degree"}, ValueError, r"`ppr_alpha` is only used by strategy='ppr'"),
-        ({"embeddings": np.ones((300, 2))}, ValueError, r"`embeddings` is only used by strategy='bica' or 'scincl'"),
-        ({"strategy": "bica", "embeddings": np.ones((300, 2)), "scincl_hard": 1}, ValueError,
-         r"`scincl_hard` is only used by strategy='scincl'"),
-        # each strategy's options are validated when it runs
-        ({"strategy": "ppr", "ppr_alpha": -1}, ValueError, r"`ppr_alpha` must be > 0"),
-        ({"strategy": "ppr", "ppr_iterations": 0}, ValueError, r"`ppr_iterations` must be >= 1"),
-        ({"strategy": "ppr", "ppr_window": (5,)}, TypeError, r"`ppr_window` must be a \(start, stop\) pair"),
-        ({"strategy": "degree", "degree_power": -0.5}, ValueError, r"`degree_power` must be >= 0"),
-        ({"strategy": "bica", "embeddings": np.ones((300, 2)), "bica_paths": 0}, ValueError,
-         r"`bica_paths` must be >= 1"),
-        ({"strategy": "bica", "embeddings": np.ones((300, 2)), "bica_random": "yes"}, TypeError, r"`bica_random`"),
-        ({"strategy": "scincl", "embeddings": np.ones((300, 2)), "scincl_hard_window": (10, "x")}, TypeError,
-         r"`scincl_hard_window` must be an int"),
+        # each strategy validates its own options when it runs
+        ("ppr", {"alpha": -1}, ValueError, r"`alpha` must be > 0"),
+        ("ppr", {"num_iterations": 0}, ValueError, r"`num_iterations` must be >= 1"),
+        ("ppr", {"window": (5,)}, TypeError, r"`window` must be a \(start, stop\) pair"),
+        ("degree", {"power": -0.5}, ValueError, r"`power` must be >= 0"),
+        ("bica", {"embeddings": E2, "num_paths": 0}, ValueError, r"`num_paths` must be >= 1"),
+        ("bica", {"embeddings": E2, "add_random": "yes"}, TypeError, r"`add_random`"),
+        ("scincl", {"embeddings": E2, "hard_window": (10, "x")}, TypeError, r"`hard_window` must be an int"),
+        # an option of another strategy is not in the signature at all
+        ("uniform", {"hops": 3}, TypeError, r"unexpected keyword argument 'hops'"),
+        ("degree", {"alpha": 0.2}, TypeError, r"unexpected keyword argument 'alpha'"),
     ],
 )
-def test_strategy_options_are_validated_when_chosen_only(random_graph, kwargs, error, match):
+def test_strategy_options_are_its_own(random_graph, strategy, kwargs, error, match):
     with pytest.raises(error, match=match):
-        link_negatives(random_graph, [0, 1], **kwargs)
+        LINK_STRATEGIES[strategy](random_graph, sources=[0, 1], **kwargs)
 
 
-def test_defaults_as_none_equal_explicit_defaults(random_graph):
-    a = link_negatives(random_graph, [0, 1, 2], strategy="ppr", num_negatives=2)
-    b = link_negatives(random_graph, [0, 1, 2], strategy="ppr", num_negatives=2, ppr_alpha=0.15,
-                       ppr_window=(10, 100), ppr_iterations=30)
+def test_defaults_equal_explicit_defaults(random_graph):
+    a = ppr_link_negatives(random_graph, [0, 1, 2], num_negatives=2)
+    b = ppr_link_negatives(random_graph, [0, 1, 2], num_negatives=2, alpha=0.15, window=(10, 100), num_iterations=30)
     assert np.array_equal(a.indices, b.indices)
 
 
@@ -229,5 +246,5 @@ def test_shortage_policy_is_shared_with_link_split():
     g = LinkGraph.from_index_edges([[0, j] for j in range(1, 8)], 10)
     for strategy in ("uniform", "degree", "specter"):
         with pytest.warns(GraphNegWarning, match=r"1 of 1 sources got fewer than 4 .*padded with -1"):
-            res = link_negatives(g, [0], strategy=strategy, num_negatives=4, exclude_hops=1)
+            res = LINK_STRATEGIES[strategy](g, [0], num_negatives=4, exclude_hops=1)
         assert res.n_short == 1 and np.all(res.indices[0][res.indices[0] >= 0] >= 8)

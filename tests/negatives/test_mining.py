@@ -7,7 +7,10 @@ import pytest
 import scipy.sparse as sp
 from scipy import stats
 
-from graphneg import GraphNegWarning, mine_hard_negatives
+from graphneg import GraphNegWarning, NegativeSelection, SimANS, Softmax, mine_hard_negatives
+
+# every sampling strategy at its defaults
+SAMPLINGS = {"top": "top", "random": "random", "simans": SimANS(), "softmax": Softmax()}
 
 
 def reference_mine(Q, C, positives, n, range_min, range_max, absolute_margin=None, relative_margin=None,
@@ -63,7 +66,7 @@ def test_top_matches_reference(data, kwargs):
     Q, C, positives = data
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GraphNegWarning)  # short queries are expected here
-        hn = mine_hard_negatives(Q, C, positives, num_negatives=4, block_size=7, **kwargs)
+        hn = mine_hard_negatives(Q, C, positives, NegativeSelection(num_negatives=4, **kwargs), block_size=7)
     ref = reference_mine(Q, C, positives, 4, **kwargs)
     for q in range(len(Q)):
         got = hn.indices[q][hn.indices[q] >= 0].tolist()
@@ -74,9 +77,9 @@ def test_top_matches_reference(data, kwargs):
 def test_never_positive_self_excluded_or_duplicate(data):
     Q, C, positives = data
     exclude = [[(i + 1) % 400] for i in range(60)]
-    for sampling in ("top", "random", "simans", "softmax"):
-        hn = mine_hard_negatives(Q, C, positives, num_negatives=8, range_max=50, sampling=sampling,
-                                 query_corpus_ids=np.arange(60) + 100, exclude=exclude, seed=1)
+    for sampling in SAMPLINGS.values():
+        sel = NegativeSelection(num_negatives=8, range_max=50, sampling=sampling, seed=1)
+        hn = mine_hard_negatives(Q, C, positives, sel, query_corpus_ids=np.arange(60) + 100, exclude=exclude)
         for q in range(60):
             neg = hn.indices[q][hn.indices[q] >= 0]
             assert not set(neg) & set(positives[q])
@@ -92,7 +95,7 @@ def test_never_positive_self_excluded_or_duplicate(data):
 
 def test_positive_scores_are_lowest_positive(data):
     Q, C, positives = data
-    hn = mine_hard_negatives(Q, C, positives, num_negatives=1)
+    hn = mine_hard_negatives(Q, C, positives, NegativeSelection(num_negatives=1))
     Qn = Q / np.linalg.norm(Q, axis=1, keepdims=True)
     Cn = C / np.linalg.norm(C, axis=1, keepdims=True)
     expected = [min(Qn[q] @ Cn[p] for p in positives[q]) for q in range(len(Q))]
@@ -102,48 +105,47 @@ def test_positive_scores_are_lowest_positive(data):
 def test_positive_forms_are_equivalent(data):
     Q, C, positives = data
     single = np.array([p[0] for p in positives])
-    a = mine_hard_negatives(Q, C, single, num_negatives=3)
-    b = mine_hard_negatives(Q, C, [[p] for p in single], num_negatives=3)
+    a = mine_hard_negatives(Q, C, single, NegativeSelection(num_negatives=3))
+    b = mine_hard_negatives(Q, C, [[p] for p in single], NegativeSelection(num_negatives=3))
     M = sp.csr_array((np.ones(60), (np.arange(60), single)), shape=(60, 400))
-    c = mine_hard_negatives(Q, C, M, num_negatives=3)
+    c = mine_hard_negatives(Q, C, M, NegativeSelection(num_negatives=3))
     assert np.array_equal(a.indices, b.indices) and np.array_equal(a.indices, c.indices)
 
 
 def test_sampling_is_seeded(data):
     Q, C, positives = data
-    for sampling in ("random", "simans", "softmax"):
-        a = mine_hard_negatives(Q, C, positives, num_negatives=3, range_max=30, sampling=sampling, seed=5)
-        b = mine_hard_negatives(Q, C, positives, num_negatives=3, range_max=30, sampling=sampling, seed=5)
-        c = mine_hard_negatives(Q, C, positives, num_negatives=3, range_max=30, sampling=sampling, seed=6)
+    for sampling in ("random", SimANS(), Softmax()):
+        a, b, c = (mine_hard_negatives(Q, C, positives, NegativeSelection(num_negatives=3, range_max=30,
+                                                                            sampling=sampling, seed=seed))
+                   for seed in (5, 5, 6))
         assert np.array_equal(a.indices, b.indices)
         assert not np.array_equal(a.indices, c.indices)
 
 
 def _window_scores(Q, C, positives, range_max):
-    hn = mine_hard_negatives(Q, C, positives, num_negatives=range_max, range_max=range_max)
+    hn = mine_hard_negatives(Q, C, positives, NegativeSelection(num_negatives=range_max, range_max=range_max))
     return hn.indices, hn.scores, hn.positive_scores
 
 
-@pytest.mark.parametrize(("sampling", "kw"), [("simans", {"simans_a": 20.0, "simans_b": 0.1}),
-                                              ("softmax", {"temperature": 0.05}), ("random", {})])
-def test_sampling_follows_target_distribution(sampling, kw):
+@pytest.mark.parametrize("sampling", [SimANS(a=20.0, b=0.1), Softmax(temperature=0.05), "random"])
+def test_sampling_follows_target_distribution(sampling):
     rng = np.random.default_rng(1)
     C = rng.normal(size=(300, 8)).astype(np.float32)
     q = (C[0] + 0.5 * rng.normal(size=8)).astype(np.float32)
     R = 12
     idx, sc, pos = _window_scores(q[None], C, [[0]], R)
     s, s_pos = sc[0].astype(np.float64), float(pos[0])
-    if sampling == "simans":
-        w = np.exp(-kw["simans_a"] * (s - s_pos - kw["simans_b"]) ** 2)
-    elif sampling == "softmax":
-        w = np.exp(s / kw["temperature"])
+    if isinstance(sampling, SimANS):
+        w = np.exp(-sampling.a * (s - s_pos - sampling.b) ** 2)
+    elif isinstance(sampling, Softmax):
+        w = np.exp(s / sampling.temperature)
     else:
         w = np.ones(R)
     p = w / w.sum()
     # many queries that are the same query: each row is one independent draw of 1 negative
     n_draws = 4000
-    hn = mine_hard_negatives(np.repeat(q[None], n_draws, 0), C, [[0]] * n_draws, num_negatives=1,
-                             range_max=R, sampling=sampling, seed=3, **kw)
+    sel = NegativeSelection(num_negatives=1, range_max=R, sampling=sampling, seed=3)
+    hn = mine_hard_negatives(np.repeat(q[None], n_draws, 0), C, [[0]] * n_draws, sel)
     counts = np.array([(hn.indices[:, 0] == j).sum() for j in idx[0]])
     assert counts.sum() == n_draws
     expected = p * n_draws
@@ -156,8 +158,8 @@ def test_simans_peaks_at_positive_plus_b():
     C = rng.normal(size=(500, 8)).astype(np.float32)
     q = C[0] + 0.3 * rng.normal(size=8).astype(np.float32)
     n = 3000
-    hn = mine_hard_negatives(np.repeat(q[None], n, 0), C, [[0]] * n, num_negatives=1, range_max=200,
-                             sampling="simans", simans_a=50.0, simans_b=-0.4, seed=0)
+    sel = NegativeSelection(num_negatives=1, range_max=200, sampling=SimANS(a=50.0, b=-0.4), seed=0)
+    hn = mine_hard_negatives(np.repeat(q[None], n, 0), C, [[0]] * n, sel)
     target = hn.positive_scores[0] - 0.4
     assert abs(np.median(hn.scores[:, 0]) - target) < 0.05
 
@@ -165,7 +167,7 @@ def test_simans_peaks_at_positive_plus_b():
 def test_short_queries_are_counted_and_warned(data):
     Q, C, positives = data
     with pytest.warns(GraphNegWarning, match=r"queries got fewer than 3 negatives"):
-        hn = mine_hard_negatives(Q, C, positives, num_negatives=3, max_score=-0.5)
+        hn = mine_hard_negatives(Q, C, positives, NegativeSelection(num_negatives=3, max_score=-0.5))
     assert hn.n_short == int((hn.counts < 3).sum()) > 0
     assert np.all(np.isnan(hn.scores[hn.indices < 0]))
 
@@ -176,15 +178,11 @@ def test_short_queries_are_counted_and_warned(data):
         ({"positives": [[0]] * 59 + [[400]]}, ValueError, r"`positives` holds index 400, outside"),
         ({"positives": [[0]] * 59 + [[]]}, ValueError, r"`positives` is empty for 1 query \(first: \[59\]\)"),
         ({"positives": [[0]] * 5}, ValueError, r"one entry per query \(60\)"),
-        ({"range_min": 10, "range_max": 5}, ValueError, r"`range_max` \(5\) must be > `range_min` \(10\)"),
-        ({"range_min": 10, "range_max": 10}, ValueError, r"`range_max` \(10\) must be >"),
-        ({"num_negatives": 0}, ValueError, r"`num_negatives` must be >= 1"),
-        ({"num_negatives": 5, "range_max": 3}, ValueError, r"`num_negatives` \(5\) must be <= range_max"),
-        ({"absolute_margin": -0.1}, ValueError, r"`absolute_margin` must be >= 0"),
-        ({"relative_margin": -0.1}, ValueError, r"`relative_margin` must be >= 0"),
+        ({"selection": NegativeSelection(num_negatives=5, range_max=3)}, ValueError,
+         r"`num_negatives` \(5\) must be <= range_max"),
         ({"corpus": np.ones((400, 3))}, ValueError, r"same dimension, got 16 and 3"),
-        ({"sampling": "hard"}, ValueError, r"`sampling` must be one of"),
         ({"query_corpus_ids": np.arange(3)}, ValueError, r"`query_corpus_ids` must have length 60"),
+        ({"selection": {"num_negatives": 3}}, TypeError, r"`selection` must be a graphneg.NegativeSelection"),
     ],
 )
 def test_bad_input(data, kwargs, error, match):
@@ -194,40 +192,63 @@ def test_bad_input(data, kwargs, error, match):
         mine_hard_negatives(**args)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"range_min": 10, "range_max": 5}, ValueError, r"`range_max` \(5\) must be > `range_min` \(10\)"),
+        ({"range_min": 10, "range_max": 10}, ValueError, r"`range_max` \(10\) must be >"),
+        ({"num_negatives": 0}, ValueError, r"`num_negatives` must be >= 1"),
+        ({"absolute_margin": -0.1}, ValueError, r"`absolute_margin` must be >= 0"),
+        ({"relative_margin": -0.1}, ValueError, r"`relative_margin` must be >= 0"),
+        ({"sampling": "hard"}, ValueError, r"`sampling` must be 'top', 'random', a SimANS or a Softmax"),
+        ({"sampling": "simans"}, ValueError, r"use sampling=SimANS\(\)"),
+    ],
+)
+def test_bad_selection_fails_where_it_is_built(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        NegativeSelection(**kwargs)
+
+
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
 def test_reduced_precision_matches_fp32(data, precision):
     Q, C, positives = data
-    kw = dict(num_negatives=5, range_min=2, range_max=40, relative_margin=0.05)
+    sel = NegativeSelection(num_negatives=5, range_min=2, range_max=40, relative_margin=0.05)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GraphNegWarning)
-        ref = mine_hard_negatives(Q, C, positives, **kw)
-        low = mine_hard_negatives(Q, C, positives, precision=precision, block_size=16, **kw)
+        ref = mine_hard_negatives(Q, C, positives, sel)
+        low = mine_hard_negatives(Q, C, positives, sel, precision=precision, block_size=16)
     assert np.array_equal(ref.indices, low.indices)
     np.testing.assert_allclose(np.nan_to_num(low.scores), np.nan_to_num(ref.scores), atol=1e-5)
     np.testing.assert_allclose(low.positive_scores, ref.positive_scores, atol=1e-5)
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "match"),
+    ("make", "match"),
     [
-        ({"simans_a": 1.0}, r"`simans_a` is only used by sampling='simans', got sampling='top'"),
-        ({"sampling": "softmax", "simans_b": 0.1}, r"`simans_b` is only used by sampling='simans'"),
-        ({"sampling": "random", "temperature": 0.1}, r"`temperature` is only used by sampling='softmax'"),
-        ({"sampling": "softmax", "temperature": 0.0}, r"`temperature` must be > 0"),
-        ({"sampling": "simans", "simans_a": -1.0}, r"`simans_a` must be > 0"),
+        (lambda: Softmax(temperature=0.0), r"`Softmax.temperature` must be > 0"),
+        (lambda: SimANS(a=-1.0), r"`SimANS.a` must be > 0"),
+        (lambda: SimANS(b=float("nan")), r"`SimANS.b` must be a finite number"),
     ],
 )
-def test_sampling_options_belong_to_their_strategy(data, kwargs, match):
-    Q, C, positives = data
-    with pytest.raises(ValueError, match=match):
-        mine_hard_negatives(Q, C, positives, **kwargs)
+def test_sampling_options_are_checked_where_defined(make, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        make()
+
+
+def test_no_sampling_option_in_the_miners_signatures():
+    import inspect
+
+    import graphneg.distributed as gd
+
+    for fn in (mine_hard_negatives, gd.mine_hard_negatives):
+        assert not {"simans_a", "simans_b", "temperature", "sampling"} & set(inspect.signature(fn).parameters)
 
 
 def test_default_sampling_options_equal_explicit(data):
     Q, C, positives = data
-    a = mine_hard_negatives(Q, C, positives, num_negatives=3, range_max=30, sampling="simans", seed=2)
-    b = mine_hard_negatives(Q, C, positives, num_negatives=3, range_max=30, sampling="simans", seed=2,
-                            simans_a=0.5, simans_b=0.0)
+    a = mine_hard_negatives(Q, C, positives, NegativeSelection(num_negatives=3, range_max=30, sampling=SimANS(), seed=2))
+    b = mine_hard_negatives(Q, C, positives, NegativeSelection(num_negatives=3, range_max=30,
+                                                               sampling=SimANS(a=0.5, b=0.0), seed=2))
     assert np.array_equal(a.indices, b.indices)
 
 
@@ -235,7 +256,7 @@ def test_default_sampling_options_equal_explicit(data):
 def test_extreme_magnitudes_are_normalised_exactly(data, scale):
     # float32 squared norms overflow above ~1.8e19 and underflow below ~1e-19 (issue #11.5)
     Q, C, positives = data
-    ref = mine_hard_negatives(Q, C, positives, num_negatives=4, range_max=30)
+    ref = mine_hard_negatives(Q, C, positives, NegativeSelection(num_negatives=4, range_max=30))
     if scale == "mixed":
         q_scale = np.where(np.arange(len(Q)) % 2, 1e30, 1e-30)[:, None]
         c_scale = np.where(np.arange(len(C)) % 3, 1e-20, 1e20)[:, None]
@@ -243,7 +264,7 @@ def test_extreme_magnitudes_are_normalised_exactly(data, scale):
         q_scale = c_scale = scale
     Qs, Cs = (Q * q_scale).astype(np.float32), (C * c_scale).astype(np.float32)
     assert np.isfinite(Qs).all() and Qs.any(axis=1).all() and Cs.any(axis=1).all()
-    got = mine_hard_negatives(Qs, Cs, positives, num_negatives=4, range_max=30)
+    got = mine_hard_negatives(Qs, Cs, positives, NegativeSelection(num_negatives=4, range_max=30))
     assert np.array_equal(got.indices, ref.indices)
     np.testing.assert_allclose(got.scores, ref.scores, atol=1e-5)
     np.testing.assert_allclose(got.positive_scores, ref.positive_scores, atol=1e-5)

@@ -82,7 +82,8 @@ def test_top_negatives_identical_to_sentence_transformers(scifact, settings):
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", gn.GraphNegWarning)
-        ours = gn.mine_hard_negatives(scifact.query_embeddings[rows], scifact.corpus_embeddings, positives, **settings)
+        ours = gn.mine_hard_negatives(scifact.query_embeddings[rows], scifact.corpus_embeddings, positives,
+                                  gn.NegativeSelection(**settings))
 
     doc_row = {t: i for i, t in enumerate(corpus)}
     st_negs: dict[str, list[int]] = {}

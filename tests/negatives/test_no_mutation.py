@@ -14,17 +14,17 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from graphneg import GraphNegWarning
+from graphneg import GraphNegWarning, NegativeSelection, SimANS
 from graphneg.links import LinkGraph, link_split
 from graphneg.negatives import (
     balanced_margin_pairs,
     cluster_hard_negatives,
     cluster_negatives,
     false_negative_mask,
-    link_negatives,
     mine_hard_negatives,
     pair_margins,
 )
+from graphneg.negatives._link_by_embedding import LINK_STRATEGIES
 
 DTYPES = [np.float64, np.float32, np.int64, np.bool_]
 CLASSES = [sp.csr_matrix, sp.csr_array]
@@ -81,7 +81,7 @@ def test_repro_positives_grade_stays_at_its_column(embeddings):
     # the bug of issue #11.1: a grade-2 positive at column 5 ended up at column 3
     Q, C = embeddings
     P = sp.csr_array(([2.0, 1.0], [5, 3], [0, 2]), shape=(1, 40))
-    quiet(mine_hard_negatives, Q[:1], C, P, num_negatives=2)
+    quiet(mine_hard_negatives, Q[:1], C, P, NegativeSelection(num_negatives=2))
     assert P.indices.tolist() == [5, 3] and P.data.tolist() == [2.0, 1.0]
 
 
@@ -93,9 +93,10 @@ def test_mine_hard_negatives(embeddings, dtype, cls):
     X = noncanonical(8, 40, dtype, cls, seed=2)
     ids = np.arange(8) + 20
     before = snapshot(P, X, Q, C, ids)
-    for sampling in ("top", "simans"):
-        quiet(mine_hard_negatives, Q, C, P, exclude=X, query_corpus_ids=ids, num_negatives=2, sampling=sampling)
-    quiet(mine_hard_negatives, Q, C, P, exclude=X, num_negatives=2, precision="bf16", block_size=3)
+    for sampling in ("top", SimANS()):
+        quiet(mine_hard_negatives, Q, C, P, NegativeSelection(num_negatives=2, sampling=sampling), exclude=X,
+              query_corpus_ids=ids)
+    quiet(mine_hard_negatives, Q, C, P, NegativeSelection(num_negatives=2), exclude=X, precision="bf16", block_size=3)
     assert snapshot(P, X, Q, C, ids) == before
 
 
@@ -105,8 +106,8 @@ def test_mine_hard_negatives_plain_arrays(embeddings):
     lists = [[i, i + 10] for i in range(8)]
     padded = np.array([[i, -1] for i in range(8)])
     before = snapshot(Q, C, pos, lists, padded)
-    quiet(mine_hard_negatives, Q, C, pos, exclude=lists, num_negatives=2)
-    quiet(mine_hard_negatives, Q, C, padded, num_negatives=2, metric="ip")
+    quiet(mine_hard_negatives, Q, C, pos, NegativeSelection(num_negatives=2), exclude=lists)
+    quiet(mine_hard_negatives, Q, C, padded, NegativeSelection(num_negatives=2), metric="ip")
     assert snapshot(Q, C, pos, lists, padded) == before
 
 
@@ -118,11 +119,11 @@ def test_link_negatives(dtype, cls):
     X = noncanonical(6, 30, dtype, cls, seed=3, per_row=2)
     E = np.random.default_rng(0).normal(size=(30, 4))
     before = snapshot(X, E)
-    for strategy, kw in [("uniform", {}), ("degree", {}), ("khop", {"hops": 3}), ("ppr", {"ppr_window": (0, 10)}),
+    for strategy, kw in [("uniform", {}), ("degree", {}), ("khop", {"hops": 3}), ("ppr", {"window": (0, 10)}),
                          ("specter", {}), ("bica", {"embeddings": E}),
-                         ("scincl", {"embeddings": E, "scincl_positive_window": (1, 3),
-                                     "scincl_hard_window": (5, 8), "scincl_positives": 1})]:
-        quiet(link_negatives, g, np.arange(6), strategy=strategy, num_negatives=3, exclude=X, **kw)
+                         ("scincl", {"embeddings": E, "positive_window": (1, 3), "hard_window": (5, 8),
+                                     "num_positives": 1})]:
+        quiet(LINK_STRATEGIES[strategy], g, sources=np.arange(6), num_negatives=3, exclude=X, **kw)
     assert snapshot(X, E) == before
     assert snapshot(g.adjacency) == A_before
 

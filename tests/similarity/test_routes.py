@@ -193,11 +193,11 @@ def test_mining_results_do_not_depend_on_the_route(monkeypatch):
     C = _tied_data(8, 2500, 32)
     pos = rng.choice(2500, 200, replace=False)
     Q = C[pos] + 0.4 * rng.normal(size=(200, 32)).astype(np.float32)
-    kw = dict(num_negatives=4, range_min=2, range_max=200, relative_margin=0.05)
+    sel = gn.NegativeSelection(num_negatives=4, range_min=2, range_max=200, relative_margin=0.05)
     got = {}
     for route in ("fp32", "certified", "torch"):
         monkeypatch.setenv(S_.ROUTE_ENV, route)
-        got[route] = gn.mine_hard_negatives(Q, C, pos, **kw)
+        got[route] = gn.mine_hard_negatives(Q, C, pos, sel)
     for route in ("certified", "torch"):
         assert np.array_equal(got["fp32"].indices, got[route].indices), route
         assert np.array_equal(got["fp32"].scores, got[route].scores, equal_nan=True), route
@@ -224,7 +224,7 @@ def test_cpu_fp32_route_does_not_import_torch():
     code = (
         "import sys, numpy as np, graphneg as gn\n"
         "X = np.random.default_rng(0).normal(size=(400, 16)).astype(np.float32)\n"
-        "gn.knn_graph(X, 5); gn.mine_hard_negatives(X[:20], X, np.arange(20), num_negatives=2)\n"
+        "gn.knn_graph(X, 5); gn.mine_hard_negatives(X[:20], X, np.arange(20), gn.NegativeSelection(num_negatives=2))\n"
         "print('torch' in sys.modules)\n"
     )
     env = {k: v for k, v in __import__("os").environ.items() if k != S_.ROUTE_ENV}

@@ -98,14 +98,14 @@ def test_tiled_mining_equals_torch_path(monkeypatch, route):
     C = rng.normal(size=(3000, 24)).astype(np.float32)
     pos = rng.choice(3000, 300, replace=False)
     Q = C[pos] + 0.5 * rng.normal(size=(300, 24)).astype(np.float32)
-    kw = dict(num_negatives=4, range_min=3, range_max=30, relative_margin=0.05)
+    sel = gn.NegativeSelection(num_negatives=4, range_min=3, range_max=30, relative_margin=0.05)
     _route(monkeypatch, "torch")
-    ref = gn.mine_hard_negatives(Q, C, pos, **kw)
+    ref = gn.mine_hard_negatives(Q, C, pos, sel)
     _route(monkeypatch, route)
     monkeypatch.setattr(S_, "TILE_ROWS", 64)
     monkeypatch.setattr(S_, "TILE_COLS", 256)
     monkeypatch.setattr(S_, "blas_threads", lambda: 2)
-    got = gn.mine_hard_negatives(Q, C, pos, **kw)
+    got = gn.mine_hard_negatives(Q, C, pos, sel)
     assert (got.indices == ref.indices).all(axis=1).mean() > 0.99
     assert np.allclose(got.positive_scores, ref.positive_scores, atol=1e-5)
 
