@@ -7,7 +7,9 @@ frozen embeddings, and small statistics helpers. Only graphneg's public API is u
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import json
 import math
 import os
@@ -337,3 +339,78 @@ class ConflictFreeSampler:
             )
         self.reports[self.epoch] = report
         return iter(new)
+
+
+# --------------------------------------------------------------------------------------------
+# retrieval: the shipped teacher, the sentence-transformers peer, evaluation of a model
+# --------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def quiet() -> Any:
+    """Silence GraphNegWarning (shortfalls are counted in the results) and the trainers' chatter."""
+    import logging
+
+    import graphneg as gn
+
+    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore", gn.GraphNegWarning)
+        for name in ("sentence_transformers", "transformers"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+        yield
+
+
+class ShippedTeacher:
+    """The corpus's shipped frozen embeddings as a model: ``encode_query`` / ``encode_document`` look
+    texts up (for ``graphneg.training.st`` and sentence-transformers' ``mine_hard_negatives`` alike)."""
+
+    def __init__(self, rc: Any) -> None:
+        self.queries = dict(zip(rc.query_texts, normalize_rows(rc.query_embeddings), strict=True))
+        self.docs = dict(zip(rc.corpus_texts, normalize_rows(rc.corpus_embeddings), strict=True))
+        self.device, self.prompts = torch.device("cpu"), {}
+        self.model_card_data = type("Card", (), {"base_model": None})()
+
+    def encode_query(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
+        return np.stack([self.queries[t] if t in self.queries else self.docs[t] for t in texts])
+
+    def encode_document(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
+        return np.stack([self.docs[t] if t in self.docs else self.queries[t] for t in texts])
+
+    encode = encode_document
+
+    def similarity(self, a: Any, b: Any) -> torch.Tensor:
+        return F.normalize(torch.as_tensor(a), dim=-1) @ F.normalize(torch.as_tensor(b), dim=-1).T
+
+    def similarity_pairwise(self, a: Any, b: Any) -> torch.Tensor:
+        return (F.normalize(torch.as_tensor(a), dim=-1) * F.normalize(torch.as_tensor(b), dim=-1)).sum(-1)
+
+    def get_embedding_dimension(self) -> int:
+        return next(iter(self.docs.values())).shape[0]
+
+
+def st_mine(data: dict, corpus: Sequence[str], qrels: dict, teacher: Any, args: Any) -> dict[str, list]:
+    """The peer: sentence-transformers ``mine_hard_negatives`` (n-tuples, ``'top'``) on every judged pair
+    of the training queries (so that it knows their positives), then the training pairs' rows."""
+    from sentence_transformers.util import mine_hard_negatives
+
+    import datasets
+
+    anchor = dict(zip(data["query_id"], data["query"], strict=True))
+    full = datasets.Dataset.from_dict({"anchor": [anchor[k] for k in anchor for _ in qrels[k]],
+                                       "positive": [t for k in anchor for t in qrels[k]]})
+    with quiet():
+        mined = mine_hard_negatives(full, teacher, corpus=list(corpus), num_negatives=args.num_negatives,
+                                    relative_margin=args.relative_margin, sampling_strategy="top",
+                                    range_max=max(min(args.range_max, len(corpus) - 1), args.num_negatives + 1),
+                                    output_format="n-tuple", verbose=False)
+    wanted = set(zip(data["query"], data["positive"], strict=True))
+    pairs = zip(mined["anchor"], mined["positive"], strict=True)
+    return mined.select([i for i, p in enumerate(pairs) if p in wanted]).to_dict()
+
+
+def encode_and_rank(model: Any, rc: Any, rows: np.ndarray, relevant: list, docs: np.ndarray, bf16: bool = False,
+                    ) -> dict[str, float]:
+    """Encode the queries ``rows`` and documents ``docs`` with ``model``; ``ranking_metrics``."""
+    kw = dict(batch_size=64, convert_to_tensor=True, normalize_embeddings=True, show_progress_bar=False)
+    with torch.autocast("cuda" if torch.cuda.is_available() else "cpu", dtype=torch.bfloat16, enabled=bf16):
+        d = model.encode([rc.corpus_texts[i] for i in docs], **kw).cpu().float()
+        q = model.encode([rc.query_texts[i] for i in rows], **kw).cpu().float()
+    return ranking_metrics(q @ d.T, relevant)

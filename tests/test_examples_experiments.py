@@ -22,6 +22,13 @@ import graphneg as gn
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
+def load_path(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def load(name: str):
     spec = importlib.util.spec_from_file_location(f"examples_{name}", EXAMPLES / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
@@ -120,42 +127,81 @@ def check_result(res: dict, arms: list[str], metrics: list[str], seeds: list[int
             assert set(summary["vs_random_paired"]) >= set(metrics)
 
 
-def test_scifact_retrieval_quick(retrieval_corpus, tmp_path):
+TINY = Path(__file__).resolve().parent / "training"
+
+
+def test_scifact_retrieval_quick_head_chooses_epochs_on_a_dev_slice(retrieval_corpus, tmp_path):
     mod = load("scifact_retrieval")
     out = tmp_path / "scifact_head.json"
     res = mod.main(["--quick", "--data", str(retrieval_corpus), "--seeds", "0", "1", "--epochs", "2",
-                    "--out", str(out)])
+                    "--batch-size", "8", "--cluster-size", "4", "--out", str(out)])
     on_disk = json.loads(out.read_text())
     assert on_disk["command"].startswith("python examples/scifact_retrieval.py --quick")
     check_result(on_disk, mod.DEFAULT_ARMS, ["ndcg@10", "recall@100"], [0, 1])
     assert res["mode"] == "head" and on_disk["reference_check"]["checked"] is False  # not SciFact
-    diag = on_disk["arms"]["b3+hn+mask"]["summary"]["diagnostics"]
-    assert diag["false_negatives_per_query_left"] == 0.0  # the mask removes every known false negative
-    assert on_disk["arms"]["random"]["summary"]["diagnostics"]["masked_share"] == 0.0
-    if "random+hn-st" in on_disk["arms"]:  # the peer ran: it saw the same pairs or fewer
-        assert on_disk["arms"]["random+hn-st"]["n_pairs"] <= on_disk["arms"]["random"]["n_pairs"]
+    for arm in on_disk["arms"].values():
+        for run in arm["runs"]:
+            assert len(run["dev_ndcg@10_by_epoch"]) == 3 and 0 <= run["chosen_epoch"] <= 2
+            by = run["dev_ndcg@10_by_epoch"]
+            assert by[run["chosen_epoch"]] == max(by)  # the best dev epoch (0 = the frozen model)
+            if run["chosen_epoch"] == 0:  # nothing beat the frozen model on dev: it is what is evaluated
+                assert run["metrics"] == on_disk["frozen"]
+    diag = on_disk["arms"]["random+hn+mask+thr"]["summary"]["diagnostics"]
+    assert diag["masked_share"] > 0.0 and on_disk["arms"]["random"]["summary"]["diagnostics"]["masked_share"] == 0.0
     assert not list(tmp_path.glob(".*.tmp"))  # written atomically, nothing left behind
 
 
-def test_scifact_dev_split_and_analysis_arms(retrieval_corpus, tmp_path):
+def test_head_falls_back_to_the_frozen_model_when_training_hurts(retrieval_corpus, tmp_path):
+    mod = load("scifact_retrieval")
+    res = mod.main(["--quick", "--data", str(retrieval_corpus), "--seeds", "0", "--epochs", "2", "--lr", "30",
+                    "--arms", "random", "--out", str(tmp_path / "x.json")])
+    run = res["arms"]["random"]["runs"][0]
+    assert run["chosen_epoch"] == 0 and run["metrics"] == res["frozen"]  # never below the frozen model
+    res = mod.main(["--quick", "--data", str(retrieval_corpus), "--seeds", "0", "--epochs", "2", "--lr", "30",
+                    "--arms", "random", "--dev-fraction", "0", "--out", str(tmp_path / "y.json")])
+    assert res["arms"]["random"]["runs"][0]["metrics"] != res["frozen"]  # without a dev slice: no choice
+
+
+def test_scifact_dev_split_arms_and_resume(retrieval_corpus, tmp_path):
+    """Masks, conflict-free and walk batches on the dev holdout; --resume keeps finished runs."""
     mod = load("scifact_retrieval")
     out = tmp_path / "dev.json"
-    mod.main(["--mode", "head", "--eval-split", "dev", "--data", str(retrieval_corpus), "--seeds", "0", "1",
-              "--epochs", "1", "--arms", "random,b3+mask,random+hn+drop", "--out", str(out)])
-    res = json.loads(out.read_text())
+    arms = ["random", "random+thr", "b3+mask+cf", "walk+mask", "tas+hn+mask"]
+    base = ["--mode", "head", "--eval-split", "dev", "--data", str(retrieval_corpus), "--seeds", "0", "1",
+            "--epochs", "1", "--batch-size", "8", "--cluster-size", "4", "--out", str(out)]
+    res = mod.main([*base, "--arms", ",".join(arms)])
     assert res["data"]["eval_split"] == "dev" and res["data"]["n_eval_queries"] == 9  # 20% of 45
-    check_result(res, ["random", "b3+mask", "random+hn+drop"], ["ndcg@10"], [0, 1])
-    with pytest.raises(SystemExit):
-        mod.main(["--quick", "--data", str(retrieval_corpus), "--arms", "nonsense"])
-
-
-def test_tune_scifact_dev_quick(retrieval_corpus, tmp_path):
-    mod = load("tune_scifact_dev")
-    out = tmp_path / "sweep.json"
-    res = mod.main(["--quick", "--data", str(retrieval_corpus), "--seeds", "0", "--out", str(out)])
+    check_result(json.loads(out.read_text()), arms, ["ndcg@10"], [0, 1])
+    cf = res["arms"]["b3+mask+cf"]["runs"][0]["diagnostics"]
+    assert 0 <= cf["cf_unresolved"] <= cf["cf_initial_conflicts"]
+    mod.main([*base, "--arms", "tas", "--resume"])  # other arms only: the earlier ones stay, untouched
     on_disk = json.loads(out.read_text())
-    assert on_disk["chosen"] == res["chosen"] and "--lr" in on_disk["chosen_flags"]
-    assert set(on_disk["stages"]) == {"A_random", "B_b3", "B_tas", "B_random+hn"}
+    assert list(on_disk["arms"]) == [*arms, "tas"] and on_disk["previous_invocations"]
+    assert on_disk["arms"]["random"]["runs"] == res["arms"]["random"]["runs"]
+    with pytest.raises(SystemExit, match="other settings"):
+        mod.main([*base, "--arms", "random", "--lr", "0.01", "--resume"])
+    for bad in ("nonsense", "random+hn+hn", "random+gist", "walk+cns"):
+        with pytest.raises(SystemExit):
+            mod.main([*base, "--arms", bad])
+
+
+tiny_model = load_path("examples_tests_training_conftest", TINY / "conftest.py").tiny_model  # a local tiny BERT
+
+
+def test_finetune_arms_run_through_the_recipe_pieces(retrieval_corpus, tiny_model, tmp_path):
+    """--mode finetune on a tiny model: prepare()'s pieces, plain MNRL, the two peers and fit()."""
+    pytest.importorskip("accelerate")
+    path = tiny_model
+    mod = load("scifact_retrieval")
+    arms = "random,walk+hn+mask+thr,b3+mask,random+hn-st,random+gist,recipe"
+    res = mod.main(["--mode", "finetune", "--quick", "--model", str(path), "--data", str(retrieval_corpus),
+                    "--seeds", "0", "--arms", arms, "--limit-train", "40", "--out", str(tmp_path / "ft.json")])
+    assert list(res["arms"]) == arms.split(",")
+    for name, arm in res["arms"].items():
+        assert 0.0 <= arm["runs"][0]["metrics"]["ndcg@10"] <= 1.0, name
+    assert res["arms"]["walk+hn+mask+thr"]["runs"][0]["mining"]["negatives_found"] > 0
+    assert 0 < res["arms"]["random+hn-st"]["runs"][0]["n_pairs"] <= 40
+    assert isinstance(res["arms"]["recipe"]["runs"][0]["trained"], bool)
 
 
 def test_citeseer_citations_quick(graph_corpus, tmp_path):
@@ -177,7 +223,7 @@ def test_make_results_renders_report(retrieval_corpus, graph_corpus, tmp_path):
              "--arms", "random,b3,random+hn", "--out", str(tmp_path / "scifact_head.json")])
     cs.main(["--quick", "--data", str(graph_corpus), "--seeds", "0", "1", "2", "--epochs", "1",
              "--arms", "random,community,random+specter", "--out", str(tmp_path / "citeseer_head.json")])
-    md = mk.main(["--no-run", "--results-dir", str(tmp_path), "--out", str(tmp_path / "RESULTS.md")])
+    md = mk.main(["--results-dir", str(tmp_path), "--out", str(tmp_path / "RESULTS.md")])
     text = md.read_text()
     assert "## SciFact retrieval (cheap variant" in text and "## CiteSeer citations (cheap variant" in text
     for arm in ("`random`", "`b3`", "`random+hn`", "`community`", "`random+specter`"):
@@ -187,48 +233,12 @@ def test_make_results_renders_report(retrieval_corpus, graph_corpus, tmp_path):
 
 
 @pytest.mark.parametrize("script", ["scifact_retrieval.py", "citeseer_citations.py", "make_results.py",
-                                    "tune_citeseer_dev.py", "tune_scifact_dev.py", "batch_size_curve.py",
-                                    "tune_graph_dev.py"])
+                                    "tune_citeseer_dev.py", "batch_size_curve.py"])
 def test_help(script):
     proc = subprocess.run([sys.executable, str(EXAMPLES / script), "--help"], capture_output=True, text=True,
                           timeout=60)
-    assert proc.returncode == 0 and "--seeds" in proc.stdout and "--quick" in proc.stdout
-
-
-def test_retrieval_false_negative_arms_and_resume(retrieval_corpus, tmp_path):
-    """Issue #10 arms: known-positive / score-threshold masks, conflict-free and walk batches."""
-    mod = load("scifact_retrieval")
-    out = tmp_path / "fn.json"
-    arms = ["random", "random+thr", "b3+mask+cf", "walk+mask", "random+hn+mask+thr", "random+mask+cns"]
-    mod.main(["--mode", "head", "--data", str(retrieval_corpus), "--seeds", "0", "1", "--epochs", "1",
-              "--batch-size", "8", "--cluster-size", "4", "--arms", ",".join(arms), "--eval-every-epoch",
-              "--out", str(out)])
-    res = json.loads(out.read_text())
-    check_result(res, arms, ["ndcg@10"], [0, 1])
-    assert "partial" not in res and len(res["arms"]["random"]["runs"][0]["ndcg@10_by_epoch"]) == 1
-    assert res["arms"]["walk+mask"]["summary"]["diagnostics"]["false_negatives_per_query_left"] == 0.0
-    assert res["arms"]["random+thr"]["summary"]["diagnostics"]["masked_share"] > 0.0
-    assert res["mining"]["cns"]["n_clusters"] >= 2  # ClusterNS: its negatives come from another cluster
-    assert res["arms"]["random+mask+cns"]["summary"]["diagnostics"]["masked_share"] > 0.0
-    with pytest.raises(SystemExit, match="two kinds of extra negatives"):
-        mod.parse_arm("random+hn+cns")
-    cf = res["arms"]["b3+mask+cf"]["runs"][0]["diagnostics"]
-    assert cf["cf_unresolved"] <= cf["cf_initial_conflicts"]
-    # --resume reuses every finished run and adds a new arm only
-    res2 = mod.main(["--mode", "head", "--data", str(retrieval_corpus), "--seeds", "0", "1", "--epochs", "1",
-                     "--batch-size", "8", "--cluster-size", "4", "--arms", ",".join(arms + ["b3+mask"]),
-                     "--eval-every-epoch", "--out", str(out), "--resume"])
-    assert res2["arms"]["random"]["runs"] == res["arms"]["random"]["runs"]
-    assert "b3+mask" in json.loads(out.read_text())["arms"]
-    # --resume with other arms only (e.g. adding arms to a finished curve file) keeps the earlier ones
-    mod.main(["--mode", "head", "--data", str(retrieval_corpus), "--seeds", "0", "1", "--epochs", "1",
-              "--batch-size", "8", "--cluster-size", "4", "--arms", "tas", "--eval-every-epoch", "--out", str(out),
-              "--resume"])
-    on_disk = json.loads(out.read_text())
-    assert list(on_disk["arms"]) == [*arms, "b3+mask", "tas"]
-    assert on_disk["arms"]["random"]["runs"] == res["arms"]["random"]["runs"]
-    assert on_disk["mining"]["cns"]["n_clusters"] == res["mining"]["cns"]["n_clusters"]  # kept from before
-    assert on_disk["previous_invocations"]
+    want = ("--results-dir", "--out") if script == "make_results.py" else ("--seeds", "--quick")
+    assert proc.returncode == 0 and all(w in proc.stdout for w in want)
 
 
 def test_batch_size_curve_and_report(retrieval_corpus, tmp_path):
@@ -241,31 +251,10 @@ def test_batch_size_curve_and_report(retrieval_corpus, tmp_path):
                         str(retrieval_corpus), "--results-dir", str(tmp_path), "--resume", "--arms",
                         "random,random+hn+mask,b3+mask"])  # every run finished: nothing is run again
     assert again == files[:1]
-    md = mk.main(["--no-run", "--results-dir", str(tmp_path), "--out", str(tmp_path / "RESULTS.md")])
+    md = mk.main(["--results-dir", str(tmp_path), "--out", str(tmp_path / "RESULTS.md")])
     text = md.read_text()
     assert "## Batch-size curve" in text and "`b3+mask`" in text and "| B = 8 (Δ) | B = 16 (Δ) |" in text
     assert "**Verdict (SciFact):** only |B| = 8, 16 measured: no 4× pair yet." in text
-
-
-def test_tune_graph_dev_sweep_and_resume(retrieval_corpus, tmp_path):
-    """Issue #10: the dev sweep of the graph arms over B3's skip p writes its summary and a choice."""
-    mod = load("tune_graph_dev")
-    argv = ["--corpus", "scifact", "--data", str(retrieval_corpus), "--skips", "0", "2", "--seeds", "0", "1",
-            "--base-arms", "random+hn+mask,tas+hn+mask", "--skip-arms", "b3+hn+mask,walk+hn+mask+cf",
-            "--extra", "--epochs 1 --cluster-size 4", "--runs-dir", str(tmp_path / "runs"),
-            "--out", str(tmp_path / "sweep.json"), "--batch-size", "8"]
-    res = mod.main(argv)
-    on_disk = json.loads((tmp_path / "sweep.json").read_text())
-    assert sorted(on_disk["files"]) == ["base", "skip0", "skip2"]
-    ids = {r["id"] for r in on_disk["rows"]}
-    assert {"random+hn+mask", "tas+hn+mask", "b3+hn+mask [skip0]", "walk+hn+mask+cf [skip2]"} <= ids
-    chosen = res["chosen"]
-    assert chosen["id"] in ids and chosen["control"] == "random+hn+mask"
-    assert chosen["mean"] == max(r["mean"] for r in on_disk["rows"] if r["arm"] != "random+hn+mask")
-    cfg = json.loads((tmp_path / "runs" / "scifact_dev_b8_skip2.json").read_text())["config"]
-    assert cfg["b3_skip"] == 2 and cfg["eval_split"] == "dev" and cfg["batch_size"] == 8
-    again = mod.main([*argv, "--resume"])  # every run finished: the same rows
-    assert [r["per_seed"] for r in again["rows"]] == [r["per_seed"] for r in res["rows"]]
 
 
 CITATION_ARMS = ["random", "community", "community+hopmask2", "community-cite+uniform+hopmask1+cf", "walk+mask",
@@ -366,35 +355,3 @@ def test_tune_citeseer_dev_quick(graph_corpus, tmp_path):
     assert "walk+uniform+hopmask2" in curve and "random+uniform+hopmask2" in curve  # with its control
 
 
-def test_retrieval_gist_arm_and_pair_sample(retrieval_corpus, tmp_path):
-    """The GISTEmbedLoss peer arm parses (finetune only); --sample-pairs draws a fixed sample."""
-    mod = load("scifact_retrieval")
-    arm = mod.parse_arm("random+gist")
-    assert arm.gist and arm.batches == "random" and arm.negatives is None and not arm.mask
-    for bad in ("b3+gist", "random+hn+gist", "random+gist+mask"):
-        with pytest.raises(SystemExit):
-            mod.parse_arm(bad)
-    with pytest.raises(SystemExit):  # head variant: no GISTEmbedLoss
-        mod.main(["--mode", "head", "--data", str(retrieval_corpus), "--arms", "random,random+gist",
-                  "--out", str(tmp_path / "x.json")])
-    tr = mod.Split(np.arange(4), [np.array([0, 1, 2]), np.array([3]), np.array([4, 5]), np.array([6])])
-    a, b = mod.make_pairs(tr, None, sample=4, seed=3), mod.make_pairs(tr, None, sample=4, seed=3)
-    assert a.t.size == 4 and np.array_equal(a.doc, b.doc) and np.all(np.diff(a.doc) > 0)
-    assert mod.make_pairs(tr, None, sample=100).t.size == 7
-
-
-def test_finetune_sampler_factories():
-    """The trainer's batch_sampler callables: graphneg's random batches and walk batches over a
-    pair graph, one row of the dataset per graph node, every row once per epoch."""
-    import scipy.sparse as sp
-
-    mod = load("scifact_retrieval")
-    rows = list(range(10))
-    rand = mod.random_factory()(rows, batch_size=4, drop_last=False, seed=1)
-    assert sorted(i for b in rand for i in b) == rows and len(rand) == 3
-    ring = sp.csr_array((np.ones(10), (np.arange(10), (np.arange(10) + 1) % 10)), shape=(10, 10))
-    walk = mod.walk_factory(ring, 0.1)(rows, batch_size=4, drop_last=True, seed=2)
-    assert len(walk) == 2 and all(len(b) == 4 for b in walk)
-    with pytest.raises(ValueError, match="walk graph has 10 rows, the dataset 9"):
-        mod.walk_factory(ring, 0.1)(rows[:9], batch_size=4, drop_last=False)
-    assert mod.parse_arm("walk+hn+mask+thr").batches == "walk"  # accepted by --mode finetune too
