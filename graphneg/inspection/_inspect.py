@@ -21,7 +21,10 @@ import scipy.sparse as sp
 
 from .._validation import check_choice, check_int
 from .._version import __version__
+from ..io._batch_files import read_batches
 from ..io._graph_files import content_hash, is_graph_file, load_graph
+from ..similarity._communities import communities
+from ..similarity._knn import knn_graph
 from ..io._jsonl import iter_jsonl
 from ._negatives_summary import negatives_format, negatives_summary, read_negatives
 from ._numbers import as_json
@@ -243,13 +246,12 @@ def _from_embeddings(path: Path, X: np.ndarray, g_opts: dict[str, Any], c_opts: 
 def _graph_and_communities(X: np.ndarray, g_opts: dict[str, Any], c_opts: dict[str, Any], cache_dir: Any,
                            show_progress: bool) -> tuple[Any, Any, bool]:
     """The kNN graph and communities of ``X`` (from ``cache_dir`` when it holds them)."""
-    import graphneg as gn
 
     def build() -> tuple[Any, Any]:
         logger.info("kNN graph of %d x %d embeddings: %s", X.shape[0], X.shape[1], g_opts)
-        G = gn.knn_graph(X, **g_opts, show_progress=show_progress)
+        G = knn_graph(X, **g_opts, show_progress=show_progress)
         logger.info("communities: %s", c_opts)
-        return G, gn.communities(G, **c_opts)
+        return G, communities(G, **c_opts)
 
     if cache_dir is None:
         graph, comm = build()
@@ -266,12 +268,10 @@ def _cached(cache_dir: Any, key: str, params: dict[str, Any], build: Any) -> Any
 
 
 def _from_graph_file(path: Path, X: np.ndarray | None, c_opts: dict[str, Any], **common: Any) -> dict[str, Any]:
-    import graphneg as gn
-
     saved = load_graph(path)
     n = saved.graph.shape[0]
     _check_rows(X, n, f"graph file {path}")
-    comm = saved.labels if saved.labels is not None else gn.communities(saved.graph, **c_opts)
+    comm = saved.labels if saved.labels is not None else communities(saved.graph, **c_opts)
     summary = data_summary(graph=saved.graph, communities=comm, embeddings=X, **common)
     summary["input"] = {"num_items": n, "graph_params": saved.params, "input_sha256": saved.input_hash,
                         "communities_saved": saved.labels is not None}
@@ -285,8 +285,6 @@ def _check_rows(X: np.ndarray | None, n: int, what: str) -> None:
 
 def _from_citations(path: Path, X: np.ndarray | None, ids: Any, g_opts: dict[str, Any],
                     c_opts: dict[str, Any], read_options: dict[str, Any], **common: Any) -> dict[str, Any]:
-    import graphneg as gn
-
     from ._corpus_input import read_corpus
 
     data, labels, found = read_corpus(path, ids, X, read_options)
@@ -304,7 +302,7 @@ def _from_citations(path: Path, X: np.ndarray | None, ids: Any, g_opts: dict[str
         summary["knn_graph"] = summary.pop("graph")
     else:
         logger.info("communities of the link graph: %s", c_opts)
-        comm = gn.communities(A, **c_opts)
+        comm = communities(A, **c_opts)
         summary = data_summary(graph=None, communities=comm, embeddings=None, links=links, **common)
         summary["communities"].update(_community_quality(A, comm))
     from ._graph_summary import graph_summary
@@ -326,8 +324,6 @@ def _community_quality(A: Any, comm: Any) -> dict[str, Any]:
 
 def _from_batches(path: Path, X: np.ndarray | None, g_opts: dict[str, Any], c_opts: dict[str, Any],
                   cache_dir: Any, **common: Any) -> dict[str, Any]:
-    from ..cli._batches_io import read_batches
-
     batches = read_batches(path)
     if not batches:
         raise ValueError(f"{path} holds no batches")

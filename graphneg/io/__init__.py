@@ -7,6 +7,7 @@
   (JSONL, CSV/TSV, Parquet, saved ``datasets``) -> :func:`build_mining_task` -> mined
   negatives out with their scores (:func:`write_mined`) and the run kept for later filtering
   (:func:`save_mining_run`, :func:`load_mining_run`);
+- batch files written by ``graphneg batches``: :func:`read_batches`;
 - canonical corpora written by ``datasets/``: :func:`load_graph_corpus`,
   :func:`load_retrieval_corpus` and their writers; :func:`load_demo`, generated in code.
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from ._corpus_graph import GraphCorpus, load_graph_corpus, save_graph_corpus
 from ._corpus_retrieval import RetrievalCorpus, load_retrieval_corpus, qrels_to_positives, save_retrieval_corpus
+from ._batch_files import read_batches
 from ._demo import load_demo
 from ._formats_flagembedding import read_flagembedding, write_flagembedding
 from ._formats_st import read_sentence_transformers_jsonl, to_sentence_transformers, write_sentence_transformers_jsonl
@@ -76,6 +78,8 @@ __all__ = [
     "content_hash",
     "SavedGraph",
     "citation_training_data",
+    # batch files of `graphneg batches` / `graphneg mine`
+    "read_batches",
     # text pairs -> mined negatives with teacher scores (graphneg mine)
     "read_text_pairs",
     "read_text_corpus",
