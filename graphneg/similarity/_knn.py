@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict
 import numpy as np
 import scipy.sparse as sp
 
-from .._optional import optional_import
 from .._sparse import symmetric
 from .._validation import (
     check_bool,
@@ -28,6 +27,7 @@ from .._validation import (
     safe_normalize,
 )
 from ..exceptions import GraphNegWarning
+from ._backends import Backend, approximate_search, ivf_options, resolve_backend
 from ._search import (
     UnitRows,
     block_starts,
@@ -47,12 +47,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Metric = Literal["cosine", "ip", "euclidean"]
-Backend = Literal["exact", "auto", "faiss", "faiss-hnsw", "pynndescent", "ivf"]
 Precision = Literal["fp32", "bf16", "fp16"]
-BACKENDS = ("exact", "auto", "faiss", "faiss-hnsw", "pynndescent", "ivf")
-# backend='auto' searches exactly up to this many targets (about a minute on 2 CPU cores
-# at d=384); beyond it an approximate backend is used when one is installed
-AUTO_EXACT_MAX = 200_000
 METRICS = ("cosine", "ip", "euclidean")
 _METRIC_ALIASES = {"inner_product": "ip", "dot": "ip", "l2": "euclidean"}
 
@@ -69,11 +64,8 @@ class SearchOptions(TypedDict, total=False):
     block_size: int | None
     device: Any
     show_progress: bool
-    backend_kwargs: dict[str, Any] | None
     recall_sample: int
     min_recall: float
-    nlist: int | None
-    nprobe: int | None
 
 
 # Target elements of one block's score matrix (float32): 2**25 * 4 B = 128 MiB, large enough
@@ -98,11 +90,8 @@ def knn_search(
     block_size: int | None = None,
     device: Any = None,
     show_progress: bool = False,
-    backend_kwargs: dict[str, Any] | None = None,
     recall_sample: int = 1000,
     min_recall: float = 0.95,
-    nlist: int | None = None,
-    nprobe: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Find, for each row of ``X``, its neighbours at ranks ``[skip, skip + k)``.
 
@@ -119,16 +108,15 @@ def knn_search(
     metric : {'cosine', 'ip', 'euclidean'}, default='cosine'
         ``'cosine'`` normalises both sides; ``'ip'`` is the raw inner product; ``'euclidean'``
         ranks by distance ``d`` and reports the similarity ``1 / (1 + d)``.
-    backend : {'exact', 'auto', 'faiss', 'faiss-hnsw', 'pynndescent', 'ivf'}, default='exact'
+    backend : {'exact', 'auto', 'faiss', 'ivf', 'faiss-hnsw', 'pynndescent'}, IVF, HNSW or NNDescent, default='exact'
         ``'exact'``: blocked matrix products and top-k selection in torch (CPU or GPU).
-        ``'ivf'``: approximate, an inverted file on the exact tile kernels (k-means lists,
-        each query scored against its ``nprobe`` nearest lists; no extra package; see
-        :func:`graphneg.similarity._ivf.ivf_search`; ``backend_kwargs``: ``seed``,
-        ``kmeans_iterations``, ``train_size``).
-        ``'faiss'``: faiss ``IndexFlat`` (exact, extra ``[faiss]``). ``'faiss-hnsw'`` and
-        ``'pynndescent'``: approximate graphs for millions of items (extras ``[faiss]`` /
-        ``[ann]``); measure their recall with :func:`knn_recall`. ``'auto'``: exact up to
-        ``AUTO_EXACT_MAX`` items; beyond, ``'ivf'`` where the CPU multiplies bf16 natively
+        ``'faiss'``: faiss ``IndexFlat`` (exact, extra ``[faiss]``). An approximate index is
+        named (``'ivf'``, ``'faiss-hnsw'``, ``'pynndescent'``: its default options) or given
+        as its options object: :class:`~graphneg.IVF` (an inverted file on the exact tile
+        kernels, no extra package), :class:`~graphneg.HNSW` (faiss, extra ``[faiss]``),
+        :class:`~graphneg.NNDescent` (pynndescent, extra ``[ann]``); measure their recall with
+        :func:`knn_recall`. ``'auto'``: exact up to
+        ``AUTO_EXACT_MAX`` (200,000) items; beyond, ``'ivf'`` where the CPU multiplies bf16 natively
         (cosine/ip), else ``'pynndescent'`` or ``'faiss-hnsw'`` when installed, else ``'ivf'``
         (the fastest measured on each kind of CPU, benchmarks/README.md).
     precision : {'fp32', 'bf16', 'fp16'}, default='fp32'
@@ -149,21 +137,14 @@ def knn_search(
         Torch device for the block products (``'cuda'`` to use a GPU); ``None`` is the CPU.
     show_progress : bool, default=False
         Show a tqdm bar over blocks.
-    backend_kwargs : dict, default=None
-        Passed to the approximate backend (e.g. ``{"M": 32, "ef_search": 128}`` for HNSW).
     recall_sample : int, default=1000
         Approximate backends only: rows whose neighbours are checked against an exact search
         (:func:`knn_recall`, seeded); the recall is logged at INFO level (logger
         ``graphneg.similarity._knn``). ``0`` skips the check.
     min_recall : float, default=0.95
         A :class:`~graphneg.exceptions.GraphNegWarning` is issued when the measured recall is
-        lower (raise the index's search effort, e.g. ``ef_search``, or use ``'exact'``).
-    nlist : int, default=None
-        ``backend='ivf'`` only (also accepted by ``'auto'``): number of lists; ``None`` gives
-        lists of ~1,000 targets (:func:`graphneg.similarity._ivf.default_nlist`).
-    nprobe : int, default=None
-        ``backend='ivf'`` only: lists scanned per query (``<= nlist``); ``None`` is
-        :func:`graphneg.similarity._ivf.default_nprobe`. More probes: higher recall, more time.
+        lower (raise the index's search effort, e.g. ``HNSW(ef_search=...)`` or
+        ``IVF(nprobe=...)``, or use ``'exact'``).
 
     Returns
     -------
@@ -182,6 +163,13 @@ def knn_search(
         ``skip < 0`` or ``skip + k`` larger than the number of candidates.
     graphneg.exceptions.BackendUnavailableError
         When the requested backend's optional package is not installed.
+
+    See Also
+    --------
+    knn_graph : the same search as a sparse graph.
+    knn_recall : recall of an approximate search against the exact one.
+    IVF, HNSW, NNDescent : options of the approximate indexes.
+    graphneg.distributed.knn_graph : the search over a process group.
 
     Notes
     -----
@@ -202,8 +190,8 @@ def knn_search(
     metric = _resolve_metric(metric)
     X0, T0, self_search, k, skip = _check_search(X, targets, k, skip, metric)
     show_progress = check_bool(show_progress, "show_progress")
-    backend, precision, ivf_options = _check_backend(backend, precision, nlist, nprobe, backend_kwargs,
-                                                     (X0.shape[0], T0.shape[0], X0.shape[1]), metric)
+    precision = check_choice(precision, "precision", ("fp32", "bf16", "fp16"))
+    backend, options = resolve_backend(backend, precision, (X0.shape[0], T0.shape[0], X0.shape[1]), metric)
     if block_size is None:
         block_size = int(min(max(_BLOCK_ELEMENTS // max(T0.shape[0], 1), 64), 8192))
     block_size = check_int(block_size, "block_size")
@@ -218,11 +206,10 @@ def knn_search(
     if backend == "ivf":
         from ._ivf import ivf_search
 
-        nl, npr, kw = ivf_options
-        vals, idx = ivf_search(X, T, want, metric, self_search=self_search, nlist=nl, nprobe=npr,
-                               show_progress=show_progress, **kw)
+        vals, idx = ivf_search(X, T, want, metric, self_search=self_search, show_progress=show_progress,
+                               **ivf_options(options))
     else:
-        vals, idx = None, _approximate(backend, X, T, want, metric, dict(backend_kwargs or {}), self_search)
+        vals, idx = None, approximate_search(backend, options, X, T, want, metric, self_search)
     if self_search:  # drop the item itself wherever the index returned it
         keep = without_self(idx, np.arange(X.shape[0]), k + skip)
         idx = idx[keep].reshape(X.shape[0], k + skip)
@@ -233,29 +220,6 @@ def knn_search(
     if vals is not None and metric != "euclidean" and scale is None:
         return idx, vals[:, skip:]  # the IVF's canonical scores are the similarities
     return idx, _exact_sims(X, T, idx, metric, scale)
-
-
-def _check_backend(
-    backend: Any, precision: Any, nlist: Any, nprobe: Any, backend_kwargs: Any, size: tuple[int, int, int],
-    metric: str = "cosine",
-) -> tuple[str, str, Any]:
-    """The backend (``'auto'`` resolved), the precision and, for ``'ivf'``, its checked options;
-    ``nlist``/``nprobe`` are refused for any other backend."""
-    backend = check_choice(backend, "backend", BACKENDS)
-    precision = check_choice(precision, "precision", ("fp32", "bf16", "fp16"))
-    for name, value in (("nlist", nlist), ("nprobe", nprobe)):
-        if value is not None and backend not in ("ivf", "auto"):
-            raise ValueError(f"`{name}` applies to backend='ivf' only, got backend={backend!r}.")
-    if backend == "auto":
-        backend = _auto_backend(size, metric)
-    ivf_options = None
-    if backend == "ivf":
-        from ._ivf import check_ivf_options
-
-        ivf_options = check_ivf_options(nlist, nprobe, dict(backend_kwargs or {}))
-    if precision != "fp32" and backend != "exact":
-        raise ValueError(f"`precision={precision!r}` needs backend='exact', got backend={backend!r}.")
-    return backend, precision, ivf_options
 
 
 #: :func:`knn_search`'s keyword defaults, for the functions that take its options (declared only there)
@@ -299,7 +263,7 @@ def _check_recall(
         warnings.warn(
             f"approximate kNN ({backend}) found only {r:.1%} of the exact {k} neighbours on "
             f"{min(sample, n)} sampled rows (min_recall={min_recall}); raise the index's search "
-            f"effort ({'nprobe' if backend == 'ivf' else 'backend_kwargs'}) or use backend='exact'.",
+            f"effort ({'IVF(nprobe=...)' if backend == 'ivf' else 'the index options'}) or use backend='exact'.",
             GraphNegWarning,
             stacklevel=3,
         )
@@ -586,68 +550,6 @@ def _finish_block(
     return vals, idx
 
 
-def _auto_backend(size: tuple[int, int, int], metric: str = "cosine") -> str:
-    """The backend of ``backend='auto'`` for ``size = (n_queries, n_targets, dim)``: exact up to
-    ``AUTO_EXACT_MAX`` targets; beyond, from what the CPU supports (never from timing), the
-    fastest measured at recall@20 >= 0.95.
-
-    >>> _auto_backend((1000, 1000, 384))
-    'exact'
-    """
-    n_targets = size[1]
-    if n_targets <= AUTO_EXACT_MAX:
-        return "exact"
-    import importlib.util
-
-    from ._search import cpu_route
-
-    # where the CPU multiplies bf16 natively, 'ivf' scans its lists in bf16 tiles (the route
-    # list_scoring takes for this size): at 300k (continuum, k=20, one run, AVX512-BF16/AMX VM)
-    # 28.6 s at recall 0.960 against 31.0 s + 25.4 s numba JIT at 0.977 for pynndescent, and
-    # 14.4x faster than faiss IVFFlat at 1M (128 s)
-    bf16 = cpu_route("fp32", metric, size) == "certified"
-    for name, module in () if bf16 else (("pynndescent", "pynndescent"), ("faiss-hnsw", "faiss")):
-        if importlib.util.find_spec(module) is not None:
-            logger.info("backend='auto': %d targets > %d, using %s", n_targets, AUTO_EXACT_MAX, name)
-            return name
-    logger.info("backend='auto': %d targets > %d, using ivf%s", n_targets, AUTO_EXACT_MAX,
-                " (bf16 list scans)" if bf16 else "")
-    return "ivf"
-
-
-def _approximate(
-    backend: str, X: np.ndarray, T: np.ndarray, want: int, metric: str, kw: dict[str, Any], self_search: bool
-) -> np.ndarray:
-    if backend in ("faiss", "faiss-hnsw"):
-        faiss = optional_import("faiss", extra="faiss", feature=f"backend={backend!r}")
-        d = X.shape[1]
-        faiss_metric = faiss.METRIC_L2 if metric == "euclidean" else faiss.METRIC_INNER_PRODUCT
-        if backend == "faiss":
-            index = faiss.IndexFlat(d, faiss_metric)
-        else:
-            index = faiss.IndexHNSWFlat(d, int(kw.get("M", 32)), faiss_metric)
-            index.hnsw.efConstruction = int(kw.get("ef_construction", 80))
-            index.hnsw.efSearch = int(kw.get("ef_search", max(64, 2 * want)))
-        index.add(np.ascontiguousarray(T, dtype=np.float32))
-        _, idx = index.search(np.ascontiguousarray(X, dtype=np.float32), want)
-    else:
-        pynndescent = optional_import("pynndescent", extra="ann", feature="backend='pynndescent'")
-        pm = {"cosine": "dot", "ip": "dot", "euclidean": "euclidean"}[metric]  # rows normalised for cosine
-        seed = int(kw.pop("seed", 0)) if "seed" in kw else 0
-        index = pynndescent.NNDescent(
-            T, metric=pm, n_neighbors=max(want, int(kw.pop("n_neighbors", 30))), random_state=seed,
-            low_memory=True, **kw,
-        )
-        if self_search:
-            idx = index.neighbor_graph[0][:, :want]
-        else:
-            idx, _ = index.query(X, k=want)
-    idx = np.asarray(idx, dtype=np.int64)
-    if (idx < 0).any():
-        raise RuntimeError(f"backend {backend!r} returned fewer than {want} neighbours for some rows")
-    return idx
-
-
 def knn_recall(
     X: Any, indices: Any, *, sample: int = 1000, seed: int = 0, **search_options: Unpack[SearchOptions]
 ) -> float:
@@ -743,7 +645,7 @@ def knn_graph(
         Best neighbours dropped before the ``k`` kept.
     metric : {'cosine', 'ip', 'euclidean'}, default='cosine'
         Similarity: cosine, raw inner product, or ``1 / (1 + euclidean distance)``.
-    backend, precision, block_size, device, show_progress, backend_kwargs, recall_sample, min_recall
+    backend, precision, block_size, device, show_progress, recall_sample, min_recall
         See :func:`knn_search`.
 
     Returns
@@ -751,6 +653,11 @@ def knn_graph(
     G : scipy.sparse.csr_array of shape (n_items, n_items) or (n_items, n_targets), float32
         ``G[i, j]`` is the similarity of target ``j`` to item ``i``. Exactly ``k`` entries per
         row unless ``mutual``; no diagonal when ``targets is None``; canonical CSR.
+
+    See Also
+    --------
+    knn_search : the neighbours as arrays (every search option documented there).
+    symmetrize : union or mutual version of a directed kNN graph.
 
     Notes
     -----

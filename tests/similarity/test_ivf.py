@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from graphneg import knn_graph, knn_recall, knn_search
+from graphneg import IVF, knn_graph, knn_recall, knn_search
 from graphneg.similarity import _ivf
 
 
@@ -28,7 +28,7 @@ def test_full_probing_equals_exact(metric, with_targets):
     rng = np.random.default_rng(3)
     X = rng.normal(size=(400, 16)).astype(np.float32)  # continuous: no ties
     T = rng.normal(size=(300, 16)).astype(np.float32) if with_targets else None
-    ivf = knn_search(X, 7, targets=T, skip=2, metric=metric, backend="ivf", nlist=12, nprobe=12, recall_sample=0)
+    ivf = knn_search(X, 7, targets=T, skip=2, metric=metric, backend=IVF(nlist=12, nprobe=12), recall_sample=0)
     exact = knn_search(X, 7, targets=T, skip=2, metric=metric)
     np.testing.assert_array_equal(ivf[0], exact[0])
     np.testing.assert_allclose(ivf[1], exact[1], rtol=1e-5, atol=1e-6)
@@ -36,7 +36,7 @@ def test_full_probing_equals_exact(metric, with_targets):
 
 def test_recall_at_default_settings(caplog):
     X = continuum(9_500, d=32)  # defaults: 10 lists of ~1,000, 8 probed
-    with caplog.at_level(logging.INFO, logger="graphneg.similarity._knn"), warnings.catch_warnings():
+    with caplog.at_level(logging.INFO, logger="graphneg.similarity"), warnings.catch_warnings():
         warnings.simplefilter("error")  # no low-recall warning
         G = knn_graph(X, 10, backend="ivf", recall_sample=200)
     assert "approximate kNN (ivf): recall@10" in caplog.text
@@ -46,15 +46,15 @@ def test_recall_at_default_settings(caplog):
 
 def test_fewer_probes_lower_recall_but_bounded():
     X = continuum(4_000, seed=1)
-    idx, _ = knn_search(X, 10, backend="ivf", nlist=40, nprobe=4, recall_sample=0)
+    idx, _ = knn_search(X, 10, backend=IVF(nlist=40, nprobe=4), recall_sample=0)
     assert 0.6 <= knn_recall(X, idx, sample=300) < 1.0
 
 
 def test_seeded_and_deterministic():
     X = continuum(3_000, seed=2)
-    a = knn_search(X, 5, backend="ivf", nlist=30, nprobe=3, backend_kwargs={"seed": 1}, recall_sample=0)
-    b = knn_search(X, 5, backend="ivf", nlist=30, nprobe=3, backend_kwargs={"seed": 1}, recall_sample=0)
-    c = knn_search(X, 5, backend="ivf", nlist=30, nprobe=3, backend_kwargs={"seed": 2}, recall_sample=0)
+    a = knn_search(X, 5, backend=IVF(nlist=30, nprobe=3, seed=1), recall_sample=0)
+    b = knn_search(X, 5, backend=IVF(nlist=30, nprobe=3, seed=1), recall_sample=0)
+    c = knn_search(X, 5, backend=IVF(nlist=30, nprobe=3, seed=2), recall_sample=0)
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
     assert not np.array_equal(a[0], c[0])  # another partition finds other approximate neighbours
@@ -67,8 +67,8 @@ def test_inputs_not_modified_and_read_only_ok():
     X.setflags(write=False)
     T.setflags(write=False)
     for metric in ("cosine", "ip", "euclidean"):
-        knn_search(X, 4, targets=T, metric=metric, backend="ivf", nlist=10, nprobe=2, recall_sample=0)
-        knn_search(X, 4, metric=metric, backend="ivf", nlist=10, nprobe=2, recall_sample=0)
+        knn_search(X, 4, targets=T, metric=metric, backend=IVF(nlist=10, nprobe=2), recall_sample=0)
+        knn_search(X, 4, metric=metric, backend=IVF(nlist=10, nprobe=2), recall_sample=0)
     np.testing.assert_array_equal(X, X0)
     np.testing.assert_array_equal(T, T0)
 
@@ -79,14 +79,13 @@ def test_inputs_not_modified_and_read_only_ok():
         ({"nlist": 0}, "nlist"),
         ({"nprobe": 0}, "nprobe"),
         ({"nlist": 8, "nprobe": 9}, "nprobe"),
-        ({"backend_kwargs": {"ef_search": 64}}, "ef_search"),
-        ({"backend_kwargs": {"seed": -1}}, "seed"),
+        ({"seed": -1}, "seed"),
+        ({"kmeans_iterations": -1}, "kmeans_iterations"),
     ],
 )
-def test_bad_options_are_one_line_value_errors(options, name):
-    X = continuum(50)
+def test_bad_options_are_one_line_value_errors_where_built(options, name):
     with pytest.raises(ValueError, match=name) as err:
-        knn_search(X, 3, backend="ivf", **options)
+        IVF(**options)
     assert "\n" not in str(err.value)
 
 
@@ -94,20 +93,22 @@ def test_bad_options_are_one_line_value_errors(options, name):
 def test_non_integer_options_are_type_errors(options, name):
     # as every integer option of the package (check_int): a wrong type is a TypeError
     with pytest.raises(TypeError, match=f"`{name}` must be an int") as err:
-        knn_search(continuum(50), 3, backend="ivf", **options)
+        IVF(**options)
     assert "\n" not in str(err.value)
 
 
-@pytest.mark.parametrize("backend", ["exact", "faiss", "faiss-hnsw", "pynndescent"])
-@pytest.mark.parametrize("name", ["nlist", "nprobe"])
-def test_ivf_options_with_another_backend_are_rejected(backend, name):
-    with pytest.raises(ValueError, match=rf"`{name}` applies to backend='ivf' only, got backend='{backend}'"):
-        knn_graph(continuum(30), 3, backend=backend, **{name: 4})
+def test_index_options_are_not_search_parameters():
+    # one options object per index: knn_search has no parameter of any one backend
+    import inspect
+
+    params = set(inspect.signature(knn_search).parameters)
+    assert not params & {"nlist", "nprobe", "backend_kwargs", "ef_search", "M", "n_neighbors"}
 
 
-def test_options_are_only_validated_for_ivf():
-    X = continuum(40)
-    knn_search(X, 3, backend="auto", nlist=4, nprobe=2)  # auto picks exact here: options unused
+def test_named_ivf_is_its_default_options():
+    X = continuum(300)
+    np.testing.assert_array_equal(knn_search(X, 4, backend="ivf", recall_sample=0)[0],
+                                  knn_search(X, 4, backend=IVF(), recall_sample=0)[0])
 
 
 @pytest.mark.parametrize(("n", "nlist", "nprobe"), [(5, 64, None), (9, 64, 64), (60, 30, 1), (200, 100, 2)])
@@ -115,7 +116,7 @@ def test_small_inputs(n, nlist, nprobe):
     # fewer items than lists, and lists too small to hold k neighbours (exact fallback rows)
     X = continuum(n, seed=n)
     k = min(4, n - 1)
-    idx, sim = knn_search(X, k, backend="ivf", nlist=nlist, nprobe=nprobe, recall_sample=0)
+    idx, sim = knn_search(X, k, backend=IVF(nlist=nlist, nprobe=nprobe), recall_sample=0)
     assert idx.shape == (n, k) and np.all(idx >= 0) and np.all(idx != np.arange(n)[:, None])
     assert all(len(set(r)) == k for r in idx.tolist())
     assert np.all(np.diff(sim, axis=1) <= 1e-6)
@@ -127,7 +128,7 @@ def test_bf16_tiles_route(monkeypatch):
     # where the CPU has native bf16, lists are scored by bf16 tiles re-ranked in fp32
     monkeypatch.setattr(_ivf, "cpu_route", lambda *a, **k: "certified")
     X = continuum(300, seed=6)
-    idx, _ = knn_search(X, 5, backend="ivf", nlist=4, nprobe=4, recall_sample=0)
+    idx, _ = knn_search(X, 5, backend=IVF(nlist=4, nprobe=4), recall_sample=0)
     assert knn_recall(X, idx, sample=300) >= 0.99
 
 
@@ -139,15 +140,15 @@ def test_defaults():
 def test_auto_falls_back_to_ivf_without_approximate_packages(monkeypatch, caplog):
     import importlib.util
 
-    from graphneg.similarity import _knn
+    from graphneg.similarity import _backends
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(_knn, "AUTO_EXACT_MAX", 100)
+    monkeypatch.setattr(_backends, "AUTO_EXACT_MAX", 100)
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("faiss", "pynndescent")
                         else real(name, *a))
     X = continuum(300)
-    with caplog.at_level(logging.INFO, logger="graphneg.similarity._knn"):
-        idx, _ = knn_search(X, 4, backend="auto", nprobe=1, recall_sample=0)
+    with caplog.at_level(logging.INFO, logger="graphneg.similarity"):
+        idx, _ = knn_search(X, 4, backend="auto", recall_sample=0)
     assert "using ivf" in caplog.text and idx.shape == (300, 4)
 
 
@@ -158,7 +159,7 @@ def test_cosine_reads_the_input_through_a_view_not_a_normalised_copy(monkeypatch
     from graphneg.similarity import _knn
 
     X = continuum(600) * np.random.default_rng(1).uniform(0.5, 3.0, size=(600, 1)).astype(np.float32)
-    copied = knn_search(safe_normalize(X), 10, backend="ivf", nlist=12, nprobe=4, recall_sample=0)
+    copied = knn_search(safe_normalize(X), 10, backend=IVF(nlist=12, nprobe=4), recall_sample=0)
     sizes = []
 
     def recording(A, name="X"):
@@ -167,7 +168,7 @@ def test_cosine_reads_the_input_through_a_view_not_a_normalised_copy(monkeypatch
 
     monkeypatch.setattr(_knn, "safe_normalize", recording)
     monkeypatch.setattr(_knn, "_RECALL_CHUNK", 100)
-    idx, sims = knn_search(X, 10, backend="ivf", nlist=12, nprobe=4, recall_sample=50)
+    idx, sims = knn_search(X, 10, backend=IVF(nlist=12, nprobe=4), recall_sample=50)
     assert sizes and max(sizes) <= 100  # the recall check's chunks only
     np.testing.assert_array_equal(idx, copied[0])
     np.testing.assert_allclose(sims, copied[1], rtol=1e-6, atol=1e-6)
@@ -177,14 +178,14 @@ def test_cosine_view_keeps_the_input_checks():
     X = continuum(200)
     X[17] = 0
     with pytest.raises(ValueError, match=r"zero-norm row.*\[17\]"):
-        knn_search(X, 5, backend="ivf", nlist=4, nprobe=2)
+        knn_search(X, 5, backend=IVF(nlist=4, nprobe=2))
 
 
 def test_extreme_magnitudes_take_the_normalised_copy():
     X = continuum(300)
     scaled = X * np.float32(1e30)  # norms beyond the view's safe range
-    a = knn_search(X, 5, backend="ivf", nlist=6, nprobe=6, recall_sample=0)
-    b = knn_search(scaled, 5, backend="ivf", nlist=6, nprobe=6, recall_sample=0)
+    a = knn_search(X, 5, backend=IVF(nlist=6, nprobe=6), recall_sample=0)
+    b = knn_search(scaled, 5, backend=IVF(nlist=6, nprobe=6), recall_sample=0)
     np.testing.assert_array_equal(a[0], b[0])
 
 
@@ -194,7 +195,7 @@ def test_chunked_cosine_recall_equals_the_whole_search(monkeypatch, with_targets
 
     X = continuum(500)
     T = continuum(400, seed=2) if with_targets else None
-    idx, _ = knn_search(X, 8, targets=T, skip=1, backend="ivf", nlist=10, nprobe=2, recall_sample=0)
+    idx, _ = knn_search(X, 8, targets=T, skip=1, backend=IVF(nlist=10, nprobe=2), recall_sample=0)
     whole = knn_recall(X, idx, targets=T, skip=1, sample=120)
     monkeypatch.setattr(_knn, "_RECALL_CHUNK", 64)
     assert knn_recall(X, idx, targets=T, skip=1, sample=120) == whole
@@ -210,16 +211,16 @@ def test_chunked_cosine_recall_equals_the_whole_search(monkeypatch, with_targets
 def test_auto_beyond_exact_follows_the_cpu(monkeypatch, route, metric, n_queries, expected):
     import importlib.util
 
-    from graphneg.similarity import _knn, _search
+    from graphneg.similarity import _backends, _search
 
     monkeypatch.setenv("GRAPHNEG_CPU_ROUTE", route)
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "pynndescent"
                         else real(name, *a))
     monkeypatch.setattr(_search, "has_fast_bf16", lambda: True)
-    m = _knn.AUTO_EXACT_MAX + 1
-    assert _knn._auto_backend((n_queries, m, 384), metric) == expected
-    assert _knn._auto_backend((n_queries, m - 1, 384), metric) == "exact"
+    m = _backends.AUTO_EXACT_MAX + 1
+    assert _backends._auto_backend((n_queries, m, 384), metric) == expected
+    assert _backends._auto_backend((n_queries, m - 1, 384), metric) == "exact"
 
 
 @pytest.mark.parametrize("metric", ["cosine", "ip", "euclidean"])
@@ -230,7 +231,7 @@ def test_identical_rows_are_ties_not_misses(metric):
     X = np.tile(row, (300, 1)).astype(np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no low-recall warning
-        idx, _ = knn_search(X, 5, metric=metric, backend="ivf", nlist=10, nprobe=2, recall_sample=300)
+        idx, _ = knn_search(X, 5, metric=metric, backend=IVF(nlist=10, nprobe=2), recall_sample=300)
     assert knn_recall(X, idx, metric=metric) == 1.0
 
 

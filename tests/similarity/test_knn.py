@@ -209,12 +209,22 @@ def test_zero_similarity_neighbours_survive_mutual_and_symmetrize():
     assert symmetrize(G, "union").nnz == 6
 
 
-def test_backend_kwargs_are_not_mutated():
+def test_index_options_are_checked_where_built():
+    from graphneg import HNSW, NNDescent
+
+    with pytest.raises(ValueError, match=r"`HNSW.M` must be >= 1"):
+        HNSW(M=0)
+    with pytest.raises(TypeError, match=r"`NNDescent.n_neighbors` must be an int"):
+        NNDescent(n_neighbors=2.5)
+
+
+def test_hnsw_options_reach_the_index():
     pytest.importorskip("faiss")
-    kw = {"M": 16, "ef_search": 64}
+    from graphneg import HNSW
+
     X = _clustered(300)
-    knn_search(X, 5, backend="faiss-hnsw", backend_kwargs=kw)
-    assert kw == {"M": 16, "ef_search": 64}
+    idx, _ = knn_search(X, 5, backend=HNSW(M=16, ef_search=64))
+    assert idx.shape == (300, 5)
 
 
 def test_knn_recall_checks_shape():

@@ -1,0 +1,230 @@
+"""The search backends of :func:`graphneg.knn_search`: one options object per approximate index.
+
+``backend`` is a name (``'exact'``, ``'auto'``, ``'faiss'``, or an approximate index at its
+defaults: ``'ivf'``, ``'faiss-hnsw'``, ``'pynndescent'``) or an options object of one index
+(:class:`IVF`, :class:`HNSW`, :class:`NNDescent`), validated where it is built, so that no
+signature carries the options of an index that is not chosen. :func:`resolve_backend` turns
+either form into ``(name, options)``, resolving ``'auto'`` from the input size and the CPU.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from typing import Any, Union
+
+import numpy as np
+
+from .._optional import optional_import
+from .._validation import check_choice, check_int
+
+logger = logging.getLogger(__name__)
+
+# backend='auto' searches exactly up to this many targets (about a minute on 2 CPU cores
+# at d=384); beyond it an approximate backend is used when one is installed
+AUTO_EXACT_MAX = 200_000
+NAMES = ("exact", "auto", "faiss", "faiss-hnsw", "pynndescent", "ivf")
+
+
+@dataclass(frozen=True)
+class IVF:
+    """An inverted file on graphneg's exact tile kernels (no extra package).
+
+    k-means (Lloyd) lists over a seeded sample of the targets; each query is scored against
+    the members of its ``nprobe`` nearest lists (:func:`graphneg.similarity._ivf.ivf_search`).
+
+    Parameters
+    ----------
+    nlist : int, default=None
+        Number of lists; ``None`` gives lists of ~1,000 targets
+        (:func:`graphneg.similarity._ivf.default_nlist`).
+    nprobe : int, default=None
+        Lists scanned per query (``<= nlist``); ``None`` is
+        :func:`graphneg.similarity._ivf.default_nprobe`. More probes: higher recall, more time.
+    seed : int, default=0
+        Seed of the k-means sample and start.
+    kmeans_iterations : int, default=10
+        Lloyd steps.
+    train_size : int, default=None
+        Rows of the k-means sample; ``None`` is ``max(32 nlist, 10,000)``.
+
+    See Also
+    --------
+    HNSW, NNDescent : the other approximate indexes.
+    graphneg.knn_search : where a backend is chosen.
+
+    Examples
+    --------
+    >>> IVF(nlist=64, nprobe=4)
+    IVF(nlist=64, nprobe=4, seed=0, kmeans_iterations=10, train_size=None)
+    >>> IVF(nlist=8, nprobe=9)
+    Traceback (most recent call last):
+    ...
+    ValueError: `nprobe` must be <= nlist (8), got 9.
+    """
+
+    nlist: int | None = None
+    nprobe: int | None = None
+    seed: int = 0
+    kmeans_iterations: int = 10
+    train_size: int | None = None
+
+    def __post_init__(self) -> None:
+        from ._ivf import check_ivf_options
+
+        extra = {"seed": self.seed, "kmeans_iterations": self.kmeans_iterations}
+        if self.train_size is not None:
+            extra["train_size"] = self.train_size
+        nlist, nprobe, checked = check_ivf_options(self.nlist, self.nprobe, extra)
+        for name, value in (("nlist", nlist), ("nprobe", nprobe), *checked.items()):
+            object.__setattr__(self, name, value)
+
+
+@dataclass(frozen=True)
+class HNSW:
+    """faiss ``IndexHNSWFlat``: a hierarchical navigable small-world graph (extra ``[faiss]``).
+
+    Parameters
+    ----------
+    M : int, default=32
+        Links per node.
+    ef_construction : int, default=80
+        Candidate list while building.
+    ef_search : int, default=None
+        Candidate list while searching; ``None`` is ``max(64, 2 * (k + skip + 1))``. Raise it
+        when the logged recall is too low.
+
+    See Also
+    --------
+    IVF, NNDescent : the other approximate indexes.
+
+    Examples
+    --------
+    >>> HNSW(ef_search=128)
+    HNSW(M=32, ef_construction=80, ef_search=128)
+    """
+
+    M: int = 32
+    ef_construction: int = 80
+    ef_search: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "M", check_int(self.M, "HNSW.M"))
+        object.__setattr__(self, "ef_construction", check_int(self.ef_construction, "HNSW.ef_construction"))
+        if self.ef_search is not None:
+            object.__setattr__(self, "ef_search", check_int(self.ef_search, "HNSW.ef_search"))
+
+
+@dataclass(frozen=True)
+class NNDescent:
+    """pynndescent's nearest-neighbour descent graph (extra ``[ann]``).
+
+    Parameters
+    ----------
+    n_neighbors : int, default=30
+        Neighbours of the index graph (at least ``k + skip + 1`` are used).
+    seed : int, default=0
+        ``random_state`` of the index.
+
+    See Also
+    --------
+    IVF, HNSW : the other approximate indexes.
+
+    Examples
+    --------
+    >>> NNDescent(n_neighbors=50)
+    NNDescent(n_neighbors=50, seed=0)
+    """
+
+    n_neighbors: int = 30
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "n_neighbors", check_int(self.n_neighbors, "NNDescent.n_neighbors"))
+        object.__setattr__(self, "seed", check_int(self.seed, "NNDescent.seed", min_value=0))
+
+
+Backend = Union[str, IVF, HNSW, NNDescent]
+_OBJECTS = {IVF: "ivf", HNSW: "faiss-hnsw", NNDescent: "pynndescent"}
+_DEFAULTS = {"ivf": IVF, "faiss-hnsw": HNSW, "pynndescent": NNDescent}
+
+
+def resolve_backend(backend: Any, precision: str, size: tuple[int, int, int], metric: str) -> tuple[str, Any]:
+    """``(name, options)`` of ``backend`` (``'auto'`` resolved); ``options`` is the index's
+    options object, ``None`` for the exact searches. Reduced precision needs ``'exact'``."""
+    if type(backend) in _OBJECTS:
+        name, options = _OBJECTS[type(backend)], backend
+    else:
+        name = check_choice(backend, "backend", NAMES)
+        if name == "auto":
+            name = _auto_backend(size, metric)
+        options = _DEFAULTS[name]() if name in _DEFAULTS else None
+    if precision != "fp32" and name != "exact":
+        raise ValueError(f"`precision={precision!r}` needs backend='exact', got backend={name!r}.")
+    return name, options
+
+
+def _auto_backend(size: tuple[int, int, int], metric: str = "cosine") -> str:
+    """The backend of ``backend='auto'`` for ``size = (n_queries, n_targets, dim)``: exact up to
+    ``AUTO_EXACT_MAX`` targets; beyond, from what the CPU supports (never from timing), the
+    fastest measured at recall@20 >= 0.95.
+
+    >>> _auto_backend((1000, 1000, 384))
+    'exact'
+    """
+    n_targets = size[1]
+    if n_targets <= AUTO_EXACT_MAX:
+        return "exact"
+    import importlib.util
+
+    from ._search import cpu_route
+
+    # where the CPU multiplies bf16 natively, 'ivf' scans its lists in bf16 tiles, measured
+    # faster than pynndescent (and its numba JIT) and faiss IVFFlat (benchmarks/README.md)
+    bf16 = cpu_route("fp32", metric, size) == "certified"
+    for name, module in () if bf16 else (("pynndescent", "pynndescent"), ("faiss-hnsw", "faiss")):
+        if importlib.util.find_spec(module) is not None:
+            logger.info("backend='auto': %d targets > %d, using %s", n_targets, AUTO_EXACT_MAX, name)
+            return name
+    logger.info("backend='auto': %d targets > %d, using ivf%s", n_targets, AUTO_EXACT_MAX,
+                " (bf16 list scans)" if bf16 else "")
+    return "ivf"
+
+
+def ivf_options(options: IVF) -> dict[str, Any]:
+    """The keyword options of :func:`graphneg.similarity._ivf.ivf_search`."""
+    out = asdict(options)
+    if out["train_size"] is None:
+        del out["train_size"]
+    return out
+
+
+def approximate_search(
+    name: str, options: Any, X: np.ndarray, T: np.ndarray, want: int, metric: str, self_search: bool
+) -> np.ndarray:
+    """Top-``want`` target rows of each row of ``X`` from faiss (flat or HNSW) or pynndescent."""
+    if name in ("faiss", "faiss-hnsw"):
+        faiss = optional_import("faiss", extra="faiss", feature=f"backend={name!r}")
+        d = X.shape[1]
+        faiss_metric = faiss.METRIC_L2 if metric == "euclidean" else faiss.METRIC_INNER_PRODUCT
+        if name == "faiss":
+            index = faiss.IndexFlat(d, faiss_metric)
+        else:
+            index = faiss.IndexHNSWFlat(d, options.M, faiss_metric)
+            index.hnsw.efConstruction = options.ef_construction
+            index.hnsw.efSearch = options.ef_search if options.ef_search is not None else max(64, 2 * want)
+        index.add(np.ascontiguousarray(T, dtype=np.float32))
+        _, idx = index.search(np.ascontiguousarray(X, dtype=np.float32), want)
+    else:
+        pynndescent = optional_import("pynndescent", extra="ann", feature="backend='pynndescent'")
+        pm = {"cosine": "dot", "ip": "dot", "euclidean": "euclidean"}[metric]  # rows normalised for cosine
+        index = pynndescent.NNDescent(T, metric=pm, n_neighbors=max(want, options.n_neighbors),
+                                      random_state=options.seed, low_memory=True)
+        if self_search:
+            idx = index.neighbor_graph[0][:, :want]
+        else:
+            idx, _ = index.query(X, k=want)
+    idx = np.asarray(idx, dtype=np.int64)
+    if (idx < 0).any():
+        raise RuntimeError(f"backend {name!r} returned fewer than {want} neighbours for some rows")
+    return idx
