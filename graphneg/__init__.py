@@ -5,7 +5,7 @@ Two pipelines, one subpackage per stage (see the README's architecture section):
     similarity:  embeddings ─knn_graph─► CSR graph ─communities─► labels
                  ─cluster_batches / packed_batches / topic_batches─► batches
                  ─training.CommunityBatchSampler / TopicBatchSampler / RandomBatchSampler─► DataLoader
-    links:       io.read_citations ─► LinkGraph ─negatives.link_negatives / links.link_split─►
+    links:       io.read_citations ─► LinkGraph ─negatives.*_link_negatives / links.link_split─►
                  io.citation_training_data ─► trainer JSONL
 
 :mod:`graphneg.negatives` holds mined and link-structure negatives and false-negative masks;

@@ -1,7 +1,7 @@
 r"""One rejection sampler: per row, ``k`` distinct columns outside a banned pattern.
 
-Used by :func:`graphneg.link_negatives` (``'uniform'``, ``'degree'``, SciNCL's easy negatives)
-and :func:`graphneg.link_split` (evaluation negatives). Row :math:`r` draws from
+Used by :func:`graphneg.uniform_link_negatives`, :func:`graphneg.degree_link_negatives`,
+SciNCL's easy negatives and :func:`graphneg.link_split` (evaluation negatives). Row :math:`r` draws from
 
 .. math::
 

@@ -125,7 +125,7 @@ def edge_adjacency(sources: Any, targets: Any, num_nodes: int, counts: EdgeCount
 class LinkGraph:
     """A directed graph over nodes with external ids.
 
-    The container the link-structure tools work on (:func:`~graphneg.link_negatives`,
+    The container the link-structure tools work on (:func:`~graphneg.uniform_link_negatives` and the other link negatives,
     :func:`~graphneg.link_split`, :func:`~graphneg.graph_embedding`,
     :func:`~graphneg.citation_training_data`). Two other containers hold a graph too:
 

@@ -107,8 +107,8 @@ def link_split(
     :math:`\mathcal C(s)`), so a row is complete whenever :math:`|\mathcal C(s)| \ge`
     ``num_negatives``.
 
-    Shortage policy (shared with :func:`graphneg.link_negatives`): a held-out link whose
-    source has fewer candidates gets all of them followed by ``-1``, and one
+    Shortage policy (shared with :func:`graphneg.uniform_link_negatives` and the other link
+    negatives): a held-out link whose source has fewer candidates gets all of them followed by ``-1``, and one
     :class:`~graphneg.GraphNegWarning` counts such rows. Filter them with
     ``(negatives >= 0).all(axis=1)`` before a fixed-width evaluation.
 
