@@ -20,7 +20,7 @@ Arms (``--arms``; a batch kind, then optional ``+negatives``, ``+mask``, ``+hopm
 ``random+uniform``     random batches + ``--num-negatives`` uniform random papers that are not
                        linked to the citing paper (the control for "more negatives")
 ``random+specter``     random batches + SPECTER negatives: papers cited by the papers it cites
-                       but not cited by it (``graphneg.link_negatives``,
+                       but not cited by it (``graphneg.*_link_negatives``,
                        ``strategy='specter'``); short rows topped up with uniform negatives
 ``random+khop``        the same with ``strategy='khop'`` (papers exactly 2 undirected hops away)
 =====================  ========================================================================
@@ -91,7 +91,9 @@ import scipy.sparse as sp  # noqa: E402
 import torch  # noqa: E402
 
 import graphneg as gn  # noqa: E402
-from graphneg import link_negatives  # noqa: E402
+LINK_NEGATIVES = {"uniform": gn.uniform_link_negatives, "khop": gn.khop_link_negatives,
+                  "specter": gn.specter_link_negatives, "degree": gn.degree_link_negatives,
+                  "ppr": gn.ppr_link_negatives}  # one function per strategy
 
 DEFAULT_ARMS = ["random", "community", "community-cite", "random+uniform", "random+specter", "random+khop"]
 BATCH_KINDS = ("random", "community", "community-cite", "b3", "walk")
@@ -385,7 +387,7 @@ def mine_link_negatives(
     """Negatives per source row (n columns); short rows topped up with uniform negatives."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", gn.GraphNegWarning)  # shortfalls are counted below
-        res = link_negatives(graph, sources, strategy=kind, num_negatives=n, seed=seed)
+        res = LINK_NEGATIVES[kind](graph, sources, num_negatives=n, seed=seed)
         out = res.indices.copy()
         info = {
             "strategy": kind,
@@ -395,10 +397,9 @@ def mine_link_negatives(
         }
         short = np.flatnonzero((out < 0).any(axis=1))
         if kind != "uniform" and short.size:
-            filler = link_negatives(
+            filler = gn.uniform_link_negatives(
                 graph,
                 sources[short],
-                strategy="uniform",
                 num_negatives=n,
                 seed=seed + 7919,
                 exclude=[row[row >= 0] for row in out[short]],

@@ -106,15 +106,26 @@ def load_model(args: argparse.Namespace) -> Any:
     return model
 
 
+def teacher_vectors(rc: gn.RetrievalCorpus, data: dict, args: argparse.Namespace) -> dict[str, np.ndarray]:
+    """The frozen model's embeddings of every text, once per process: the same teacher that
+    ``fit(teacher=None)`` would encode from the starting model, for every seed and arm."""
+    from graphneg.training.st import read_pairs, teacher_embeddings
+
+    table = read_pairs(data, rc.corpus_texts)
+    tq, td = teacher_embeddings(load_model(args), table)
+    return {**dict(zip(table.doc_texts, td, strict=True)), **dict(zip(table.query_texts, tq, strict=True))}
+
+
 def run_arm(arm: str, seed: int, rc: gn.RetrievalCorpus, data: dict, qrels: dict, split: tuple,
-            args: argparse.Namespace) -> dict[str, Any]:
+            args: argparse.Namespace, teacher: dict[str, np.ndarray]) -> dict[str, Any]:
     from graphneg.training.st import RecipeSettings, fit
 
     model = load_model(args)
     settings = RecipeSettings(batches=ARMS[arm], bf16=args.bf16)
     with U.Timer() as tm, tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", gn.GraphNegWarning)
-        result = fit(model, data, corpus=rc.corpus_texts, qrels=qrels, output_dir=tmp, settings=settings, seed=seed)
+        result = fit(model, data, teacher=teacher, corpus=rc.corpus_texts, qrels=qrels, output_dir=tmp,
+                     settings=settings, seed=seed)
     with U.Timer() as te:
         metrics = evaluate(result.model, rc, split, args.bf16)
     report = {k: v for k, v in result.report.items() if k != "settings"}
@@ -146,6 +157,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         result["frozen"] = evaluate(load_model(args), rc, split, args.bf16)
         U.write_json_atomic(args.out, {**result, "partial": True})
     print(f"frozen nDCG@10 {result['frozen']['ndcg@10']:.4f}", flush=True)
+    teacher: dict[str, np.ndarray] | None = None
     for arm in args.arms.split(","):
         if arm not in ARMS:
             raise SystemExit(f"error: unknown arm {arm!r} (choose from {', '.join(ARMS)})")
@@ -153,7 +165,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for seed in args.seeds:
             if any(r["seed"] == seed for r in runs):
                 continue
-            run = run_arm(arm, seed, rc, data, qrels, split, args)
+            teacher = teacher if teacher is not None else teacher_vectors(rc, data, args)
+            run = run_arm(arm, seed, rc, data, qrels, split, args, teacher)
             runs.append(run)
             print(f"[{arm}] seed {seed}: nDCG@10 {run['metrics']['ndcg@10']:.4f} trained={run['trained']} "
                   f"({run['report']['reason']}; {run['train_time_s']:.0f} s)", flush=True)

@@ -52,7 +52,7 @@ from graphneg.training.st import (  # noqa: E402
     split_queries,
     teacher_embeddings,
 )
-from graphneg.training.st._pairs import pair_graph  # noqa: E402 (B3's pair graph, the recipe's walk graph)
+from graphneg.training.st import pair_graph  # noqa: E402 (B3's pair graph, the recipe's walk graph)
 
 DEFAULT_ARMS = ["random", "b3", "tas", "random+hn", "random+hn+mask+thr", "walk+hn+mask+thr"]
 FINETUNE_ONLY = ("recipe", "random+hn-st", "random+gist")
@@ -164,9 +164,9 @@ def mine(table: Any, tq: np.ndarray, td: np.ndarray, args: argparse.Namespace) -
     queries, inverse = np.unique(table.query, return_inverse=True)
     positives = [table.known.indices[table.known.indptr[q]:table.known.indptr[q + 1]] for q in queries]
     with U.quiet():
-        hn = gn.mine_hard_negatives(tq[queries], td, positives, num_negatives=args.num_negatives,
-                                    relative_margin=args.relative_margin,
-                                    range_max=max(min(args.range_max, td.shape[0] - 1), args.num_negatives))
+        selection = gn.NegativeSelection(num_negatives=args.num_negatives, relative_margin=args.relative_margin,
+                                         range_max=max(min(args.range_max, td.shape[0] - 1), args.num_negatives))
+        hn = gn.mine_hard_negatives(tq[queries], td, positives, selection)
     return hn.indices[inverse], {"queries": int(queries.size), "short_queries": int(hn.n_short),
                                  "negatives_found": int((hn.indices >= 0).sum())}
 

@@ -137,7 +137,7 @@ def inspect(
     show_progress : bool, default=False
         Progress bars on the long steps.
     map_method : {'auto', 'umap', 'pca'}, default='auto'
-        The 2-D map: UMAP where umap-learn (extra ``[plot]``) is installed, else PCA.
+        The 2-D map: PCA (``auto``, fast) or UMAP on request (extra ``[plot]``).
 
     Returns
     -------

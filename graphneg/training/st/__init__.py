@@ -21,7 +21,7 @@ from __future__ import annotations
 from ._factory import BatchSamplerFactory, batch_sampler
 from ._fit import RecipeResult, fit
 from ._losses import CachedMaskedMultipleNegativesRankingLoss, MaskedMultipleNegativesRankingLoss
-from ._pairs import PairTable, read_pairs, split_queries
+from ._pairs import PairTable, pair_graph, read_pairs, split_queries
 from ._recipe import Recipe, RecipeSettings, prepare
 from ._refresh import RefreshCallback, RefreshNegativesCallback
 from ._teacher import dev_evaluator, teacher_embeddings
@@ -41,6 +41,7 @@ __all__ = [
     "PairTable",
     "read_pairs",
     "split_queries",
+    "pair_graph",
     "teacher_embeddings",
     "dev_evaluator",
 ]

@@ -174,29 +174,6 @@ def _called_for_training(max_depth: int = 16) -> bool:
     return False
 
 
-def batch_sampler(labels: Any, **kwargs: Any) -> GraphBatchSamplerFactory:
-    """Return a ``batch_sampler`` for ``SentenceTransformerTrainingArguments``.
-
-    Parameters
-    ----------
-    labels : array-like of shape (n_train_rows,)
-        Community of each training row.
-    **kwargs
-        ``kind`` ('community' or 'topic'), ``packing`` ('auto', 'b3', 'fill'),
-        ``clusters_per_batch``, ``mix_random``, ``strata``; see
-        :class:`GraphBatchSamplerFactory`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> factory = batch_sampler(np.repeat(np.arange(4), 8))
-    >>> sampler = factory(list(range(32)), batch_size=16, drop_last=False, seed=0)
-    >>> sampler.packing, len(sampler)
-    ('b3', 2)
-    """
-    return GraphBatchSamplerFactory(labels, **kwargs)
-
-
 def batch_sampler(kind: BatchKind, **options: Any) -> BatchSamplerFactory:
     """Return a ``batch_sampler`` for ``SentenceTransformerTrainingArguments``.
 

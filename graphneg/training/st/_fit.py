@@ -74,8 +74,9 @@ def fit(
     """Train ``model`` with the recipe and return the best model on the dev slice, or the start.
 
     :func:`prepare` assembles the recipe; the starting model is scored on the dev slice; each
-    of ``settings.learning_rates`` trains from the starting weights with ``num_evaluations``
-    dev evaluations (each a checkpoint); the best checkpoint over all runs is kept **only if it
+    of ``settings.learning_rates`` trains from the starting weights for up to
+    ``max_epochs``, with ``evaluations_per_epoch`` dev evaluations per epoch (each a checkpoint)
+    and an early stop once an epoch brings no better one; the best checkpoint over all runs is kept **only if it
     beats the starting model's dev score** — otherwise the starting weights are restored, a
     :class:`~graphneg.exceptions.GraphNegWarning` says so, and ``trained`` is False. The test
     split is never read.
@@ -118,9 +119,11 @@ def fit(
     start_state = _state(model)
     start = _dev_score(recipe, model)
     runs, best_state, best = [], None, None
+    teacher_negatives = recipe.table.negatives.copy()  # a refresh rewrites them in place
     for i, lr in enumerate(s.learning_rates):
         if i:
             model.load_state_dict(start_state)
+            recipe.table.negatives[...] = teacher_negatives
         run = _one_run(recipe, model, lr, os.path.join(output_dir, f"lr{lr:g}"))
         runs.append(run)
         if run["best"] is not None and (best is None or run["best"]["score"] > best["score"]):

@@ -121,7 +121,8 @@ def read_pairs(dataset: Any, corpus: Any = None, qrels: Mapping[str, Any] | None
     Columns are found by name (``query``/``anchor``/``question``, ``positive``/``document``/
     ``passage``, ``query_id``/``qid``), else the first two text columns are query and positive.
     Queries without an id column are keyed by their text, so two rows with the same query text
-    are one query with two positives.
+    are one query with two positives. Queries are numbered in sorted key order, documents in
+    order of first appearance.
 
     Parameters
     ----------

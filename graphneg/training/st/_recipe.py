@@ -18,7 +18,7 @@ import numpy as np
 
 from ..._validation import check_choice, check_float, check_int
 from ...exceptions import GraphNegWarning
-from ...negatives import mine_hard_negatives
+from ...negatives import NegativeSelection, mine_hard_negatives
 from ._factory import BatchSamplerFactory, batch_sampler
 from ._losses import MaskedMultipleNegativesRankingLoss
 from ._pairs import PairTable, pair_graph, read_pairs, split_queries
@@ -30,7 +30,8 @@ class RecipeSettings:
     """Settings of the recipe; the defaults are what the fine-tunes in ``examples/RESULTS.md`` measured.
 
     Nothing here is meant to be chosen per corpus: the stopping point is chosen on the dev
-    slice (the best of ``num_evaluations`` checkpoints, or the starting model), and so is the
+    slice (the best of the checkpoints, training stopped once a whole epoch brings no better
+    one, or the starting model), and so is the
     learning rate when ``learning_rates`` holds several.
 
     Attributes
@@ -51,21 +52,27 @@ class RecipeSettings:
         Loss mask: candidates the teacher scores above the positive plus this margin.
     walk_k, walk_skip, walk_restart : int, int, float, default=30, 20, 0.1
         The pair graph's rank window and the walk's restart probability (skip 20: within the
-        dev-split noise of the best on both SciFact and NFCorpus, ``tune_graph_dev.py``).
+        dev-split noise of the best skip on both SciFact and NFCorpus, in the dev sweeps
+        ``examples/results/*_dev_graph_sweep.json``; never chosen on a test split).
     learning_rates : tuple of float, default=(2e-5,)
         Candidates tried one after the other; the best on the dev slice wins.
+    max_epochs : int, default=3
+        The longest run; training stops early once ``evaluations_per_epoch`` dev evaluations
+        in a row (one epoch) bring no better checkpoint.
     min_steps : int, default=20
-        Epochs are added (up to ``max_epochs``) until the run has this many optimiser steps,
-        so that a small dataset trains at all; one epoch otherwise.
-    max_epochs : int, default=10
-    num_evaluations : int, default=4
-        Dev evaluations (and checkpoints) per run.
+        A dataset with fewer optimiser steps than this in ``max_epochs`` gets more epochs
+        (up to 10), so that a small dataset trains at all.
+    evaluations_per_epoch : int, default=4
+        Dev evaluations (and checkpoints) per epoch.
     dev_fraction : float, default=0.2
         Share of the distinct training queries in the dev slice (at most 1,000 queries).
     dev_corpus_size : int, default=2000
         Documents the dev evaluator ranks: the dev positives, each dev query's top 30 teacher
         candidates, then a seeded sample.
     temperature : float, default=0.05
+    refresh_every : int or None, default=None
+        Re-mine the negatives (and rebuild the walk graph) from the student every this many
+        steps (:class:`RefreshNegativesCallback`); None keeps the teacher's, as measured.
     bf16 : bool, default=False
         Mixed precision (CUDA with bf16, or a CPU with AMX).
 
@@ -86,20 +93,23 @@ class RecipeSettings:
     walk_skip: int = 20
     walk_restart: float = 0.1
     learning_rates: tuple[float, ...] = (2e-5,)
+    max_epochs: int = 3
     min_steps: int = 20
-    max_epochs: int = 10
-    num_evaluations: int = 4
+    evaluations_per_epoch: int = 4
     dev_fraction: float = 0.2
     dev_corpus_size: int = 2000
     temperature: float = 0.05
+    refresh_every: int | None = None
     bf16: bool = False
 
     def __post_init__(self) -> None:
         check_choice(self.batches, "batches", ("walk", "random", "community", "topic"))
         for name in ("batch_size", "num_negatives", "range_max", "walk_k", "min_steps", "max_epochs",
-                     "num_evaluations", "dev_corpus_size"):
+                     "evaluations_per_epoch", "dev_corpus_size"):
             check_int(getattr(self, name), name)
         check_int(self.walk_skip, "walk_skip", min_value=0)
+        if self.refresh_every is not None:
+            check_int(self.refresh_every, "refresh_every")
         check_float(self.dev_fraction, "dev_fraction", min_value=0.0, max_value=1.0, max_inclusive=False)
         if not self.learning_rates:
             raise ValueError("`learning_rates` needs at least one value.")
@@ -146,6 +156,10 @@ class Recipe:
         """The dev metric the checkpoints are chosen by (nDCG@10)."""
         return None if self.evaluator is None else self.evaluator.primary_metric
 
+    def _patience(self) -> int:
+        per_epoch = max(1, math.ceil(self.table.num_pairs / self.settings.batch_size))
+        return max(1, math.ceil(per_epoch / max(1, self.args.eval_steps)))
+
     def trainer(self, model: Any, learning_rate: float | None = None) -> Any:
         """A ``SentenceTransformerTrainer`` over these pieces (``learning_rate`` overrides the args')."""
         from sentence_transformers import SentenceTransformerTrainer
@@ -153,10 +167,24 @@ class Recipe:
         args = self.args
         if learning_rate is not None:
             args.learning_rate = float(learning_rate)
-        callbacks = [_EvaluateAtEnd()] if self.evaluator is not None else []
+        callbacks: list[Any] = []
+        if self.evaluator is not None:
+            from transformers import EarlyStoppingCallback
+
+            # one epoch of evaluations without a better checkpoint ends the run
+            callbacks = [_EvaluateAtEnd(), EarlyStoppingCallback(early_stopping_patience=self._patience())]
+        refresh = None
+        if self.settings.refresh_every is not None:
+            from ._refresh import RefreshNegativesCallback
+
+            refresh = RefreshNegativesCallback(self, self.settings.refresh_every)
+            callbacks.append(refresh)
         self.loss.model = model
-        return SentenceTransformerTrainer(model=model, args=args, train_dataset=self.train_dataset, loss=self.loss,
-                                          evaluator=self.evaluator, callbacks=callbacks)
+        trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=self.train_dataset,
+                                             loss=self.loss, evaluator=self.evaluator, callbacks=callbacks)
+        if refresh is not None:  # each batch reads the current negatives
+            trainer.data_collator = refresh.collate(trainer.data_collator)
+        return trainer
 
 
 def _mine(table: PairTable, tq: np.ndarray, td: np.ndarray, s: RecipeSettings) -> tuple[np.ndarray, dict[str, Any]]:
@@ -166,8 +194,9 @@ def _mine(table: PairTable, tq: np.ndarray, td: np.ndarray, s: RecipeSettings) -
     range_max = max(min(s.range_max, td.shape[0] - 1), s.num_negatives)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GraphNegWarning)  # shortfalls are counted in the report
-        hn = mine_hard_negatives(tq[queries], td, positives, num_negatives=s.num_negatives,
-                                 relative_margin=s.relative_margin, range_max=range_max)
+        selection = NegativeSelection(num_negatives=s.num_negatives, relative_margin=s.relative_margin,
+                                      range_max=range_max)
+        hn = mine_hard_negatives(tq[queries], td, positives, selection)
     info = {"queries": int(queries.size), "short_queries": int(hn.n_short),
             "negatives_found": int((hn.indices >= 0).sum()), "skipped": dict(hn.skipped)}
     return hn.indices[inverse], info
@@ -205,11 +234,10 @@ def _sampler(table: PairTable, tq: np.ndarray, td: np.ndarray, s: RecipeSettings
 
 
 def _schedule(num_pairs: int, s: RecipeSettings) -> tuple[int, int, int]:
-    """``(epochs, total_steps, eval_steps)``: one epoch, or more until ``min_steps``."""
+    """``(epochs, total_steps, eval_steps)``: ``max_epochs``, more (up to 10) until ``min_steps``."""
     per_epoch = max(1, math.ceil(num_pairs / s.batch_size))
-    epochs = int(min(s.max_epochs, max(1, math.ceil(s.min_steps / per_epoch))))
-    total = per_epoch * epochs
-    return epochs, total, max(1, math.ceil(total / s.num_evaluations))
+    epochs = max(s.max_epochs, min(10, math.ceil(s.min_steps / per_epoch)))
+    return epochs, per_epoch * epochs, max(1, math.ceil(per_epoch / s.evaluations_per_epoch))
 
 
 def _training_args(output_dir: str, table: PairTable, factory: Any, metric: str | None, s: RecipeSettings,
