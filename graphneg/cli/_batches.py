@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..training._plans import CommunityPlan, RandomPlan, TopicPlan  # the samplers' logic, without torch
+from ..training._plans import epoch_batches, random_epoch  # the samplers' logic, without torch
 from ._batches_io import write_batches
 from ._common import (
     CliError,
@@ -116,15 +116,14 @@ def run(args: argparse.Namespace) -> int:
             log("no --embeddings: the diagnostics leave out mean cosine (they compare batches on the "
                 "graph and the labels only); give --embeddings for it", args.quiet)
         graph, comm = _graph_and_communities(args, X, ids, saved)
-        sampler = _sampler(args, comm)  # refuses an empty epoch before writing
-        batches = sampler.batches()
-        control = RandomPlan(graph.shape[0], args.batch_size, drop_last=args.drop_last, seed=args.seed)
-        control.set_epoch(args.epoch)
+        batches, packing = _plan(args, comm)  # refuses an empty epoch before writing
+        control = random_epoch(graph.shape[0], args.batch_size, drop_last=args.drop_last, seed=args.seed,
+                               epoch=args.epoch)
         write_batches(args.output, batches, ids)
         log(f"wrote {len(batches)} batches to {args.output} "
-            f"(packing={getattr(sampler, 'packing', 'tas')}) in {time.perf_counter() - t0:.1f}s", args.quiet)
+            f"(packing={packing}) in {time.perf_counter() - t0:.1f}s", args.quiet)
         kw = dict(embeddings=X, labels=labels, graph=citations if citations is not None else graph)
-        stats = {"graphneg": gn.batch_stats(batches, **kw), "random": gn.batch_stats(control.batches(), **kw)}
+        stats = {"graphneg": gn.batch_stats(batches, **kw), "random": gn.batch_stats(control, **kw)}
         print(format_table(stats))
         if args.stats_json:
             from ..io._atomic import atomic_write
@@ -317,17 +316,14 @@ def _communities(args: argparse.Namespace, graph: Any) -> np.ndarray:
     return comm
 
 
-def _sampler(args: argparse.Namespace, comm: np.ndarray) -> Any:
-    common = dict(mix_random=args.mix_random, drop_last=args.drop_last, seed=args.seed)
+def _plan(args: argparse.Namespace, comm: np.ndarray) -> tuple[list[np.ndarray], str]:
+    """The requested epoch's batches as the samplers plan them, and the packing used."""
     try:
-        if args.packing == "tas":
-            sampler = TopicPlan(comm, args.batch_size, clusters_per_batch=args.clusters_per_batch, **common)
-        else:
-            sampler = CommunityPlan(comm, args.batch_size, packing=args.packing, **common)
-        sampler.set_epoch(args.epoch)
-        len(sampler)  # plans the requested epoch: an empty one is refused here, before writing
+        return epoch_batches(
+            comm, args.batch_size, packing=args.packing, clusters_per_batch=args.clusters_per_batch,
+            mix_random=args.mix_random, drop_last=args.drop_last, seed=args.seed, epoch=args.epoch,
+        )
     except ValueError as err:
         if "leaves no batch" in str(err):
             raise CliError(f"--drop-last: {err}") from None
         raise
-    return sampler

@@ -116,16 +116,13 @@ def community_batches(communities: Any, batch_size: int, *, seed: int = 0, packi
     >>> [b.size for b in community_batches(np.repeat([0, 1], 4), 4)]
     [4, 4]
     """
-    from ..training._plans import CommunityPlan, TopicPlan  # the samplers' logic, without torch
+    from ..training._plans import epoch_batches  # the samplers' logic, without torch
 
-    labels = np.asarray(communities)
-    common = dict(mix_random=mix_random, drop_last=drop_last, seed=seed)
-    if packing == "tas":
-        plan: Any = TopicPlan(labels, batch_size, clusters_per_batch=clusters_per_batch, **common)
-    else:
-        plan = CommunityPlan(labels, batch_size, packing=packing, **common)
-    plan.set_epoch(epoch)
-    return plan.batches()
+    batches, _ = epoch_batches(
+        np.asarray(communities), batch_size, packing=packing, clusters_per_batch=clusters_per_batch,
+        mix_random=mix_random, drop_last=drop_last, seed=seed, epoch=epoch,
+    )
+    return batches
 
 
 def _k_sweep(embeddings: Any, knn: Mapping[str, Any], show_progress: bool) -> dict[str, Any]:

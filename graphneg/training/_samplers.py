@@ -1,19 +1,25 @@
-"""PyTorch batch samplers: each is a ``torch.utils.data.Sampler[list[int]]`` over a torch-free
-batch plan of :mod:`._plans`, whose docstring states the contract they all keep (exact ``len``
-on every rank, disjoint ranks, batches a function of ``(seed, epoch)``, ``drop_last`` never
-silent). Pass one as ``DataLoader(dataset, batch_sampler=sampler)``.
+"""PyTorch batch samplers over communities, topics or random batches: each is a
+``torch.utils.data.Sampler[list[int]]`` with one base, :class:`._sampler_base._PlannedSampler`
+(epochs, ``len``, DDP shards), and plans one epoch's global batches in ``_global_batches``.
+Pass one as ``DataLoader(dataset, batch_sampler=sampler)``; the contract they all keep is in
+:mod:`._plans`.
 """
 
 from __future__ import annotations
 
-import numpy as np  # noqa: F401 - the examples use it
-from torch.utils.data import Sampler
+from typing import Any, Literal
 
-from ._plans import CommunityPlan, RandomPlan, TopicPlan, sampler_parameters
+import numpy as np
+
+from .._groups import Groups
+from .._validation import check_bool, check_choice, check_float, check_int, check_labels
+from ..similarity._batches import cluster_batches, packed_batches, random_batches, topic_batches
+from ..similarity._conflicts import ConflictSpec
+from ._plans import PACKINGS, Shard, check_sampler_keywords, choose_packing, num_items
+from ._sampler_base import _PlannedSampler
 
 
-@sampler_parameters
-class RandomBatchSampler(RandomPlan, Sampler[list[int]]):
+class RandomBatchSampler(_PlannedSampler):
     """Random batches: the control arm for every experiment.
 
     Parameters
@@ -25,7 +31,10 @@ class RandomBatchSampler(RandomPlan, Sampler[list[int]]):
     strata : array-like of shape (num_items,), default=None
         Never mix groups (e.g. tasks) in one batch: the GritLM/B3 same-task baseline. Each
         stratum ends in its own short batch.
-    {sampler_parameters}
+    drop_last, seed, num_replicas, rank, shard
+        The options every sampler shares (:mod:`graphneg.training`): drop short batches,
+        base seed, DDP world size and rank (``None``: from the process group), and how
+        ranks share a global batch (``'batches'`` or ``'slice'``).
 
     Examples
     --------
@@ -37,9 +46,23 @@ class RandomBatchSampler(RandomPlan, Sampler[list[int]]):
     True
     """
 
+    @check_sampler_keywords
+    def __init__(
+        self, data: Any, batch_size: int, *, strata: Any = None, drop_last: bool = False, seed: int = 0,
+        num_replicas: int | None = None, rank: int | None = None, shard: Shard = "batches",
+    ) -> None:
+        super().__init__(num_items(data), batch_size, strata=strata, drop_last=drop_last, seed=seed,
+                         num_replicas=num_replicas, rank=rank, shard=shard)
+        self._rank_batches()  # validate now, not at the first epoch
 
-@sampler_parameters
-class CommunityBatchSampler(CommunityPlan, Sampler[list[int]]):
+    def _global_batches(self, epoch: int) -> list[np.ndarray]:
+        return random_batches(
+            self.num_items, self.batch_size, seed=self.seed, epoch=epoch, drop_last=self.drop_last,
+            strata=self.strata,
+        )
+
+
+class CommunityBatchSampler(_PlannedSampler):
     """Batches built from graph communities (B3 and Leiden packing).
 
     Use with in-batch-negative losses (InfoNCE / MultipleNegativesRankingLoss, CachedMNRL):
@@ -66,8 +89,23 @@ class CommunityBatchSampler(CommunityPlan, Sampler[list[int]]):
         Share of each batch swapped with random items.
     strata : array-like of shape (num_items,), default=None
         Never mix strata (tasks, sources) in one batch.
-    {conflicts_parameter}
-    {sampler_parameters}
+    conflicts : dict, optional
+        Conflict-free packing: item ``i`` is the training pair ``(query_items[i],
+        positive_items[i])``, and no batch may hold two pairs where one's positive is the
+        other's positive, a known positive of the other's query, or (with ``graph``) within
+        ``hops`` hops of it. Keys: ``'query_items'``, ``'positive_items'`` (required, one per
+        item), ``'known_positives'`` (sparse ``(n_queries, n_items)``, int array or id lists),
+        ``'graph'`` and ``'hops'`` (default 1), ``'max_rounds'`` (default 200): the arguments of
+        :func:`graphneg.conflict_free_batches`, which repairs every epoch's batches (after DDP
+        balancing, swapping items between batches of one stratum; seeded by ``(seed, epoch)``).
+        ``len``, batch sizes, the items of an epoch and the DDP shards are those of the plan
+        without the option; :attr:`last_conflict_report` holds the
+        :class:`~graphneg.ConflictReport` of the epoch planned last, and a GraphNegWarning
+        (once per labelling) counts conflicts left in place. Validated only when given.
+    drop_last, seed, num_replicas, rank, shard
+        The options every sampler shares (:mod:`graphneg.training`): drop short batches,
+        base seed, DDP world size and rank (``None``: from the process group), and how
+        ranks share a global batch (``'batches'`` or ``'slice'``).
 
     Attributes
     ----------
@@ -105,9 +143,61 @@ class CommunityBatchSampler(CommunityPlan, Sampler[list[int]]):
     (2, 0)
     """
 
+    @check_sampler_keywords
+    def __init__(
+        self, labels: Any, batch_size: int, *, packing: Literal["auto", "b3", "bfd", "fill"] = "auto",
+        fixed_composition: bool = False, mix_random: float = 0.0, strata: Any = None,
+        conflicts: ConflictSpec | None = None, drop_last: bool = False, seed: int = 0,
+        num_replicas: int | None = None, rank: int | None = None, shard: Shard = "batches",
+    ) -> None:
+        self.labels = check_labels(labels, "labels")
+        super().__init__(self.labels.size, batch_size, drop_last=drop_last, seed=seed, num_replicas=num_replicas,
+                         rank=rank, shard=shard, strata=strata, conflicts=conflicts)
+        self.mix_random = check_float(mix_random, "mix_random", min_value=0.0, max_value=1.0)
+        self.requested_packing = check_choice(packing, "packing", PACKINGS)
+        self.fixed_composition = check_bool(fixed_composition, "fixed_composition")
+        self._replan(self._set_labels, self.labels)  # validate labels/batch_size now, not at the first epoch
 
-@sampler_parameters
-class TopicBatchSampler(TopicPlan, Sampler[list[int]]):
+    def refresh(self, labels: Any) -> None:
+        """Swap in new labels (e.g. communities re-mined with the current model, ANCE/NGAME).
+
+        The number of items must stay the same. The batches of the current epoch are
+        re-planned at the next :meth:`__iter__` (call it at an epoch boundary: an epoch
+        already being iterated keeps its batches). A failed refresh leaves the sampler as
+        it was.
+
+        Parameters
+        ----------
+        labels : array-like of shape (num_items,)
+            The new community of every item.
+
+        Examples
+        --------
+        >>> s = CommunityBatchSampler(np.zeros(4, dtype=int), 2, seed=0)
+        >>> s.refresh(np.repeat([0, 1], 2))
+        >>> sorted(sorted(set(s.labels[b].tolist())) for b in s)
+        [[0], [1]]
+        """
+        self._replan(self._set_labels, check_labels(labels, "labels", n_items=self.num_items))
+
+    def _set_labels(self, labels: np.ndarray) -> None:
+        self.packing = choose_packing(
+            labels, self.batch_size, self.requested_packing, drop_last=self.drop_last, strata=self.strata,
+            fixed_composition=self.fixed_composition,
+        )
+        self.labels = labels
+        self._groups = Groups.of(labels)  # grouping once; each epoch is then O(n)
+
+    def _global_batches(self, epoch: int) -> list[np.ndarray]:
+        common = dict(
+            seed=self.seed, epoch=epoch, drop_last=self.drop_last, mix_random=self.mix_random, strata=self.strata
+        )
+        if self.packing == "b3":
+            return cluster_batches(self._groups, self.batch_size, fixed_composition=self.fixed_composition, **common)
+        return packed_batches(self._groups, self.batch_size, fill=self.packing == "fill", **common)
+
+
+class TopicBatchSampler(_PlannedSampler):
     """TAS-Balanced topic-aware batches: each batch from ``clusters_per_batch`` random clusters.
 
     Use with in-batch-negative or distillation losses (TAS pairs it with Margin-MSE, which
@@ -125,8 +215,14 @@ class TopicBatchSampler(TopicPlan, Sampler[list[int]]):
         Share of each batch swapped with random items.
     strata : array-like of shape (num_items,), default=None
         Never mix strata in one batch.
-    {conflicts_parameter}
-    {sampler_parameters}
+    conflicts : dict, optional
+        Conflict-free packing, as :class:`CommunityBatchSampler`'s ``conflicts``: no batch
+        holds two training pairs where one's positive is the other's positive or a known
+        positive (or graph neighbour) of its query.
+    drop_last, seed, num_replicas, rank, shard
+        The options every sampler shares (:mod:`graphneg.training`): drop short batches,
+        base seed, DDP world size and rank (``None``: from the process group), and how
+        ranks share a global batch (``'batches'`` or ``'slice'``).
 
     Attributes
     ----------
@@ -147,3 +243,47 @@ class TopicBatchSampler(TopicPlan, Sampler[list[int]]):
     >>> [len(set(spec["query_items"][b].tolist())) for b in sampler]  # no query twice
     [4, 4, 4]
     """
+
+    @check_sampler_keywords
+    def __init__(
+        self, labels: Any, batch_size: int, *, clusters_per_batch: int = 1, mix_random: float = 0.0,
+        strata: Any = None, conflicts: ConflictSpec | None = None, drop_last: bool = False, seed: int = 0,
+        num_replicas: int | None = None, rank: int | None = None, shard: Shard = "batches",
+    ) -> None:
+        labels = check_labels(labels, "labels")
+        super().__init__(
+            labels.size, batch_size, strata=strata, conflicts=conflicts,
+            drop_last=drop_last, seed=seed, num_replicas=num_replicas, rank=rank, shard=shard,
+        )
+        self.mix_random = check_float(mix_random, "mix_random", min_value=0.0, max_value=1.0)
+        self.clusters_per_batch = check_int(clusters_per_batch, "clusters_per_batch")
+        self._replan(self._set_labels, labels)  # validate now, not at the first epoch
+
+    def refresh(self, labels: Any) -> None:
+        """Swap in new topic labels over the same items (e.g. re-clustered embeddings).
+
+        The current epoch is re-planned at the next :meth:`__iter__`; a failed refresh
+        leaves the sampler as it was.
+
+        Parameters
+        ----------
+        labels : array-like of int, one topic per item
+
+        Examples
+        --------
+        >>> s = TopicBatchSampler([0] * 6, 3)
+        >>> s.refresh([0, 1] * 3)  # odd items one topic, even ones the other
+        >>> sorted(s.labels[b].tolist() for b in s)
+        [[0, 0, 0], [1, 1, 1]]
+        """
+        self._replan(self._set_labels, check_labels(labels, "labels", n_items=self.num_items))
+
+    def _set_labels(self, labels: np.ndarray) -> None:
+        self.labels = labels
+        self._groups = Groups.of(labels)  # grouping once; each epoch is then O(n)
+
+    def _global_batches(self, epoch: int) -> list[np.ndarray]:
+        return topic_batches(
+            self._groups, self.batch_size, clusters_per_batch=self.clusters_per_batch, seed=self.seed, epoch=epoch,
+            drop_last=self.drop_last, mix_random=self.mix_random, strata=self.strata,
+        )

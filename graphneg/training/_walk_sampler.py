@@ -8,22 +8,18 @@ function of ``(seed, epoch)``, identical DDP sharding).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-from torch.utils.data import Sampler
 
 from .._sparse import graph_pattern
 from .._validation import check_bool
 from ..similarity._walk_batches import check_walk_options, walk_epoch
-from ._plans import PlannedBatches, SamplerOptions, sampler_parameters
-
-if TYPE_CHECKING:
-    from typing_extensions import Unpack
+from ._plans import Shard, check_sampler_keywords
+from ._sampler_base import _PlannedSampler
 
 
-@sampler_parameters
-class RandomWalkBatchSampler(PlannedBatches, Sampler[list[int]]):
+class RandomWalkBatchSampler(_PlannedSampler):
     r"""Batches grown by random walks with restart over a proximity graph (BatchSampler).
 
     Each batch starts at a random node not yet used in the epoch and takes the unused nodes
@@ -48,7 +44,8 @@ class RandomWalkBatchSampler(PlannedBatches, Sampler[list[int]]):
         jumps at once when no unused node is reachable, so a large value is cheap.
     directed : bool, default=False
         Walk stored (out-)edges only, as the paper's code does.
-    {sampler_parameters}
+    drop_last, seed, num_replicas, rank, shard
+        The options every sampler shares (:mod:`graphneg.training`); no ``strata``.
 
     Notes
     -----
@@ -73,21 +70,16 @@ class RandomWalkBatchSampler(PlannedBatches, Sampler[list[int]]):
     [2, 2]
     """
 
-    _name = "RandomWalkBatchSampler"
-
+    @check_sampler_keywords
     def __init__(
-        self,
-        graph: Any,
-        batch_size: int,
-        *,
-        restart: float = 0.1,
-        patience: int = 32,
-        directed: bool = False,
-        **options: Unpack[SamplerOptions],
+        self, graph: Any, batch_size: int, *, restart: float = 0.1, patience: int = 32, directed: bool = False,
+        drop_last: bool = False, seed: int = 0, num_replicas: int | None = None, rank: int | None = None,
+        shard: Shard = "batches",
     ) -> None:
         self.directed = check_bool(directed, "directed")
         adjacency = graph_pattern(graph, directed=self.directed)
-        super().__init__(adjacency.shape[0], batch_size, **options)
+        super().__init__(adjacency.shape[0], batch_size, drop_last=drop_last, seed=seed, num_replicas=num_replicas,
+                         rank=rank, shard=shard)
         self.restart, self.patience = check_walk_options(restart, patience)
         self._replan(self._set_adjacency, adjacency)  # validate now, not at the first epoch
 

@@ -15,7 +15,6 @@ torch = pytest.importorskip("torch")
 from graphneg import ConflictReport, batch_conflicts  # noqa: E402
 from graphneg.exceptions import GraphNegWarning  # noqa: E402
 from graphneg.training import CommunityBatchSampler, TopicBatchSampler  # noqa: E402
-from graphneg.training._plans import CONFLICTS_PARAMETER, CommunityPlan  # noqa: E402
 
 EPOCHS = range(3)
 CONFIGS = {
@@ -174,7 +173,7 @@ def test_unresolvable_conflicts_warn_once_with_counts():
 def test_refresh_keeps_the_option_and_a_failed_refresh_restores():
     q, d = np.repeat(np.arange(6), 2), np.arange(12)
     spec = {"query_items": q, "positive_items": d}
-    s = CommunityPlan(np.repeat(np.arange(3), 4), 4, conflicts=spec)
+    s = CommunityBatchSampler(np.repeat(np.arange(3), 4), 4, conflicts=spec)
     first, report = list(s), s.last_conflict_report
     s.refresh(q)  # one query per community: the repair must split every community
     assert batch_conflicts(list(s), q, d).size == 0 and s.last_conflict_report.moved > 0
@@ -209,7 +208,7 @@ def test_conflicts_are_validated_when_given():
 
 def test_docstrings_document_the_option():
     for cls in (CommunityBatchSampler, TopicBatchSampler):
-        assert CONFLICTS_PARAMETER in cls.__doc__ and "{conflicts_parameter}" not in cls.__doc__
+        assert "\n    conflicts : dict, optional\n" in cls.__doc__
         assert "last_conflict_report" in cls.__doc__
 
 
