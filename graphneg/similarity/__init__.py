@@ -13,7 +13,7 @@ another pair's known positive. The batches are served to a training loop by the 
 
 from __future__ import annotations
 
-from ._backends import HNSW, IVF, NNDescent
+from ._backends import HNSW, IVF, NNDescent, SearchReport, record_searches
 from ._batches import cluster_batches, mix_random_items, packed_batches, random_batches, topic_batches
 from ._communities import communities, exact_size, relabel, to_igraph
 from ._conflicts import ConflictReport, batch_conflicts, conflict_free_batches
@@ -29,6 +29,8 @@ __all__ = [
     "IVF",
     "HNSW",
     "NNDescent",
+    "SearchReport",
+    "record_searches",
     "symmetrize",
     "communities",
     "exact_size",

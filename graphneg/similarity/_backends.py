@@ -9,14 +9,17 @@ either form into ``(name, options)``, resolving ``'auto'`` from the input size a
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import asdict, dataclass, field
 from typing import Any, Union
 
 import numpy as np
 
 from .._optional import optional_import
-from .._validation import check_choice, check_int
+from .._validation import check_bool, check_choice, check_int
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +50,14 @@ class IVF:
         Lloyd steps.
     train_size : int, default=None
         Rows of the k-means sample; ``None`` is ``max(32 nlist, 10,000)``.
+    adaptive : bool, default=None
+        Raise ``nprobe`` until the recall measured on the search's ``recall_sample`` rows
+        reaches its ``min_recall`` (:func:`graphneg.knn_search`): each round predicts the
+        ``nprobe`` the sampled rows need (the probe rank of their exact neighbours' lists),
+        scans only the lists not yet scanned, and measures again; ``nprobe`` is then where it
+        starts. ``None``: adaptive when ``nprobe`` is ``None`` (as with ``backend='auto'``),
+        a fixed ``nprobe`` otherwise (a recall below ``min_recall`` then only warns).
+        What it took is logged and recorded (:func:`record_searches`).
 
     See Also
     --------
@@ -56,7 +67,7 @@ class IVF:
     Examples
     --------
     >>> IVF(nlist=64, nprobe=4)
-    IVF(nlist=64, nprobe=4, seed=0, kmeans_iterations=10, train_size=None)
+    IVF(nlist=64, nprobe=4, seed=0, kmeans_iterations=10, train_size=None, adaptive=None)
     >>> IVF(nlist=8, nprobe=9)
     Traceback (most recent call last):
     ...
@@ -68,10 +79,13 @@ class IVF:
     seed: int = 0
     kmeans_iterations: int = 10
     train_size: int | None = None
+    adaptive: bool | None = None
 
     def __post_init__(self) -> None:
         from ._ivf import check_ivf_options
 
+        if self.adaptive is not None:
+            object.__setattr__(self, "adaptive", check_bool(self.adaptive, "IVF.adaptive"))
         extra = {"seed": self.seed, "kmeans_iterations": self.kmeans_iterations}
         if self.train_size is not None:
             extra["train_size"] = self.train_size
@@ -166,37 +180,112 @@ def resolve_backend(backend: Any, precision: str, size: tuple[int, int, int], me
 
 def _auto_backend(size: tuple[int, int, int], metric: str = "cosine") -> str:
     """The backend of ``backend='auto'`` for ``size = (n_queries, n_targets, dim)``: exact up to
-    ``AUTO_EXACT_MAX`` targets; beyond, from what the CPU supports (never from timing), the
-    fastest measured at recall@20 >= 0.95.
+    ``AUTO_EXACT_MAX`` targets; beyond, ``'ivf'`` with an adaptive ``nprobe``, the one index
+    whose search effort is raised in place until the sampled recall reaches ``min_recall``
+    (the lists already scanned are kept). pynndescent and faiss HNSW stay available by name:
+    at their defaults they missed the target on a 1M continuum (pynndescent 0.787, issue 24)
+    and have no such knob to raise without searching again.
 
-    >>> _auto_backend((1000, 1000, 384))
-    'exact'
+    >>> _auto_backend((1000, 1000, 384)), _auto_backend((1000, 10**6, 384))
+    ('exact', 'ivf')
     """
     n_targets = size[1]
     if n_targets <= AUTO_EXACT_MAX:
         return "exact"
-    import importlib.util
-
     from ._search import cpu_route
 
-    # where the CPU multiplies bf16 natively, 'ivf' scans its lists in bf16 tiles, measured
-    # faster than pynndescent (and its numba JIT) and faiss IVFFlat (benchmarks/README.md)
     bf16 = cpu_route("fp32", metric, size) == "certified"
-    for name, module in () if bf16 else (("pynndescent", "pynndescent"), ("faiss-hnsw", "faiss")):
-        if importlib.util.find_spec(module) is not None:
-            logger.info("backend='auto': %d targets > %d, using %s", n_targets, AUTO_EXACT_MAX, name)
-            return name
-    logger.info("backend='auto': %d targets > %d, using ivf%s", n_targets, AUTO_EXACT_MAX,
-                " (bf16 list scans)" if bf16 else "")
+    logger.info("backend='auto': %d targets > %d, using ivf (adaptive nprobe%s)", n_targets, AUTO_EXACT_MAX,
+                ", bf16 list scans" if bf16 else "")
     return "ivf"
 
 
 def ivf_options(options: IVF) -> dict[str, Any]:
     """The keyword options of :func:`graphneg.similarity._ivf.ivf_search`."""
     out = asdict(options)
+    del out["adaptive"]
     if out["train_size"] is None:
         del out["train_size"]
     return out
+
+
+@dataclass
+class SearchReport:
+    """What an approximate search took to reach (or not) its recall target.
+
+    Attributes
+    ----------
+    backend : str
+        ``'ivf'``, ``'faiss-hnsw'`` or ``'pynndescent'`` (``'auto'`` resolved).
+    recall : float or None
+        Recall measured on ``sample`` seeded rows (ties counted, :func:`graphneg.knn_recall`);
+        ``None`` when not measured (``recall_sample=0``).
+    sample : int
+        Rows the recall was measured on.
+    min_recall : float
+        The target.
+    met : bool or None
+        ``recall >= min_recall`` (``None`` when not measured).
+    nlist, nprobe : int or None
+        IVF only: lists, and the probes of the final scan.
+    rounds : list of (nprobe, recall)
+        IVF only: each scan's ``nprobe`` and the sampled recall after it (one round when the
+        first ``nprobe`` sufficed or ``nprobe`` was fixed).
+    what : str
+        The search (``'knn_search'``, ``'mine_hard_negatives'``).
+
+    Examples
+    --------
+    >>> SearchReport("ivf", 0.97, 1000, 0.95, True, 100, 8, [(8, 0.97)]).met
+    True
+    """
+
+    backend: str
+    recall: float | None
+    sample: int
+    min_recall: float
+    met: bool | None
+    nlist: int | None = None
+    nprobe: int | None = None
+    rounds: list[tuple[int, float]] = field(default_factory=list)
+    what: str = "knn_search"
+
+
+_REPORTS: ContextVar[list[SearchReport] | None] = ContextVar("graphneg_search_reports", default=None)
+
+
+@contextlib.contextmanager
+def record_searches() -> Iterator[list[SearchReport]]:
+    """Collect a :class:`SearchReport` of every approximate search made in the block.
+
+    Returns
+    -------
+    list of SearchReport
+        Filled as the searches run (a context variable: only this thread's or task's searches).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import graphneg as gn
+    >>> X = np.random.default_rng(0).normal(size=(400, 8)).astype(np.float32)
+    >>> with record_searches() as reports:
+    ...     _ = gn.knn_search(X, 5, backend=gn.IVF(nlist=8), recall_sample=100)
+    >>> reports[0].backend, reports[0].met
+    ('ivf', True)
+    """
+    reports: list[SearchReport] = []
+    token = _REPORTS.set(reports)
+    try:
+        yield reports
+    finally:
+        _REPORTS.reset(token)
+
+
+def record(report: SearchReport) -> None:
+    """Add ``report`` to the enclosing :func:`record_searches` blocks' list, if any."""
+    reports = _REPORTS.get()
+    if reports is not None:
+        reports.append(report)
 
 
 def approximate_search(

@@ -212,35 +212,107 @@ def ivf_search(
     >>> bool((idx[:, 0] == np.arange(300)).all())  # every item finds itself first
     True
     """
-    m = T.shape[0]
-    C = train_centroids(T, min(nlist or default_nlist(m), m), metric, seed=seed,
-                        kmeans_iterations=kmeans_iterations, train_size=train_size)
-    nprobe = min(nprobe or default_nprobe(nlist or default_nlist(m)), C.shape[0])
-    probes = nearest_lists(X, C, nprobe, metric, show_progress)
-    labels = probes[:, 0] if self_search else nearest_lists(T, C, 1, metric)[:, 0]
-    members, m_bounds = _inverted(labels, C.shape[0])
-    sweeps = Sweeps(probes, C.shape[0])
-    del probes
-    scoring = list_scoring(X, T, metric)
-    width = min(candidate_width(want, scoring), m)
-    _, cand = _scan_lists(X, T, width, metric, scoring, members, m_bounds, sweeps, show_progress)
-    del sweeps
-    t_sq = (T * T).sum(1) if metric == "euclidean" else None
-    # one canonical fp32 re-scoring of each query's survivors (ties by ascending id), in row
-    # chunks: its sort keys would otherwise add ~0.7 GB of temporaries at 1M rows
-    best_v = np.empty((X.shape[0], want), dtype=np.float32)
-    best_i = np.empty((X.shape[0], want), dtype=np.int64)
-    for r0 in range(0, X.shape[0], _RESCORE_ROWS):
-        r1 = min(r0 + _RESCORE_ROWS, X.shape[0])
-        best_v[r0:r1], best_i[r0:r1] = rescore_top(X[r0:r1], T, cand[r0:r1], want, t_sq)
-    del cand
-    short = np.flatnonzero(best_i[:, -1] < 0)  # probed lists held fewer than want targets
-    if short.size:
-        # rare (tiny or lopsided lists): a view's unit targets are made in full only here
-        Ta = T if isinstance(T, np.ndarray) else T[:]
-        for start, stop, vals, idx in tiled_blocks(X[short], Ta, want, False, t_sq, False, "IVF fallback"):
-            best_v[short[start:stop]], best_i[short[start:stop]] = vals, idx
-    return best_v, best_i
+    index = IVFIndex(X, T, want, metric, self_search=self_search, nlist=nlist, seed=seed,
+                     kmeans_iterations=kmeans_iterations, train_size=train_size, show_progress=show_progress)
+    index.scan(nprobe or default_nprobe(nlist or default_nlist(T.shape[0])))
+    return index.top()
+
+
+class IVFIndex:
+    """An inverted file and every query's running candidates, scanned to a growing ``nprobe``.
+
+    ``scan(p)`` scores each query against its ``p`` nearest lists; a later ``scan(p2)`` with
+    ``p2 > p`` scores only the lists of probe ranks ``p .. p2 - 1`` and merges them into the
+    candidates kept so far, so raising ``nprobe`` until a recall target holds costs what the
+    final ``nprobe`` costs in one scan (plus one probe search per round). ``top(rows)``
+    re-scores the candidates (canonical fp32 scores, ties by ascending id) of some or all rows.
+    The probe ranking is the canonical one (:func:`nearest_lists`), so the first ``p`` probes
+    of a longer ranking are the ``p`` of a shorter one: the lists scanned in rounds are those
+    of one scan.
+
+    >>> X = np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32)
+    >>> X /= np.linalg.norm(X, axis=1, keepdims=True)
+    >>> index = IVFIndex(X, X, 4, "cosine", self_search=True, nlist=8)
+    >>> index.scan(2); index.scan(8)
+    >>> _, idx = index.top()
+    >>> _, ref = ivf_search(X, X, 4, "cosine", self_search=True, nlist=8, nprobe=8)
+    >>> bool((idx == ref).all()), index.nprobe
+    (True, 8)
+    """
+
+    def __init__(
+        self, X: Any, T: Any, want: int, metric: str, *, self_search: bool = False, nlist: int | None = None,
+        seed: int = 0, kmeans_iterations: int = 10, train_size: int | None = None, show_progress: bool = False,
+    ) -> None:
+        m = T.shape[0]
+        self.X, self.T, self.want, self.metric = X, T, want, metric
+        self.self_search, self.show_progress = self_search, show_progress
+        self.C = train_centroids(T, min(nlist or default_nlist(m), m), metric, seed=seed,
+                                 kmeans_iterations=kmeans_iterations, train_size=train_size)
+        self.nlist = self.C.shape[0]
+        self.scoring = list_scoring(X, T, metric)
+        self.width = min(candidate_width(want, self.scoring), m)
+        self.nprobe = 0  # probe ranks scanned so far
+        self.labels: np.ndarray | None = None
+        self.members = self.m_bounds = None
+        n = X.shape[0]
+        self.cand_v = np.full((n, self.width), -np.inf, dtype=np.float32)
+        self.cand_i = np.full((n, self.width), -1, dtype=np.int64)
+        self.kth = np.full(n, -np.inf, dtype=np.float32)  # each row's width-th best so far
+
+    def scan(self, nprobe: int) -> None:
+        """Scan every query's probe ranks ``self.nprobe .. nprobe - 1`` (capped at ``nlist``)."""
+        nprobe = min(nprobe, self.nlist)
+        if nprobe <= self.nprobe:
+            return
+        probes = nearest_lists(self.X, self.C, nprobe, self.metric, self.show_progress)
+        if self.labels is None:
+            self.labels = probes[:, 0] if self.self_search else nearest_lists(self.T, self.C, 1, self.metric)[:, 0]
+            self.members, self.m_bounds = _inverted(self.labels, self.nlist)
+        sweeps = Sweeps(np.ascontiguousarray(probes[:, self.nprobe :]), self.nlist)
+        del probes
+        _scan_lists(self.X, self.T, self.metric, self.scoring, self.members, self.m_bounds, sweeps,
+                    self.show_progress, self.cand_v, self.cand_i, self.kth)
+        self.nprobe = nprobe
+
+    def list_ranks(self, rows: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Probe rank (0 = nearest) of each target's list for each of the given query rows:
+        ``targets`` is ``(len(rows), w)`` target ids; the rank a scan must reach to see them."""
+        xb = self.X[rows]
+        S = np.asarray(xb, dtype=np.float32) @ self.C.T
+        if self.metric == "euclidean":
+            S = 2 * S - (self.C * self.C).sum(1)
+        order = np.lexsort((np.broadcast_to(np.arange(self.nlist), S.shape), -S), axis=1)
+        rank = np.empty_like(order)
+        np.put_along_axis(rank, order, np.broadcast_to(np.arange(self.nlist), S.shape), axis=1)
+        assert self.labels is not None
+        return np.take_along_axis(rank, self.labels[targets], axis=1)
+
+    def top(self, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The canonical top ``want`` of the given rows (all rows for ``None``) from their
+        candidates; rows whose scanned lists held fewer than ``want`` targets are searched exactly."""
+        X, T, want = self.X, self.T, self.want
+        rows = np.arange(X.shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
+        t_sq = (T * T).sum(1) if self.metric == "euclidean" else None
+        # in row chunks: the sort keys would otherwise add ~0.7 GB of temporaries at 1M rows
+        best_v = np.empty((rows.size, want), dtype=np.float32)
+        best_i = np.empty((rows.size, want), dtype=np.int64)
+        for r0 in range(0, rows.size, _RESCORE_ROWS):
+            r = rows[r0 : r0 + _RESCORE_ROWS]
+            xb = X[r0 : r0 + r.size] if _is_range(r, r0) else X[r]
+            best_v[r0 : r0 + r.size], best_i[r0 : r0 + r.size] = rescore_top(xb, T, self.cand_i[r], want, t_sq)
+        short = np.flatnonzero(best_i[:, -1] < 0)  # scanned lists held fewer than want targets
+        if short.size:
+            # rare (tiny or lopsided lists): a view's unit targets are made in full only here
+            Ta = T if isinstance(T, np.ndarray) else T[:]
+            for start, stop, vals, idx in tiled_blocks(X[rows[short]], Ta, want, False, t_sq, False, "IVF fallback"):
+                best_v[short[start:stop]], best_i[short[start:stop]] = vals, idx
+        return best_v, best_i
+
+
+def _is_range(r: np.ndarray, r0: int) -> bool:
+    """``r`` is ``r0, r0 + 1, ...`` (a slice of the rows: read it without a gather)."""
+    return bool(np.array_equal(r, np.arange(r0, r0 + r.size)))
 
 
 def _inverted(labels: np.ndarray, n_lists: int) -> tuple[np.ndarray, np.ndarray]:
@@ -338,14 +410,12 @@ def _list_results(
 
 
 def _scan_lists(
-    X: Any, T: Any, want: int, metric: str, scoring: str, members: np.ndarray, m_bounds: np.ndarray,
-    sweeps: Sweeps, show_progress: bool,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Every query's running top ``want`` over its probed lists (``-inf`` / ``-1`` where short)."""
-    n = X.shape[0]
-    best_v = np.full((n, want), -np.inf, dtype=np.float32)
-    best_i = np.full((n, want), -1, dtype=np.int64)
-    kth = np.full(n, -np.inf, dtype=np.float32)  # each row's want-th best so far
+    X: Any, T: Any, metric: str, scoring: str, members: np.ndarray, m_bounds: np.ndarray, sweeps: Sweeps,
+    show_progress: bool, best_v: np.ndarray, best_i: np.ndarray, kth: np.ndarray,
+) -> None:
+    """Merge the sweeps' lists into every query's running top ``best_v.shape[1]`` (in place;
+    ``-inf`` / ``-1`` where short; ``kth``: each row's last kept score)."""
+    want = best_v.shape[1]
     score = _list_scorer(X, T, want, metric, scoring)
     results = _list_results(score, members, m_bounds, sweeps, kth)
     for q, vals, ids in progress(results, sweeps.n_jobs(m_bounds), show_progress, "IVF lists"):
@@ -359,4 +429,3 @@ def _scan_lists(
         best_v[q] = np.take_along_axis(cat_v, part, axis=1)
         best_i[q] = np.take_along_axis(cat_i, part, axis=1)
         kth[q] = best_v[q].min(axis=1)
-    return best_v, best_i

@@ -27,7 +27,7 @@ from .._validation import (
     safe_normalize,
 )
 from ..exceptions import GraphNegWarning
-from ._backends import Backend, approximate_search, ivf_options, resolve_backend
+from ._backends import Backend, SearchReport, approximate_search, ivf_options, record, resolve_backend
 from ._search import (
     UnitRows,
     block_starts,
@@ -203,7 +203,12 @@ def knn_search(
             sims = _exact_sims(X, T, idx, metric, scale)  # exact values for the chosen few
         return idx, sims
     want = k + skip + (1 if self_search else 0)
-    if backend == "ivf":
+    adaptive = backend == "ivf" and recall_sample > 0 and (
+        options.nprobe is None if options.adaptive is None else options.adaptive)
+    if adaptive:
+        vals, idx = _adaptive_ivf(X0, T0, X, T, k, skip, metric, self_search, options, recall_sample, min_recall,
+                                  show_progress)
+    elif backend == "ivf":
         from ._ivf import ivf_search
 
         vals, idx = ivf_search(X, T, want, metric, self_search=self_search, show_progress=show_progress,
@@ -215,11 +220,70 @@ def knn_search(
         idx = idx[keep].reshape(X.shape[0], k + skip)
         vals = None if vals is None else vals[keep].reshape(X.shape[0], k + skip)
     idx = idx[:, skip:]
-    if recall_sample:
+    if recall_sample and not adaptive:
         _check_recall(X0, None if self_search else T0, idx, skip, metric, backend, recall_sample, min_recall)
     if vals is not None and metric != "euclidean" and scale is None:
         return idx, vals[:, skip:]  # the IVF's canonical scores are the similarities
     return idx, _exact_sims(X, T, idx, metric, scale)
+
+
+def _adaptive_ivf(
+    X0: np.ndarray, T0: np.ndarray, X: Any, T: Any, k: int, skip: int, metric: str, self_search: bool,
+    options: Any, sample: int, min_recall: float, show_progress: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``backend='ivf'`` raising ``nprobe`` until the recall on ``sample`` seeded rows reaches
+    ``min_recall`` (:class:`~graphneg.IVF`'s ``adaptive``); ``(values, ids)`` as ``ivf_search``.
+
+    Each round scans only the probe ranks not scanned yet (:class:`._ivf.IVFIndex`), re-scores
+    the sampled rows' candidates and measures their recall (ties counted). When it falls short,
+    the next ``nprobe`` is predicted from the sampled rows' exact neighbours: the probe rank of
+    each one's list is the ``nprobe`` at which a scan sees it, so the smallest ``nprobe`` whose
+    predicted recall reaches the target (plus half a point per round already made) is scanned
+    next. Every step depends only on the data and the seeds, never on timing or machine load.
+    """
+    from ._ivf import IVFIndex, default_nlist, default_nprobe
+
+    want = k + skip + (1 if self_search else 0)
+    index = IVFIndex(X, T, want, metric, self_search=self_search, nlist=options.nlist, seed=options.seed,
+                     kmeans_iterations=options.kmeans_iterations, train_size=options.train_size,
+                     show_progress=show_progress)
+    check = _RecallSample(X0, None if self_search else T0, k, skip, metric, sample, 0)
+    nprobe = options.nprobe or default_nprobe(options.nlist or default_nlist(T.shape[0]))
+    rounds: list[tuple[int, float]] = []
+    while True:
+        index.scan(nprobe)
+        _, found = index.top(check.rows)
+        if self_search:
+            found = found[without_self(found, check.rows, k + skip)].reshape(-1, k + skip)
+        r = check.recall(found[:, skip:])
+        rounds.append((index.nprobe, r))
+        logger.info("approximate kNN (ivf): recall@%d %.4f on %d sampled rows at nprobe %d of %d lists",
+                    k, r, check.rows.size, index.nprobe, index.nlist)
+        if r >= min_recall or index.nprobe >= index.nlist:
+            break
+        need = index.list_ranks(check.rows, check.windows) + 1
+        nprobe = next_nprobe(need, index.nprobe, min_recall + 0.005 * len(rounds))
+    met = r >= min_recall
+    logger.info("approximate kNN (ivf): nprobe %d -> %d of %d lists in %d round(s), recall@%d %.4f (target %.3f%s)",
+                rounds[0][0], index.nprobe, index.nlist, len(rounds), k, r, min_recall, "" if met else ", missed")
+    record(SearchReport("ivf", r, int(check.rows.size), min_recall, met, index.nlist, index.nprobe, rounds))
+    if not met:
+        _warn_recall("ivf", r, k, int(check.rows.size), min_recall)
+    return index.top()
+
+
+def next_nprobe(need: np.ndarray, current: int, target: float) -> int:
+    """The smallest ``nprobe > current`` at which at least ``target`` of the sampled exact
+    neighbours lie in scanned lists (``need``: each one's list rank + 1).
+
+    >>> next_nprobe(np.array([[1, 2, 9, 3]]), 2, 0.75)
+    3
+    >>> next_nprobe(np.array([[1, 1, 1, 1]]), 2, 0.95)
+    3
+    """
+    flat = np.sort(need, axis=None)
+    at = flat[min(flat.size - 1, max(0, int(np.ceil(target * flat.size)) - 1))]
+    return max(current + 1, int(at))
 
 
 #: :func:`knn_search`'s keyword defaults, for the functions that take its options (declared only there)
@@ -255,18 +319,24 @@ def _check_recall(
     X: np.ndarray, T: np.ndarray | None, idx: np.ndarray, skip: int, metric: str, backend: str,
     sample: int, min_recall: float,
 ) -> None:
-    """Log the recall of an approximate search on ``sample`` rows; warn below ``min_recall``."""
+    """Log and record the recall of an approximate search on ``sample`` rows; warn below ``min_recall``."""
     n, k = idx.shape
-    r = _sample_recall(X, T, idx, skip, metric, sample, 0)
-    logger.info("approximate kNN (%s): recall@%d %.4f on %d sampled rows", backend, k, r, min(sample, n))
+    check = _RecallSample(X, T, k, skip, metric, sample, 0)
+    r = check.recall(idx[check.rows])
+    logger.info("approximate kNN (%s): recall@%d %.4f on %d sampled rows", backend, k, r, check.rows.size)
+    record(SearchReport(backend, r, int(check.rows.size), min_recall, r >= min_recall))
     if r < min_recall:
-        warnings.warn(
-            f"approximate kNN ({backend}) found only {r:.1%} of the exact {k} neighbours on "
-            f"{min(sample, n)} sampled rows (min_recall={min_recall}); raise the index's search "
-            f"effort ({'IVF(nprobe=...)' if backend == 'ivf' else 'the index options'}) or use backend='exact'.",
-            GraphNegWarning,
-            stacklevel=3,
-        )
+        _warn_recall(backend, r, k, int(check.rows.size), min_recall)
+
+
+def _warn_recall(backend: str, r: float, k: int, rows: int, min_recall: float) -> None:
+    warnings.warn(
+        f"approximate kNN ({backend}) found only {r:.1%} of the exact {k} neighbours on "
+        f"{rows} sampled rows (min_recall={min_recall}); raise the index's search "
+        f"effort ({'IVF(nprobe=...)' if backend == 'ivf' else 'the index options'}) or use backend='exact'.",
+        GraphNegWarning,
+        stacklevel=4,
+    )
 
 
 # targets normalised at a time by the cosine recall check (100 MB at d = 384)
@@ -276,7 +346,14 @@ _RECALL_CHUNK = 65_536
 def _sample_recall(
     X: np.ndarray, T: np.ndarray | None, idx: np.ndarray, skip: int, metric: str, sample: int, seed: int
 ) -> float:
-    """Mean share of found neighbours that are exact ones, ties counted, over ``sample`` seeded rows.
+    """Mean share of found neighbours that are exact ones, ties counted, over ``sample`` seeded rows
+    (:class:`_RecallSample`)."""
+    check = _RecallSample(X, T, idx.shape[1], skip, metric, sample, seed)
+    return check.recall(idx[check.rows])
+
+
+class _RecallSample:
+    """The exact neighbours of ``sample`` seeded rows, to measure found ones against.
 
     A found neighbour counts when its exact score lies within the exact neighbours' score
     range (ranks ``skip .. skip + k - 1``), not only when its id is one of theirs: among tied
@@ -285,30 +362,38 @@ def _sample_recall(
     unit rows and merges the chunks' canonical top lists by (score, index), the exact
     search's order: a check of a 1M-row graph never holds a normalised copy of all targets.
     """
-    n, k = idx.shape
-    rows = np.random.default_rng(seed).choice(n, min(sample, n), replace=False)
-    tg = X if T is None else T
-    want = k + skip + (1 if T is None else 0)
-    if metric != "cosine" or tg.shape[0] <= _RECALL_CHUNK:
-        exact = knn_search(X[rows], want, targets=tg, metric=metric)[0]
-    else:
-        Xs = safe_normalize(X[rows], "X")
-        vals, cols = [], []
-        for c0 in range(0, tg.shape[0], _RECALL_CHUNK):
-            Tc = safe_normalize(tg[c0 : c0 + _RECALL_CHUNK], "targets")
-            i, v = knn_search(Xs, min(want, Tc.shape[0]), targets=Tc, metric="ip")
-            vals.append(v)
-            cols.append(i + c0)
-        v, c = np.concatenate(vals, axis=1), np.concatenate(cols, axis=1)
-        exact = np.take_along_axis(c, np.lexsort((c, -v), axis=1)[:, :want], axis=1)
-    hits = 0
-    for r, row in enumerate(rows):
-        ex = exact[r][exact[r] != row] if T is None else exact[r]
-        window = ex[skip : skip + k]
-        found = np.unique(idx[row])
-        found = found[(found >= 0) & (found < tg.shape[0]) & ((found != row) if T is None else True)]
-        hits += min(_tied_hits(X[row], tg, window, found, metric), k)
-    return hits / (rows.size * k)
+
+    def __init__(self, X: np.ndarray, T: np.ndarray | None, k: int, skip: int, metric: str, sample: int,
+                 seed: int) -> None:
+        n = X.shape[0]
+        rows = np.random.default_rng(seed).choice(n, min(sample, n), replace=False)
+        tg = X if T is None else T
+        want = k + skip + (1 if T is None else 0)
+        if metric != "cosine" or tg.shape[0] <= _RECALL_CHUNK:
+            exact = knn_search(X[rows], want, targets=tg, metric=metric)[0]
+        else:
+            Xs = safe_normalize(X[rows], "X")
+            vals, cols = [], []
+            for c0 in range(0, tg.shape[0], _RECALL_CHUNK):
+                Tc = safe_normalize(tg[c0 : c0 + _RECALL_CHUNK], "targets")
+                i, v = knn_search(Xs, min(want, Tc.shape[0]), targets=Tc, metric="ip")
+                vals.append(v)
+                cols.append(i + c0)
+            v, c = np.concatenate(vals, axis=1), np.concatenate(cols, axis=1)
+            exact = np.take_along_axis(c, np.lexsort((c, -v), axis=1)[:, :want], axis=1)
+        if T is None:
+            exact = exact[without_self(exact, rows, k + skip)].reshape(rows.size, k + skip)
+        self.X, self.tg, self.self_search, self.metric, self.k = X, tg, T is None, metric, k
+        self.rows, self.windows = rows, exact[:, skip : skip + k]
+
+    def recall(self, found_rows: np.ndarray) -> float:
+        """Recall of ``found_rows`` (the found ids of the sampled rows, in ``self.rows``' order)."""
+        hits = 0
+        for r, row in enumerate(self.rows):
+            found = np.unique(found_rows[r])
+            found = found[(found >= 0) & (found < self.tg.shape[0]) & ((found != row) if self.self_search else True)]
+            hits += min(_tied_hits(self.X[row], self.tg, self.windows[r], found, self.metric), self.k)
+        return hits / (self.rows.size * self.k)
 
 
 def _tied_hits(x: np.ndarray, tg: np.ndarray, window: np.ndarray, found: np.ndarray, metric: str) -> int:
