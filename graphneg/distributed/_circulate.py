@@ -75,7 +75,7 @@ def merge_topk(
 def shared_route(precision: str, metric: str, group: Any = None) -> str:
     """The CPU scoring route of rank 0, on every rank (so all ranks score alike).
 
-    :func:`graphneg.similarity._search.cpu_route` times the CPU (on rank 0 only), so ranks
+    :func:`graphneg.similarity._cpu_route.cpu_route` times the CPU (on rank 0 only), so ranks
     could otherwise disagree; its ``'torch'`` route (whole-row blocks) becomes ``'fp32'``
     tiles, which take blocks.
 
@@ -84,7 +84,7 @@ def shared_route(precision: str, metric: str, group: Any = None) -> str:
     >>> shared_route("fp32", "cosine") in ("certified", "fp32")
     True
     """
-    from ..similarity._search import cpu_route
+    from ..similarity._cpu_route import cpu_route
 
     dist = _dist(group)
     if dist is None:

@@ -169,7 +169,8 @@ class _Search:
 
 def _search(Q: np.ndarray, C: np.ndarray, metric: str, plan: MiningPlan, precision: Any, block_size: Any,
             device: Any, show_progress: Any) -> _Search:
-    from ..similarity._search import cpu_route, on_cpu
+    from ..similarity._cpu_route import cpu_route
+    from ..similarity._search import on_cpu
 
     show_progress = check_bool(show_progress, "show_progress")
     if block_size is None:  # keep a block's score matrix near 32M floats

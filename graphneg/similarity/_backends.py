@@ -192,7 +192,7 @@ def _auto_backend(size: tuple[int, int, int], metric: str = "cosine") -> str:
     n_targets = size[1]
     if n_targets <= AUTO_EXACT_MAX:
         return "exact"
-    from ._search import cpu_route
+    from ._cpu_route import cpu_route
 
     bf16 = cpu_route("fp32", metric, size) == "certified"
     logger.info("backend='auto': %d targets > %d, using ivf (adaptive nprobe%s)", n_targets, AUTO_EXACT_MAX,

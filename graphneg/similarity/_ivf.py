@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_int
-from ._search import blas_threads, cpu_route, progress, rescore_top, tiled_blocks, torch_threads
+from ._cpu_route import cpu_route
+from ._search import blas_threads, progress, rescore_top, tiled_blocks, torch_threads
 
 #: keyword options of ``backend='ivf'`` (the rest of ``backend_kwargs`` is rejected)
 IVF_KWARGS = ("seed", "kmeans_iterations", "train_size")

@@ -28,11 +28,11 @@ from .._validation import (
 )
 from ..exceptions import GraphNegWarning
 from ._backends import Backend, SearchReport, approximate_search, ivf_options, record, resolve_backend
+from ._cpu_route import cpu_route
 from ._search import (
     UnitRows,
     block_starts,
     canonical_slack,
-    cpu_route,
     finish_candidates,
     on_cpu,
     read_only_tensor,

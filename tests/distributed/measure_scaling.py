@@ -20,7 +20,7 @@ def timed_rank(rank: int, world_size: int, path: str) -> dict:
     from threadpoolctl import threadpool_limits
 
     from graphneg.distributed import knn_graph, load_shard
-    from graphneg.similarity._search import cpu_route
+    from graphneg.similarity._cpu_route import cpu_route
 
     X, start = load_shard(path)
     with threadpool_limits(1):

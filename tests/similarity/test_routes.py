@@ -11,29 +11,30 @@ import numpy as np
 import pytest
 
 import graphneg as gn
+import graphneg.similarity._cpu_route as R_
 import graphneg.similarity._search as S_
 
-_REAL_PLAIN = S_.plain_cpu_route
+_REAL_PLAIN = R_.plain_cpu_route
 LARGE = (100_000, 100_000, 384)
 SCIFACT = (809, 5_183, 384)
 
 
 @pytest.fixture(autouse=True)
 def _no_env_route(monkeypatch):
-    monkeypatch.delenv(S_.ROUTE_ENV, raising=False)
-    monkeypatch.setattr(S_, "plain_cpu_route", lambda: "fp32")
+    monkeypatch.delenv(R_.ROUTE_ENV, raising=False)
+    monkeypatch.setattr(R_, "plain_cpu_route", lambda: "fp32")
 
 
 def _flags(monkeypatch, *flags: str) -> None:
-    monkeypatch.setattr(S_, "cpu_flags", lambda: frozenset(flags))
+    monkeypatch.setattr(R_, "cpu_flags", lambda: frozenset(flags))
 
 
 def _no_timing(monkeypatch) -> None:
     def fail():
         raise AssertionError("a route was chosen by timing")
 
-    monkeypatch.setattr(S_, "bf16_speedup", fail)
-    monkeypatch.setattr(S_, "fastest_cpu_gemm", fail)
+    monkeypatch.setattr(R_, "bf16_speedup", fail)
+    monkeypatch.setattr(R_, "fastest_cpu_gemm", fail)
 
 
 @pytest.mark.parametrize("flags, route", [
@@ -45,16 +46,16 @@ def _no_timing(monkeypatch) -> None:
 def test_large_fp32_route_follows_cpu_flags_without_timing(monkeypatch, flags, route):
     _flags(monkeypatch, *flags)
     _no_timing(monkeypatch)
-    assert S_.cpu_route("fp32", "cosine", LARGE) == route
-    assert S_.cpu_route("fp32", "ip", LARGE) == route
-    assert S_.cpu_route("fp32", "euclidean", LARGE) == "fp32"  # no certified euclidean
+    assert R_.cpu_route("fp32", "cosine", LARGE) == route
+    assert R_.cpu_route("fp32", "ip", LARGE) == route
+    assert R_.cpu_route("fp32", "euclidean", LARGE) == "fp32"  # no certified euclidean
 
 
 @pytest.mark.parametrize("size", [SCIFACT, (300_000, 8_000, 384), (1_000, 40_000, 64)])
 def test_small_problems_take_plain_fp32_even_with_bf16(monkeypatch, size):
     _flags(monkeypatch, "avx512_bf16")
     _no_timing(monkeypatch)
-    assert S_.cpu_route("fp32", "cosine", size) == "fp32"
+    assert R_.cpu_route("fp32", "cosine", size) == "fp32"
 
 
 def test_plain_route_is_torch_without_an_optimised_numpy_blas(monkeypatch):
@@ -80,24 +81,24 @@ def test_plain_route_is_torch_without_an_optimised_numpy_blas(monkeypatch):
 def test_env_var_overrides_the_exact_fp32_route(monkeypatch, env, flags, route):
     _flags(monkeypatch, *flags)
     _no_timing(monkeypatch)
-    monkeypatch.setenv(S_.ROUTE_ENV, env)
-    assert S_.cpu_route("fp32", "cosine", LARGE) == route
+    monkeypatch.setenv(R_.ROUTE_ENV, env)
+    assert R_.cpu_route("fp32", "cosine", LARGE) == route
     if env.strip().lower() == "certified":  # also for small problems: an override is an override
-        assert S_.cpu_route("fp32", "cosine", SCIFACT) == "certified"
+        assert R_.cpu_route("fp32", "cosine", SCIFACT) == "certified"
 
 
 @pytest.mark.parametrize("env", ["fp32", "certified", "torch"])
 def test_env_var_leaves_explicit_precisions_and_euclidean_alone(monkeypatch, env):
-    monkeypatch.setenv(S_.ROUTE_ENV, env)
-    assert S_.cpu_route("bf16", "cosine", LARGE) == "bf16"
-    assert S_.cpu_route("fp16", "cosine", LARGE) == "torch"
-    assert S_.cpu_route("fp32", "euclidean", LARGE) == ("torch" if env == "torch" else "fp32")
+    monkeypatch.setenv(R_.ROUTE_ENV, env)
+    assert R_.cpu_route("bf16", "cosine", LARGE) == "bf16"
+    assert R_.cpu_route("fp16", "cosine", LARGE) == "torch"
+    assert R_.cpu_route("fp32", "euclidean", LARGE) == ("torch" if env == "torch" else "fp32")
 
 
 def test_invalid_env_value_is_one_clear_error(monkeypatch):
-    monkeypatch.setenv(S_.ROUTE_ENV, "fastest")
+    monkeypatch.setenv(R_.ROUTE_ENV, "fastest")
     with pytest.raises(ValueError, match=r"GRAPHNEG_CPU_ROUTE='fastest' is not one of auto, certified"):
-        S_.cpu_route("fp32", "cosine", LARGE)
+        R_.cpu_route("fp32", "cosine", LARGE)
     X = np.random.default_rng(0).normal(size=(50, 8)).astype(np.float32)
     with pytest.raises(ValueError, match="GRAPHNEG_CPU_ROUTE"):
         gn.knn_search(X, 3)
@@ -106,28 +107,28 @@ def test_invalid_env_value_is_one_clear_error(monkeypatch):
 
 
 def test_measure_times_once_and_caches_on_disk(monkeypatch, tmp_path):
-    monkeypatch.setenv(S_.ROUTE_ENV, "measure")
+    monkeypatch.setenv(R_.ROUTE_ENV, "measure")
     monkeypatch.setenv("GRAPHNEG_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(S_, "bf16_speedup", lambda: 1.9)
-    monkeypatch.setattr(S_, "fastest_cpu_gemm", lambda: "numpy")
+    monkeypatch.setattr(R_, "bf16_speedup", lambda: 1.9)
+    monkeypatch.setattr(R_, "fastest_cpu_gemm", lambda: "numpy")
     _flags(monkeypatch, "avx2")  # the measurement, not the flags, decides
-    assert S_.cpu_route("fp32", "cosine", LARGE) == "certified"
+    assert R_.cpu_route("fp32", "cosine", LARGE) == "certified"
     cache = json.loads((tmp_path / "cpu_route.json").read_text())
     assert list(cache.values()) == [{"bf16": True, "plain": "fp32"}]
     _no_timing(monkeypatch)  # a later process reads the file
-    assert S_.cpu_route("fp32", "cosine", LARGE) == "certified"
-    assert S_.cpu_route("fp32", "cosine", SCIFACT) == "fp32"  # the size rule still applies
-    assert S_.cpu_route("fp32", "euclidean", LARGE) == "fp32"
+    assert R_.cpu_route("fp32", "cosine", LARGE) == "certified"
+    assert R_.cpu_route("fp32", "cosine", SCIFACT) == "fp32"  # the size rule still applies
+    assert R_.cpu_route("fp32", "euclidean", LARGE) == "fp32"
 
 
 def test_measure_without_a_writable_cache_still_answers(monkeypatch, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    monkeypatch.setenv(S_.ROUTE_ENV, "measure")
+    monkeypatch.setenv(R_.ROUTE_ENV, "measure")
     monkeypatch.setenv("GRAPHNEG_CACHE_DIR", str(blocker / "sub"))  # cannot be created
-    monkeypatch.setattr(S_, "bf16_speedup", lambda: 0.2)
-    monkeypatch.setattr(S_, "fastest_cpu_gemm", lambda: "torch")
-    assert S_.cpu_route("fp32", "cosine", LARGE) == "torch"
+    monkeypatch.setattr(R_, "bf16_speedup", lambda: 0.2)
+    monkeypatch.setattr(R_, "fastest_cpu_gemm", lambda: "torch")
+    assert R_.cpu_route("fp32", "cosine", LARGE) == "torch"
 
 
 def _tiny_tiles(monkeypatch) -> None:
@@ -153,7 +154,7 @@ def test_knn_results_do_not_depend_on_the_route(monkeypatch, metric, skip):
     X = _tied_data(7)
     out = {}
     for route in ("fp32", "certified", "torch"):
-        monkeypatch.setenv(S_.ROUTE_ENV, route)
+        monkeypatch.setenv(R_.ROUTE_ENV, route)
         out[route] = (
             gn.knn_search(X, 9, skip=skip, metric=metric),
             gn.knn_search(X[:300], 7, targets=X[::2], metric=metric),
@@ -181,7 +182,7 @@ def test_identical_targets_come_out_in_index_order(monkeypatch):
     X = _tied_data(3)
     twins = np.flatnonzero((X == X[3]).all(axis=1))
     for route in ("fp32", "certified", "torch"):
-        monkeypatch.setenv(S_.ROUTE_ENV, route)
+        monkeypatch.setenv(R_.ROUTE_ENV, route)
         idx, sims = gn.knn_search(X[[3]], 9, targets=X)
         assert idx[0].tolist() == twins[:9].tolist(), route
         assert (sims == sims[0, 0]).all()
@@ -196,7 +197,7 @@ def test_mining_results_do_not_depend_on_the_route(monkeypatch):
     sel = gn.NegativeSelection(num_negatives=4, range_min=2, range_max=200, relative_margin=0.05)
     got = {}
     for route in ("fp32", "certified", "torch"):
-        monkeypatch.setenv(S_.ROUTE_ENV, route)
+        monkeypatch.setenv(R_.ROUTE_ENV, route)
         got[route] = gn.mine_hard_negatives(Q, C, pos, sel)
     for route in ("certified", "torch"):
         assert np.array_equal(got["fp32"].indices, got[route].indices), route
@@ -211,7 +212,7 @@ def test_torch_route_searches_uncertain_rows_again(monkeypatch):
     calls = []
     real = S_.exact_rows
     monkeypatch.setattr(S_, "exact_rows", lambda *a: calls.append(a[2].size) or real(*a))
-    monkeypatch.setenv(S_.ROUTE_ENV, "torch")
+    monkeypatch.setenv(R_.ROUTE_ENV, "torch")
     idx, _ = gn.knn_search(X[[3, 4]], 30, targets=X)
     assert calls and sum(calls) >= 1
     twins = np.flatnonzero((X == X[3]).all(axis=1))
@@ -227,7 +228,7 @@ def test_cpu_fp32_route_does_not_import_torch():
         "gn.knn_graph(X, 5); gn.mine_hard_negatives(X[:20], X, np.arange(20), gn.NegativeSelection(num_negatives=2))\n"
         "print('torch' in sys.modules)\n"
     )
-    env = {k: v for k, v in __import__("os").environ.items() if k != S_.ROUTE_ENV}
+    env = {k: v for k, v in __import__("os").environ.items() if k != R_.ROUTE_ENV}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.strip() == "False"
 

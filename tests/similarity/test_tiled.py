@@ -7,6 +7,7 @@ import pytest
 
 import graphneg.similarity._knn as K
 import graphneg.similarity._search as S_
+from graphneg.similarity._cpu_route import ROUTE_ENV
 from graphneg.similarity._tiled import tiled_topk
 
 
@@ -47,7 +48,7 @@ def test_tiled_topk_equals_brute_force(layout, tile):
 def _route(monkeypatch, route: str) -> None:
     """Force the exact CPU route through $GRAPHNEG_CPU_ROUTE: 'tiled' (fp32 GEMM tiles),
     'certified' (bf16 tiles + fp32 re-scoring) or 'torch' (full-width torch blocks)."""
-    monkeypatch.setenv(S_.ROUTE_ENV, "fp32" if route == "tiled" else route)
+    monkeypatch.setenv(ROUTE_ENV, "fp32" if route == "tiled" else route)
 
 
 @pytest.mark.parametrize("metric", ["cosine", "ip", "euclidean"])
