@@ -224,19 +224,21 @@ def _graph_and_communities(args: argparse.Namespace, X: np.ndarray | None, ids: 
                            saved: Any = None) -> tuple[Any, np.ndarray]:
     """From ``--graph`` (``saved`` when already read), from ``--cache-dir``, or built; saved to
     ``--save-graph`` when asked."""
-    from ..io import _graph_files as gf
+    from ..io._graph_cache import cached_graph
+    from ..io._graph_files import save_graph
+    from ..io._graph_format import content_hash
 
     if args.graph is not None:
         saved = saved if saved is not None else _read_graph_file(args)
         graph, comm = _load_graph_file(args, X, saved)
     elif args.cache_dir is not None:
-        key = gf.content_hash(args.embeddings) if args.embeddings is not None else gf.content_hash(X)
+        key = content_hash(args.embeddings) if args.embeddings is not None else content_hash(X)
 
         def build() -> tuple[Any, np.ndarray]:
             graph = _knn_graph(args, X)
             return graph, _communities(args, graph)
 
-        saved, hit = gf.cached_graph(args.cache_dir, key, _graph_params(args), build)
+        saved, hit = cached_graph(args.cache_dir, key, _graph_params(args), build)
         log(f"graph cache {'hit' if hit else 'miss (built and saved)'} in {args.cache_dir}", args.quiet)
         graph, comm = saved.graph, saved.labels
     else:
@@ -246,8 +248,8 @@ def _graph_and_communities(args: argparse.Namespace, X: np.ndarray | None, ids: 
         if X is None:  # a saved graph saved again: it keeps the hash of its own input
             key = saved.input_hash
         else:
-            key = gf.content_hash(args.embeddings) if args.embeddings is not None else gf.content_hash(X)
-        gf.save_graph(args.save_graph, graph, labels=comm, ids=ids, params=_graph_params(args), input_hash=key)
+            key = content_hash(args.embeddings) if args.embeddings is not None else content_hash(X)
+        save_graph(args.save_graph, graph, labels=comm, ids=ids, params=_graph_params(args), input_hash=key)
         log(f"wrote graph and communities to {args.save_graph}", args.quiet)
     return graph, comm
 

@@ -22,7 +22,8 @@ import scipy.sparse as sp
 from .._validation import check_choice, check_int
 from .._version import __version__
 from ..io._batch_files import read_batches
-from ..io._graph_files import content_hash, is_graph_file, load_graph
+from ..io._graph_files import is_graph_file, load_graph
+from ..io._graph_format import content_hash
 from ..similarity._communities import communities
 from ..similarity._knn import knn_graph
 from ..io._jsonl import iter_jsonl
@@ -262,7 +263,7 @@ def _graph_and_communities(X: np.ndarray, g_opts: dict[str, Any], c_opts: dict[s
 
 
 def _cached(cache_dir: Any, key: str, params: dict[str, Any], build: Any) -> Any:
-    from ..io._graph_files import cached_graph
+    from ..io._graph_cache import cached_graph
 
     return cached_graph(cache_dir, key, params, build)
 

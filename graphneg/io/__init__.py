@@ -23,7 +23,9 @@ from ._demo import load_demo
 from ._formats_flagembedding import read_flagembedding, write_flagembedding
 from ._formats_st import read_sentence_transformers_jsonl, to_sentence_transformers, write_sentence_transformers_jsonl
 from ._formats_tevatron import read_tevatron, write_tevatron
-from ._graph_files import SavedGraph, cached_graph, content_hash, load_graph, save_graph
+from ._graph_cache import cached_graph
+from ._graph_files import SavedGraph, load_graph, save_graph
+from ._graph_format import content_hash
 from ._mining_data import (
     MiningTask,
     build_mining_task,

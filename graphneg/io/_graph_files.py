@@ -23,27 +23,20 @@ at the number of entries), the column indices (in range), the labels (integers, 
 node), the ids (strings, one per node) and ``arrays_sha256``. Every refusal is one
 :class:`ValueError` line that names the file (``FileNotFoundError`` when it is missing).
 
-The cache is a folder of such files named by a hash of (input hash, parameters): the same
-input and parameters find the saved graph instead of rebuilding it. Each entry has a lock
-file (``.graph-KEY.lock``, ``fcntl.flock``) held while it is read, built and written, so
-concurrent processes build a key once and never mix two writers' files; an entry that does
-not load is moved aside (``NAME.corrupt-TIMESTAMP``) with a
-:class:`~graphneg.GraphNegWarning` and rebuilt.
+The format itself (metadata schema, array checks) is :mod:`._graph_format`; an opt-in cache
+of graph files, :mod:`._graph_cache`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import math
 import os
 import tempfile
-import time
-import warnings
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,27 +46,20 @@ import scipy.sparse as sp
 
 from .._sparse import canonical_csr
 from .._version import __version__
-from ..exceptions import GraphNegWarning
-from ._atomic import _TMP_SUFFIX, _new_file_mode, clean_stale_temp_files
-
-try:  # POSIX; elsewhere the cache locks with msvcrt
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+from ._atomic import _TMP_SUFFIX, _new_file_mode
+from ._graph_format import (
+    ARRAY_KEYS,
+    CSR_KEYS,
+    FORMAT,
+    FORMAT_VERSION,
+    arrays_hash,
+    check_arrays,
+    check_meta,
+    read_sidecar,
+    valid_graph,
+)
 
 logger = logging.getLogger(__name__)
-
-FORMAT = "graphneg-graph"
-FORMAT_VERSION = 2
-_CSR_KEYS = ("indptr", "indices", "data", "shape")
-_ARRAY_KEYS = (*_CSR_KEYS, "labels", "ids")
-# key -> allowed JSON types; format 1 sidecars lack arrays_sha256
-_META_TYPES: dict[str, tuple[type, ...]] = {
-    "format": (str,), "format_version": (int,), "graphneg_version": (str,), "num_nodes": (int,),
-    "num_edges": (int,), "has_labels": (bool,), "has_ids": (bool,), "params": (dict,),
-    "input_sha256": (str, type(None)), "arrays_sha256": (str,),
-}
-
 
 @dataclass(frozen=True, eq=False)  # eq=False: array fields make == ambiguous
 class SavedGraph:
@@ -114,26 +100,6 @@ def sidecar_path(path: str | os.PathLike[str]) -> Path:
     'out/g.json'
     """
     return Path(path).with_suffix(".json")
-
-
-def content_hash(data: Any) -> str:
-    """SHA-256 (hex) of a file's bytes, or of an array's dtype, shape and bytes.
-
-    Examples
-    --------
-    >>> content_hash(np.zeros(2)) == content_hash(np.zeros(2)), content_hash(np.zeros(2)) == content_hash(np.ones(2))
-    (True, False)
-    """
-    h = hashlib.sha256()
-    if isinstance(data, (str, os.PathLike)):
-        with open(data, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        return h.hexdigest()
-    arr = np.ascontiguousarray(data)
-    h.update(f"{arr.dtype.str}{arr.shape}".encode())
-    h.update(arr.tobytes())
-    return h.hexdigest()
 
 
 def plain_params(params: Mapping[str, Any] | None, *, name: str = "params") -> dict[str, Any]:
@@ -204,131 +170,6 @@ def _plain(value: Any, where: str) -> Any:
         return [_plain(item, f"{where[:-1]}[{i}]`") for i, item in enumerate(value)]
     raise TypeError(f"{where} has type {type(value).__name__}, which a graph file cannot record; "
                     "use str, int, float, bool, None, lists and dicts of them")
-
-
-def _arrays_hash(arrays: Mapping[str, np.ndarray]) -> str:
-    """SHA-256 over the graph file's arrays: name, dtype, shape and bytes of each."""
-    h = hashlib.sha256()
-    for key in _ARRAY_KEYS:
-        if key in arrays:
-            arr = np.ascontiguousarray(arrays[key])
-            h.update(f"{key}:{arr.dtype.str}:{arr.shape}:".encode())
-            h.update(arr.tobytes())
-    return h.hexdigest()
-
-
-def _check_arrays(where: str, arrays: Mapping[str, np.ndarray]) -> int:
-    """Validate the arrays of a graph file; return the number of nodes. Raises ValueError naming ``where``."""
-    shape = arrays["shape"]
-    if shape.ndim != 1 or shape.size != 2 or shape.dtype.kind not in "iu":
-        raise ValueError(f"{where}: `shape` must be 2 integers, got {shape.dtype} {shape.shape}")
-    n_rows, n_cols = (int(s) for s in shape)
-    if n_rows < 0 or n_cols < 0:
-        raise ValueError(f"{where}: negative shape ({n_rows}, {n_cols})")
-    if n_rows != n_cols:
-        raise ValueError(f"{where}: the graph must be square (n_nodes x n_nodes), got {n_rows} x {n_cols}")
-    indptr, indices, data = arrays["indptr"], arrays["indices"], arrays["data"]
-    for key, arr in (("indptr", indptr), ("indices", indices)):
-        if arr.ndim != 1 or arr.dtype.kind not in "iu":
-            raise ValueError(f"{where}: `{key}` must be a 1-D integer array, got {arr.dtype} {arr.shape}")
-    if data.ndim != 1 or data.dtype.kind not in "biuf":
-        raise ValueError(f"{where}: `data` must be a 1-D real array, got {data.dtype} {data.shape}")
-    if indptr.size != n_rows + 1:
-        raise ValueError(f"{where}: `indptr` has {indptr.size} entries, expected {n_rows + 1} (nodes + 1)")
-    if int(indptr[0]) != 0 or (indptr.size > 1 and np.any(indptr[1:] < indptr[:-1])):
-        raise ValueError(f"{where}: `indptr` must start at 0 and never decrease")
-    if int(indptr[-1]) != indices.size or indices.size != data.size:
-        raise ValueError(f"{where}: `indptr` ends at {int(indptr[-1])} but there are {indices.size} column "
-                         f"indices and {data.size} weights")
-    if indices.size and (int(indices.min()) < 0 or int(indices.max()) >= n_cols):
-        bad = int(indices.max()) if int(indices.max()) >= n_cols else int(indices.min())
-        raise ValueError(f"{where}: column index {bad} is out of range for {n_cols} nodes")
-    labels = arrays.get("labels")
-    if labels is not None:
-        if labels.dtype.kind not in "iu":
-            raise ValueError(f"{where}: `labels` must be integers, got dtype {labels.dtype}")
-        if labels.shape != (n_rows,):
-            raise ValueError(f"{where}: `labels` has shape {labels.shape}, expected ({n_rows},)")
-    ids = arrays.get("ids")
-    if ids is not None:
-        if ids.ndim != 1 or (ids.dtype.kind != "U" and ids.size):
-            raise ValueError(f"{where}: `ids` must be a 1-D array of strings, got {ids.dtype} {ids.shape}")
-        if ids.shape != (n_rows,):
-            raise ValueError(f"{where}: `ids` has {ids.size} entries, expected {n_rows} (one per node)")
-    return n_rows
-
-
-def _check_meta(where: str, meta: Any) -> dict[str, Any]:
-    """Validate a metadata object (sidecar or embedded); return it. Raises ValueError naming ``where``."""
-    if not isinstance(meta, dict):
-        raise ValueError(f"{where} is not a graph file sidecar: expected a JSON object, got {type(meta).__name__}")
-    version = meta.get("format_version")
-    if meta.get("format") != FORMAT or isinstance(version, bool) or not isinstance(version, int):
-        raise ValueError(f"{where} is not a graph file sidecar: `format` must be {FORMAT!r} with an integer "
-                         f"`format_version`")
-    if version > FORMAT_VERSION:
-        raise ValueError(f"{where} has format_version {version}, newer than this graphneg reads "
-                         f"({FORMAT_VERSION}); upgrade graphneg")
-    required = [k for k in _META_TYPES if not (k == "arrays_sha256" and version < 2)]
-    missing = [k for k in required if k not in meta]
-    if missing:
-        raise ValueError(f"{where} is not a complete graph file sidecar: missing {', '.join(missing)}")
-    for key in required:
-        value, types = meta[key], _META_TYPES[key]
-        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-            names = " or ".join("null" if t is type(None) else t.__name__ for t in types)
-            raise ValueError(f"{where}: `{key}` must be {names}, got {json.dumps(value)[:60]}")
-    return meta
-
-
-def _read_sidecar(side: Path) -> dict[str, Any]:
-    try:
-        text = side.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise ValueError(f"{side} is not a graph file sidecar: not UTF-8 text ({err.reason})") from None
-    try:
-        meta = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{side} is not valid JSON ({err.msg} at line {err.lineno} column {err.colno})") from None
-    return _check_meta(str(side), meta)
-
-
-def _valid_graph(path: Path, graph: Any, labels: Any, ids: Any) -> dict[str, np.ndarray]:
-    """The arrays to save, all checked; nothing is written here."""
-    G = canonical_csr(graph)
-    if G.shape[0] != G.shape[1]:
-        raise ValueError(f"the graph must be square (n_nodes x n_nodes), got {G.shape[0]} x {G.shape[1]}")
-    if G.dtype.kind not in "biuf":
-        raise TypeError(f"the graph's weights must be real numbers, got dtype {G.dtype}")
-    n = G.shape[0]
-    arrays: dict[str, np.ndarray] = {"indptr": G.indptr, "indices": G.indices, "data": G.data,
-                                     "shape": np.array(G.shape, dtype=np.int64)}
-    if labels is not None:
-        arrays["labels"] = _int_labels(labels, n)
-    if ids is not None:
-        if isinstance(ids, (str, bytes)):
-            raise TypeError(f"`ids` must be a sequence of {n} strings, got one {type(ids).__name__}")
-        arrays["ids"] = np.array([str(i) for i in ids], dtype=str)
-        if arrays["ids"].shape != (n,):
-            raise ValueError(f"`ids` must have {n} entries (one per node), got {arrays['ids'].shape[0]}.")
-    _check_arrays(f"graph for {path}", arrays)
-    return arrays
-
-
-def _int_labels(labels: Any, n: int) -> np.ndarray:
-    lab = np.asarray(labels)
-    if lab.shape != (n,):
-        raise ValueError(f"`labels` must have shape ({n},), got {lab.shape}.")
-    if lab.dtype.kind in "iu":
-        if lab.dtype == np.uint64 and lab.size and int(lab.max()) > np.iinfo(np.int64).max:
-            raise ValueError(f"`labels` holds {int(lab.max())}, beyond int64")
-        return lab.astype(np.int64)  # a copy: the caller's array stays theirs
-    if lab.dtype.kind == "f":
-        bad = np.flatnonzero(~np.isfinite(lab) | (lab != np.round(lab)))
-        if bad.size == 0:
-            return lab.astype(np.int64)
-        raise ValueError(f"`labels` must be integers: labels[{bad[0]}] is {lab[bad[0]]!r}")
-    raise TypeError(f"`labels` must be integers, got dtype {lab.dtype}")
 
 
 def _temp_next_to(target: Path) -> tuple[int, str]:
@@ -454,11 +295,11 @@ def save_graph(
         raise ValueError(f"`path` must end in .npz, got {path.name!r}.")
     if input_hash is not None and not isinstance(input_hash, str):
         raise TypeError(f"`input_hash` must be a str or None, got {type(input_hash).__name__}.")
-    arrays = _valid_graph(path, graph, labels, ids)
+    arrays = valid_graph(path, graph, labels, ids)
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "graphneg_version": __version__,
             "num_nodes": int(arrays["shape"][0]), "num_edges": int(arrays["indices"].size),
             "has_labels": "labels" in arrays, "has_ids": "ids" in arrays, "params": plain_params(params),
-            "input_sha256": input_hash, "arrays_sha256": _arrays_hash(arrays)}
+            "input_sha256": input_hash, "arrays_sha256": arrays_hash(arrays)}
     text = json.dumps(meta, indent=2, sort_keys=True, allow_nan=False) + "\n"
     embedded = np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8)
     _write_pair(path, {**arrays, "meta": embedded}, text)
@@ -480,7 +321,7 @@ def is_graph_file(path: str | os.PathLike[str]) -> bool:
         raise ValueError(f"{path} is not a graph file (.npz written by save_graph): not a zip archive")
     try:
         with np.load(path, allow_pickle=False) as z:
-            return all(k in z.files for k in _CSR_KEYS)
+            return all(k in z.files for k in CSR_KEYS)
     except (OSError, ValueError):
         return False
 
@@ -499,17 +340,17 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
         if bad is not None:
             raise ValueError(f"{path} is corrupt: member {bad!r} does not read back (bad CRC or header)")
         with np.load(path, allow_pickle=False) as z:
-            missing = [k for k in _CSR_KEYS if k not in z.files]
+            missing = [k for k in CSR_KEYS if k not in z.files]
             if missing:
                 raise ValueError(f"{path} is not a graphneg graph file (no {', '.join(missing)})")
-            unknown = sorted(set(z.files) - {*_ARRAY_KEYS, "meta", "format", "_is_array"})  # + scipy save_npz
+            unknown = sorted(set(z.files) - {*ARRAY_KEYS, "meta", "format", "_is_array"})  # + scipy save_npz
             if unknown:
                 raise ValueError(f"{path} is not a graphneg graph file: unexpected member {unknown[0]!r} (a graph "
-                                 f"file holds {', '.join(_ARRAY_KEYS)} and meta)")
+                                 f"file holds {', '.join(ARRAY_KEYS)} and meta)")
             if "format" in z.files and z["format"].tobytes() != b"csr":  # scipy.sparse.save_npz of a CSR
                 raise ValueError(f"{path} holds a sparse matrix in format {z['format'].tobytes()[:8]!r}, not CSR")
             arrays = {}
-            for key in (*_ARRAY_KEYS, "meta"):
+            for key in (*ARRAY_KEYS, "meta"):
                 if key in z.files:
                     try:
                         arrays[key] = z[key]
@@ -571,10 +412,10 @@ def load_graph(path: str | os.PathLike[str]) -> SavedGraph:
             meta = json.loads(embedded.tobytes().decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as err:
             raise ValueError(f"{path}: its `meta` is not JSON ({err})") from None
-        meta = _check_meta(f"{path} (its meta)", meta)
+        meta = check_meta(f"{path} (its meta)", meta)
     side = sidecar_path(path)
     if side.is_file():
-        side_meta = _read_sidecar(side)
+        side_meta = read_sidecar(side)
         if meta is None:
             meta = side_meta  # format 1: the metadata lives in the sidecar only
         elif side_meta != meta:
@@ -582,7 +423,7 @@ def load_graph(path: str | os.PathLike[str]) -> SavedGraph:
                              f"save the graph again, or delete {side.name} to load {path.name} alone")
     elif side.exists():
         raise ValueError(f"{side} (the sidecar of {path}) is not a file")
-    n = _check_arrays(str(path), arrays)
+    n = check_arrays(str(path), arrays)
     if meta is not None:
         counts = {"num_nodes": n, "num_edges": int(arrays["indices"].size),
                   "has_labels": "labels" in arrays, "has_ids": "ids" in arrays}
@@ -590,7 +431,7 @@ def load_graph(path: str | os.PathLike[str]) -> SavedGraph:
             if meta[key] != value:
                 raise ValueError(f"{path}: the metadata says {key}={json.dumps(meta[key])} but the arrays "
                                  f"give {json.dumps(value)}")
-        if "arrays_sha256" in meta and meta["arrays_sha256"] != _arrays_hash(arrays):
+        if "arrays_sha256" in meta and meta["arrays_sha256"] != arrays_hash(arrays):
             raise ValueError(f"{path}: the arrays do not match their recorded SHA-256 (the file was altered)")
     shape = (n, n)
     G = sp.csr_array((arrays["data"], arrays["indices"], arrays["indptr"]), shape=shape)
@@ -600,120 +441,3 @@ def load_graph(path: str | os.PathLike[str]) -> SavedGraph:
     return SavedGraph(canonical_csr(G), labels, ids, params, meta["input_sha256"] if meta else None)
 
 
-def _cache_folder(cache_dir: str | os.PathLike[str]) -> Path:
-    folder = Path(cache_dir)
-    if folder.exists() and not folder.is_dir():
-        raise NotADirectoryError(f"cache_dir {folder} exists and is not a folder; give a folder for the graph cache")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise NotADirectoryError(f"cache_dir {folder} cannot be created: a part of its path is a file") from None
-    return folder
-
-
-@contextlib.contextmanager
-def _entry_lock(lock_path: Path) -> Iterator[None]:
-    """An exclusive lock on ``lock_path`` across processes (``flock``), released on exit.
-
-    The lock file stays: removing it would let a process lock a file another one just unlinked.
-    """
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
-    try:
-        if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        else:  # pragma: no cover - Windows
-            import msvcrt
-
-            while True:
-                try:
-                    msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
-                    break
-                except OSError:
-                    continue
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
-
-
-def _move_aside(files: list[Path]) -> list[Path]:
-    """Rename each existing file to ``NAME.corrupt-TIMESTAMP`` (a counter added when taken)."""
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    moved = []
-    for f in files:
-        if not f.exists():
-            continue
-        target, i = f.with_name(f"{f.name}.corrupt-{stamp}"), 1
-        while target.exists():
-            target, i = f.with_name(f"{f.name}.corrupt-{stamp}-{i}"), i + 1
-        os.replace(f, target)
-        moved.append(target)
-    return moved
-
-
-def cached_graph(
-    cache_dir: str | os.PathLike[str],
-    input_hash: str,
-    params: Mapping[str, Any],
-    build: Callable[[], tuple[Any, Any]],
-) -> tuple[SavedGraph, bool]:
-    """The graph for (input, params) from ``cache_dir``, built by ``build()`` and saved on a miss.
-
-    Each entry is read, built and written under its own lock file, so concurrent processes
-    asking for the same entry build it once and all get that graph. An entry that does not
-    load (truncated, altered, a sidecar from another save) is moved aside as
-    ``NAME.corrupt-TIMESTAMP`` with a :class:`~graphneg.GraphNegWarning`, then rebuilt.
-
-    Parameters
-    ----------
-    cache_dir : str or path-like
-        The cache folder (created when missing; a file there is an error).
-    input_hash : str
-        :func:`content_hash` of the input.
-    params : mapping
-        Build parameters (see :func:`plain_params`); any change is a different entry.
-    build : callable returning (graph, labels)
-        Called on a miss.
-
-    Returns
-    -------
-    (SavedGraph, bool)
-        The graph and whether it came from the cache.
-
-    Raises
-    ------
-    NotADirectoryError
-        When ``cache_dir`` is a file (or sits below one).
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> folder = tempfile.mkdtemp()
-    >>> make = lambda: (sp.csr_array(np.eye(2, k=1)), np.array([0, 1]))
-    >>> cached_graph(folder, "abc", {"k": 1}, make)[1], cached_graph(folder, "abc", {"k": np.int64(1)}, make)[1]
-    (False, True)
-    """
-    if not isinstance(input_hash, str):
-        raise TypeError(f"`input_hash` must be a str, got {type(input_hash).__name__}.")
-    clean = plain_params(params)  # fails before anything is created
-    folder = _cache_folder(cache_dir)
-    key = hashlib.sha256(json.dumps([FORMAT_VERSION, input_hash, clean], sort_keys=True).encode()).hexdigest()
-    path = folder / f"graph-{key[:24]}.npz"
-    side = sidecar_path(path)
-    with _entry_lock(folder / f".graph-{key[:24]}.lock"):
-        for target in (path, side):  # we hold the entry's lock: no writer of it is running
-            clean_stale_temp_files(target, min_age=0)
-        if path.exists() or side.exists():
-            try:
-                saved = load_graph(path)
-                if saved.input_hash != input_hash or saved.params != clean:
-                    raise ValueError(f"{path} was saved for another input or parameters")
-                logger.info("graph cache hit: %s", path)
-                return saved, True
-            except (ValueError, FileNotFoundError) as err:
-                moved = _move_aside([path, side])
-                warnings.warn(f"graph cache entry {path.name} in {folder} does not load ({err}); moved aside "
-                              f"({', '.join(m.name for m in moved)}) and rebuilt", GraphNegWarning, stacklevel=2)
-        graph, labels = build()
-        save_graph(path, graph, labels=labels, params=clean, input_hash=input_hash)
-        logger.info("graph cache: saved %s", path)
-        return load_graph(path), False
