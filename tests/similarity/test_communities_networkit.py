@@ -100,3 +100,35 @@ def test_the_csr_build_is_the_coo_build():
     edges = sorted((min(u, v), max(u, v), round(x, 6)) for u, v, x in coo.iterEdgesWeights())
     assert edges == sorted(zip(rows.tolist(), cols.tolist(), np.round(w.astype(np.float64), 6).tolist(), strict=True))
     np.testing.assert_array_equal(_networkit_plm(G, True, 11, 1.0), expected)
+
+
+def _continuum(n: int, d: int = 32, factors: int = 12, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    Z = rng.normal(size=(n, factors)) * (1.0 + np.arange(factors)) ** -0.75
+    X = Z @ rng.normal(size=(factors, d))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    return (X + 0.3 * rng.normal(size=(n, d)) / np.sqrt(d)).astype(np.float32)
+
+
+def test_default_call_takes_the_fast_path_above_the_size_threshold(monkeypatch):
+    # issue 24: communities(G) at scale is networkit's PLM on one thread, within 1 % of
+    # igraph Leiden's modularity, deterministic for a seed; igraph's Leiden below the size
+    from graphneg.similarity import _communities
+
+    G = knn_graph(_continuum(15_000), 10)
+    leiden = communities(G, implementation="igraph", seed=0)
+    calls = []
+    real = _communities._networkit_plm
+    monkeypatch.setattr(_communities, "_networkit_plm", lambda *a, **kw: calls.append(a) or real(*a, **kw))
+    assert np.array_equal(communities(G, seed=0), leiden)  # 15k nodes < FAST_MIN_NODES: igraph
+    assert not calls
+    monkeypatch.setattr(_communities, "FAST_MIN_NODES", 10_000)
+    fast = communities(G, seed=0)
+    assert len(calls) == 1 and calls[0][-1] == _communities.PLM_MAX_ITER
+    assert np.array_equal(communities(G, seed=0), fast)  # same seed, same partition
+    assert _modularity(G, fast) >= 0.99 * _modularity(G, leiden)
+    # options only igraph's Leiden takes keep it
+    assert np.array_equal(communities(G, seed=0, implementation="igraph"), leiden)
+    communities(G, seed=0, num_iterations=2)
+    communities(G, seed=0, objective="cpm", resolution=0.5)
+    assert len(calls) == 2
