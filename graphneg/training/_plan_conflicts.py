@@ -17,7 +17,8 @@ import numpy as np
 
 from .._random import epoch_rng
 from .._validation import check_int, check_keywords
-from ..similarity._conflicts import ConflictReport, ConflictSpec, GraphRisk, batch_grid, conflict_risk, repair_batches
+from ..similarity._conflict_risk import ConflictSpec, GraphRisk, batch_grid, conflict_risk
+from ..similarity._conflicts import ConflictReport, repair_batches
 
 __all__ = ["ConflictGuard"]
 
@@ -27,7 +28,7 @@ _STREAM = 0xC0F1
 
 
 class ConflictGuard:
-    """A validated ``conflicts=`` spec (:class:`~graphneg.similarity._conflicts.ConflictSpec`).
+    """A validated ``conflicts=`` spec (:class:`~graphneg.similarity._conflict_risk.ConflictSpec`).
 
     Parameters
     ----------

@@ -16,7 +16,8 @@ from torch.utils.data import Sampler
 
 from .._validation import check_bool, check_choice, check_int, check_labels
 from ..exceptions import GraphNegWarning
-from ..similarity._conflicts import ConflictReport, ConflictSpec
+from ..similarity._conflict_risk import ConflictSpec
+from ..similarity._conflicts import ConflictReport
 from ._plan_conflicts import ConflictGuard
 from ._plans import Shard, check_dropped, drop_hint, outside_stacklevel
 from ._sharding import plan_for_ranks, process_group_defaults, rank_share

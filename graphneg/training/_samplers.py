@@ -14,7 +14,7 @@ import numpy as np
 from .._groups import Groups
 from .._validation import check_bool, check_choice, check_float, check_int, check_labels
 from ..similarity._batches import cluster_batches, packed_batches, random_batches, topic_batches
-from ..similarity._conflicts import ConflictSpec
+from ..similarity._conflict_risk import ConflictSpec
 from ._plans import PACKINGS, Shard, check_sampler_keywords, choose_packing, num_items
 from ._sampler_base import _PlannedSampler
 

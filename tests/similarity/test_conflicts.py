@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.sparse.csgraph import shortest_path
 
-import graphneg.similarity._conflicts as conflicts
+import graphneg.similarity._conflict_risk as conflict_risk
 from graphneg.exceptions import GraphNegWarning
 from graphneg.links import LinkGraph
 from graphneg.similarity._conflicts import ConflictReport, batch_conflicts, conflict_free_batches
@@ -136,8 +136,8 @@ def test_bit_table_and_sorted_keys_give_the_same_result(monkeypatch, max_bytes, 
     known = [rng.integers(0, 150, 6) for _ in range(100)]
     batches = [np.arange(k, k + 8) for k in range(0, 400, 8)]
     reference = conflict_free_batches(batches, q, d, known, seed=1)
-    monkeypatch.setattr(conflicts, "_MAX_TABLE_BYTES", max_bytes)
-    monkeypatch.setattr(conflicts, "_MAX_TABLE_BITS", max_bits)
+    monkeypatch.setattr(conflict_risk, "_MAX_TABLE_BYTES", max_bytes)
+    monkeypatch.setattr(conflict_risk, "_MAX_TABLE_BITS", max_bits)
     again = conflict_free_batches(batches, q, d, known, seed=1)
     assert all(np.array_equal(a, b) for a, b in zip(reference[0], again[0], strict=True))
     assert reference[1].initial_conflicts > 20
