@@ -52,6 +52,10 @@ class HardNegatives:
     skipped : dict
         How many retrieved candidates each filter removed (``positives``, ``self``,
         ``excluded``, ``absolute_margin``, ``relative_margin``, ``max_score``, ``min_score``).
+    search : SearchReport or None
+        ``backend='ivf'`` only: the retrieval's recall@depth on 1,000 sampled queries against
+        the exact retrieval (ties counted), ``nlist`` and the ``nprobe`` it took
+        (:class:`graphneg.SearchReport`); ``None`` for the exact retrieval.
 
     Examples
     --------
@@ -66,6 +70,7 @@ class HardNegatives:
     positive_scores: np.ndarray
     n_short: int
     skipped: dict[str, int] = field(default_factory=dict)
+    search: Any = None
 
     @property
     def counts(self) -> np.ndarray:
@@ -317,6 +322,7 @@ def mine_hard_negatives(
     block_size: int | None = None,
     device: Any = None,
     show_progress: bool = False,
+    backend: Any = "exact",
 ) -> HardNegatives:
     r"""Mine hard negatives for each query from precomputed embeddings.
 
@@ -361,6 +367,16 @@ def mine_hard_negatives(
     device : str or torch.device, default=None
         Torch device for the block products.
     show_progress : bool, default=False
+    backend : {'exact', 'ivf'} or IVF, default='exact'
+        The retrieval of step 1. ``'exact'``: all-pairs (blocked, never the full matrix).
+        ``'ivf'`` or :class:`~graphneg.IVF` options: an inverted file over the corpus
+        (corpus-scale mining: each query scores its ``nprobe`` nearest lists only); with
+        ``nprobe=None`` it is raised until the retrieval's recall@depth on 1,000 sampled
+        queries (ties counted) is at least 0.95, as ``knn_search``'s ``backend='auto'``
+        does, and the result's ``search`` reports what it took (also logged and recorded,
+        :func:`graphneg.record_searches`). Steps 2-3 are the exact route's on the candidates
+        found: scores are the same canonical fp32 scores, so with ``nprobe = nlist`` the
+        negatives are the exact route's. fp32 and the CPU only.
 
     Returns
     -------
@@ -430,6 +446,9 @@ def mine_hard_negatives(
             f"`queries` and `corpus` must have the same dimension, got {Q.shape[1]} and {C.shape[1]}."
         )
     plan = plan_mining(Q.shape[0], C.shape[0], positives, exclude, query_corpus_ids, selection)
+    ivf = _ivf_options(backend, precision, device)
+    if ivf is not None:
+        return mine_ivf(Q, C, metric, plan, ivf, check_bool(show_progress, "show_progress"))
     search = _search(Q, C, metric, plan, precision, block_size, device, show_progress)
     if search.route != "torch":  # numpy tiles: no torch import on the CPU fp32 route
         return mine_blocks(plan, _blocks_tiled(search, plan.positives))
@@ -437,3 +456,62 @@ def mine_hard_negatives(
 
     with torch.inference_mode():
         return mine_blocks(plan, _blocks_torch(search, plan.positives))
+
+
+# -- the approximate route: an inverted file over the corpus ----------------------------------
+# queries whose retrieval is checked against the exact one, and the recall the adaptive nprobe keeps
+MINING_RECALL_SAMPLE = 1000
+MINING_MIN_RECALL = 0.95
+
+
+def _ivf_options(backend: Any, precision: Any, device: Any) -> Any:
+    """The :class:`~graphneg.IVF` options of ``backend`` (``None`` for ``'exact'``)."""
+    from ..similarity._backends import IVF
+
+    if isinstance(backend, IVF):
+        options = backend
+    else:
+        name = check_choice(backend, "backend", ("exact", "ivf"))
+        if name == "exact":
+            return None
+        options = IVF()
+    if precision != "fp32" or device is not None:
+        raise ValueError(f"backend='ivf' mines in fp32 on the CPU; got precision={precision!r}, device={device!r}.")
+    return options
+
+
+def mine_ivf(Q: np.ndarray, C: np.ndarray, metric: str, plan: MiningPlan, options: Any,
+             show_progress: bool) -> HardNegatives:
+    """Step 1 through an inverted file over the corpus (:class:`graphneg.similarity._ivf.IVFIndex`),
+    its recall@depth measured on sampled queries (the ``nprobe`` raised to
+    :data:`MINING_MIN_RECALL` when adaptive); steps 2-3 are :func:`mine_blocks`' as for the
+    exact route, on the candidates' canonical fp32 scores."""
+    from ..similarity._ivf import IVFIndex, default_nlist, default_nprobe
+    from ..similarity._knn import _RecallSample, scan_to_recall
+
+    if metric == "cosine":
+        Q, C = safe_normalize(Q, "queries"), safe_normalize(C, "corpus")
+    else:
+        _check_ip_range(Q, C)
+    index = IVFIndex(Q, C, plan.depth, "ip", nlist=options.nlist, seed=options.seed,
+                     kmeans_iterations=options.kmeans_iterations, train_size=options.train_size,
+                     show_progress=show_progress)
+    check = _RecallSample(Q, C, plan.depth, 0, "ip", MINING_RECALL_SAMPLE, 0)
+    adaptive = options.nprobe is None if options.adaptive is None else options.adaptive
+    nprobe = options.nprobe or default_nprobe(options.nlist or default_nlist(C.shape[0]))
+    report = scan_to_recall(index, check, lambda ids: ids, nprobe, MINING_MIN_RECALL,
+                            "mine_hard_negatives (ivf)", "mine_hard_negatives", adaptive)
+    vals, idx = index.top()
+
+    def blocks() -> Iterator[BlockRows]:
+        for start in range(0, plan.n_queries, _IVF_ROWS):
+            stop = min(start + _IVF_ROWS, plan.n_queries)
+            prow, pcol, Pb = positive_index(plan.positives, start, stop)
+            yield start, stop, vals[start:stop], idx[start:stop], positive_scores(Q, C, start + prow, pcol), Pb
+
+    out = mine_blocks(plan, blocks())
+    out.search = report
+    return out
+
+
+_IVF_ROWS = 4096  # queries per filtering block of the IVF route

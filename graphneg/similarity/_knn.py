@@ -248,28 +248,43 @@ def _adaptive_ivf(
                      kmeans_iterations=options.kmeans_iterations, train_size=options.train_size,
                      show_progress=show_progress)
     check = _RecallSample(X0, None if self_search else T0, k, skip, metric, sample, 0)
+
+    def found(ids: np.ndarray) -> np.ndarray:
+        if self_search:
+            ids = ids[without_self(ids, check.rows, k + skip)].reshape(-1, k + skip)
+        return ids[:, skip:]
+
     nprobe = options.nprobe or default_nprobe(options.nlist or default_nlist(T.shape[0]))
+    scan_to_recall(index, check, found, nprobe, min_recall, "approximate kNN (ivf)", "knn_search")
+    return index.top()
+
+
+def scan_to_recall(
+    index: Any, check: _RecallSample, found: Any, nprobe: int, min_recall: float, what: str, caller: str,
+    adaptive: bool = True,
+) -> SearchReport:
+    """Scan ``index`` (:class:`._ivf.IVFIndex`) from ``nprobe`` up until the recall of
+    ``found(ids of the sampled rows)`` reaches ``min_recall`` (one scan when not ``adaptive``);
+    log, record and return what it took, warning when the target is missed."""
     rounds: list[tuple[int, float]] = []
     while True:
         index.scan(nprobe)
-        _, found = index.top(check.rows)
-        if self_search:
-            found = found[without_self(found, check.rows, k + skip)].reshape(-1, k + skip)
-        r = check.recall(found[:, skip:])
+        r = check.recall(found(index.top(check.rows)[1]))
         rounds.append((index.nprobe, r))
-        logger.info("approximate kNN (ivf): recall@%d %.4f on %d sampled rows at nprobe %d of %d lists",
-                    k, r, check.rows.size, index.nprobe, index.nlist)
-        if r >= min_recall or index.nprobe >= index.nlist:
+        logger.info("%s: recall@%d %.4f on %d sampled rows at nprobe %d of %d lists",
+                    what, check.k, r, check.rows.size, index.nprobe, index.nlist)
+        if not adaptive or r >= min_recall or index.nprobe >= index.nlist:
             break
         need = index.list_ranks(check.rows, check.windows) + 1
         nprobe = next_nprobe(need, index.nprobe, min_recall + 0.005 * len(rounds))
     met = r >= min_recall
-    logger.info("approximate kNN (ivf): nprobe %d -> %d of %d lists in %d round(s), recall@%d %.4f (target %.3f%s)",
-                rounds[0][0], index.nprobe, index.nlist, len(rounds), k, r, min_recall, "" if met else ", missed")
-    record(SearchReport("ivf", r, int(check.rows.size), min_recall, met, index.nlist, index.nprobe, rounds))
+    logger.info("%s: nprobe %d -> %d of %d lists in %d round(s), recall@%d %.4f (target %.3f%s)", what,
+                rounds[0][0], index.nprobe, index.nlist, len(rounds), check.k, r, min_recall, "" if met else ", missed")
+    report = SearchReport("ivf", r, int(check.rows.size), min_recall, met, index.nlist, index.nprobe, rounds, caller)
+    record(report)
     if not met:
-        _warn_recall("ivf", r, k, int(check.rows.size), min_recall)
-    return index.top()
+        _warn_recall("ivf", r, check.k, int(check.rows.size), min_recall)
+    return report
 
 
 def next_nprobe(need: np.ndarray, current: int, target: float) -> int:

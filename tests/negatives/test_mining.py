@@ -274,3 +274,55 @@ def test_inner_products_beyond_float32_are_rejected(data):
     Q, C, positives = data
     with pytest.raises(ValueError, match=r"inner products can overflow float32"):
         mine_hard_negatives(Q * 1e20, C * 1e20, positives, metric="ip")
+
+
+# -- issue 24: the approximate (IVF) route ---------------------------------------------------
+def _ivf_data(n_docs: int = 6_000, n_q: int = 400, d: int = 32, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    Z = rng.normal(size=(n_docs, 10)) * (1.0 + np.arange(10)) ** -0.75
+    C = (Z @ rng.normal(size=(10, d)) + 0.3 * rng.normal(size=(n_docs, d))).astype(np.float32)
+    Q = (C[:n_q] + 0.2 * rng.normal(size=(n_q, d))).astype(np.float32)
+    return Q, C
+
+
+@pytest.mark.parametrize("selection", [
+    NegativeSelection(num_negatives=4, range_min=2, range_max=40, relative_margin=0.05),
+    NegativeSelection(num_negatives=3, range_max=30, sampling="random", seed=3),
+])
+def test_ivf_route_with_every_list_is_the_exact_route(selection):
+    from graphneg import IVF
+
+    Q, C = _ivf_data()
+    pos = np.arange(Q.shape[0])
+    kw = dict(query_corpus_ids=np.r_[np.arange(200), -np.ones(200, int)] + 10, exclude=(pos + 1)[:, None])
+    exact = mine_hard_negatives(Q, C, pos, selection, **kw)
+    approx = mine_hard_negatives(Q, C, pos, selection, backend=IVF(nlist=24, nprobe=24), **kw)
+    assert np.array_equal(exact.indices, approx.indices)
+    assert np.array_equal(exact.scores, approx.scores, equal_nan=True)
+    assert np.array_equal(exact.positive_scores, approx.positive_scores) and exact.skipped == approx.skipped
+    assert exact.search is None and approx.search.recall == 1.0 and approx.search.nprobe == 24
+
+
+def test_ivf_route_reports_its_recall_and_raises_nprobe():
+    from graphneg import IVF, record_searches
+    from graphneg.exceptions import GraphNegWarning
+
+    Q, C = _ivf_data(seed=1)
+    pos, sel = np.arange(Q.shape[0]), NegativeSelection(num_negatives=3, range_max=20)
+    with pytest.warns(GraphNegWarning, match="sampled rows"):
+        low = mine_hard_negatives(Q, C, pos, sel, backend=IVF(nlist=48, nprobe=1))
+    assert low.search.recall < 0.95 and low.search.met is False and low.search.sample == Q.shape[0]
+    with record_searches() as reports:
+        hn = mine_hard_negatives(Q, C, pos, sel, backend=IVF(nlist=48, nprobe=1, adaptive=True))
+    assert reports == [hn.search] and hn.search.met and hn.search.recall >= 0.95 and hn.search.nprobe > 1
+    assert hn.search.what == "mine_hard_negatives" and hn.search.rounds[0] == (1, low.search.recall)
+    exact = mine_hard_negatives(Q, C, pos, sel)
+    assert (hn.indices == exact.indices).all(axis=1).mean() >= 0.8  # most queries: the same negatives
+
+
+def test_ivf_route_options_are_checked():
+    Q, C = _ivf_data(n_docs=300, n_q=10)
+    with pytest.raises(ValueError, match="fp32 on the CPU"):
+        mine_hard_negatives(Q, C, np.arange(10), backend="ivf", precision="bf16")
+    with pytest.raises(ValueError, match="backend"):
+        mine_hard_negatives(Q, C, np.arange(10), backend="hnsw")
