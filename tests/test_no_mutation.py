@@ -27,6 +27,8 @@ NO_ARRAY_INPUT = {
     "read_planetoid", "read_ogb", "abstract_from_inverted_index", "read_sentence_transformers_jsonl",
     "read_flagembedding", "read_tevatron", "load_retrieval_corpus", "load_graph_corpus", "load_demo",
     "BackendUnavailableError", "GraphNegWarning",
+    # options objects (no arrays) and a file reader
+    "IVF", "HNSW", "NNDescent", "Softmax", "read_batches",
 }
 
 

@@ -14,7 +14,18 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from graphneg import GraphNegWarning, NegativeSelection, SimANS
+from graphneg import (
+    GraphNegWarning,
+    NegativeSelection,
+    SimANS,
+    bica_link_negatives,
+    degree_link_negatives,
+    khop_link_negatives,
+    ppr_link_negatives,
+    scincl_link_negatives,
+    specter_link_negatives,
+    uniform_link_negatives,
+)
 from graphneg.links import LinkGraph, link_split
 from graphneg.negatives import (
     balanced_margin_pairs,
@@ -24,7 +35,6 @@ from graphneg.negatives import (
     mine_hard_negatives,
     pair_margins,
 )
-from graphneg.negatives._link_by_embedding import LINK_STRATEGIES
 
 DTYPES = [np.float64, np.float32, np.int64, np.bool_]
 CLASSES = [sp.csr_matrix, sp.csr_array]
@@ -119,11 +129,12 @@ def test_link_negatives(dtype, cls):
     X = noncanonical(6, 30, dtype, cls, seed=3, per_row=2)
     E = np.random.default_rng(0).normal(size=(30, 4))
     before = snapshot(X, E)
-    for strategy, kw in [("uniform", {}), ("degree", {}), ("khop", {"hops": 3}), ("ppr", {"window": (0, 10)}),
-                         ("specter", {}), ("bica", {"embeddings": E}),
-                         ("scincl", {"embeddings": E, "positive_window": (1, 3), "hard_window": (5, 8),
-                                     "num_positives": 1})]:
-        quiet(LINK_STRATEGIES[strategy], g, sources=np.arange(6), num_negatives=3, exclude=X, **kw)
+    for fn, kw in [(uniform_link_negatives, {}), (degree_link_negatives, {}), (khop_link_negatives, {"hops": 3}),
+                   (ppr_link_negatives, {"window": (0, 10)}), (specter_link_negatives, {}),
+                   (bica_link_negatives, {"embeddings": E}),
+                   (scincl_link_negatives, {"embeddings": E, "positive_window": (1, 3), "hard_window": (5, 8),
+                                            "num_positives": 1})]:
+        quiet(fn, g, sources=np.arange(6), num_negatives=3, exclude=X, **kw)
     assert snapshot(X, E) == before
     assert snapshot(g.adjacency) == A_before
 
