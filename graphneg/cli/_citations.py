@@ -19,8 +19,10 @@ SUMMARY = "citation corpus -> (citing, cited, negatives) training data, resumabl
 DESCRIPTION = (
     "Read a citation corpus (edge list, S2ORC / Semantic Scholar JSONL, OpenAlex works, Planetoid, OGB), "
     "pair every citing paper with each paper it cites, add link-structure negatives and write JSONL "
-    "training data. Interrupted runs resume where they stopped (finished chunks are kept in "
-    "OUTPUT.parts/ until the output is complete)."
+    "training data. Negatives are drawn once per citing paper by default: all records of a paper (one "
+    "per paper it cites) carry the same negatives; --negatives-per pair draws them for each record. "
+    "Interrupted runs resume where they stopped (finished chunks are kept in OUTPUT.parts/ until the "
+    "output is complete)."
 )
 
 
@@ -52,6 +54,9 @@ def add_options(c: argparse.ArgumentParser) -> None:
     c.add_argument("--strategy", default="uniform",
                    choices=["uniform", "khop", "degree", "ppr", "bica", "specter", "scincl"])
     c.add_argument("--num-negatives", type=int, default=3)
+    c.add_argument("--negatives-per", default="paper", choices=["paper", "pair"],
+                   help="'paper' (default): one draw per citing paper, repeated on each of its records "
+                        "(one per paper it cites); 'pair': a separate draw for each (citing, cited) record")
     c.add_argument("--exclude-hops", type=int, default=1, help="never a negative within this many hops")
     c.add_argument("--hops", type=int, default=2, help="distance of khop negatives")
     c.add_argument("--embeddings", type=Path, help=".npy node embeddings (bica, scincl)")
@@ -84,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
         summary = citation_training_data(
             data.graph, args.output, texts=texts, output_format=args.output_format, negatives=negatives,
             num_negatives=args.num_negatives, exclude_hops=args.exclude_hops, seed=args.seed,
-            chunk_size=args.chunk_size, embeddings=embeddings, resume=not args.restart,
+            chunk_size=args.chunk_size, embeddings=embeddings, negatives_per=args.negatives_per,
+            resume=not args.restart,
             show_progress=not args.quiet,
         )
     summary["read"] = {k: v for k, v in vars(data.counts).items() if k != "malformed_lines"}

@@ -1,15 +1,23 @@
 """Citation corpus -> training data (citing -> cited pairs with link-structure negatives).
 
-The work is cut into chunks of source papers; each chunk's output is written atomically to
-``<output>.parts/`` and its randomness depends only on ``(seed, chunk)``, so an interrupted
-run resumes where it stopped and produces a file identical to an uninterrupted run. The
-parts are joined into ``output`` (atomically) at the end and then removed.
+The work is cut into chunks of source papers; a chunk's randomness depends only on
+``(seed, chunk)``. Finished chunks are written atomically to ``<output>.parts/``, one part
+file per chunk, or for the strategies that draw from the banned pattern alone (uniform,
+degree) several chunks per part (about 200k records), so an interrupted run resumes where it
+stopped and produces a file identical to an uninterrupted run. A part's name carries its
+record counts; the parts are joined into ``output`` (atomically) at the end and then removed.
+
+The uniform and degree strategies build the banned pattern of all citing papers once and
+draw chunk by chunk from row slices of it; triplets are written column-wise with pyarrow
+(when installed), byte for byte what :func:`~graphneg.io._jsonl.dumps_line` writes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import shutil
 import warnings
 from collections.abc import Callable, Mapping
@@ -24,12 +32,21 @@ from .._validation import check_choice, check_int
 from ..exceptions import GraphNegWarning
 from ..links._graph import LinkGraph
 from ..negatives._link_by_embedding import LINK_STRATEGIES, resolve_link_strategy
-from ..negatives._link_negatives import uniform_link_negatives
+from ..negatives._link_negatives import (
+    PATTERN_STRATEGIES,
+    citing_banned,
+    draw_from_pattern,
+    uniform_link_negatives,
+)
 from ._atomic import atomic_write
 from ._jsonl import dumps_line
 
 OutputFormat = Literal["triplets", "st", "flag", "tevatron"]
 OUTPUT_FORMATS = ("triplets", "st", "flag", "tevatron")
+NegativesPer = Literal["paper", "pair"]
+# records per part file for the cheap strategies (a tenth of it with texts)
+_GROUP_RECORDS = 200_000
+NEGATIVES_PER = ("paper", "pair")
 
 
 def _digest(data: bytes) -> str:
@@ -59,6 +76,7 @@ def citation_training_data(
     seed: int = 0,
     chunk_size: int = 500,
     embeddings: Any = None,
+    negatives_per: NegativesPer = "paper",
     resume: bool = True,
     show_progress: bool = False,
 ) -> dict[str, Any]:
@@ -92,6 +110,10 @@ def citation_training_data(
         Chunk ``c`` uses seed ``[seed, c]``: results do not depend on where a run stopped.
     chunk_size : int, default=500
         Source papers per chunk (the unit of resumption).
+    negatives_per : {'paper', 'pair'}, default='paper'
+        ``'paper'``: negatives are drawn once per citing paper, and every record of that
+        paper (one per paper it cites) carries the same negatives. ``'pair'``: each
+        (citing, cited) record gets its own draw (still never a paper the source cites).
     resume : bool, default=True
         Reuse finished chunks of an earlier run with the same inputs and settings; ``False``
         starts over. Finished chunks of a run with *different* settings are never reused.
@@ -121,7 +143,7 @@ def citation_training_data(
     job = _plan(
         graph, Path(output), texts, output_format, embeddings,
         dict(negatives=negatives, num_negatives=num_negatives, exclude_hops=exclude_hops, seed=seed,
-             chunk_size=chunk_size),
+             chunk_size=chunk_size, negatives_per=negatives_per),
     )
     _open_parts(job, resume)
     resumed = _run_chunks(job, show_progress)
@@ -148,9 +170,16 @@ class _Job:
     seed: int
     chunk_size: int
     strategy_kwargs: dict[str, Any]
+    per_pair: bool = False
     skipped_no_text: int = 0
     sources: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     config: dict[str, Any] = field(default_factory=dict)
+    prepared: bool = False
+    out_degree: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # built once per run when the strategy draws from the banned pattern alone
+    banned: Any = None
+    # JSON-encoded ids (and texts) for the column-wise triplet writer (None: no pyarrow)
+    encoded: Any = None
 
     @property
     def n_chunks(self) -> int:
@@ -160,8 +189,20 @@ class _Job:
     def parts(self) -> Path:
         return self.output.with_name(self.output.name + ".parts")
 
-    def part(self, c: int) -> Path:
-        return self.parts / f"part-{c:06d}.jsonl"
+    # chunks per part file: 1, or for the cheap strategies enough that a part holds tens of
+    # thousands of records (a file per chunk would cost more in fsync and unlink than drawing)
+    part_chunks: int = 1
+    # finished parts: part -> (records, short records), read from their names
+    done: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def n_parts(self) -> int:
+        return -(-self.n_chunks // self.part_chunks)
+
+    def part(self, p: int) -> Path:
+        """Part ``p`` once finished; its name carries its record and short-record counts."""
+        n, short = self.done[p]
+        return self.parts / f"part-{p:06d}.{n}.{short}.jsonl"
 
 
 def _plan(
@@ -178,6 +219,7 @@ def _plan(
         num_negatives=check_int(options["num_negatives"], "num_negatives"),
         exclude_hops=options["exclude_hops"], seed=check_int(options["seed"], "seed", min_value=0),
         chunk_size=check_int(options["chunk_size"], "chunk_size"), strategy_kwargs=strategy_kwargs,
+        per_pair=check_choice(options["negatives_per"], "negatives_per", NEGATIVES_PER) == "pair",
     )
     if texts is not None:
         _keep_papers_with_text(job, _texts_by_id(texts))
@@ -190,6 +232,13 @@ def _plan(
         strategy_kwargs=job.strategy_kwargs,
         embeddings=None if job.embeddings is None else _digest(np.ascontiguousarray(job.embeddings).tobytes()),
     )
+    if job.per_pair:
+        job.config["negatives_per"] = "pair"
+    if job.strategy in PATTERN_STRATEGIES and job.output_format == "triplets" and job.sources.size:
+        per_chunk = job.graph.num_edges / job.n_chunks
+        target = _GROUP_RECORDS // 10 if job.texts is not None else _GROUP_RECORDS
+        job.part_chunks = max(1, int(target // max(per_chunk, 1.0)))
+    job.config["part_chunks"] = job.part_chunks
     return job
 
 
@@ -227,57 +276,140 @@ def _open_parts(job: _Job, resume: bool) -> None:
     if not state.exists():
         with atomic_write(state, "w") as fh:
             json.dump({"fingerprint": fingerprint, "chunks": job.n_chunks, "config": job.config}, fh, default=str)
+    for name in os.listdir(parts):
+        if m := _PART_NAME.fullmatch(name):
+            job.done[int(m[1])] = (int(m[2]), int(m[3]))
+
+
+_PART_NAME = re.compile(r"part-(\d{6})\.(\d+)\.(\d+)\.jsonl")
 
 
 def _run_chunks(job: _Job, show_progress: bool) -> int:
-    """Write every missing part; return how many parts were already there."""
-    chunks: Any = range(job.n_chunks)
+    """Write every missing part; return how many chunks were already done."""
+    parts: Any = range(job.n_parts)
     if show_progress:
         from tqdm.auto import tqdm
 
-        chunks = tqdm(chunks, desc=f"citations ({job.strategy} negatives)", unit="chunk")
+        parts = tqdm(parts, desc=f"citations ({job.strategy} negatives)", unit="part")
     resumed = 0
-    for c in chunks:
-        if job.part(c).exists():
-            resumed += 1
+    for p in parts:
+        chunks = range(p * job.part_chunks, min((p + 1) * job.part_chunks, job.n_chunks))
+        if p in job.done:
+            resumed += len(chunks)
         else:
-            _run_chunk(job, c)
+            _prepare(job)
+            _run_part(job, p, chunks)
     return resumed
 
 
-def _run_chunk(job: _Job, c: int) -> None:
-    part = job.part(c)
+def _prepare(job: _Job) -> None:
+    """What every chunk shares, built once (only when a chunk is left to do)."""
+    if job.prepared:
+        return
+    job.prepared = True
+    job.out_degree = np.diff(job.graph.adjacency.indptr)
+    if job.strategy in PATTERN_STRATEGIES and isinstance(job.exclude_hops, int) and job.exclude_hops in (0, 1):
+        job.banned = citing_banned(job.graph, job.sources, job.exclude_hops)
+    if job.output_format == "triplets":
+        job.encoded = _encoded_columns(job.graph, job.texts)
+
+
+def _run_part(job: _Job, p: int, chunks: range) -> None:
+    """Write part ``p`` (its chunks in order), atomically, under a name that marks it finished."""
+    n_records = n_short = 0
+    pending = job.parts / f"pending-{p:06d}.jsonl"  # not finished until renamed
+    with atomic_write(pending, "wb") as fh:
+        out = _Batch(fh) if job.encoded is not None else fh
+        for c in chunks:
+            n, short = _run_chunk(job, c, out)
+            n_records, n_short = n_records + n, n_short + short
+        if out is not fh:
+            out.flush(job.encoded)
+    job.done[p] = (n_records, n_short)
+    os.replace(pending, job.part(p))
+
+
+class _Batch:
+    """Triplet records of several chunks, written column-wise in one go (fewer, larger calls)."""
+
+    def __init__(self, fh: Any) -> None:
+        self.fh = fh
+        self.query: list[np.ndarray] = []
+        self.pos: list[np.ndarray] = []
+        self.neg: list[np.ndarray] = []
+
+    def add(self, query: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> None:
+        self.query.append(query)
+        self.pos.append(pos)
+        self.neg.append(neg)
+
+    def flush(self, encoded: Any) -> None:
+        if self.query:
+            self.fh.write(_triplet_lines(encoded, np.concatenate(self.query), np.concatenate(self.pos),
+                                         np.concatenate(self.neg)))
+        self.query, self.pos, self.neg = [], [], []
+
+
+def _run_chunk(job: _Job, c: int, out: Any) -> tuple[int, int]:
+    """Write chunk ``c``'s records to ``out``; return (records, short records)."""
     chunk = job.sources[c * job.chunk_size : (c + 1) * job.chunk_size]
+    A = job.graph.adjacency
+    n_cited = job.out_degree[chunk]
+    # per pair: output row j of the draw belongs to the j-th citation of the chunk
+    pair_of = np.repeat(np.arange(chunk.size), n_cited) if job.per_pair else None
+    rng = np.random.default_rng([job.seed, c])
     with warnings.catch_warnings(record=True):
         # shortfalls are counted from the parts and reported once in the summary
         warnings.simplefilter("always", GraphNegWarning)
-        A = job.graph.adjacency
-        cited = [A.indices[A.indptr[s] : A.indptr[s + 1]] for s in chunk]
-        given = {} if job.embeddings is None else {"embeddings": job.embeddings}
-        neg = LINK_STRATEGIES[job.strategy](
-            job.graph, **given, sources=chunk, num_negatives=job.num_negatives, exclude_hops=job.exclude_hops,
-            # a record's positive must never be among its negatives, whatever exclude_hops says
-            exclude=cited, seed=np.random.default_rng([job.seed, c]), **job.strategy_kwargs,
-        )
-        _write_chunk(part, job.graph, chunk, neg.indices, job.texts, job.output_format)
-    if not part.exists():  # a writer with nothing to write: still mark the chunk done
-        with atomic_write(part, "w"):
-            pass
+        if job.banned is not None:
+            lo = c * job.chunk_size
+            neg = draw_from_pattern(job.strategy, job.graph, job.banned[lo : lo + chunk.size], job.num_negatives,
+                                    rng, rows=pair_of, **job.strategy_kwargs)
+        else:
+            cited = [A.indices[A.indptr[s] : A.indptr[s + 1]] for s in chunk]
+            src = chunk
+            if pair_of is not None:
+                src, cited = chunk[pair_of], [cited[i] for i in pair_of.tolist()]
+            given = {} if job.embeddings is None else {"embeddings": job.embeddings}
+            neg = LINK_STRATEGIES[job.strategy](
+                job.graph, **given, sources=src, num_negatives=job.num_negatives, exclude_hops=job.exclude_hops,
+                # a record's positive must never be among its negatives, whatever exclude_hops says
+                exclude=cited, seed=rng, **job.strategy_kwargs,
+            ).indices
+        return _write_chunk(job, out, chunk, n_cited, neg)
 
 
 def _join_parts(job: _Job) -> tuple[int, int]:
     """Join the parts into the output (atomically), remove them; return (records, short)."""
-    # totals are recomputed from the parts, so a resumed run reports the same numbers
-    n_records = short = 0
-    with atomic_write(job.output, "w", encoding="utf-8") as out:
-        for c in range(job.n_chunks):
-            with open(job.part(c), encoding="utf-8") as fh:
-                for line in fh:
-                    out.write(line)
-                    n_records += 1
-                    short += _is_short(line, job.output_format, job.num_negatives)
+    # totals come from the parts' names, so a resumed run reports the same numbers
+    with atomic_write(job.output, "wb") as out:
+        for p in range(job.n_parts):
+            with open(job.part(p), "rb") as fh:
+                _copy(fh, out)
     shutil.rmtree(job.parts)
-    return n_records, short
+    return sum(n for n, _ in job.done.values()), sum(k for _, k in job.done.values())
+
+
+def _copy(src: Any, dst: Any) -> None:
+    """Append file ``src`` to file ``dst`` (both binary), in the kernel where it can."""
+    dst.flush()
+    start = dst.tell()
+    size = os.fstat(src.fileno()).st_size
+    done = 0
+    try:
+        while done < size:  # copy_file_range writes at dst's file position and advances it
+            step = os.copy_file_range(src.fileno(), dst.fileno(), size - done)
+            if step == 0:
+                break
+            done += step
+    except (AttributeError, OSError):  # no copy_file_range here: copy in user space
+        done = 0
+    if done < size:
+        src.seek(done)
+        dst.seek(start + done)
+        shutil.copyfileobj(src, dst, 1 << 22)
+    else:
+        dst.seek(start + size)
 
 
 def _is_short(line: str, output_format: str, k: int) -> bool:
@@ -291,33 +423,113 @@ def _is_short(line: str, output_format: str, k: int) -> bool:
     return False  # st rows exist only with all n negatives
 
 
-def _write_chunk(
-    part: Path, graph: LinkGraph, chunk: np.ndarray, negatives: np.ndarray, texts: list[str] | None, fmt: str
-) -> None:
+def _write_chunk(job: _Job, out: Any, chunk: np.ndarray, n_cited: np.ndarray, negatives: np.ndarray) -> tuple[int, int]:
+    """Write the chunk's records to ``out`` (binary), citing paper by citing paper, each paper's
+    citations in row order; return (records, short records).
+
+    ``negatives`` holds one row per citing paper, or one per citation (``negatives_per='pair'``).
+    """
+    graph, texts, fmt = job.graph, job.texts, job.output_format
     A = graph.adjacency
-    positives = [A.indices[A.indptr[s] : A.indptr[s + 1]].tolist() for s in chunk]
     if fmt == "triplets":
-        with atomic_write(part, "w", encoding="utf-8") as fh:
-            for s, pos, neg in zip(chunk.tolist(), positives, negatives, strict=True):
-                neg = [int(v) for v in neg if v >= 0]
-                for p in pos:
-                    rec: dict[str, Any] = {
-                        "query_id": str(graph.ids[s]), "positive_id": str(graph.ids[p]),
-                        "negative_ids": [str(graph.ids[v]) for v in neg],
-                    }
-                    if texts is not None:
-                        rec.update(query=texts[s], positive=texts[p], negatives=[texts[v] for v in neg])
-                    fh.write(dumps_line(rec))
-        return
+        starts = A.indptr[chunk]
+        # the positive of every record: each source's slice of the adjacency, in order
+        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(n_cited)[:-1])), n_cited)
+        pos = A.indices[offsets + np.arange(offsets.size)].astype(np.int64)
+        query = np.repeat(chunk, n_cited)
+        neg = negatives if job.per_pair else np.repeat(negatives, n_cited, axis=0)
+        short = int((neg < 0).any(axis=1).sum()) if neg.size else 0
+        if isinstance(out, _Batch):
+            out.add(query, pos, neg)
+            return query.size, short
+        for s, p, row in zip(query.tolist(), pos.tolist(), neg.tolist(), strict=True):
+            nrow = [v for v in row if v >= 0]
+            rec: dict[str, Any] = {
+                "query_id": str(graph.ids[s]), "positive_id": str(graph.ids[p]),
+                "negative_ids": [str(graph.ids[v]) for v in nrow],
+            }
+            if texts is not None:
+                rec.update(query=texts[s], positive=texts[p], negatives=[texts[v] for v in nrow])
+            out.write(dumps_line(rec).encode("utf-8"))
+        return query.size, short
     from . import _formats_flagembedding, _formats_st, _formats_tevatron
 
-    query_texts = [texts[s] for s in chunk]  # type: ignore[index]
+    positives = [A.indices[A.indptr[s] : A.indptr[s + 1]].tolist() for s in chunk]
+    queries = chunk
+    if job.per_pair:  # one query per citation, with its own negatives
+        queries = np.repeat(chunk, n_cited)
+        positives = [[p] for pos in positives for p in pos]
+    query_texts = [texts[s] for s in queries]  # type: ignore[index]
+    tmp = job.parts / "pending-chunk.jsonl"  # the trainer writers write files
     if fmt == "st":
-        _formats_st.write_sentence_transformers_jsonl(part, query_texts, texts, positives, negatives)
+        _formats_st.write_sentence_transformers_jsonl(tmp, query_texts, texts, positives, negatives)
     elif fmt == "flag":
-        _formats_flagembedding.write_flagembedding(part, query_texts, texts, positives, negatives)
+        _formats_flagembedding.write_flagembedding(tmp, query_texts, texts, positives, negatives)
     else:
         _formats_tevatron.write_tevatron(
-            part, [str(graph.ids[s]) for s in chunk], query_texts, [str(i) for i in graph.ids], texts,
+            tmp, [str(graph.ids[s]) for s in queries], query_texts, [str(i) for i in graph.ids], texts,
             positives, negatives,
         )
+    n = short = 0
+    if tmp.exists():  # a writer with nothing to write may write no file
+        data = tmp.read_bytes()
+        tmp.unlink()
+        out.write(data)
+        for line in data.decode("utf-8").splitlines():
+            n += 1
+            short += _is_short(line, fmt, job.num_negatives)
+    return n, short
+
+
+def _encoded_columns(graph: LinkGraph, texts: list[str] | None) -> Any:
+    """Per node, its id (and text) as a JSON string, as pyarrow arrays; None without pyarrow.
+
+    Each column has a last entry, the empty string, that row ``-1`` (a missing negative) takes;
+    ``sep_*`` columns hold the same values after ``", "`` (a list's later items).
+    """
+    try:
+        import pyarrow as pa
+    except ImportError:
+        return None
+    from json.encoder import encode_basestring  # what json.dumps(ensure_ascii=False) writes for a str
+
+    ids = [encode_basestring(str(i)) for i in graph.ids]
+    columns = {"id": pa.array([*ids, ""]), "sep_id": pa.array([*(", " + v for v in ids), ""])}
+    if texts is not None:
+        enc = [encode_basestring(t) for t in texts]
+        columns.update(text=pa.array([*enc, ""], pa.large_string()),
+                       sep_text=pa.array([*(", " + v for v in enc), ""], pa.large_string()))
+    return columns
+
+
+def _triplet_lines(encoded: dict[str, Any], query: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> Any:
+    """The triplet records as JSONL bytes, built column-wise; byte for byte what
+    :func:`~graphneg.io._jsonl.dumps_line` writes for the same records."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n_nodes = len(encoded["id"]) - 1
+    neg = np.where(neg < 0, n_nodes, neg)  # -1 pads only at the end of a row: the empty entry
+    q, p = pa.array(query), pa.array(pos)
+    cols = [neg[:, j].copy() for j in range(neg.shape[1])]
+
+    def listed(name: str) -> list[Any]:
+        return [encoded[("sep_" if j else "") + name].take(pa.array(col)) for j, col in enumerate(cols)]
+
+    pieces: list[Any] = [
+        '{"query_id": ', encoded["id"].take(q), ', "positive_id": ', encoded["id"].take(p),
+        ', "negative_ids": [', *listed("id"), "]",
+    ]
+    if "text" in encoded:
+        pieces += [', "query": ', encoded["text"].take(q), ', "positive": ', encoded["text"].take(p),
+                   ', "negatives": [', *listed("text"), "]"]
+    pieces.append("}\n")
+    large = "text" in encoded  # texts may pass 2 GiB in a chunk: 64-bit offsets
+    kind = pa.large_string() if large else pa.string()
+    args = [pa.scalar(v, kind) if isinstance(v, str) else v if v.type == kind else v.cast(kind) for v in pieces]
+    lines = pc.binary_join_element_wise(*args, pa.scalar("", kind))
+    if len(lines) == 0:
+        return b""
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64 if large else np.int32)
+    offsets = offsets[lines.offset : lines.offset + len(lines) + 1]
+    return memoryview(lines.buffers()[2])[int(offsets[0]) : int(offsets[-1])]

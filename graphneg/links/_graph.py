@@ -113,7 +113,9 @@ def edge_adjacency(sources: Any, targets: Any, num_nodes: int, counts: EdgeCount
     loops = s == d
     counts.self_loops += int(np.count_nonzero(loops))
     width = max(n, 1)
-    keys = np.unique(s[~loops] * width + d[~loops])  # sorted: rows, then columns
+    keys = np.sort(s[~loops] * width + d[~loops])  # sorted: rows, then columns
+    if keys.size:  # unique by neighbour comparison (np.unique hashes first: 3x slower here)
+        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
     counts.duplicates += int(s.size - np.count_nonzero(loops) - keys.size)
     counts.kept = int(keys.size)
     rows = keys // width

@@ -97,6 +97,27 @@ def test_citations_on_a_metadata_table_exits_2_with_one_line(tmp_path, capsys):
     assert not out.exists()
 
 
+
+def test_citations_negatives_per_pair_and_its_help(tmp_path, capsys):
+    edges = tmp_path / "edges.tsv"
+    edges.write_text("".join(f"p{i}\tp{(i * 7 + j) % 60}\n" for i in range(60) for j in range(1, 5)))
+    outs = {}
+    for per in ("paper", "pair"):
+        out = tmp_path / f"{per}.jsonl"
+        assert main(["citations", str(edges), "-o", str(out), "--negatives-per", per, "--seed", "1", "-q"]) == 0
+        outs[per] = [json.loads(x) for x in out.read_text().splitlines()]
+    capsys.readouterr()
+    assert len(outs["pair"]) == len(outs["paper"]) == 240
+    draws = {per: {} for per in outs}
+    for per, recs in outs.items():
+        for r in recs:
+            draws[per].setdefault(r["query_id"], set()).add(tuple(r["negative_ids"]))
+    assert all(len(v) == 1 for v in draws["paper"].values())  # one draw per citing paper
+    assert any(len(v) > 1 for v in draws["pair"].values())  # one draw per record
+    r = subprocess.run([sys.executable, "-m", "graphneg", "citations", "--help"], capture_output=True, text=True)
+    text = " ".join(r.stdout.split())
+    assert "--negatives-per {paper,pair}" in text and "once per citing paper" in text
+
 # -- `graphneg batches --graph` (issue 23) -------------------------------------------------------
 @pytest.fixture
 def saved_graph(tmp_path):

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -140,3 +141,136 @@ def test_negatives_are_a_strategy_function_or_a_partial_of_one(tmp_path):
     with pytest.raises(ValueError, match="must be one of graphneg's link-negative functions"):
         citation_training_data(g, tmp_path / "x.jsonl", negatives="uniform")
     assert not (tmp_path / "x.jsonl.parts").exists()
+
+
+# -- issue 24, item 5: the column-wise path writes what the record-by-record one wrote ---------
+def _mixed_fixture():
+    """Ids that need JSON escaping, texts with tabs, quotes, newlines and non-ASCII."""
+    rng = np.random.default_rng(7)
+    n = 150
+    src = rng.integers(0, n, 900)
+    dst = (src + rng.zipf(1.6, 900)) % n
+    ids = [f"p{i}" if i % 3 else f'q"{i}\\é' for i in range(n)]
+    with warnings.catch_warnings():  # duplicates and a self-loop, dropped
+        warnings.simplefilter("ignore", gn.GraphNegWarning)
+        g = gn.LinkGraph.from_edges([ids[i] for i in src], [ids[j] for j in dst])
+    texts = {i: f"paper {i}\ttext \"quoted\" ü\n{len(i)}" for i in g.ids}
+    return g, texts
+
+
+# sha256 prefix, records, short records of each output as written by the implementation before
+# the column-wise path (commit e53a77e: one strategy call and one json.dumps per record)
+_BEFORE = {
+    "uniform": ("e2abc8f387861a00", dict(chunk_size=7, seed=3), 0),
+    "uniform_k6": ("5fd3e75adac83a4c", dict(chunk_size=40, seed=1, num_negatives=6), 0),
+    "uniform_h0": ("233f4202ac404de7", dict(chunk_size=9, seed=2, exclude_hops=0), 0),
+    "degree": ("f11fe062af2e0f98", dict(chunk_size=11, seed=0, negatives="degree"), 0),
+    "degree_p1": ("bba077a23525a42b", dict(chunk_size=11, seed=0, negatives="degree_p1"), 0),
+    "khop": ("f11a5f6a024dc963", dict(chunk_size=13, seed=5, negatives="khop"), 0),
+    "uniform_h2": ("c258d12c786af316", dict(chunk_size=13, seed=5, exclude_hops=2), 0),
+    "texts": ("9eb1d48d83692bbb", dict(chunk_size=10, seed=4, texts=True), 0),
+    "st": ("5b7a67f016381cc1", dict(chunk_size=10, seed=4, texts=True, output_format="st"), 0),
+    "short": ("d01e6492163f5ec4", dict(chunk_size=10, seed=4, num_negatives=140), 128),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_BEFORE))
+def test_same_output_for_a_seed_as_before(tmp_path, case):
+    import functools
+    import hashlib
+
+    g, texts = _mixed_fixture()
+    digest, kw, short = _BEFORE[case]
+    kw = dict(kw)
+    strategies = {"degree": gn.degree_link_negatives, "khop": gn.khop_link_negatives,
+                  "degree_p1": functools.partial(gn.degree_link_negatives, power=1.0)}
+    if "negatives" in kw:
+        kw["negatives"] = strategies[kw["negatives"]]
+    if kw.pop("texts", False):
+        kw["texts"] = texts
+    out = tmp_path / "o.jsonl"
+    summary = citation_training_data(g, out, **kw)
+    assert hashlib.sha256(out.read_bytes()).hexdigest()[:16] == digest
+    assert (summary["records"], summary["short_records"]) == (573, short)
+
+
+def test_record_by_record_writer_is_the_same_bytes(tmp_path, monkeypatch):
+    from graphneg.io import _training_data as td
+
+    g, texts = _mixed_fixture()
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    citation_training_data(g, a, texts=texts, chunk_size=9, num_negatives=140, seed=1)
+    monkeypatch.setattr(td, "_encoded_columns", lambda graph, texts: None)  # as without pyarrow
+    citation_training_data(g, b, texts=texts, chunk_size=9, num_negatives=140, seed=1)
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_interrupted_run_of_grouped_parts_resumes_to_the_same_output(tmp_path, monkeypatch):
+    from graphneg.io import _training_data as td
+
+    g, _ = _mixed_fixture()
+    ref = tmp_path / "ref.jsonl"
+    kw = dict(chunk_size=3, seed=2, negatives_per="pair")
+    full = citation_training_data(g, ref, **kw)
+    monkeypatch.setattr(td, "_GROUP_RECORDS", 40)  # parts of a few chunks each
+    real, calls = td._run_part, []
+
+    def dies_on_the_fourth(job, p, chunks):
+        calls.append(p)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        real(job, p, chunks)
+
+    monkeypatch.setattr(td, "_run_part", dies_on_the_fourth)
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        citation_training_data(g, out, **kw)
+    parts = sorted(p.name for p in (tmp_path / "out.jsonl.parts").iterdir())
+    assert not out.exists() and sum(p.startswith("part-") for p in parts) == 3
+    assert not any(p.startswith(".") for p in parts)  # the interrupted part left no temp file
+    monkeypatch.setattr(td, "_run_part", real)
+    summary = citation_training_data(g, out, **kw)
+    assert out.read_bytes() == ref.read_bytes()
+    assert 0 < summary["resumed_chunks"] < summary["chunks"] == full["chunks"]
+    assert (summary["records"], summary["short_records"]) == (full["records"], full["short_records"])
+    assert not (tmp_path / "out.jsonl.parts").exists()
+
+
+@pytest.mark.parametrize("negatives", ["uniform", "khop"])
+def test_negatives_per_pair(tmp_path, negatives):
+    g, texts = _mixed_fixture()
+    fn = {"uniform": gn.uniform_link_negatives, "khop": gn.khop_link_negatives}[negatives]
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    per_paper = tmp_path / "paper.jsonl"
+    sa = citation_training_data(g, a, negatives=fn, negatives_per="pair", seed=1, chunk_size=8, num_negatives=4)
+    citation_training_data(g, b, negatives=fn, negatives_per="pair", seed=1, chunk_size=8, num_negatives=4)
+    citation_training_data(g, per_paper, negatives=fn, seed=1, chunk_size=8, num_negatives=4)
+    assert a.read_bytes() == b.read_bytes() and sa["records"] == g.num_edges
+    recs = [json.loads(x) for x in a.read_text().splitlines()]
+    paper_recs = [json.loads(x) for x in per_paper.read_text().splitlines()]
+    assert [(r["query_id"], r["positive_id"]) for r in recs] == [(r["query_id"], r["positive_id"]) for r in paper_recs]
+    by_query: dict[str, set] = {}
+    for r in recs:
+        s = int(g.index([r["query_id"]])[0])
+        negs = g.index(r["negative_ids"])
+        cited = set(g.successors(s).tolist())
+        assert not cited & set(negs.tolist()) and s not in negs  # none of the paper's citations
+        assert not g.has_edges(negs, np.full(negs.size, s)).any()  # nor a paper citing it
+        by_query.setdefault(r["query_id"], set()).add(tuple(r["negative_ids"]))
+    # per pair: a paper's records differ; per paper: they repeat one draw
+    assert any(len(v) > 1 for v in by_query.values())
+    per = {}
+    for r in paper_recs:
+        per.setdefault(r["query_id"], set()).add(tuple(r["negative_ids"]))
+    assert all(len(v) == 1 for v in per.values())
+    with pytest.raises(ValueError, match="negatives_per"):
+        citation_training_data(g, tmp_path / "x.jsonl", negatives_per="citation")
+
+
+def test_negatives_per_pair_trainer_format(tmp_path):
+    g, texts = _mixed_fixture()
+    out = tmp_path / "flag.jsonl"
+    summary = citation_training_data(g, out, texts=texts, output_format="flag", negatives_per="pair",
+                                     chunk_size=20, num_negatives=2)
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert summary["records"] == len(lines) == g.num_edges and all(len(r["pos"]) == 1 for r in lines)
