@@ -11,7 +11,8 @@ python benchmarks/mining.py --cold    # first call in fresh processes, SciFact s
 ``--cold`` runs every measurement in a fresh interpreter (rounds alternate graphneg,
 sentence-transformers and ``graphneg batches``): the import, the first and a second call of
 mining on SciFact's MiniLM vectors (809 train queries x 5,183 documents, positives from
-qrels/train.tsv), plus ``graphneg batches`` on the built-in demo data (its CPU seconds
+qrels/train.tsv; wall seconds, and the call's CPU seconds over all threads, which other load
+on the machine inflates less), plus ``graphneg batches`` on the built-in demo data (its CPU seconds
 after imports, and the whole process). ``GRAPHNEG_CPU_ROUTE=measure`` with an empty cache
 reproduces the old behaviour (the route timed on the first call of every process).
 """
@@ -65,13 +66,14 @@ def cold(rounds: int) -> None:
            for n, rs in runs.items()}
     peer = med["sentence-transformers"]
     with section(f"cold start, SciFact train (809 x 5,183), median of {rounds} fresh processes each"):
-        print(f"{'':42}{'import':>8}{'1st call':>10}{'2nd call':>10}{'process':>9}  1st/peer  (import+1st)/peer")
+        print(f"{'':42}{'import':>8}{'1st call':>10}{'2nd call':>10}{'process':>9}  1st/peer  (import+1st)/peer"
+              "  1st CPU-s  1st CPU/peer")
         for name, m in med.items():
             if "first" not in m:
                 continue
             r1, r2 = m["first"] / peer["first"], (m["import"] + m["first"]) / (peer["import"] + peer["first"])
             print(f"{name:42}{m['import']:8.2f}{m['first']:10.3f}{m['second']:10.3f}{m['process']:9.2f}"
-                  f"  {r1:8.2f}  {r2:8.2f}")
+                  f"  {r1:8.2f}  {r2:8.2f}          {m['first_cpu']:9.3f}  {m['first_cpu'] / peer['first_cpu']:8.2f}")
         for name in ("graphneg batches (demo, 3,000 items)", "graphneg batches, matplotlib hidden"):
             c = med[name]
             print(f"{name}: import {c['import']:.2f} s, run {c['run']:.2f} s wall / {c['run_cpu']:.2f} CPU-s, "
@@ -101,8 +103,9 @@ def main() -> None:
     with section(f"mining, {n_q} queries x {n_d} documents"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", gn.GraphNegWarning)
-            ours, t32 = timed(lambda: gn.mine_hard_negatives(Q, C, pos, **kw))
-            low, t16 = timed(lambda: gn.mine_hard_negatives(Q, C, pos, precision="bf16", **kw))
+            selection = gn.NegativeSelection(**kw)
+            ours, t32 = timed(lambda: gn.mine_hard_negatives(Q, C, pos, selection))
+            low, t16 = timed(lambda: gn.mine_hard_negatives(Q, C, pos, selection, precision="bf16"))
         same_low = bool(np.array_equal(ours.indices, low.indices))
         try:
             from sentence_transformers.util import mine_hard_negatives as st_mine

