@@ -122,7 +122,8 @@ def main() -> None:
                   f"{r['cpu_seconds']:8.1f}  {same}")
         if ref is not None:
             now = rows["now"]
-            print(f"speed-up {ref['seconds'] / now['seconds']:.1f}x, peak RSS {now['peak_rss_mb'] / ref['peak_rss_mb']:.2f}x")
+            print(f"speed-up {ref['seconds'] / now['seconds']:.1f}x, "
+                  f"peak RSS {now['peak_rss_mb'] / ref['peak_rss_mb']:.2f}x")
         print(f"load average {os.getloadavg()[0]:.1f}")
     save("citations_scale" + ("_quick" if a.quick else ""),
          {"machine": info, "n_edges": n_lines, "n_papers": n_papers, "baseline": a.baseline, "runs": rows})
