@@ -366,7 +366,8 @@ def _read_columns(
                 newlines_in_values=False, ignore_empty_lines=True,
             ),
             convert_options=pa_csv.ConvertOptions(
-                column_types={name: pa.string() for name in names}, include_columns=names[:2],
+                # 64-bit offsets: a column of a billion-edge file passes 2 GiB
+                column_types={name: pa.large_string() for name in names}, include_columns=names[:2],
                 strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[],
             ),
         )
@@ -389,12 +390,9 @@ def _plain_fields(column: object) -> bool:
     character also sends the file to the streaming reader."""
     import numpy as np
 
-    _, offsets_buf, data_buf = column.buffers()  # type: ignore[attr-defined]
-    offsets = np.frombuffer(offsets_buf, dtype=np.int32)
-    offsets = offsets[column.offset : column.offset + len(column) + 1]  # type: ignore[attr-defined, arg-type]
+    offsets, data = _string_buffers(column)
     if column.null_count or (np.diff(offsets) <= 0).any():  # type: ignore[attr-defined]
         return False
-    data = np.frombuffer(data_buf, dtype=np.uint8)
     first, last = data[offsets[:-1]], data[offsets[1:] - 1]
     return bool(((first > 0x20) & (first < 0x7F) & (first != ord('"')) & (last > 0x20) & (last < 0x7F)).all())
 
@@ -424,7 +422,7 @@ def _assemble_columns(first: object, second: object, report: Report) -> object:
     rank = np.empty(m, dtype=np.int64)
     rank[order] = np.arange(m)
     codes = rank[codes]
-    ids = encoded.dictionary.take(pa.array(order)).cast(pa.string()).to_pylist()
+    ids = encoded.dictionary.take(pa.array(order)).cast(pa.large_string()).to_pylist()
     return assemble(codes[:n], codes[n:], ids, report.counts)
 
 
@@ -433,15 +431,25 @@ def _canonical_integers(column: Any) -> bool:
     only, no leading zero, at most 18 digits): then the number names the id one to one."""
     import numpy as np
 
-    _, offsets_buf, data_buf = column.buffers()
-    offsets = np.frombuffer(offsets_buf, dtype=np.int32)[column.offset : column.offset + len(column) + 1]
-    data = np.frombuffer(data_buf, dtype=np.uint8)[offsets[0] : offsets[-1]]
-    if not ((data >= ord("0")) & (data <= ord("9"))).all():
+    offsets, data = _string_buffers(column)
+    used = data[offsets[0] : offsets[-1]]
+    if not ((used >= ord("0")) & (used <= ord("9"))).all():
         return False
     length = np.diff(offsets)
     if (length > 18).any():
         return False
-    return not ((data[offsets[:-1] - offsets[0]] == ord("0")) & (length > 1)).any()
+    return not ((data[offsets[:-1]] == ord("0")) & (length > 1)).any()
+
+
+def _string_buffers(column: Any) -> tuple[Any, Any]:
+    """A (large_)string array's value offsets and its bytes, as numpy arrays (no copy)."""
+    import numpy as np
+    import pyarrow as pa
+
+    _, offsets_buf, data_buf = column.buffers()
+    dtype = np.int64 if column.type == pa.large_string() else np.int32
+    offsets = np.frombuffer(offsets_buf, dtype=dtype)[column.offset : column.offset + len(column) + 1]
+    return offsets, np.frombuffer(data_buf, dtype=np.uint8)
 
 
 def _stream_edges(

@@ -308,7 +308,7 @@ def _prepare(job: _Job) -> None:
         return
     job.prepared = True
     job.out_degree = np.diff(job.graph.adjacency.indptr)
-    if job.strategy in PATTERN_STRATEGIES and isinstance(job.exclude_hops, int) and job.exclude_hops in (0, 1):
+    if job.strategy in PATTERN_STRATEGIES and type(job.exclude_hops) is int and job.exclude_hops in (0, 1):
         job.banned = citing_banned(job.graph, job.sources, job.exclude_hops)
     if job.output_format == "triplets":
         job.encoded = _encoded_columns(job.graph, job.texts)
