@@ -311,13 +311,13 @@ def test_ivf_route_reports_its_recall_and_raises_nprobe():
     pos, sel = np.arange(Q.shape[0]), NegativeSelection(num_negatives=3, range_max=20)
     with pytest.warns(GraphNegWarning, match="sampled rows"):
         low = mine_hard_negatives(Q, C, pos, sel, backend=IVF(nlist=48, nprobe=1))
-    assert low.search.recall < 0.95 and low.search.met is False and low.search.sample == Q.shape[0]
+    assert low.search.recall < 0.9 and low.search.met is False and low.search.sample == Q.shape[0]
     with record_searches() as reports:
         hn = mine_hard_negatives(Q, C, pos, sel, backend=IVF(nlist=48, nprobe=1, adaptive=True))
-    assert reports == [hn.search] and hn.search.met and hn.search.recall >= 0.95 and hn.search.nprobe > 1
+    assert reports == [hn.search] and hn.search.met and hn.search.recall >= 0.99 and hn.search.nprobe > 1
     assert hn.search.what == "mine_hard_negatives" and hn.search.rounds[0] == (1, low.search.recall)
     exact = mine_hard_negatives(Q, C, pos, sel)
-    assert (hn.indices == exact.indices).all(axis=1).mean() >= 0.8  # most queries: the same negatives
+    assert (hn.indices == exact.indices).all(axis=1).mean() >= 0.9  # most queries: the same negatives
 
 
 def test_ivf_route_options_are_checked():
