@@ -116,9 +116,8 @@ def knn_search(
         kernels, no extra package), :class:`~graphneg.HNSW` (faiss, extra ``[faiss]``),
         :class:`~graphneg.NNDescent` (pynndescent, extra ``[ann]``); measure their recall with
         :func:`knn_recall`. ``'auto'``: exact up to
-        ``AUTO_EXACT_MAX`` (200,000) items; beyond, ``'ivf'`` where the CPU multiplies bf16 natively
-        (cosine/ip), else ``'pynndescent'`` or ``'faiss-hnsw'`` when installed, else ``'ivf'``
-        (the fastest measured on each kind of CPU, benchmarks/README.md).
+        ``AUTO_EXACT_MAX`` (200,000) items; beyond, ``'ivf'`` with an adaptive ``nprobe``
+        that keeps ``min_recall`` (see there; benchmarks/README.md).
     precision : {'fp32', 'bf16', 'fp16'}, default='fp32'
         ``'fp32'``: the exact fp32 result. On the CPU with cosine/ip it is computed, when the
         CPU multiplies bf16 at least 1.25x faster than fp32 (AVX512-BF16/AMX), by a *certified*
@@ -139,12 +138,18 @@ def knn_search(
         Show a tqdm bar over blocks.
     recall_sample : int, default=1000
         Approximate backends only: rows whose neighbours are checked against an exact search
-        (:func:`knn_recall`, seeded); the recall is logged at INFO level (logger
-        ``graphneg.similarity._knn``). ``0`` skips the check.
+        (:func:`knn_recall`, seeded, ties counted); the recall is logged at INFO level (logger
+        ``graphneg.similarity._knn``) and recorded (:func:`~graphneg.record_searches`).
+        ``0`` skips the check (and the adaptive ``nprobe``: the IVF then scans its start).
     min_recall : float, default=0.95
-        A :class:`~graphneg.exceptions.GraphNegWarning` is issued when the measured recall is
-        lower (raise the index's search effort, e.g. ``HNSW(ef_search=...)`` or
-        ``IVF(nprobe=...)``, or use ``'exact'``).
+        The recall target. ``'auto'`` beyond the exact size, ``'ivf'`` and ``IVF()`` with
+        ``nprobe=None`` (or ``adaptive=True``) raise ``nprobe`` until the recall on the
+        sampled rows reaches it (scanning only the lists not yet scanned; the next ``nprobe``
+        predicted from where the sampled rows' exact neighbours lie), then log and record what
+        it took. Any other approximate search issues a
+        :class:`~graphneg.exceptions.GraphNegWarning` when the measured recall is lower
+        (raise the index's search effort, e.g. ``HNSW(ef_search=...)`` or ``IVF(nprobe=...)``,
+        or use ``'exact'``); so does an adaptive one that cannot reach it.
 
     Returns
     -------
