@@ -348,11 +348,13 @@ def recipe_section(d: Path) -> list[str]:
         out += table(["arm", "test nDCG@10", "seeds", "trained (dev chose a checkpoint)", "Δ frozen (points)"], rows)
         for arm in ("random", "random+hn-st", "random+gist"):
             vals = per_seed(ref["arms"].get(arm), "ndcg@10")
-            if rec and vals:
-                diff = np.mean(list(rec.values())) - np.mean(list(vals.values()))
-                spread = max(std(rec.values()), std(vals.values()))
-                out.append(f"- recipe vs `{arm}`: {100 * diff:+.2f} points (means; seed spread {100 * spread:.2f})"
-                           f"{'' if diff >= -spread else ': **below by more than the seed spread**'}.")
+            seeds = sorted(set(rec) & set(vals))
+            if seeds:
+                diffs = [100 * (rec[k] - vals[k]) for k in seeds]
+                spread = 100 * max(std([rec[k] for k in seeds]), std([vals[k] for k in seeds]))
+                out.append(f"- recipe vs `{arm}` (same seeds {', '.join(map(str, seeds))}): {np.mean(diffs):+.2f} points "
+                           f"(per seed {', '.join(f'{x:+.2f}' for x in diffs)}; seed spread {spread:.2f})"
+                           f"{'' if np.mean(diffs) >= -spread else ': **below by more than the seed spread**'}.")
         out += ["- Per seed: " + "; ".join(f"seed {r['seed']}: {r['metrics']['ndcg@10']:.4f} ({r['report']['reason']})"
                                               for r in runs) + "." if runs else "- No finished seed yet.", ""]
     if not out:

@@ -28,7 +28,7 @@ NO_ARRAY_INPUT = {
     "read_flagembedding", "read_tevatron", "load_retrieval_corpus", "load_graph_corpus", "load_demo",
     "BackendUnavailableError", "GraphNegWarning",
     # options objects (no arrays) and a file reader
-    "IVF", "HNSW", "NNDescent", "Softmax", "read_batches",
+    "IVF", "HNSW", "NNDescent", "Softmax", "read_batches", "SearchReport", "record_searches",
 }
 
 
