@@ -69,13 +69,6 @@ def _gather(t: torch.Tensor, with_grad: bool) -> torch.Tensor:
 
     if not (dist.is_available() and dist.is_initialized()):
         return t
-    sizes = [torch.zeros(1, dtype=torch.long, device=t.device) for _ in range(dist.get_world_size())]
-    dist.all_gather(sizes, torch.tensor([t.shape[0]], device=t.device))
-    if len({int(x) for x in sizes}) > 1:
-        raise ValueError(
-            f"gather_across_devices needs the same batch size on every rank, got {[int(x) for x in sizes]}; "
-            "set dataloader_drop_last=True."
-        )
     if with_grad:
         return _AllGather.apply(t)
     parts = [torch.empty_like(t) for _ in range(dist.get_world_size())]
@@ -154,6 +147,11 @@ class _MaskedRanking(nn.Module):
         docs = reps[1:]
         offset = 0
         if self.gather_across_devices:
+            # one collective for the sizes per step, not one per column: all_gather needs equal shapes
+            sizes = _gather(torch.tensor([b], device=rows.device), with_grad=False)
+            if len(set(sizes.tolist())) > 1:
+                raise ValueError(f"gather_across_devices needs the same batch size on every rank, got "
+                                 f"{sizes.tolist()}; set dataloader_drop_last=True.")
             docs = [_gather(d, with_grad=True) for d in docs]
             offset = _rank(True) * b
             rows_all = _gather(rows, with_grad=False)

@@ -148,6 +148,7 @@ class _CurrentNegatives:
 
     def __call__(self, features: list[dict[str, Any]]) -> Any:
         t = self.table
+        features = [dict(f) for f in features]  # the batch's rows stay as the dataset gave them
         for f in features:
             row = int(f["label"])
             for j, d in enumerate(t.negatives[row]):
