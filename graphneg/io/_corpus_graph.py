@@ -31,7 +31,8 @@ import scipy.sparse as sp
 from .._ids import unique_ids
 from .._sparse import canonical_csr
 from ..exceptions import GraphNegWarning
-from ..links._graph import EdgeCounts, LinkGraph, edge_adjacency
+from ..links._edges import EdgeCounts, edge_adjacency
+from ..links._graph import LinkGraph
 from ._corpus_files import (
     MmapMode,
     PathLike,

@@ -27,7 +27,8 @@ import scipy.sparse as sp
 from .._ids import normalize_id, normalize_ids
 from .._validation import check_bool
 from ..exceptions import GraphNegWarning
-from ..links._graph import EdgeCounts, LinkGraph
+from ..links._edges import EdgeCounts
+from ..links._graph import LinkGraph
 
 PathLike = str | os.PathLike[str]
 

@@ -10,8 +10,9 @@
 
 from __future__ import annotations
 
+from ._edges import EdgeCounts
 from ._embedding import graph_embedding
-from ._graph import EdgeCounts, LinkGraph
+from ._graph import LinkGraph
 from ._splits import LinkSplit, link_split
 
 __all__ = ["LinkGraph", "EdgeCounts", "graph_embedding", "link_split", "LinkSplit"]

@@ -9,7 +9,8 @@ edges embeds in seconds to minutes on a CPU.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -143,6 +144,11 @@ def graph_embedding(
     ValueError
         If ``dim >= n_nodes``, the graph has no links, or ``weights`` is not non-negative.
 
+    See Also
+    --------
+    graphneg.scincl_link_negatives : SciNCL's positives and negatives by kNN rank in it.
+    graphneg.knn_search : kNN over the rows (``metric="ip"``, see Notes).
+
     Notes
     -----
     For kNN over the result use ``knn_search(E, k, metric="ip")``: on unit rows the inner
@@ -186,31 +192,52 @@ def graph_embedding(
     d_inv_sqrt = np.zeros(n)
     d_inv_sqrt[live] = 1.0 / np.sqrt(deg[live])
     A_hat = sp.csr_array(sp.diags_array(d_inv_sqrt) @ U @ sp.diags_array(d_inv_sqrt))
-
-    deflate = components != "keep"
-    if deflate:
-        # u_C for every component with a link: disjoint supports, so projecting onto all
-        # of them is C (C^T X) with a sparse (n, n_components) C of one entry per live row.
-        _, comp = connected_components(U, directed=False)
-        comp_ids, comp = np.unique(comp[live], return_inverse=True)
-        n_comp = comp_ids.size
-        vol = np.bincount(comp, weights=deg[live], minlength=n_comp)
-        u = np.sqrt(deg[live] / vol[comp])
-        C = sp.csr_array((u, (np.flatnonzero(live), comp)), shape=(n, n_comp))
-        Ct = C.T.tocsr()
-
-        def apply(X: np.ndarray) -> np.ndarray:
-            return A_hat @ X - C @ (Ct @ X)
-
-    else:
-
-        def apply(X: np.ndarray) -> np.ndarray:
-            return A_hat @ X
-
+    comps = _Components.of(U, deg, live) if components != "keep" else None
+    apply = _operator(A_hat, comps)
     if method == "svd":
         lam, V = _randomized_eig(apply, live, dim, num_iterations, oversample, rng)
     else:
         lam, V = _arpack_eig(apply, n, dim, rng)
+    return _embedding_rows(lam, V, w, comps if components == "project" else None, live, rng)
+
+
+@dataclass
+class _Components:
+    """The eigenvalue-1 eigenvectors :math:`u_C` of the connected components with a link.
+
+    Their supports are disjoint, so projecting onto all of them is ``C (C^T X)`` with a sparse
+    ``(n_nodes, n_components)`` ``C`` of one entry ``u`` per live row.
+    """
+
+    C: sp.csr_array
+    Ct: sp.csr_array
+    u: np.ndarray  # the entry of each live row
+    comp: np.ndarray  # the component of each live row
+
+    @classmethod
+    def of(cls, U: sp.csr_array, deg: np.ndarray, live: np.ndarray) -> _Components:
+        n = U.shape[0]
+        _, comp = connected_components(U, directed=False)
+        comp_ids, comp = np.unique(comp[live], return_inverse=True)
+        vol = np.bincount(comp, weights=deg[live], minlength=comp_ids.size)
+        u = np.sqrt(deg[live] / vol[comp])
+        C = sp.csr_array((u, (np.flatnonzero(live), comp)), shape=(n, comp_ids.size))
+        return cls(C, C.T.tocsr(), u, comp)
+
+
+def _operator(A_hat: sp.csr_array, comps: _Components | None) -> Callable[[np.ndarray], np.ndarray]:
+    """``X -> A_hat X``, with the component vectors projected out unless ``comps`` is None."""
+    if comps is None:
+        return lambda X: A_hat @ X
+    C, Ct = comps.C, comps.Ct
+    return lambda X: A_hat @ X - C @ (Ct @ X)
+
+
+def _embedding_rows(
+    lam: np.ndarray, V: np.ndarray, w: np.ndarray, comps: _Components | None, live: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    r""":math:`V f(\Lambda)^{1/2}`, plus the random component term when ``comps`` is given, unit rows."""
     # Eigenvector signs are arbitrary; fix them so results do not flip across BLAS builds.
     pivot = np.abs(V).argmax(axis=0)
     signs = np.sign(V[pivot, np.arange(V.shape[1])])
@@ -218,10 +245,10 @@ def graph_embedding(
 
     f = sum(wt * lam ** (t + 1) for t, wt in enumerate(w))
     E = V * np.sqrt(np.clip(f, 0.0, None))
-    if components == "project":
-        g = rng.standard_normal((n_comp, dim))
+    if comps is not None:
+        g = rng.standard_normal((comps.C.shape[1], V.shape[1]))
         g /= np.linalg.norm(g, axis=1, keepdims=True)
-        E[live] += np.sqrt(w.sum()) * u[:, None] * g[comp]  # f(1) = sum of the weights
+        E[live] += np.sqrt(w.sum()) * comps.u[:, None] * g[comps.comp]  # f(1) = sum of the weights
     E[~live] = 0.0  # no link, no evidence: an exact zero row rather than numerical noise
     norms = np.linalg.norm(E, axis=1)
     keep = norms > _ZERO_ROW_RTOL * norms.max()

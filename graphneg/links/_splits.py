@@ -39,6 +39,10 @@ class LinkSplit:
         (resp. ``test_edges[i, 0]``): never the source, never linked to it in the full graph;
         ``-1`` padded (with a warning) only where the source has too few candidates.
 
+    See Also
+    --------
+    link_split : what makes it.
+
     Examples
     --------
     >>> g = LinkGraph.from_index_edges([[i, (i + 1) % 8] for i in range(8)])
@@ -153,6 +157,11 @@ def link_split(
     GraphNegWarning
         When a held-out source has fewer than ``num_negatives`` candidates (it links to
         almost every node of its pool): counts the ``-1``-padded rows.
+
+    See Also
+    --------
+    graphneg.uniform_link_negatives : training negatives under the same filter and shortage policy.
+    graphneg.khop_mask : the links and k-hop neighbours of a batch, as a false-negative mask.
 
     Examples
     --------
