@@ -101,6 +101,12 @@ class GraphCorpus:
     ValueError, TypeError
         When the parts disagree on the number of nodes or have the wrong kind.
 
+    See Also
+    --------
+    load_graph_corpus, save_graph_corpus : its folder on disk.
+    CitationData : what the citation readers return (a LinkGraph and texts by id).
+    RetrievalCorpus : the retrieval pipeline's corpus.
+
     Examples
     --------
     >>> import scipy.sparse as sp
@@ -198,6 +204,12 @@ def load_graph_corpus(path: PathLike, *, mmap_mode: MmapMode = None) -> GraphCor
     GraphNegWarning
         When edges were skipped: edges naming unknown ids, self-loops, duplicates (counted).
 
+    See Also
+    --------
+    save_graph_corpus : the writer of what this reads.
+    read_citations : reads the same folder as CitationData (``format='canonical'``).
+    load_retrieval_corpus : the retrieval pipeline's corpus.
+
     Examples
     --------
     >>> import tempfile
@@ -267,6 +279,11 @@ def save_graph_corpus(corpus: GraphCorpus, path: PathLike) -> Path:
     ValueError
         If an id contains a tab or line break, or ``edges`` has self-loops (the canonical
         format has none; drop them with ``edges.setdiag(0)`` first).
+
+    See Also
+    --------
+    load_graph_corpus : the reader of what this writes.
+    save_retrieval_corpus : the retrieval pipeline's corpus.
 
     Notes
     -----

@@ -66,6 +66,12 @@ class RetrievalCorpus:
         The document titles, kept so that saving writes ``title`` and ``text`` apart as BEIR
         does. Each ``corpus_texts[i]`` must then start with ``corpus_titles[i].strip()``.
 
+    See Also
+    --------
+    load_retrieval_corpus, save_retrieval_corpus : its folder on disk.
+    qrels_to_positives : one split as the row indices the miners take.
+    GraphCorpus : the link pipeline's corpus.
+
     Examples
     --------
     >>> rc = RetrievalCorpus(["d1", "d2"], ["x", "y"], ["q1"], ["x?"], {"test": {"q1": {"d2": 1}}})
@@ -137,6 +143,12 @@ def load_retrieval_corpus(path: files.PathLike, *, mmap_mode: files.MmapMode = N
     GraphNegWarning
         When judgements were skipped: unknown query or document ids, or a repeated
         (query, document) pair within a split (the first one is kept).
+
+    See Also
+    --------
+    save_retrieval_corpus : the writer of what this reads.
+    qrels_to_positives : one split as row indices, for mining.
+    load_graph_corpus : the link pipeline's corpus.
 
     Examples
     --------
@@ -211,6 +223,11 @@ def save_retrieval_corpus(corpus: RetrievalCorpus, path: files.PathLike) -> Path
     ValueError
         If an id contains a tab or line break, a split name is not a plain file name, or a
         ``corpus_texts[i]`` does not start with its title.
+
+    See Also
+    --------
+    load_retrieval_corpus : the reader of what this writes.
+    save_graph_corpus : the link pipeline's corpus.
 
     Notes
     -----
@@ -287,6 +304,11 @@ def qrels_to_positives(corpus: RetrievalCorpus, split: str) -> tuple[np.ndarray,
     ------
     ValueError
         If ``split`` is not in ``corpus.qrels``.
+
+    See Also
+    --------
+    load_retrieval_corpus : the corpus it reads the split from.
+    graphneg.mine_hard_negatives : mines negatives for these queries and positives.
 
     Examples
     --------

@@ -90,6 +90,12 @@ def load_demo(
     -------
     DemoData
 
+    See Also
+    --------
+    graphneg.knn_graph : the first step on its embeddings.
+    graphneg.LinkGraph : wraps its citations for the link-structure tools.
+    load_graph_corpus : a real corpus, read from disk.
+
     Examples
     --------
     >>> d = load_demo(500, seed=0)

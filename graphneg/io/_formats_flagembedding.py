@@ -56,6 +56,17 @@ def write_flagembedding(
     int
         Lines written.
 
+    Warns
+    -----
+    GraphNegWarning
+        When queries without negatives were skipped (with the count).
+
+    See Also
+    --------
+    read_flagembedding : the reader of what this writes.
+    write_sentence_transformers_jsonl, write_tevatron : the other trainers' formats.
+    graphneg.mine_hard_negatives : the negatives and scores it takes.
+
     Notes
     -----
     ``pos_scores``/``neg_scores`` (FlagEmbedding's knowledge-distillation targets) are
@@ -66,11 +77,6 @@ def write_flagembedding(
 
     Queries without any valid negative are skipped (with a warning): FlagEmbedding divides
     by ``len(neg)`` when it pads a short negative list.
-
-    Warns
-    -----
-    GraphNegWarning
-        When queries without negatives were skipped (with the count).
 
     Examples
     --------
@@ -172,6 +178,11 @@ def read_flagembedding(path: PathLike, *, strict: bool = True) -> list[dict[str,
     -----
     GraphNegWarning
         (``strict=False``) how many lines were skipped, and the first reason.
+
+    See Also
+    --------
+    write_flagembedding : the writer of what this reads.
+    read_sentence_transformers_jsonl, read_tevatron : the other trainers' formats.
 
     Examples
     --------

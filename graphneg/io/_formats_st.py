@@ -173,6 +173,12 @@ def to_sentence_transformers(
         When rows are dropped: a query with fewer than ``n`` valid negatives contributes
         no row (sentence-transformers drops such n-tuples too); the message gives the counts.
 
+    See Also
+    --------
+    write_sentence_transformers_jsonl : the same rows, written to a file.
+    graphneg.mine_hard_negatives : the negatives it takes.
+    write_flagembedding, write_tevatron : the other trainers' formats.
+
     Examples
     --------
     >>> docs = ["cats purr", "dogs bark", "fish swim", "birds sing"]
@@ -230,6 +236,12 @@ def write_sentence_transformers_jsonl(
     -----
     GraphNegWarning
         When rows are dropped for lack of negatives (with the counts).
+
+    See Also
+    --------
+    read_sentence_transformers_jsonl : the reader of what this writes.
+    to_sentence_transformers : the rows in memory.
+    write_flagembedding, write_tevatron : the other trainers' formats.
 
     Examples
     --------
@@ -338,6 +350,11 @@ def read_sentence_transformers_jsonl(
         ``strict=False`` does instead.
     BackendUnavailableError
         ``as_dataset=True`` without ``datasets`` (extra ``st``).
+
+    See Also
+    --------
+    write_sentence_transformers_jsonl : the writer of what this reads.
+    read_flagembedding, read_tevatron : the other trainers' formats.
 
     Examples
     --------

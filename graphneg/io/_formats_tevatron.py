@@ -80,6 +80,12 @@ def write_tevatron(
         Queries without any valid negative are skipped (with the count): Tevatron samples
         with ``random.choices`` from the list, which fails when it is empty.
 
+    See Also
+    --------
+    read_tevatron : the reader of what this writes.
+    write_sentence_transformers_jsonl, write_flagembedding : the other trainers' formats.
+    graphneg.mine_hard_negatives : the negatives it takes.
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -176,6 +182,11 @@ def read_tevatron(path: PathLike, *, strict: bool = True) -> list[dict[str, Any]
     path, strict
         As in :func:`read_flagembedding`, which also gives what is returned, raised and
         warned: one dict per valid line, in file order.
+
+    See Also
+    --------
+    write_tevatron : the writer of what this reads.
+    read_sentence_transformers_jsonl, read_flagembedding : the other trainers' formats.
 
     Examples
     --------

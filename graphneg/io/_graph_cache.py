@@ -120,6 +120,12 @@ def cached_graph(
     NotADirectoryError
         When ``cache_dir`` is a file (or sits below one).
 
+    See Also
+    --------
+    save_graph, load_graph : the format of each entry.
+    content_hash : the key of the input.
+    graphneg.knn_graph, graphneg.communities : what ``build`` usually runs.
+
     Examples
     --------
     >>> import tempfile

@@ -78,6 +78,11 @@ class SavedGraph:
     input_hash : str or None
         SHA-256 (hex) of the input it was built from.
 
+    See Also
+    --------
+    load_graph : returns it.
+    save_graph : writes what it holds.
+
     Examples
     --------
     >>> SavedGraph(sp.csr_array((2, 2))).graph.shape
@@ -277,6 +282,12 @@ def save_graph(
         A graph that is not square or not valid CSR, labels or ids of the wrong length or
         type, parameters without a JSON form; nothing is written then.
 
+    See Also
+    --------
+    load_graph : the reader of what this writes.
+    cached_graph : builds and saves a graph only on a cache miss.
+    content_hash : the ``input_hash`` to record.
+
     Examples
     --------
     >>> import tempfile
@@ -389,6 +400,11 @@ def load_graph(path: str | os.PathLike[str]) -> SavedGraph:
         One line naming the file, for anything else: not a zip, a failed CRC, an object
         array, a sidecar that is not a graph sidecar or does not match the ``.npz``, a graph
         that is not square or whose ``indptr``, column indices, labels or ids are invalid.
+
+    See Also
+    --------
+    save_graph : the writer of what this reads.
+    cached_graph : the same files as cache entries.
 
     Examples
     --------

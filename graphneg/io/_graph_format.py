@@ -33,6 +33,11 @@ _META_TYPES: dict[str, tuple[type, ...]] = {
 def content_hash(data: Any) -> str:
     """SHA-256 (hex) of a file's bytes, or of an array's dtype, shape and bytes.
 
+    See Also
+    --------
+    cached_graph : keys its entries by it.
+    save_graph : records it as ``input_hash``.
+
     Examples
     --------
     >>> content_hash(np.zeros(2)) == content_hash(np.zeros(2)), content_hash(np.zeros(2)) == content_hash(np.ones(2))

@@ -62,6 +62,12 @@ class MiningTask:
         Row of each corpus entry in its embedding source: the corpus file's row, or without a
         corpus the input row of a single positive; ``-1`` where there is none.
 
+    See Also
+    --------
+    build_mining_task : builds it.
+    write_mined : writes its mined negatives.
+    save_mining_run : keeps it with the retrieved candidates.
+
     Examples
     --------
     >>> task = build_mining_task(TextPairs(["q1", "q1", "q2"], [["a"], ["b"], ["a"]], None))
@@ -99,6 +105,12 @@ def build_mining_task(pairs: TextPairs, corpus: tuple[Sequence[str], Sequence[st
     Returns
     -------
     MiningTask
+
+    See Also
+    --------
+    read_text_pairs, read_text_corpus : its inputs.
+    graphneg.mine_hard_negatives : mines the task's queries against its corpus.
+    write_mined : writes the negatives as trainer JSONL.
 
     Examples
     --------
@@ -184,6 +196,12 @@ def save_mining_run(path: PathLike, task: MiningTask, candidates: MiningCandidat
     meta : dict
         JSON-serialisable settings (model, prompts, input), returned by :func:`load_mining_run`.
 
+    See Also
+    --------
+    load_mining_run : the reader of what this writes.
+    graphneg.retrieve_candidates : the candidates it keeps.
+    graphneg.select_negatives : filters them again without encoding anything.
+
     Examples
     --------
     >>> import tempfile
@@ -232,6 +250,11 @@ def load_mining_run(path: PathLike) -> tuple[MiningTask, MiningCandidates, dict[
     ValueError
         A file that is not a stored mining run.
 
+    See Also
+    --------
+    save_mining_run : the writer of what this reads.
+    graphneg.select_negatives : filters the candidates again.
+
     Examples
     --------
     See :func:`save_mining_run`.
@@ -262,6 +285,10 @@ def load_mining_run(path: PathLike) -> tuple[MiningTask, MiningCandidates, dict[
 # -- trainer files with teacher scores --------------------------------------------------------
 def mined_rows(task: MiningTask, negatives: HardNegatives, output_format: str) -> tuple[np.ndarray, np.ndarray]:
     """``(query, positive corpus row)`` of each line :func:`write_mined` writes, in order.
+
+    See Also
+    --------
+    write_mined : the lines these rows describe.
 
     Examples
     --------
@@ -312,6 +339,12 @@ def write_mined(path: PathLike, task: MiningTask, negatives: HardNegatives, outp
     -------
     int
         Lines written.
+
+    See Also
+    --------
+    mined_rows : the (query, positive) of each line written.
+    build_mining_task : the task.
+    graphneg.mine_hard_negatives, graphneg.select_negatives : the negatives.
 
     Examples
     --------

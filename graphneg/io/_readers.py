@@ -237,6 +237,12 @@ def read_citations(
         For an unknown ``format`` (the message lists the choices), undetectable input, a
         file without records, or ``delimiter``/``header`` given for a non-edge-list format.
 
+    See Also
+    --------
+    read_edge_list, read_s2orc, read_s2ag_citations, read_openalex : the readers of the files it detects.
+    read_planetoid, read_ogb, load_graph_corpus : the readers of the folders it detects.
+    CitationData : what every reader returns.
+
     Examples
     --------
     >>> import pathlib, tempfile

@@ -63,6 +63,12 @@ class CitationData:
     format : str, optional
         The reader that produced it (``"edges"``, ``"s2orc"``, ...).
 
+    See Also
+    --------
+    read_citations : reads any supported format into one.
+    graphneg.LinkGraph : the graph it holds (``graph``).
+    GraphCorpus : the canonical corpus, with labels, texts and embeddings stored by node.
+
     Examples
     --------
     >>> g = LinkGraph.from_edges(["a"], ["b"], warn=False)

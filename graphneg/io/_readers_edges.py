@@ -134,6 +134,12 @@ def read_edge_list(
     GraphNegWarning
         When lines or edges were skipped (counts and first malformed lines in the message).
 
+    See Also
+    --------
+    read_citations : detects the format (LINQS ``.cites`` files included), then reads it.
+    read_s2ag_citations : one citation a line as JSONL (Semantic Scholar).
+    graphneg.LinkGraph : the graph it builds, with the id rule it applies.
+
     Examples
     --------
     >>> import pathlib, tempfile

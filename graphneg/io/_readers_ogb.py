@@ -168,14 +168,6 @@ def read_ogb(folder: PathLike, *, strict: bool = False) -> CitationData:
         ``n`` from ``num-node-list``, else the larger of the highest index + 1 and the
         number of year lines. ``years`` is None without ``node_year``.
 
-    Notes
-    -----
-    Mapping rows must come in index order (row *k* maps index *k*); a row that does not,
-    or repeats a paper id, is malformed and leaves its index unmapped, so edges naming it
-    count as unknown, as do edges naming an index beyond the node range. Malformed line
-    numbers are listed per file in the warning and in reading order (mapping, node_year,
-    edge) in ``counts.malformed_lines``.
-
     Raises
     ------
     FileNotFoundError
@@ -183,6 +175,19 @@ def read_ogb(folder: PathLike, *, strict: bool = False) -> CitationData:
     ValueError
         If ``node_year`` or ``num-node-list`` disagrees with the number of nodes, or there
         are no nodes at all.
+
+    See Also
+    --------
+    read_planetoid : Cora, CiteSeer and PubMed as the GCN papers distribute them.
+    read_citations : detects an OGB folder, then reads it.
+
+    Notes
+    -----
+    Mapping rows must come in index order (row *k* maps index *k*); a row that does not,
+    or repeats a paper id, is malformed and leaves its index unmapped, so edges naming it
+    count as unknown, as do edges naming an index beyond the node range. Malformed line
+    numbers are listed per file in the warning and in reading order (mapping, node_year,
+    edge) in ``counts.malformed_lines``.
 
     Examples
     --------

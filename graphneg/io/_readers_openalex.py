@@ -75,6 +75,10 @@ def abstract_from_inverted_index(index: Mapping[str, Sequence[int]] | None) -> s
     TypeError
         If ``index`` is not such a mapping (a position that is not a non-negative int).
 
+    See Also
+    --------
+    read_openalex : the reader that calls it for every work.
+
     Examples
     --------
     >>> abstract_from_inverted_index({"negatives": [1, 3], "Hard": [0], "help": [2]})
@@ -145,6 +149,12 @@ def read_openalex(
     ------
     ValueError
         If no work can be read, or on a malformed line under ``strict``.
+
+    See Also
+    --------
+    abstract_from_inverted_index : how each abstract is rebuilt.
+    read_s2orc : the Semantic Scholar equivalent.
+    read_citations : detects the format, then reads it.
 
     Notes
     -----

@@ -178,6 +178,18 @@ def read_planetoid(folder: PathLike, name: str) -> CitationData:
         ``labels`` (int64). Where the test index skips ids (CiteSeer's 15 isolated papers)
         the gap is padded with all-zero feature rows and label ``-1``.
 
+    Raises
+    ------
+    FileNotFoundError
+        If a part is missing.
+    ValueError
+        If a pickle is unreadable or refused, or the parts disagree in size.
+
+    See Also
+    --------
+    read_ogb : the OGB benchmarks (ogbn-arxiv, ogbl-citation2) in their raw layout.
+    read_citations : detects a Planetoid folder, then reads it.
+
     Notes
     -----
     Planetoid's ``graph`` is undirected: citation direction was discarded, and the
@@ -186,13 +198,6 @@ def read_planetoid(folder: PathLike, name: str) -> CitationData:
     lists repeat some arcs and contain self-loops; these are counted as duplicates and
     self-loops, and neighbours outside the node range as unknown. The pickles are loaded
     by an unpickler that only builds numpy arrays, scipy sparse matrices and containers.
-
-    Raises
-    ------
-    FileNotFoundError
-        If a part is missing.
-    ValueError
-        If a pickle is unreadable or refused, or the parts disagree in size.
 
     Examples
     --------

@@ -70,6 +70,12 @@ def read_s2orc(
     ValueError
         If no paper can be read, or on a malformed line under ``strict``.
 
+    See Also
+    --------
+    read_s2ag_citations : the S2AG citations dataset (edges only, no texts).
+    read_openalex : OpenAlex works, the other open bibliographic source.
+    read_citations : detects the format, then reads it.
+
     Notes
     -----
     A citation between two papers of the file is usually listed twice, in the citer's
@@ -132,6 +138,12 @@ def read_s2ag_citations(
     ------
     ValueError
         If no citation can be read, or on a malformed line under ``strict``.
+
+    See Also
+    --------
+    read_s2orc : S2ORC papers, with titles, abstracts and years.
+    read_edge_list : the same edges as a plain two-column file.
+    read_citations : detects the format, then reads it.
 
     Notes
     -----

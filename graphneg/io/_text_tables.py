@@ -234,6 +234,11 @@ class TextPairs:
     source : str
         Where they came from, for messages.
 
+    See Also
+    --------
+    read_text_pairs : builds it.
+    build_mining_task : groups it into queries.
+
     Examples
     --------
     >>> TextPairs(["q"], [["p"]], None, "memory").num_rows
@@ -280,6 +285,12 @@ def read_text_pairs(
         A missing column (the message lists the columns), an empty or non-string cell (with
         its line or row), and the errors of :func:`read_table`.
 
+    See Also
+    --------
+    read_text_corpus : the corpus to mine negatives from.
+    build_mining_task : groups the pairs into queries.
+    TextPairs : what it returns.
+
     Examples
     --------
     >>> import tempfile
@@ -325,6 +336,11 @@ def read_text_corpus(
     ------
     ValueError
         Missing columns, empty cells, a duplicate id (with both lines).
+
+    See Also
+    --------
+    read_text_pairs : the (query, positive) pairs.
+    build_mining_task : maps the pairs' positives onto this corpus.
 
     Examples
     --------
