@@ -10,9 +10,9 @@
 References
 ----------
 .. [1] Thirukovalluru et al., "Breaking the Batch Barrier (B3) of Contrastive Learning via
-   Smart Batch Mining", NeurIPS 2025, §3.2.
+   Smart Batch Mining", NeurIPS 2025, §3.2, arXiv:2505.11293.
 .. [2] Hofstätter et al., "Efficiently Teaching an Effective Dense Retriever with Balanced
-   Topic Aware Sampling", SIGIR 2021.
+   Topic Aware Sampling", SIGIR 2021, arXiv:2104.06967.
 """
 
 from __future__ import annotations
@@ -84,6 +84,17 @@ def cluster_negatives(
     ndarray of shape (n_items, num_negatives), int64
         Target indices, ``-1`` where the group had no valid candidate left. Never a member
         of the item's own group.
+
+    See Also
+    --------
+    graphneg.cluster_batches : B3 batches from the same groups.
+    cluster_hard_negatives : negatives from the nearest other cluster (ClusterNS).
+    mine_hard_negatives : negatives chosen for each query alone.
+
+    References
+    ----------
+    .. [1] Thirukovalluru et al., "Breaking the Batch Barrier (B3) of Contrastive Learning via
+       Smart Batch Mining", NeurIPS 2025, arXiv:2505.11293.
 
     Examples
     --------
@@ -172,6 +183,10 @@ def pair_margins(positive_scores: Sequence[Any], negative_scores: Sequence[Any])
     ValueError
         When the two sequences have different lengths.
 
+    See Also
+    --------
+    balanced_margin_pairs : samples pairs evenly over these margins.
+
     Examples
     --------
     >>> pair_margins([[3.0]], [[1.0, 2.5]])[0].tolist()
@@ -226,6 +241,16 @@ def balanced_margin_pairs(
     -------
     ndarray of shape (n_queries, num_samples), int64
         Index of the chosen pair within each query's ``margins``; ``-1`` for skipped queries.
+
+    See Also
+    --------
+    pair_margins : the margins it samples from.
+    graphneg.topic_batches : TAS's topic-aware batches, the other half of TAS-Balanced.
+
+    References
+    ----------
+    .. [1] Hofstätter et al., "Efficiently Teaching an Effective Dense Retriever with Balanced
+       Topic Aware Sampling", SIGIR 2021, arXiv:2104.06967.
 
     Examples
     --------

@@ -51,6 +51,12 @@ class MiningCandidates:
     num_docs : int
         Corpus size.
 
+    See Also
+    --------
+    retrieve_candidates : builds it.
+    select_negatives : selects negatives from it.
+    candidate_pair_graph : the teacher's pair graph from it.
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
@@ -116,6 +122,13 @@ def retrieve_candidates(
     ------
     ValueError
         Bad shapes, a query without positives, ``depth < 1``.
+
+    See Also
+    --------
+    select_negatives : turns the candidates into negatives (as often as needed).
+    required_depth : the ``depth`` a selection needs.
+    mine_hard_negatives : retrieval and selection in one call.
+    graphneg.save_mining_run : keeps the candidates on disk.
 
     Examples
     --------
@@ -245,6 +258,17 @@ def candidate_pair_graph(
     -------
     scipy.sparse.csr_array of shape (num_rows, num_rows), float32
         Unit weights.
+
+    See Also
+    --------
+    retrieve_candidates : the stored candidates.
+    graphneg.walk_batches : batches grown by walks over this graph.
+    graphneg.communities : partitions it (``cluster_size=K`` for B3 batches).
+
+    References
+    ----------
+    .. [1] Thirukovalluru et al., "Breaking the Batch Barrier (B3) of Contrastive Learning via
+       Smart Batch Mining", NeurIPS 2025, arXiv:2505.11293.
 
     Examples
     --------

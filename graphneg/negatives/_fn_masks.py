@@ -127,6 +127,19 @@ def score_threshold_mask(
     ValueError
         Neither option given, a bad shape, or non-finite scores.
 
+    See Also
+    --------
+    false_negative_mask : ids, known positives, mining ranks and a guide model's scores.
+    graphneg.guide_mask : the GISTEmbed rule on a guide model's embeddings, in torch.
+    NegativeSelection : the same margins applied to mined candidates.
+
+    References
+    ----------
+    .. [1] Zhang et al., "Qwen3 Embedding: Advancing Text Embedding and Reranking Through
+       Foundation Models", 2025, arXiv:2506.05176.
+    .. [2] Moreira et al., "NV-Retriever: Improving text embedding models with effective
+       hard-negative mining", 2024, arXiv:2407.15831.
+
     Examples
     --------
     >>> s = np.array([[0.80, 0.95, 0.78, 0.10],
@@ -228,6 +241,12 @@ def known_positive_mask(
     -------
     ndarray of shape (B, C), bool
 
+    See Also
+    --------
+    false_negative_mask : the same rule with the other id-based ones.
+    khop_mask : the positives' graph neighbourhood too.
+    graphneg.conflict_free_batches : keeps known positives out of a query's batch instead.
+
     Examples
     --------
     Query 7 also has document 12 as a positive; query 3 has document 11 only:
@@ -278,6 +297,19 @@ def khop_mask(query_nodes: Any, candidate_nodes: Any, graph: Any, *, hops: int =
     -------
     ndarray of shape (B, C), bool
 
+    See Also
+    --------
+    khop_link_negatives : draws negatives at exactly ``hops`` hops (SANS).
+    known_positive_mask : the direct positives only.
+    false_negative_mask : combines masks.
+
+    References
+    ----------
+    .. [1] Zhang et al., "HaSa: Hardness and Structure-Aware Contrastive Knowledge Graph
+       Embedding", WWW 2024, arXiv:2305.10563.
+    .. [2] Ahrabian et al., "Structure Aware Negative Sampling in Knowledge Graphs", EMNLP 2020,
+       arXiv:2009.11355.
+
     Examples
     --------
     A path 0 - 1 - 2 - 3; query 0 (positive 1) and query 3 (positive 2):
@@ -326,6 +358,17 @@ def cluster_mask(query_labels: Any, candidate_labels: Any) -> np.ndarray:
     Returns
     -------
     ndarray of shape (B, C), bool
+
+    See Also
+    --------
+    cluster_hard_negatives : ClusterNS's negatives, from the nearest other cluster.
+    graphneg.communities : cluster labels from a kNN graph.
+    false_negative_mask : combines masks.
+
+    References
+    ----------
+    .. [1] Deng et al., "Clustering-Aware Negative Sampling for Unsupervised Sentence
+       Representation", Findings of ACL 2023, arXiv:2305.09892.
 
     Examples
     --------

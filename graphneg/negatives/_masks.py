@@ -371,12 +371,23 @@ def false_negative_mask(
         Mismatched lengths or shapes, ids out of range (naming the parameter), ``top_p``
         without ``rank_graph``, non-finite guide scores.
 
+    See Also
+    --------
+    score_threshold_mask, known_positive_mask, khop_mask, cluster_mask : one rule each, combined with ``|``.
+    graphneg.FalseNegativeCollator : builds this mask for each batch of a DataLoader.
+    graphneg.masked_info_nce : applies it as :math:`-\infty` logits.
+
     Notes
     -----
     GISTEmbed's strict inequality keeps an exact duplicate of the positive when
     ``guide_margin == 0`` (its guide score ties :math:`g_{ii}`); the identity/``target_keys``
     term masks it. As in sentence-transformers, the guide rule reads the query's own positive
     score :math:`g_{ii}`.
+
+    References
+    ----------
+    .. [1] Solatorio, "GISTEmbed: Guided In-sample Selection of Training Negatives for Text
+       Embedding Fine-tuning", 2024, arXiv:2402.16829.
 
     Examples
     --------
