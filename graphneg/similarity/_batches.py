@@ -214,6 +214,11 @@ def mix_random_items(batches: Batches, fraction: float, rng: np.random.Generator
     list of ndarray (int64)
         New batches of the same sizes (``batches`` itself when ``fraction`` is 0).
 
+    See Also
+    --------
+    random_batches : the all-random control.
+    cluster_batches, packed_batches, topic_batches : apply it through ``mix_random``.
+
     Examples
     --------
     >>> b = [np.arange(0, 4), np.arange(4, 8)]
@@ -256,6 +261,11 @@ def random_batches(num_items: int, batch_size: int, **options: Unpack[Stratified
     Returns
     -------
     list of ndarray (int64)
+
+    See Also
+    --------
+    cluster_batches, packed_batches, topic_batches : batches from community labels, to compare with.
+    graphneg.RandomBatchSampler : the same batches as a PyTorch batch sampler.
 
     Examples
     --------
@@ -304,6 +314,18 @@ def cluster_batches(
     ------
     ValueError
         If clusters are not of one size, or ``batch_size`` is not a multiple of ``K``.
+
+    See Also
+    --------
+    communities : labels of exactly ``K`` members (``cluster_size=K``).
+    packed_batches : communities of any size (Leiden).
+    graphneg.CommunityBatchSampler : the same batches as a PyTorch batch sampler.
+    graphneg.cluster_negatives : B3++ hard negatives drawn for the same clusters.
+
+    References
+    ----------
+    .. [1] Thirukovalluru et al., "Breaking the Batch Barrier (B3) of Contrastive Learning via
+       Smart Batch Mining", NeurIPS 2025, arXiv:2505.11293.
 
     Examples
     --------
@@ -373,6 +395,17 @@ def topic_batches(
     list of ndarray (int64)
         Full batches except the last (per stratum).
 
+    See Also
+    --------
+    graphneg.TopicBatchSampler : the same batches as a PyTorch batch sampler.
+    cluster_batches : whole clusters per batch instead of slices.
+    graphneg.balanced_margin_pairs : TAS-Balanced's pair sampling within a query.
+
+    References
+    ----------
+    .. [1] Hofstätter et al., "Efficiently Teaching an Effective Dense Retriever with Balanced
+       Topic Aware Sampling", SIGIR 2021, arXiv:2104.06967.
+
     Examples
     --------
     >>> labels = np.repeat(np.arange(3), 4)
@@ -413,6 +446,12 @@ def packed_batches(
     Returns
     -------
     list of ndarray (int64)
+
+    See Also
+    --------
+    cluster_batches : clusters of one size, whole clusters per batch (B3).
+    communities : Leiden communities to pack.
+    graphneg.CommunityBatchSampler : the same batches as a PyTorch batch sampler.
 
     Notes
     -----

@@ -3,9 +3,10 @@ r"""Batches without false negatives: keep a query's other positives out of its b
 Community batches are topic-homogeneous, so a query's own known positives (other relevant
 documents, citation links, graph neighbours) tend to land in its batch, where an in-batch
 loss treats them as negatives. :func:`conflict_free_batches` repairs a batch plan *before*
-training by swapping training pairs between batches, the batch-time guard of issue #10
-("forbid co-locating i and j if j is a positive of i"); :func:`batch_conflicts` lists what is
-left. The loss-time guards (masks) are in :mod:`graphneg.negatives`.
+training by swapping training pairs between batches, so that no batch holds a query together
+with another of its positives; :func:`batch_conflicts` lists what is left. The loss-time
+guards (masks) are in :mod:`graphneg.negatives`. The closest public tool,
+sentence-transformers' ``NoDuplicatesBatchSampler``, only keeps identical texts apart.
 
 Training pair :math:`p` has query item :math:`q_p` and positive item :math:`d_p`. With the
 risk relation
@@ -16,8 +17,8 @@ risk relation
         \{(u, v) : \operatorname{dist}_G(u, v) \le h\}
 
 (every pair's own positive, the ``known_positives`` :math:`\mathcal{K}`, and with ``graph``
-every node within :math:`h` = ``hops`` undirected hops, the node itself included), two pairs
-:math:`a \ne b` of one batch *conflict* when
+every node within :math:`h` = ``hops`` undirected hops, HaSa's risk set [1]_, the node itself
+included), two pairs :math:`a \ne b` of one batch *conflict* when
 
 .. math::
 
@@ -28,9 +29,7 @@ with the same positive therefore always conflict.
 
 References
 ----------
-.. [1] Issue #10 "Hard batches without false negatives"; the closest public tools only
-   remove exact duplicates (sentence-transformers ``NoDuplicatesBatchSampler``).
-.. [2] Zhang et al., "HaSa: Hardness and Structure-Aware Contrastive Knowledge Graph
+.. [1] Zhang et al., "HaSa: Hardness and Structure-Aware Contrastive Knowledge Graph
    Embedding", WWW 2024, arXiv:2305.10563 (k-hop risk sets).
 """
 
@@ -117,6 +116,11 @@ def batch_conflicts(
     ndarray of shape (n_conflicts, 2), int64
         Pair indices ``(a, b)`` with ``a < b``, sorted.
 
+    See Also
+    --------
+    conflict_free_batches : moves pairs until none is left.
+    graphneg.false_negative_mask : masks conflicts in the loss instead.
+
     Examples
     --------
     Pairs 0 and 1 share query 0 (positives 5 and 6, both relevant to it):
@@ -151,6 +155,11 @@ class ConflictReport:
         Those conflicts, as :func:`batch_conflicts` lists them.
     rounds : int
         Repair rounds run.
+
+    See Also
+    --------
+    conflict_free_batches : returns it.
+    batch_conflicts : the conflicts of any batches.
     """
 
     num_pairs: int
@@ -257,8 +266,9 @@ def conflict_free_batches(
 ) -> tuple[list[np.ndarray], ConflictReport]:
     r"""Swap training pairs between batches until no batch holds a false negative.
 
-    The batch-time guard of issue #10: community (B3, Leiden, TAS) batches gather a topic, so
-    a query's other positives land beside it and an in-batch loss counts them as negatives.
+    The guard against false negatives at batch time: community (B3, Leiden, TAS) batches
+    gather a topic, so a query's other positives land beside it and an in-batch loss counts
+    them as negatives.
     Pairs :math:`a \ne b` conflict when :math:`(q_a, d_b) \in \mathcal{R}` or
     :math:`(q_b, d_a) \in \mathcal{R}` (module docstring; :func:`batch_conflicts`).
 
@@ -308,6 +318,17 @@ def conflict_free_batches(
     -----
     GraphNegWarning
         When conflicts remain (``report.unresolved > 0``).
+
+    See Also
+    --------
+    batch_conflicts : lists the conflicts without moving anything.
+    graphneg.known_positive_mask, graphneg.khop_mask : mask what is left at loss time.
+    graphneg.CommunityBatchSampler : repairs every epoch's batches (``conflicts=``).
+
+    References
+    ----------
+    .. [1] Zhang et al., "HaSa: Hardness and Structure-Aware Contrastive Knowledge Graph
+       Embedding", WWW 2024, arXiv:2305.10563 (the k-hop risk set of ``graph``).
 
     Examples
     --------

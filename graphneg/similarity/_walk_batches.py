@@ -232,6 +232,18 @@ def walk_batches(
     list of ndarray (int64)
         Node indices per batch, in walk order.
 
+    See Also
+    --------
+    graphneg.RandomWalkBatchSampler : the same batches as a PyTorch batch sampler.
+    knn_graph : the proximity graph to walk.
+    graphneg.candidate_pair_graph : a teacher's pair graph over training rows, to walk.
+    cluster_batches : batches from communities instead of walks.
+
+    References
+    ----------
+    .. [1] Yang et al., "BatchSampler: Sampling Mini-Batches for Contrastive Learning in Vision,
+       Language, and Graphs", KDD 2023, arXiv:2306.03355.
+
     Examples
     --------
     Two cliques of 4 joined by one edge: batches of 4 stay (mostly) inside a clique.
