@@ -16,6 +16,12 @@ __all__ = ["read_batches", "write_batches"]
 def read_batches(path: str | Path) -> list[np.ndarray]:
     """:func:`graphneg.io.read_batches`, its ``ValueError`` as a :class:`CliError` (exit 2).
 
+    See Also
+    --------
+    graphneg.read_batches : the library reader, which raises ``ValueError``.
+
+    Examples
+    --------
     >>> read_batches("missing.jsonl")
     Traceback (most recent call last):
     ...

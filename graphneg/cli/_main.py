@@ -26,6 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
     -------
     argparse.ArgumentParser
 
+    See Also
+    --------
+    main : parses a command line with it and runs the subcommand.
+
     Examples
     --------
     >>> build_parser().parse_args(["stats", "b.jsonl"]).batches.name
@@ -66,6 +70,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     int
         0 on success, 2 for bad input (one line on stderr), 1 for an unexpected failure,
         130 when interrupted.
+
+    See Also
+    --------
+    build_parser : the subcommands and their options.
+    graphneg.inspect : what ``graphneg inspect`` runs, as a library call.
+    graphneg.mine_hard_negatives : what ``graphneg mine`` runs on the encoded texts.
 
     Examples
     --------

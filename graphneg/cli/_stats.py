@@ -41,6 +41,10 @@ def format_table(columns: dict[str, dict[str, float]], rows: list[tuple[str, str
     -------
     str
 
+    See Also
+    --------
+    graphneg.batch_stats : the stats it lays side by side.
+
     Examples
     --------
     >>> print(format_table({"a": {"coverage": 1.0}, "b": {"coverage": 0.5}}))

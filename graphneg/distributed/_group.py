@@ -66,6 +66,11 @@ def world(group: Any = None) -> tuple[int, int]:
     -------
     tuple of int
 
+    See Also
+    --------
+    shard_rows : the rows each rank holds.
+    load_shard : reads this rank's rows of an embedding file.
+
     Examples
     --------
     >>> world()  # no process group here
@@ -98,6 +103,11 @@ def shard_rows(n: int, world_size: int, rank: int) -> tuple[int, int]:
         A non-int argument (``10.7`` rows is an error, not 10).
     ValueError
         An argument out of its range, naming it.
+
+    See Also
+    --------
+    load_shard : reads those rows of a ``.npy`` file.
+    world : this process's rank and the world size.
 
     Examples
     --------
@@ -135,6 +145,11 @@ def load_shard(path: str, group: Any = None) -> tuple[np.ndarray, int]:
         Read-only.
     start : int
         Global index of its first row (:func:`shard_rows`).
+
+    See Also
+    --------
+    shard_rows : which rows a rank holds.
+    knn_graph, mine_hard_negatives : take such shards (``X_shard``, ``queries_shard``, ``corpus_shard``).
 
     Examples
     --------

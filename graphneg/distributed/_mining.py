@@ -211,6 +211,12 @@ def assemble_negatives(parts: Sequence[HardNegatives]) -> HardNegatives:
     HardNegatives
         Rows of all queries; ``n_short`` and ``skipped`` summed.
 
+    See Also
+    --------
+    mine_hard_negatives : the per-rank results it stacks.
+    assemble_graph : the same for the kNN graph's row blocks.
+    graphneg.HardNegatives : what it returns.
+
     Examples
     --------
     >>> a = HardNegatives(np.array([[3, 1]]), np.array([[0.5, 0.4]], np.float32), np.array([0.9], np.float32), 0)

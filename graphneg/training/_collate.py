@@ -45,6 +45,12 @@ class FalseNegativeCollator:
     collate_fn : callable, default=torch.utils.data.default_collate
         Collates the items themselves.
 
+    See Also
+    --------
+    graphneg.false_negative_mask : the mask it computes for each batch.
+    masked_info_nce : applies it in the loss.
+    CommunityBatchSampler : batches whose mates are likely false negatives.
+
     Notes
     -----
     Usage, with each item holding ``q`` (query input), ``pos`` and ``negs`` (``n`` inputs)::

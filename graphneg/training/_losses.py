@@ -83,6 +83,17 @@ def guide_mask(
     torch.Tensor of shape (B, C), bool
         On the device of the embeddings; combine with an id mask by ``|``.
 
+    See Also
+    --------
+    masked_info_nce : applies the mask.
+    graphneg.false_negative_mask : the same rule on precomputed guide scores, with the id rules.
+    graphneg.score_threshold_mask : the rule on teacher scores, in numpy.
+
+    References
+    ----------
+    .. [1] Solatorio, "GISTEmbed: Guided In-sample Selection of Training Negatives for Text
+       Embedding Fine-tuning", 2024, arXiv:2402.16829.
+
     Examples
     --------
     >>> gq = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
@@ -153,6 +164,18 @@ def masked_info_nce(
     torch.Tensor
         A scalar, or the ``(B,)`` losses with ``reduction='none'``. Logits are computed in at
         least float32.
+
+    See Also
+    --------
+    graphneg.false_negative_mask : the mask, from ids, known positives and mining ranks.
+    guide_mask : the mask from a guide model's embeddings (GISTEmbed).
+    FalseNegativeCollator : returns each batch with its mask.
+    graphneg.training.st.MaskedMultipleNegativesRankingLoss : the same loss for sentence-transformers.
+
+    References
+    ----------
+    .. [1] van den Oord, Li and Vinyals, "Representation Learning with Contrastive Predictive
+       Coding", 2018, arXiv:1807.03748.
 
     Examples
     --------

@@ -36,6 +36,11 @@ class RandomBatchSampler(_PlannedSampler):
         base seed, DDP world size and rank (``None``: from the process group), and how
         ranks share a global batch (``'batches'`` or ``'slice'``).
 
+    See Also
+    --------
+    graphneg.random_batches : one epoch of these batches, as a function.
+    CommunityBatchSampler, TopicBatchSampler, RandomWalkBatchSampler : the arms it controls for.
+
     Examples
     --------
     >>> sampler = RandomBatchSampler(10, 4, seed=0)
@@ -113,6 +118,13 @@ class CommunityBatchSampler(_PlannedSampler):
         With ``conflicts``: what the repair of the epoch planned last did (``moved`` items,
         ``unresolved`` conflicts); None without it.
 
+    See Also
+    --------
+    graphneg.communities : the labels (``cluster_size=K`` for B3 packing).
+    graphneg.cluster_batches, graphneg.packed_batches : one epoch of these batches, as a function.
+    TopicBatchSampler : slices of several clusters per batch (TAS).
+    RandomBatchSampler : the control arm.
+
     Notes
     -----
     Call :meth:`set_epoch` at the start of every epoch, before iterating: the HF and
@@ -120,6 +132,11 @@ class CommunityBatchSampler(_PlannedSampler):
     does not forward ``set_epoch`` to a batch sampler). :meth:`refresh` swaps in re-mined
     communities. With ``fixed_composition=True`` and ``conflicts``, the repair of each epoch
     may move a few items (``last_conflict_report.moved``) out of their fixed batches.
+
+    References
+    ----------
+    .. [1] Thirukovalluru et al., "Breaking the Batch Barrier (B3) of Contrastive Learning via
+       Smart Batch Mining", NeurIPS 2025, arXiv:2505.11293.
 
     Examples
     --------
@@ -228,6 +245,17 @@ class TopicBatchSampler(_PlannedSampler):
     ----------
     last_conflict_report : ConflictReport or None
         With ``conflicts``: what the repair of the epoch planned last did; None without it.
+
+    See Also
+    --------
+    graphneg.topic_batches : one epoch of these batches, as a function.
+    CommunityBatchSampler : whole communities per batch (B3, Leiden).
+    RandomBatchSampler : the control arm.
+
+    References
+    ----------
+    .. [1] Hofstätter et al., "Efficiently Teaching an Effective Dense Retriever with Balanced
+       Topic Aware Sampling", SIGIR 2021, arXiv:2104.06967.
 
     Examples
     --------

@@ -47,11 +47,22 @@ class RandomWalkBatchSampler(_PlannedSampler):
     drop_last, seed, num_replicas, rank, shard
         The options every sampler shares (:mod:`graphneg.training`); no ``strata``.
 
+    See Also
+    --------
+    graphneg.walk_batches : one epoch of these batches, as a function.
+    graphneg.knn_graph : the proximity graph to walk.
+    CommunityBatchSampler : batches from communities of the same graph.
+
     Notes
     -----
     Call :meth:`set_epoch` at the start of every epoch, before iterating. :meth:`refresh`
     swaps in a graph rebuilt from the current model's embeddings (the paper rebuilds it every
     100 batches; here at epoch boundaries).
+
+    References
+    ----------
+    .. [1] Yang et al., "BatchSampler: Sampling Mini-Batches for Contrastive Learning in Vision,
+       Language, and Graphs", KDD 2023, arXiv:2306.03355.
 
     Examples
     --------
