@@ -22,11 +22,7 @@ LIMIT = 12
 # Over the limit today, each with the issue that removes it; the test fails when one of them
 # comes under the limit (remove it here) or when any other name goes over.
 KNOWN = {
-    "graphneg.Reminer": "issue 22 item 2: communities options (method x objective) to one entry per algorithm",
-    "graphneg.inspect": "issue 22 item 4: inspection is being reworked (options mappings per section)",
     "graphneg.training.st.RecipeSettings": "graphneg.training.st is written in another change (reported)",
-    "graphneg.citation_training_data": "issue 24 item 5 added negatives_per (13): num_negatives and "
-    "exclude_hops could be bound in the `negatives` partial like each strategy's own options (reported)",
 }
 
 

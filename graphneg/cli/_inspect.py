@@ -56,7 +56,7 @@ def add_options(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``graphneg inspect``; 0 on success."""
-    from ..inspection import inspect
+    from ..inspection import BatchOptions, GraphOptions, inspect
     from ..inspection._report import format_summary, plot_files, write_report
 
     t0 = time.perf_counter()
@@ -77,12 +77,12 @@ def run(args: argparse.Namespace) -> int:
             summary = inspect(
                 args.input, embeddings=X, labels=labels, ids=ids,
                 positives=_pairs(args.qrels, "--qrels", ids, n), links=_pairs(args.links, "--links", ids, n),
-                graph_options=graph_options(args), community_options=community_options(args),
-                batch_size=args.batch_size, batch_options=batch_options(args), num_replicas=args.num_replicas,
+                graph_options=GraphOptions(knn=graph_options(args), communities=community_options(args),
+                                           corpus=_corpus_options(args), cache_dir=args.cache_dir),
+                batch_options=BatchOptions(**batch_options(args)),
                 negatives_options={k: getattr(args, k) for k in
                                    ("range_min", "range_max", "relative_margin", "absolute_margin")},
-                cache_dir=args.cache_dir, corpus_options=_corpus_options(args), seed=args.seed,
-                show_progress=not args.quiet, map_method=args.map,
+                map_method=args.map, seed=args.seed, show_progress=not args.quiet,
             )
         written = write_report(summary, out, plots=not args.no_plots, show_progress=not args.quiet)
     print(format_summary(summary))
@@ -93,10 +93,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _corpus_options(args: argparse.Namespace) -> dict[str, Any] | None:
+def _corpus_options(args: argparse.Namespace) -> dict[str, Any]:
     """Reader options when any was given (they apply to corpus inputs only; inspect says so otherwise)."""
     given = args.format != "auto" or args.delimiter != "auto" or args.header != "auto"
-    return reader_options(args) if given else None
+    return reader_options(args) if given else {}
 
 
 @contextlib.contextmanager
@@ -195,15 +195,12 @@ def graph_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def community_options(args: argparse.Namespace) -> dict[str, Any]:
-    """:func:`graphneg.communities` keywords, with ``graphneg batches``'s metis default."""
-    cluster_size = args.cluster_size
-    if args.method == "metis" and cluster_size is None and args.num_parts is None:
-        cluster_size = args.batch_size // 2
-    return dict(method=args.method, resolution=args.resolution, max_cluster_size=args.max_cluster_size or None,
-                cluster_size=cluster_size, num_parts=args.num_parts, weighted=not args.unweighted, seed=args.seed)
+    """The community algorithm's name (``method``) and keywords, as ``graphneg batches`` finds them."""
+    return _batches.community_options(args)
 
 
 def batch_options(args: argparse.Namespace) -> dict[str, Any]:
-    """Packing keywords of the batches built from the communities."""
-    return dict(packing=args.packing, clusters_per_batch=args.clusters_per_batch, mix_random=args.mix_random,
-                drop_last=args.drop_last, epoch=args.epoch)
+    """:class:`graphneg.inspection.BatchOptions` keywords: the packing of the batches and the DDP ranks."""
+    return dict(batch_size=args.batch_size, packing=args.packing, clusters_per_batch=args.clusters_per_batch,
+                mix_random=args.mix_random, drop_last=args.drop_last, epoch=args.epoch,
+                num_replicas=args.num_replicas)

@@ -24,19 +24,17 @@ from .._version import __version__
 from ..io._batch_files import read_batches
 from ..io._graph_files import is_graph_file, load_graph
 from ..io._graph_format import content_hash
-from ..similarity._communities import communities
+from ..similarity._communities import ALGORITHMS
 from ..similarity._knn import knn_graph
 from ..io._jsonl import iter_jsonl
 from ._negatives_summary import negatives_format, negatives_summary, read_negatives
 from ._numbers import as_json
+from ._options import BatchOptions, GraphOptions
 from ._sections import data_summary
 
 logger = logging.getLogger(__name__)
 
 KINDS = ("embeddings", "graph", "citations", "batches", "negatives")
-# graph and community defaults of `graphneg batches`, so both commands build the same graph
-GRAPH_DEFAULTS: dict[str, Any] = {"k": 10, "skip": 0, "metric": "cosine", "mutual": False}
-COMMUNITY_DEFAULTS: dict[str, Any] = {"method": "leiden"}
 
 
 def detect_kind(path: str | os.PathLike[str]) -> str:
@@ -81,17 +79,12 @@ def inspect(
     ids: Any = None,
     positives: Any = None,
     links: Any = None,
-    graph_options: Mapping[str, Any] | None = None,
-    community_options: Mapping[str, Any] | None = None,
-    batch_size: int = 64,
-    batch_options: Mapping[str, Any] | None = None,
-    num_replicas: int = 1,
+    graph_options: GraphOptions | None = None,
+    batch_options: BatchOptions | None = None,
     negatives_options: Mapping[str, Any] | None = None,
-    cache_dir: str | os.PathLike[str] | None = None,
-    corpus_options: Mapping[str, Any] | None = None,
+    map_method: str = "auto",
     seed: int = 0,
     show_progress: bool = False,
-    map_method: str = "auto",
 ) -> dict[str, Any]:
     """Summarise a graph, its communities, a batch file or mined negatives before training.
 
@@ -114,46 +107,37 @@ def inspect(
         nodes in order.
     links : sparse array of shape (n_items, n_items) or LinkGraph, default=None
         A link graph between items (e.g. citations).
-    graph_options : mapping, default=None
-        :func:`graphneg.knn_graph` keywords (default ``k=10``, cosine, as ``graphneg batches``).
-    community_options : mapping, default=None
-        :func:`graphneg.communities` keywords (default Leiden, ``seed``).
-    batch_size : int, default=64
-        Batches built from the communities (``CommunityBatchSampler``'s packing).
-    batch_options : mapping, default=None
-        ``packing`` (``'tas'``: ``TopicBatchSampler``'s), ``clusters_per_batch``,
-        ``mix_random``, ``drop_last``, ``epoch``, as for ``graphneg batches``.
-    num_replicas : int, default=1
-        DDP ranks for the per-rank batch counts (>= 1).
+    graph_options : GraphOptions, default=None
+        The kNN graph's and the communities' options, how a citation corpus is read, and a
+        cache (default ``GraphOptions()``: ``k=10``, cosine, Leiden, as ``graphneg batches``).
+    batch_options : BatchOptions, default=None
+        How the batches are packed from the communities, and the DDP ranks (default
+        ``BatchOptions()``: 64 items, ``CommunityBatchSampler``'s packing, one rank).
     negatives_options : mapping, default=None
         Mining settings to mark in the negatives section (``range_min``, ``range_max``,
         ``relative_margin``, ``absolute_margin``).
-    cache_dir : str or path-like, default=None
-        Reuse graphs built from the same embeddings and parameters (see :func:`cached_graph`).
-    corpus_options : mapping, default=None
-        Citation corpora only: :func:`graphneg.read_citations` keywords (``format``,
-        ``delimiter``, ``header``); an error for any other kind of input.
+    map_method : {'auto', 'umap', 'pca'}, default='auto'
+        The 2-D map: PCA (``auto``, fast) or UMAP on request (extra ``[plot]``).
     seed : int, default=0
         Every sample and random control.
     show_progress : bool, default=False
         Progress bars on the long steps.
-    map_method : {'auto', 'umap', 'pca'}, default='auto'
-        The 2-D map: PCA (``auto``, fast) or UMAP on request (extra ``[plot]``).
 
     Returns
     -------
     dict
         JSON-serialisable: ``input`` (kind, path, sizes), and as the input allows ``graph``,
-        ``knn_graph``, ``communities``, ``batches``, ``negatives`` and ``map`` (see the README's
-        "Inspect before you train" for every field).
+        ``knn_graph``, ``communities``, ``batches``, ``negatives`` and ``map`` (see
+        ``docs/inspect.md`` for every field).
 
     Raises
     ------
     FileNotFoundError, ValueError
         A missing input, an input of no known kind, or inputs that do not match (one line);
-        ``num_replicas``, ``batch_size`` < 1.
+        corpus options for an input that is not a citation corpus.
     TypeError
-        ``positives``/``links`` of another type, a non-int ``num_replicas``/``batch_size``.
+        ``positives``/``links`` of another type, options that are not a :class:`GraphOptions`
+        / :class:`BatchOptions`.
 
     Warns
     -----
@@ -161,20 +145,25 @@ def inspect(
         A negatives file scored with ``ids``: how many of its query, positive and negative ids
         name no embedding row (those are left out of the scores and ranks, not dropped silently).
 
+    See Also
+    --------
+    write_report : ``summary.json``, the plots and ``report.html`` from the summary.
+    format_summary : the summary's headline numbers as text.
+    detect_kind : which kind of input ``source`` is read as.
+
     Examples
     --------
     >>> import tempfile
     >>> p = Path(tempfile.mkdtemp()) / "x.npy"
     >>> np.save(p, np.random.default_rng(0).normal(size=(60, 8)).astype(np.float32))
-    >>> s = inspect(p, batch_size=16, map_method="pca")
+    >>> s = inspect(p, batch_options=BatchOptions(batch_size=16), map_method="pca")
     >>> s["input"]["kind"], s["graph"]["num_nodes"], s["batches"]["num_batches"] >= 3
     ('embeddings', 60, True)
     """
     t0 = time.perf_counter()
     check_choice(map_method, "map_method", ("auto", "umap", "pca"))
-    # what `graphneg inspect` checks, the library checks too
-    num_replicas = check_int(num_replicas, "num_replicas")
-    batch_size = check_int(batch_size, "batch_size")
+    graph_options = _options(graph_options, GraphOptions, "graph_options")
+    batch_options = _options(batch_options, BatchOptions, "batch_options")
     seed = check_int(seed, "seed", min_value=0)
     positives = _pair_matrix(positives, "positives")
     links = _pair_matrix(links, "links")
@@ -182,20 +171,21 @@ def inspect(
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
     kind = detect_kind(path)
-    if corpus_options and kind != "citations":
-        raise ValueError(f"`corpus_options` apply to citation corpora only; {path} is read as {kind}")
+    if graph_options.corpus and kind != "citations":
+        raise ValueError(f"`graph_options.corpus` applies to citation corpora only; {path} is read as {kind}")
     X = _embeddings(embeddings)
-    common = dict(labels=labels, positives=positives, links=links, batch_size=batch_size, batch_options=batch_options,
-                  num_replicas=num_replicas, seed=seed, show_progress=show_progress, map_method=map_method)
-    g_opts = {**GRAPH_DEFAULTS, **(graph_options or {})}
-    c_opts = {**COMMUNITY_DEFAULTS, "seed": seed, **(community_options or {})}
+    common = dict(labels=labels, positives=positives, links=links, batch_options=batch_options, seed=seed,
+                  show_progress=show_progress, map_method=map_method)
+    g_opts = graph_options.knn_keywords()
+    c_opts = graph_options.community_keywords(seed)
+    cache_dir = graph_options.cache_dir
     if kind == "embeddings":
         X = _embeddings(path)
         summary = _from_embeddings(path, X, g_opts, c_opts, cache_dir, **common)
     elif kind == "graph":
         summary = _from_graph_file(path, X, c_opts, **common)
     elif kind == "citations":
-        summary = _from_citations(path, X, ids, g_opts, c_opts, dict(corpus_options or {}), **common)
+        summary = _from_citations(path, X, ids, g_opts, c_opts, dict(graph_options.corpus), **common)
     elif kind == "batches":
         summary = _from_batches(path, X, g_opts, c_opts, cache_dir, **common)
     else:
@@ -204,6 +194,15 @@ def inspect(
     summary["graphneg_version"] = __version__
     summary["seconds"] = round(time.perf_counter() - t0, 2)
     return as_json(summary)
+
+
+def _options(value: Any, cls: type, name: str) -> Any:
+    """``value`` when it is a ``cls``, the defaults for None; anything else raises."""
+    if value is None:
+        return cls()
+    if not isinstance(value, cls):
+        raise TypeError(f"`{name}` must be a {cls.__name__}, got {type(value).__name__}.")
+    return value
 
 
 def _pair_matrix(value: Any, name: str) -> Any:
@@ -244,6 +243,12 @@ def _from_embeddings(path: Path, X: np.ndarray, g_opts: dict[str, Any], c_opts: 
     return summary
 
 
+def _find_communities(graph: Any, options: dict[str, Any]) -> np.ndarray:
+    """Communities by the algorithm ``options["method"]`` names (``ALGORITHMS``), with the other keywords."""
+    options = dict(options)
+    return ALGORITHMS[options.pop("method", "auto")](graph, **options)
+
+
 def _graph_and_communities(X: np.ndarray, g_opts: dict[str, Any], c_opts: dict[str, Any], cache_dir: Any,
                            show_progress: bool) -> tuple[Any, Any, bool]:
     """The kNN graph and communities of ``X`` (from ``cache_dir`` when it holds them)."""
@@ -252,7 +257,7 @@ def _graph_and_communities(X: np.ndarray, g_opts: dict[str, Any], c_opts: dict[s
         logger.info("kNN graph of %d x %d embeddings: %s", X.shape[0], X.shape[1], g_opts)
         G = knn_graph(X, **g_opts, show_progress=show_progress)
         logger.info("communities: %s", c_opts)
-        return G, communities(G, **c_opts)
+        return G, _find_communities(G, c_opts)
 
     if cache_dir is None:
         graph, comm = build()
@@ -272,7 +277,7 @@ def _from_graph_file(path: Path, X: np.ndarray | None, c_opts: dict[str, Any], *
     saved = load_graph(path)
     n = saved.graph.shape[0]
     _check_rows(X, n, f"graph file {path}")
-    comm = saved.labels if saved.labels is not None else communities(saved.graph, **c_opts)
+    comm = saved.labels if saved.labels is not None else _find_communities(saved.graph, c_opts)
     summary = data_summary(graph=saved.graph, communities=comm, embeddings=X, **common)
     summary["input"] = {"num_items": n, "graph_params": saved.params, "input_sha256": saved.input_hash,
                         "communities_saved": saved.labels is not None}
@@ -303,7 +308,7 @@ def _from_citations(path: Path, X: np.ndarray | None, ids: Any, g_opts: dict[str
         summary["knn_graph"] = summary.pop("graph")
     else:
         logger.info("communities of the link graph: %s", c_opts)
-        comm = communities(A, **c_opts)
+        comm = _find_communities(A, c_opts)
         summary = data_summary(graph=None, communities=comm, embeddings=None, links=links, **common)
         summary["communities"].update(_community_quality(A, comm))
     from ._graph_summary import graph_summary
@@ -336,7 +341,7 @@ def _from_batches(path: Path, X: np.ndarray | None, g_opts: dict[str, Any], c_op
     graph = comm = None
     if X is not None:  # the graph and communities such batches come from: how many a batch spans
         graph, comm, _ = _graph_and_communities(X, g_opts, c_opts, cache_dir, common["show_progress"])
-    summary = data_summary(graph=graph, communities=comm, embeddings=X, batches=batches, num_items=n,
+    summary = data_summary(graph=graph, communities=comm, embeddings=X, batches=batches,
                            knn=g_opts if X is not None else None, **common)
     summary["input"] = {"num_items": n, "embeddings": X is not None, "graph_options": g_opts,
                         "community_options": c_opts}

@@ -14,6 +14,7 @@ from ._community_summary import communities_per_batch, community_summary
 from ._graph_summary import K_SWEEP, components_by_k, graph_summary
 from ._map import map_2d
 from ._numbers import distribution
+from ._options import BatchOptions
 
 logger = logging.getLogger(__name__)
 
@@ -27,30 +28,26 @@ def data_summary(
     positives: Any = None,
     links: Any = None,
     batches: Sequence[Any] | None = None,
-    num_items: int | None = None,
     knn: Mapping[str, Any] | None = None,
-    batch_size: int = 64,
-    batch_options: Mapping[str, Any] | None = None,
-    num_replicas: int = 1,
+    batch_options: BatchOptions | None = None,
     seed: int = 0,
     show_progress: bool = False,
     map_method: str = "auto",
 ) -> dict[str, Any]:
     """The ``graph``, ``communities``, ``batches`` and ``map`` sections for the objects given.
 
-    Without ``batches``, one epoch is packed from ``communities`` as
-    ``CommunityBatchSampler(communities, batch_size, seed=seed)`` would (epoch 0). ``knn``
-    (the :func:`graphneg.knn_graph` options that built ``graph`` from ``embeddings``) adds the
-    component count as ``k`` varies.
+    Without ``batches``, one epoch is packed from ``communities`` as the samplers pack it
+    (``batch_options``, default ``BatchOptions()``). ``knn`` (the :func:`graphneg.knn_graph`
+    options that built ``graph`` from ``embeddings``) adds the component count as ``k`` varies.
+    The items are the rows of the first of ``embeddings``, ``communities``, ``graph``, or else
+    the largest item id in ``batches`` plus one.
 
     Parameters
     ----------
     graph, communities, embeddings, labels, positives, links, batches : optional
         As in :func:`graphneg.inspect`; None leaves a section (or its part) out.
-    num_items : int, default=None
-        Items; default the rows of the first of ``embeddings``, ``communities``, ``graph``.
     knn : mapping, default=None
-    batch_size, batch_options, num_replicas, seed, show_progress, map_method
+    batch_options, seed, show_progress, map_method
         As in :func:`graphneg.inspect`.
 
     Returns
@@ -59,11 +56,13 @@ def data_summary(
 
     Examples
     --------
-    >>> s = data_summary(graph=None, communities=np.repeat([0, 1, 2], 4), embeddings=None, batch_size=4)
+    >>> s = data_summary(graph=None, communities=np.repeat([0, 1, 2], 4), embeddings=None,
+    ...                  batch_options=BatchOptions(batch_size=4))
     >>> s["communities"]["per_batch"]["graphneg"]["mean"]
     1.0
     """
-    n = num_items or _rows(embeddings, communities, graph)
+    n = _rows(embeddings, communities, graph, batches)
+    b = batch_options if batch_options is not None else BatchOptions()
     out: dict[str, Any] = {}
     if graph is not None:
         logger.info("graph: %d nodes, %d edges", graph.shape[0], graph.nnz)
@@ -75,11 +74,11 @@ def data_summary(
         logger.info("communities: %d", len(np.unique(np.asarray(communities))))
         out["communities"] = community_summary(graph, communities, embeddings=embeddings, seed=seed)
         if batches is None:
-            batches = community_batches(communities, batch_size, seed=seed, **dict(batch_options or {}))
+            batches = community_batches(communities, b.batch_size, seed=seed, **b.packing_keywords())
     if batches is not None:
         logger.info("batches: %d", len(batches))
         out["batches"] = batch_summary(batches, n, embeddings=embeddings, labels=labels, positives=positives,
-                                       links=links, num_replicas=num_replicas, seed=seed,
+                                       links=links, num_replicas=b.num_replicas, seed=seed,
                                        show_progress=show_progress)
         if communities is not None:
             spans = {"graphneg": communities_per_batch(batches, communities),
@@ -97,11 +96,13 @@ def data_summary(
     return out
 
 
-def _rows(*candidates: Any) -> int:
-    for c in candidates:
+def _rows(embeddings: Any, communities: Any, graph: Any, batches: Sequence[Any] | None) -> int:
+    for c in (embeddings, communities, graph):
         if c is not None:
             return int(c.shape[0])
-    raise ValueError("nothing to inspect: no graph, communities or embeddings")
+    if batches:  # a batch file on its own: its largest item id
+        return max(int(np.asarray(b).max(initial=-1)) for b in batches) + 1
+    raise ValueError("nothing to inspect: no graph, communities, embeddings or batches")
 
 
 def community_batches(communities: Any, batch_size: int, *, seed: int = 0, packing: str = "auto",

@@ -48,6 +48,10 @@ def ngame_cluster_size(
     -------
     int
 
+    See Also
+    --------
+    Reminer : takes it as ``cluster_size`` to follow the curriculum while re-mining.
+
     Examples
     --------
     >>> [ngame_cluster_size(e) for e in (0, 9, 10, 20, 25, 60)]
@@ -79,9 +83,11 @@ class Reminer:
         First epoch that refreshes (NGAME warms up for 10 epochs on random batches).
     k, skip, mutual, metric : graph options
         Passed to :func:`graphneg.knn_graph`.
-    method, resolution, max_cluster_size, weighted : community options
-        Passed to :func:`graphneg.communities` (``resolution`` only to the methods that take
-        one).
+    communities : callable (graph, *, seed, **options) -> labels, default=graphneg.communities
+        The community detection, with its options bound (e.g.
+        ``functools.partial(graphneg.communities, max_cluster_size=64)``). Called as
+        ``communities(graph, seed=rng)``, with ``cluster_size=`` when a cluster size is due and
+        ``weighted=False`` on a mutual graph (B3 partitions its mutual graph unweighted).
     cluster_size : int or callable (epoch) -> int, default=None
         Exact cluster size ``K`` (B3 batches), or a curriculum such as
         :func:`ngame_cluster_size`. ``None`` keeps variable-size communities. A size of 1
@@ -91,6 +97,17 @@ class Reminer:
         :func:`graphneg.mine_hard_negatives` on the same embeddings.
     seed : int, default=0
         Community detection at epoch ``e`` uses seed ``[seed, e]``.
+
+    Attributes
+    ----------
+    history : list of dict
+        One entry per refresh: ``epoch``, ``num_communities``, ``cluster_size``, ``largest``.
+
+    See Also
+    --------
+    ngame_cluster_size : NGAME's cluster-size curriculum, for ``cluster_size``.
+    graphneg.training.st.RefreshCallback : calls :meth:`step` at each epoch start of a trainer.
+    graphneg.knn_graph, graphneg.communities : the two steps of a refresh.
 
     Examples
     --------
@@ -112,23 +129,31 @@ class Reminer:
     skip: int = 0
     mutual: bool = False
     metric: str = "cosine"
-    method: str = "leiden"
-    resolution: float = 1.0
-    max_cluster_size: int | None = None
-    weighted: bool = True
+    communities: Callable[..., np.ndarray] = communities
     cluster_size: int | Callable[[int], int] | None = None
     on_refresh: Callable[[np.ndarray, np.ndarray, int], None] | None = None
     seed: int = 0
-    history: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         self.every = check_int(self.every, "every")
         self.start = check_int(self.start, "start", min_value=0)
         if not hasattr(self.sampler, "refresh"):
             raise TypeError(f"`sampler` must have a refresh(labels) method, got {type(self.sampler).__name__}.")
+        if not callable(self.communities):
+            raise TypeError(f"`communities` must be a function (graph, *, seed) -> labels, "
+                            f"got {type(self.communities).__name__}.")
 
     def due(self, epoch: int) -> bool:
-        """Whether :meth:`step` would re-mine at ``epoch``."""
+        """Whether :meth:`step` would re-mine at ``epoch``.
+
+        Examples
+        --------
+        >>> class Sampler:
+        ...     def refresh(self, labels): pass
+        >>> [Reminer(lambda: None, Sampler(), every=2, start=1).due(e) for e in range(4)]
+        [False, True, False, True]
+        """
         return epoch >= self.start and (epoch - self.start) % self.every == 0
 
     def step(self, epoch: int, *, force: bool = False) -> np.ndarray | None:
@@ -166,14 +191,8 @@ class Reminer:
         """Labels of ``X`` from its kNN graph (size 1, singletons, is handled by the caller)."""
         G = knn_graph(X, self.k, skip=self.skip, mutual=self.mutual, metric=self.metric)  # type: ignore[arg-type]
         options: dict[str, Any] = {}
-        if self.method in ("leiden", "louvain"):
-            options["resolution"] = self.resolution
-        return communities(
-            G,
-            self.method,  # type: ignore[arg-type]
-            max_cluster_size=self.max_cluster_size,
-            cluster_size=size,
-            weighted=self.weighted and not self.mutual,
-            seed=np.random.default_rng([self.seed, epoch]),
-            **options,
-        )
+        if size is not None:
+            options["cluster_size"] = size
+        if self.mutual:
+            options["weighted"] = False
+        return self.communities(G, seed=np.random.default_rng([self.seed, epoch]), **options)

@@ -11,10 +11,12 @@ import pytest
 import scipy.sparse as sp
 
 import graphneg as gn
-from graphneg.inspection import detect_kind, inspect
+from graphneg.inspection import BatchOptions, GraphOptions, detect_kind, inspect
 from graphneg.io import load_graph, save_graph
 
 from .conftest import write_jsonl
+
+B40 = BatchOptions(batch_size=40)
 
 
 def _is_json(summary: dict) -> None:
@@ -23,7 +25,7 @@ def _is_json(summary: dict) -> None:
 
 def test_embeddings_summary_has_every_section(blobs):
     path, X, labels = blobs
-    s = inspect(path, labels=labels, batch_size=40)
+    s = inspect(path, labels=labels, batch_options=B40)
     _is_json(s)
     assert s["input"]["kind"] == "embeddings" and s["graph"]["num_nodes"] == 240
     assert s["graph"]["out_degree"]["mean"] == 10  # k=10, the `graphneg batches` default
@@ -40,7 +42,7 @@ def test_embeddings_summary_has_every_section(blobs):
 
 def test_same_seed_same_summary(blobs):
     path, _, _ = blobs
-    a, b = inspect(path, batch_size=40, seed=3), inspect(path, batch_size=40, seed=3)
+    a, b = inspect(path, batch_options=B40, seed=3), inspect(path, batch_options=B40, seed=3)
     a.pop("seconds"), b.pop("seconds")
     assert a == b
 
@@ -55,7 +57,7 @@ def test_graph_file_round_trip_and_inspect(tmp_path, blobs):
     assert (saved.graph != G).nnz == 0 and saved.labels.tolist() == labels.tolist()
     assert saved.params == {"k": 5} and saved.input_hash == "abc"
     np.testing.assert_array_equal(G.indices, indices)  # the caller's graph is untouched
-    s = inspect(p, embeddings=X, batch_size=40)
+    s = inspect(p, embeddings=X, batch_options=B40)
     assert s["input"]["kind"] == "graph" and s["input"]["communities_saved"]
     assert s["communities"]["num_communities"] == 6
     with pytest.raises(ValueError, match="embeddings have 10 rows but graph file .* has 240 items"):
@@ -64,11 +66,12 @@ def test_graph_file_round_trip_and_inspect(tmp_path, blobs):
 
 def test_cache_reuses_the_graph(tmp_path, blobs):
     path, _, _ = blobs
-    first = inspect(path, cache_dir=tmp_path / "cache", batch_size=40)
-    second = inspect(path, cache_dir=tmp_path / "cache", batch_size=40)
+    cached = GraphOptions(cache_dir=tmp_path / "cache")
+    first = inspect(path, graph_options=cached, batch_options=B40)
+    second = inspect(path, graph_options=cached, batch_options=B40)
     assert not first["input"]["from_cache"] and second["input"]["from_cache"]
     assert first["communities"] == second["communities"]
-    third = inspect(path, cache_dir=tmp_path / "cache", batch_size=40, graph_options={"k": 7})
+    third = inspect(path, graph_options=GraphOptions(knn={"k": 7}, cache_dir=tmp_path / "cache"), batch_options=B40)
     assert not third["input"]["from_cache"]  # other parameters: another entry
     assert len(list((tmp_path / "cache").glob("*.npz"))) == 2
 
@@ -92,7 +95,7 @@ def test_citation_folder_with_nodes_labels_and_embeddings(tmp_path, blobs):
     pairs = sorted({(int(a), int(b)) for a, b in np.random.default_rng(1).integers(0, 240, (400, 2)) if a != b})
     (folder / "edges.tsv").write_text("citing\tcited\n" + "".join(f"p{a}\tp{b}\n" for a, b in pairs))
     np.save(folder / "emb.npy", X)
-    s = inspect(folder, batch_size=40)
+    s = inspect(folder, batch_options=B40)
     assert s["input"]["embeddings"] and s["input"]["labels"]
     assert s["knn_graph"]["num_nodes"] == 240 and s["graph"]["directed"]
     assert "link_share" in s["batches"]["per_batch"] and "same_label_share" in s["batches"]["per_batch"]
@@ -104,7 +107,7 @@ def test_batch_file(tmp_path, blobs):
     batches = [np.flatnonzero(labels == c) for c in range(6)]
     bf = write_jsonl(tmp_path / "b.jsonl", [{"batch": i, "indices": b.tolist()} for i, b in enumerate(batches)])
     assert detect_kind(bf) == "batches"
-    s = inspect(bf, embeddings=X, labels=labels, num_replicas=4)
+    s = inspect(bf, embeddings=X, labels=labels, batch_options=BatchOptions(num_replicas=4))
     _is_json(s)
     b = s["batches"]
     assert b["stats"]["graphneg"]["same_label_share"] == 1.0
@@ -179,7 +182,7 @@ def test_inputs_are_not_modified(blobs):
     before = (X.copy(), labels.copy(), G.indptr.copy(), G.indices.copy(), G.data.copy())
     from graphneg.inspection._sections import data_summary
 
-    data_summary(graph=G, communities=labels, embeddings=X, labels=labels, links=G, batch_size=40)
+    data_summary(graph=G, communities=labels, embeddings=X, labels=labels, links=G, batch_options=B40)
     for a, b in zip(before, (X, labels, G.indptr, G.indices, G.data), strict=True):
         np.testing.assert_array_equal(a, b)
 
@@ -236,15 +239,19 @@ def test_batch_file_with_float_ids_names_file_line_and_position(tmp_path, capsys
     assert inspect(ok)["batches"]["num_batches"] == 2  # integral floats are the same ids
 
 
-# -- the library checks what the CLI checks, accepts what its docstring says, counts what it drops (issue 23)
+# -- the library checks what the CLI checks, accepts what its docstring says, counts what it drops
 def test_num_replicas_and_batch_size_are_checked(tmp_path):
     bf = write_jsonl(tmp_path / "b.jsonl", [{"batch": 0, "indices": [0, 1]}, {"batch": 1, "indices": [2]}])
     with pytest.raises(ValueError, match="`num_replicas` must be >= 1, got 0"):
-        inspect(bf, num_replicas=0)
+        inspect(bf, batch_options=BatchOptions(num_replicas=0))
     with pytest.raises(TypeError, match="`num_replicas` must be an int"):
-        inspect(bf, num_replicas=1.5)
+        inspect(bf, batch_options=BatchOptions(num_replicas=1.5))
     with pytest.raises(ValueError, match="`batch_size` must be >= 1"):
-        inspect(bf, batch_size=0)
+        inspect(bf, batch_options=BatchOptions(batch_size=0))
+    with pytest.raises(TypeError, match="`batch_options` must be a BatchOptions, got dict"):
+        inspect(bf, batch_options={"batch_size": 4})
+    with pytest.raises(ValueError, match="`graph_options.corpus` applies to citation corpora only"):
+        inspect(bf, graph_options=GraphOptions(corpus={"format": "edges"}))
 
 
 def test_links_and_positives_accept_a_link_graph(tmp_path, blobs):
