@@ -6,7 +6,7 @@ Two pipelines, one subpackage per stage (see the README's architecture section):
                  ─cluster_batches / packed_batches / topic_batches─► batches
                  ─training.CommunityBatchSampler / TopicBatchSampler / RandomBatchSampler─► DataLoader
     links:       io.read_citations ─► LinkGraph ─negatives.*_link_negatives / links.link_split─►
-                 io.citation_training_data ─► trainer JSONL
+                 training_data.citation_training_data ─► trainer JSONL
 
 :mod:`graphneg.negatives` holds mined and link-structure negatives and false-negative masks;
 :mod:`graphneg.training` everything that imports torch; :mod:`graphneg.inspection` the summary,
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import distributed, inspection, io, links, negatives, similarity  # noqa: F401 (distributed: by name)
+from . import distributed, inspection, io, links, negatives, similarity, training_data  # noqa: F401 (distributed: by name)
 from ._version import __version__
 from .exceptions import BackendUnavailableError, GraphNegWarning
 from .inspection import inspect
@@ -29,6 +29,7 @@ from .io import *  # noqa: F403  (each subpackage's __all__ is the public API)
 from .links import *  # noqa: F403
 from .negatives import *  # noqa: F403
 from .similarity import *  # noqa: F403
+from .training_data import *  # noqa: F403
 
 # torch-facing names load torch on first use (PEP 562), so `import graphneg` stays light
 _LAZY = {
@@ -40,7 +41,9 @@ _LAZY = {
     "FalseNegativeCollator": "training",
     "RandomWalkBatchSampler": "training",
 }
-_SUBPACKAGES = ("similarity", "links", "negatives", "training", "io", "inspection", "cli", "distributed")
+_SUBPACKAGES = (
+    "similarity", "links", "negatives", "training", "io", "training_data", "inspection", "cli", "distributed",
+)
 
 __all__ = [
     "__version__",
@@ -48,6 +51,7 @@ __all__ = [
     *negatives.__all__,
     *links.__all__,
     *io.__all__,
+    *training_data.__all__,
     "inspect",
     "BackendUnavailableError",
     "GraphNegWarning",

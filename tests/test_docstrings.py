@@ -19,6 +19,7 @@ MODULES = [
     "graphneg.training",
     "graphneg.training.st",
     "graphneg.io",
+    "graphneg.training_data",
 ]
 SECTIONS = ("Parameters\n", "Examples\n")
 CLASS_SECTIONS = (*SECTIONS, "Attributes\n")  # result records document their fields

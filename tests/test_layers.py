@@ -15,8 +15,10 @@ The layers, lowest first (what each needs is what sits below it):
    ``LinkGraph``);
 3. ``io``: readers and writers of other tools' files and graphneg's own stored objects,
    including the files that carry negatives (trainer formats, mined runs);
-4. ``training`` (torch samplers, losses, sentence-transformers) and ``distributed``
-   (``torch.distributed`` versions of the kNN graph, mining and communities): independent;
+4. ``training`` (torch samplers, losses, sentence-transformers), ``distributed``
+   (``torch.distributed`` versions of the kNN graph, mining and communities) and
+   ``training_data`` (the link pipeline's last stage: a citation graph and its negatives
+   written as trainer files through ``io``): independent;
 5. ``inspection``: looks at what either pipeline made (reads files through ``io``, plans
    batches as the samplers do);
 6. the package root ``graphneg`` (``import graphneg``, ``from graphneg import knn_graph``): the
@@ -41,6 +43,7 @@ LAYERS: dict[str, int] = {
     "io": 3,
     "training": 4,
     "distributed": 4,
+    "training_data": 4,
     "inspection": 5,
     "graphneg": 6,  # the package root: `import graphneg`, `from graphneg import knn_graph`
     "cli": 7,

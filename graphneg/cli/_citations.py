@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import time
 from pathlib import Path
@@ -70,10 +71,7 @@ def add_options(c: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``graphneg citations``; 0 on success."""
-    import functools
-
-    from ..io._training_data import citation_training_data
-    from ..negatives._link_by_embedding import LINK_STRATEGIES
+    from ..training_data import citation_training_data
 
     t0 = time.perf_counter()
     if not args.input.exists():
@@ -82,21 +80,25 @@ def run(args: argparse.Namespace) -> int:
     with claim_outputs([args.output]), relay_warnings(args.quiet):
         data = _read(args)
         embeddings = load_embeddings(args.embeddings) if args.embeddings else None
-        negatives: Any = LINK_STRATEGIES[args.strategy]
-        if args.strategy == "khop":
-            negatives = functools.partial(negatives, hops=args.hops)
         texts = data.texts if (data.texts and not args.ids_only) else None
         summary = citation_training_data(
-            data.graph, args.output, texts=texts, output_format=args.output_format, negatives=negatives,
-            num_negatives=args.num_negatives, exclude_hops=args.exclude_hops, seed=args.seed,
-            chunk_size=args.chunk_size, embeddings=embeddings, negatives_per=args.negatives_per,
-            resume=not args.restart,
-            show_progress=not args.quiet,
+            data.graph, args.output, texts=texts, output_format=args.output_format, negatives=_negatives(args),
+            seed=args.seed, chunk_size=args.chunk_size, embeddings=embeddings, negatives_per=args.negatives_per,
+            resume=not args.restart, show_progress=not args.quiet,
         )
     summary["read"] = {k: v for k, v in vars(data.counts).items() if k != "malformed_lines"}
     summary["seconds"] = round(time.perf_counter() - t0, 2)
     print(json.dumps(summary, indent=2))
     return 0
+
+
+def _negatives(args: argparse.Namespace) -> functools.partial[Any]:
+    """The strategy of ``--strategy`` with the counts and options given on the command line bound."""
+    from ..negatives._link_strategies import LINK_STRATEGIES
+
+    own = {"hops": args.hops} if args.strategy == "khop" else {}
+    return functools.partial(LINK_STRATEGIES[args.strategy], num_negatives=args.num_negatives,
+                             exclude_hops=args.exclude_hops, **own)
 
 
 def _read(args: argparse.Namespace) -> Any:

@@ -46,7 +46,6 @@ from ._readers import (
     read_s2orc,
 )
 from ._text_tables import TextPairs, read_text_corpus, read_text_pairs
-from ._training_data import citation_training_data
 
 __all__ = [
     "CitationData",
@@ -79,7 +78,6 @@ __all__ = [
     "cached_graph",
     "content_hash",
     "SavedGraph",
-    "citation_training_data",
     # batch files of `graphneg batches` / `graphneg mine`
     "read_batches",
     # text pairs -> mined negatives with teacher scores (graphneg mine)

@@ -5,7 +5,7 @@
     edge list / S2ORC / OpenAlex / OGB ─graphneg.io.read_citations─► LinkGraph
         ─link_split─► train / val / test edges with filtered negatives
         ─graph_embedding─► structural embeddings (SciNCL-style neighbours)
-        ─graphneg.*_link_negatives─► negatives ─graphneg.io.citation_training_data─► trainer JSONL
+        ─graphneg.*_link_negatives─► negatives ─graphneg.citation_training_data─► trainer JSONL
 """
 
 from __future__ import annotations

@@ -28,9 +28,9 @@ from ._candidates import (
 )
 from ._cluster_hard import cluster_hard_negatives
 from ._fn_masks import cluster_mask, khop_mask, known_positive_mask, score_threshold_mask
+from ._link_base import LinkNegatives
 from ._link_by_embedding import bica_link_negatives, scincl_link_negatives
 from ._link_negatives import (
-    LinkNegatives,
     degree_link_negatives,
     khop_link_negatives,
     ppr_link_negatives,

@@ -93,6 +93,12 @@ def cluster_hard_negatives(
     GraphNegWarning
         When rows are padded with ``-1``; it counts them (the library's shortage rule).
 
+    See Also
+    --------
+    cluster_mask : the other half of ClusterNS: same-cluster in-batch items as false negatives.
+    cluster_negatives : B3++ negatives voted for by a whole cluster.
+    graphneg.communities : labels to use.
+
     Notes
     -----
     A centroid whose members cancel out (norm 0) has cosine 0 with every item. Ties between

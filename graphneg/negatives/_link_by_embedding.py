@@ -2,14 +2,11 @@ r"""Negatives from link structure and node embeddings: BiCA and SciNCL.
 
 The two link-negative strategies that need embeddings of the nodes (text embeddings for
 :func:`bica_link_negatives`, graph embeddings for :func:`scincl_link_negatives`); the shared
-steps (banned set, shortage policy) are those of :mod:`graphneg.negatives._link_negatives`.
-:data:`LINK_STRATEGIES` names every per-strategy function for the command line and
-:func:`graphneg.io.citation_training_data`.
+steps (banned set, shortage policy) are those of :mod:`graphneg.negatives._link_base`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -20,17 +17,8 @@ from .._sampling import sample_distinct
 from .._sparse import canonical_csr, csr_member
 from .._validation import check_bool, check_embeddings, check_int, safe_normalize
 from ..links._graph import LinkGraph
-from ._link_negatives import (
-    LinkNegatives,
-    _Context,
-    _window,
-    degree_link_negatives,
-    khop_link_negatives,
-    ppr_link_negatives,
-    run_strategy,
-    specter_link_negatives,
-    uniform_link_negatives,
-)
+from ._link_base import LinkNegatives, StrategyContext, rank_window, run_strategy
+
 
 def _unit_embeddings(embeddings: Any, name: str, n_rows: int, what: str, metric: str | None = None) -> np.ndarray:
     """``embeddings`` checked (one row per ``what``) and scaled to unit rows; zero rows stay zero.
@@ -48,7 +36,7 @@ def _unit_embeddings(embeddings: Any, name: str, n_rows: int, what: str, metric:
 
 
 def _bica(
-    ctx: _Context, embeddings: Any, query_embeddings: Any, num_paths: int, path_length: int, top_k: int,
+    ctx: StrategyContext, embeddings: Any, query_embeddings: Any, num_paths: int, path_length: int, top_k: int,
     add_random: bool,
 ) -> np.ndarray:
     walk = {
@@ -113,7 +101,7 @@ def _scincl_settings(
     n_pos = check_int(n_pos, "num_positives", min_value=0)
     if n_hard > k:
         raise ValueError(f"`num_hard` ({n_hard}) must be <= num_negatives ({k}).")
-    (p0, p1), (h0, h1) = _window(pos_window, "positive_window"), _window(hard_window, "hard_window")
+    (p0, p1), (h0, h1) = rank_window(pos_window, "positive_window"), rank_window(hard_window, "hard_window")
     if p1 > h0:
         raise ValueError(
             f"SciNCL windows must satisfy 0 <= positive start < positive stop <= hard start < hard stop, "
@@ -130,7 +118,7 @@ def _scincl_settings(
 
 
 def _scincl(
-    ctx: _Context, embeddings: Any, positive_window: Any, hard_window: Any, num_hard: int, num_positives: int,
+    ctx: StrategyContext, embeddings: Any, positive_window: Any, hard_window: Any, num_hard: int, num_positives: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     from ..similarity._knn import knn_search
 
@@ -156,7 +144,7 @@ def _scincl(
     return out, pos
 
 
-def _scincl_easy(ctx: _Context, idx: np.ndarray, out: np.ndarray, n_hard: int) -> None:
+def _scincl_easy(ctx: StrategyContext, idx: np.ndarray, out: np.ndarray, n_hard: int) -> None:
     """Easy negatives, random among nodes beyond the top ``h1`` (SciNCL's random_without_knn)."""
     B = ctx.banned
     rows = np.r_[np.repeat(np.arange(B.shape[0]), np.diff(B.indptr)), np.repeat(np.arange(idx.shape[0]), idx.shape[1])]
@@ -186,7 +174,7 @@ def bica_link_negatives(
         P(v) = \frac{\exp(\cos(e_v, e_c))}{\sum_{u \in \text{top-}k} \exp(\cos(e_u, e_c))},
 
     the visited set shared by the walks; ``add_random`` adds one random unvisited pool paper.
-    Visited papers outside :math:`\mathcal B(q)` (:func:`uniform_link_negatives`) are the
+    Visited papers outside :math:`\mathcal B(q)` (:func:`graphneg.uniform_link_negatives`) are the
     negatives, in visiting order. BiCA bans only the seed: ``exclude_hops=0`` reproduces it
     (the seed's own references then serve as hard negatives). Reference: A. Sinha et al.,
     "Effective Biomedical Dense Retrieval with Citation-Aware Hard Negatives" (BiCA), AAAI 2026,
@@ -205,18 +193,17 @@ def bica_link_negatives(
     add_random : bool, default=True
         Add one random unvisited pool paper.
     num_negatives, exclude_hops, exclude, seed
-        As in :func:`uniform_link_negatives` (defaults 5, 1, None, 0).
+        Shared by every strategy: see :func:`graphneg.uniform_link_negatives` (Notes).
 
     Returns
     -------
     LinkNegatives
-        ``-1`` padded; one :class:`~graphneg.GraphNegWarning` counts short sources.
+        Short rows where the walks visit fewer allowed papers than ``num_negatives``.
 
     See Also
     --------
-    uniform_link_negatives, khop_link_negatives, degree_link_negatives, ppr_link_negatives,
-    specter_link_negatives, bica_link_negatives, scincl_link_negatives : the other strategies.
-    graphneg.link_split : held-out links with the same shortage policy.
+    graphneg.specter_link_negatives : the same two-hop pool, drawn uniformly.
+    graphneg.mine_hard_negatives : hard negatives by embedding similarity alone.
 
     Examples
     --------
@@ -260,7 +247,7 @@ def scincl_link_negatives(
     num_positives : int, default=5
         Positives drawn from ``positive_window`` (returned as ``LinkNegatives.positives``).
     num_negatives, exclude_hops, exclude, seed
-        As in :func:`uniform_link_negatives` (defaults 5, 1, None, 0).
+        Shared by every strategy: see :func:`graphneg.uniform_link_negatives` (Notes).
 
     Returns
     -------
@@ -274,9 +261,8 @@ def scincl_link_negatives(
 
     See Also
     --------
-    uniform_link_negatives, khop_link_negatives, degree_link_negatives, ppr_link_negatives,
-    specter_link_negatives, bica_link_negatives, scincl_link_negatives : the other strategies.
-    graphneg.link_split : held-out links with the same shortage policy.
+    graphneg.graph_embedding : graph embeddings to rank by (SciNCL used PyTorch-BigGraph).
+    graphneg.ppr_link_negatives : a rank window of personalised PageRank instead.
 
     Examples
     --------
@@ -290,51 +276,3 @@ def scincl_link_negatives(
     return run_strategy("scincl", graph, sources, num_negatives, exclude_hops, exclude, seed, _scincl,
                         embeddings=embeddings, positive_window=positive_window, hard_window=hard_window,
                         num_hard=num_hard, num_positives=num_positives)
-
-
-#: name -> per-strategy function, for the command line and :func:`graphneg.io.citation_training_data`
-LINK_STRATEGIES: dict[str, Callable[..., LinkNegatives]] = {
-    "uniform": uniform_link_negatives,
-    "khop": khop_link_negatives,
-    "degree": degree_link_negatives,
-    "ppr": ppr_link_negatives,
-    "specter": specter_link_negatives,
-    "bica": bica_link_negatives,
-    "scincl": scincl_link_negatives,
-}
-
-# set by the caller that runs a strategy over chunks (graphneg.io.citation_training_data)
-_RUNNER_ARGUMENTS = ("graph", "embeddings", "sources", "num_negatives", "exclude_hops", "exclude", "seed")
-
-
-def resolve_link_strategy(negatives: Any, embeddings: Any) -> tuple[str, dict[str, Any]]:
-    """``(name, options)`` of a per-strategy function or a ``functools.partial`` of one.
-
-    The partial's keywords are the strategy's own options; the arguments a chunked runner sets
-    (``_RUNNER_ARGUMENTS``) must not be bound. ``embeddings`` must be given exactly when the
-    strategy takes them.
-
-    >>> import functools
-    >>> resolve_link_strategy(functools.partial(khop_link_negatives, hops=3), None)
-    ('khop', {'hops': 3})
-    """
-    import functools
-    import inspect
-
-    fn, options = (negatives.func, dict(negatives.keywords)) if isinstance(negatives, functools.partial) \
-        else (negatives, {})
-    names = {f: n for n, f in LINK_STRATEGIES.items()}
-    if fn not in names or (isinstance(negatives, functools.partial) and negatives.args):
-        raise ValueError(
-            "`negatives` must be one of graphneg's link-negative functions (uniform_link_negatives, ...) or a "
-            f"functools.partial of one binding its options by keyword, got {negatives!r}."
-        )
-    params = inspect.signature(fn).parameters
-    for option in options:
-        if option in _RUNNER_ARGUMENTS or option not in params:
-            raise ValueError(f"`{option}` is not an option of {fn.__name__} that can be bound here; "
-                             f"its options: {', '.join(p for p in params if p not in _RUNNER_ARGUMENTS) or 'none'}.")
-    if ("embeddings" in params) != (embeddings is not None):
-        need = "needs" if "embeddings" in params else "does not take"
-        raise ValueError(f"{fn.__name__} {need} `embeddings`.")
-    return names[fn], options

@@ -45,7 +45,7 @@ def test_citations_refuses_to_overwrite_its_input(corpus, capsys):
     [(".", "is a directory"), ("missing/out.jsonl", "does not exist")],
 )
 def test_bad_output_fails_before_any_work(corpus, capsys, monkeypatch, output, message):
-    import graphneg.io._training_data as td
+    import graphneg.training_data as td
 
     monkeypatch.setattr(td, "citation_training_data", lambda *a, **k: pytest.fail("work started"))
     monkeypatch.chdir(corpus.parent)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 import numpy as np
 import pytest
 
-from graphneg import LinkGraph
-from graphneg.io import citation_training_data, read_tevatron, write_tevatron
+from graphneg import LinkGraph, citation_training_data, uniform_link_negatives
+from graphneg.io import read_tevatron, write_tevatron
 
 DOCS = ["cats purr", "dogs bark", "fish swim"]
 
@@ -36,7 +37,8 @@ def test_training_data_texts_keyed_by_int_ids(tmp_path):
     g = LinkGraph.from_edges([1, 2, 4], [2, 3, 5])
     texts = {1: "one", "2": "two", np.int64(3): "three", "4": "four", 5: "five"}
     out = tmp_path / "o.jsonl"
-    summary = citation_training_data(g, out, texts=texts, output_format="flag", num_negatives=1)
+    one = functools.partial(uniform_link_negatives, num_negatives=1)
+    summary = citation_training_data(g, out, texts=texts, output_format="flag", negatives=one)
     assert summary["skipped_no_text"] == 0 and summary["records"] == 3
     assert {json.loads(line)["query"] for line in out.read_text().splitlines()} == {"one", "two", "four"}
     with pytest.raises(ValueError, match="`texts` must be unique"):

@@ -6,15 +6,16 @@ canonicalising them without a copy would sort the caller's arrays in place.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from graphneg import HardNegatives, LinkGraph, bica_link_negatives
+from graphneg import HardNegatives, LinkGraph, bica_link_negatives, citation_training_data
 from graphneg.io import (
     GraphCorpus,
     RetrievalCorpus,
-    citation_training_data,
     load_graph_corpus,
     qrels_to_positives,
     save_graph_corpus,
@@ -153,7 +154,7 @@ def test_citation_training_data_leaves_graph_and_embeddings_alone(tmp_path):
     A = g.adjacency
     before = snapshot(A, emb)
     ids = list(g.ids)
-    citation_training_data(g, tmp_path / "o.jsonl", texts=texts, output_format="flag", num_negatives=1,
-                           negatives=bica_link_negatives, embeddings=emb)
+    citation_training_data(g, tmp_path / "o.jsonl", texts=texts, output_format="flag",
+                           negatives=functools.partial(bica_link_negatives, num_negatives=1), embeddings=emb)
     assert_same(before, A, emb)
     assert g.ids == ids and g.adjacency is A

@@ -17,7 +17,7 @@ from graphneg.negatives import (
     specter_link_negatives,
     uniform_link_negatives,
 )
-from graphneg.negatives._link_by_embedding import LINK_STRATEGIES
+from graphneg.negatives._link_strategies import LINK_STRATEGIES
 
 
 def distances(graph, sources):

@@ -8,8 +8,8 @@ stopped and produces a file identical to an uninterrupted run. A part's name car
 record counts; the parts are joined into ``output`` (atomically) at the end and then removed.
 
 The uniform and degree strategies build the banned pattern of all citing papers once and
-draw chunk by chunk from row slices of it; triplets are written column-wise with pyarrow
-(when installed), byte for byte what :func:`~graphneg.io._jsonl.dumps_line` writes.
+draw chunk by chunk from row slices of it. The records themselves are written by
+:mod:`graphneg.training_data._records`.
 """
 
 from __future__ import annotations
@@ -30,16 +30,17 @@ import numpy as np
 from .._ids import unique_ids
 from .._validation import check_choice, check_int
 from ..exceptions import GraphNegWarning
+from ..io._atomic import atomic_write
 from ..links._graph import LinkGraph
-from ..negatives._link_by_embedding import LINK_STRATEGIES, resolve_link_strategy
-from ..negatives._link_negatives import (
+from ..negatives._link_negatives import uniform_link_negatives
+from ..negatives._link_strategies import (
+    LINK_STRATEGIES,
     PATTERN_STRATEGIES,
     citing_banned,
     draw_from_pattern,
-    uniform_link_negatives,
+    resolve_link_strategy,
 )
-from ._atomic import atomic_write
-from ._jsonl import dumps_line
+from ._records import TripletBatch, encoded_columns, write_chunk
 
 OutputFormat = Literal["triplets", "st", "flag", "tevatron"]
 OUTPUT_FORMATS = ("triplets", "st", "flag", "tevatron")
@@ -71,8 +72,6 @@ def citation_training_data(
     texts: Mapping[str, str] | None = None,
     output_format: OutputFormat = "triplets",
     negatives: Callable[..., Any] = uniform_link_negatives,
-    num_negatives: int = 3,
-    exclude_hops: int = 1,
     seed: int = 0,
     chunk_size: int = 500,
     embeddings: Any = None,
@@ -99,10 +98,11 @@ def citation_training_data(
         ``tevatron``: Tevatron ``{query_id, query, positive_passages, negative_passages}``.
     negatives : callable, default=uniform_link_negatives
         A link-negative function (:func:`graphneg.uniform_link_negatives`, ...,
-        :func:`graphneg.scincl_link_negatives`), or a ``functools.partial`` of one binding its
-        own options, e.g. ``functools.partial(khop_link_negatives, hops=3)``.
-    num_negatives, exclude_hops : int, default=3, 1
-        Passed to ``negatives``.
+        :func:`graphneg.scincl_link_negatives`), or a ``functools.partial`` of one binding, by
+        keyword, its own options and the two every strategy shares, ``num_negatives`` and
+        ``exclude_hops`` (unbound: the function's defaults, 5 and 1), e.g.
+        ``functools.partial(khop_link_negatives, hops=3, num_negatives=3)``. The sources, seed
+        and ``exclude`` (each record's positives) are set here, chunk by chunk.
     embeddings : array-like of shape (n_nodes, dim), default=None
         Node embeddings, exactly when ``negatives`` takes them (BiCA, SciNCL); rows of papers
         left out for lack of text are dropped with them.
@@ -128,13 +128,25 @@ def citation_training_data(
         ``skipped_no_text`` and the output path. A source's negatives never include any paper
         it cites (its positives), also with ``exclude_hops=0``.
 
+    Raises
+    ------
+    ValueError, TypeError
+        A bad argument or strategy option, before any output or ``.parts`` folder exists.
+
+    See Also
+    --------
+    graphneg.uniform_link_negatives : the default strategy; its Notes give the rules all share.
+    graphneg.read_citations : a citation corpus as a LinkGraph and texts by id.
+    graphneg.read_sentence_transformers_jsonl : reads the ``'st'`` output back.
+
     Examples
     --------
-    >>> import json, tempfile, pathlib
-    >>> from graphneg import LinkGraph
+    >>> import functools, json, tempfile, pathlib
+    >>> from graphneg import LinkGraph, uniform_link_negatives
     >>> g = LinkGraph.from_edges(["a", "a", "b", "c"], ["b", "c", "c", "d"])
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "train.jsonl"
-    >>> summary = citation_training_data(g, out, num_negatives=1, seed=0)
+    >>> one = functools.partial(uniform_link_negatives, num_negatives=1)
+    >>> summary = citation_training_data(g, out, negatives=one, seed=0)
     >>> summary["records"], summary["citations"], summary["chunks"]
     (4, 4, 1)
     >>> sorted(json.loads(out.read_text().splitlines()[0]))
@@ -142,8 +154,7 @@ def citation_training_data(
     """
     job = _plan(
         graph, Path(output), texts, output_format, embeddings,
-        dict(negatives=negatives, num_negatives=num_negatives, exclude_hops=exclude_hops, seed=seed,
-             chunk_size=chunk_size, negatives_per=negatives_per),
+        dict(negatives=negatives, seed=seed, chunk_size=chunk_size, negatives_per=negatives_per),
     )
     _open_parts(job, resume)
     resumed = _run_chunks(job, show_progress)
@@ -156,7 +167,7 @@ def citation_training_data(
 
 
 @dataclass
-class _Job:
+class Job:
     """Everything a run needs, checked; ``config`` and the inputs make its fingerprint."""
 
     graph: LinkGraph
@@ -207,18 +218,18 @@ class _Job:
 
 def _plan(
     graph: Any, output: Path, texts: Any, output_format: Any, embeddings: Any, options: dict[str, Any]
-) -> _Job:
+) -> Job:
     """Check the arguments, drop papers without text, fix the sources and the config."""
     if not isinstance(graph, LinkGraph):
         raise TypeError(f"`graph` must be a graphneg.LinkGraph, got {type(graph).__name__}.")
     output_format = check_choice(output_format, "output_format", OUTPUT_FORMATS)
     # a bad strategy or option fails here, before any output or .parts folder exists
-    strategy, strategy_kwargs = resolve_link_strategy(options["negatives"], embeddings)
-    job = _Job(
-        graph, output, None, embeddings, output_format, strategy,
-        num_negatives=check_int(options["num_negatives"], "num_negatives"),
-        exclude_hops=options["exclude_hops"], seed=check_int(options["seed"], "seed", min_value=0),
-        chunk_size=check_int(options["chunk_size"], "chunk_size"), strategy_kwargs=strategy_kwargs,
+    strategy = resolve_link_strategy(options["negatives"], embeddings)
+    job = Job(
+        graph, output, None, embeddings, output_format, strategy.name,
+        num_negatives=check_int(strategy.num_negatives, "num_negatives"),
+        exclude_hops=strategy.exclude_hops, seed=check_int(options["seed"], "seed", min_value=0),
+        chunk_size=check_int(options["chunk_size"], "chunk_size"), strategy_kwargs=strategy.options,
         per_pair=check_choice(options["negatives_per"], "negatives_per", NEGATIVES_PER) == "pair",
     )
     if texts is not None:
@@ -252,7 +263,7 @@ def _texts_by_id(texts: Any) -> Mapping[str, str]:
     return dict(zip(keys, texts.values(), strict=True))
 
 
-def _keep_papers_with_text(job: _Job, texts: Mapping[str, str]) -> None:
+def _keep_papers_with_text(job: Job, texts: Mapping[str, str]) -> None:
     graph = job.graph
     has = np.array([bool(texts.get(i)) for i in graph.ids]) if graph.num_nodes else np.zeros(0, bool)
     if not has.all():
@@ -264,7 +275,7 @@ def _keep_papers_with_text(job: _Job, texts: Mapping[str, str]) -> None:
     job.texts = [texts[i] for i in job.graph.ids]
 
 
-def _open_parts(job: _Job, resume: bool) -> None:
+def _open_parts(job: Job, resume: bool) -> None:
     """Keep the finished parts of an earlier run with the same fingerprint, drop any other."""
     fingerprint = _fingerprint(job.graph, job.texts, job.config)
     parts, state = job.parts, job.parts / "state.json"
@@ -284,7 +295,7 @@ def _open_parts(job: _Job, resume: bool) -> None:
 _PART_NAME = re.compile(r"part-(\d{6})\.(\d+)\.(\d+)\.jsonl")
 
 
-def _run_chunks(job: _Job, show_progress: bool) -> int:
+def _run_chunks(job: Job, show_progress: bool) -> int:
     """Write every missing part; return how many chunks were already done."""
     parts: Any = range(job.n_parts)
     if show_progress:
@@ -302,7 +313,7 @@ def _run_chunks(job: _Job, show_progress: bool) -> int:
     return resumed
 
 
-def _prepare(job: _Job) -> None:
+def _prepare(job: Job) -> None:
     """What every chunk shares, built once (only when a chunk is left to do)."""
     if job.prepared:
         return
@@ -311,15 +322,15 @@ def _prepare(job: _Job) -> None:
     if job.strategy in PATTERN_STRATEGIES and type(job.exclude_hops) is int and job.exclude_hops in (0, 1):
         job.banned = citing_banned(job.graph, job.sources, job.exclude_hops)
     if job.output_format == "triplets":
-        job.encoded = _encoded_columns(job.graph, job.texts)
+        job.encoded = encoded_columns(job.graph, job.texts)
 
 
-def _run_part(job: _Job, p: int, chunks: range) -> None:
+def _run_part(job: Job, p: int, chunks: range) -> None:
     """Write part ``p`` (its chunks in order), atomically, under a name that marks it finished."""
     n_records = n_short = 0
     pending = job.parts / f"pending-{p:06d}.jsonl"  # not finished until renamed
     with atomic_write(pending, "wb") as fh:
-        out = _Batch(fh) if job.encoded is not None else fh
+        out = TripletBatch(fh) if job.encoded is not None else fh
         for c in chunks:
             n, short = _run_chunk(job, c, out)
             n_records, n_short = n_records + n, n_short + short
@@ -329,28 +340,7 @@ def _run_part(job: _Job, p: int, chunks: range) -> None:
     os.replace(pending, job.part(p))
 
 
-class _Batch:
-    """Triplet records of several chunks, written column-wise in one go (fewer, larger calls)."""
-
-    def __init__(self, fh: Any) -> None:
-        self.fh = fh
-        self.query: list[np.ndarray] = []
-        self.pos: list[np.ndarray] = []
-        self.neg: list[np.ndarray] = []
-
-    def add(self, query: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> None:
-        self.query.append(query)
-        self.pos.append(pos)
-        self.neg.append(neg)
-
-    def flush(self, encoded: Any) -> None:
-        if self.query:
-            self.fh.write(_triplet_lines(encoded, np.concatenate(self.query), np.concatenate(self.pos),
-                                         np.concatenate(self.neg)))
-        self.query, self.pos, self.neg = [], [], []
-
-
-def _run_chunk(job: _Job, c: int, out: Any) -> tuple[int, int]:
+def _run_chunk(job: Job, c: int, out: Any) -> tuple[int, int]:
     """Write chunk ``c``'s records to ``out``; return (records, short records)."""
     chunk = job.sources[c * job.chunk_size : (c + 1) * job.chunk_size]
     A = job.graph.adjacency
@@ -376,10 +366,10 @@ def _run_chunk(job: _Job, c: int, out: Any) -> tuple[int, int]:
                 # a record's positive must never be among its negatives, whatever exclude_hops says
                 exclude=cited, seed=rng, **job.strategy_kwargs,
             ).indices
-        return _write_chunk(job, out, chunk, n_cited, neg)
+        return write_chunk(job, out, chunk, n_cited, neg)
 
 
-def _join_parts(job: _Job) -> tuple[int, int]:
+def _join_parts(job: Job) -> tuple[int, int]:
     """Join the parts into the output (atomically), remove them; return (records, short)."""
     # totals come from the parts' names, so a resumed run reports the same numbers
     with atomic_write(job.output, "wb") as out:
@@ -410,126 +400,3 @@ def _copy(src: Any, dst: Any) -> None:
         shutil.copyfileobj(src, dst, 1 << 22)
     else:
         dst.seek(start + size)
-
-
-def _is_short(line: str, output_format: str, k: int) -> bool:
-    rec = json.loads(line)
-    if output_format == "triplets":
-        return len(rec["negative_ids"]) < k
-    if output_format == "flag":
-        return len(rec["neg"]) < k
-    if output_format == "tevatron":
-        return len(rec["negative_passages"]) < k
-    return False  # st rows exist only with all n negatives
-
-
-def _write_chunk(job: _Job, out: Any, chunk: np.ndarray, n_cited: np.ndarray, negatives: np.ndarray) -> tuple[int, int]:
-    """Write the chunk's records to ``out`` (binary), citing paper by citing paper, each paper's
-    citations in row order; return (records, short records).
-
-    ``negatives`` holds one row per citing paper, or one per citation (``negatives_per='pair'``).
-    """
-    graph, texts, fmt = job.graph, job.texts, job.output_format
-    A = graph.adjacency
-    if fmt == "triplets":
-        starts = A.indptr[chunk]
-        # the positive of every record: each source's slice of the adjacency, in order
-        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(n_cited)[:-1])), n_cited)
-        pos = A.indices[offsets + np.arange(offsets.size)].astype(np.int64)
-        query = np.repeat(chunk, n_cited)
-        neg = negatives if job.per_pair else np.repeat(negatives, n_cited, axis=0)
-        short = int((neg < 0).any(axis=1).sum()) if neg.size else 0
-        if isinstance(out, _Batch):
-            out.add(query, pos, neg)
-            return query.size, short
-        for s, p, row in zip(query.tolist(), pos.tolist(), neg.tolist(), strict=True):
-            nrow = [v for v in row if v >= 0]
-            rec: dict[str, Any] = {
-                "query_id": str(graph.ids[s]), "positive_id": str(graph.ids[p]),
-                "negative_ids": [str(graph.ids[v]) for v in nrow],
-            }
-            if texts is not None:
-                rec.update(query=texts[s], positive=texts[p], negatives=[texts[v] for v in nrow])
-            out.write(dumps_line(rec).encode("utf-8"))
-        return query.size, short
-    from . import _formats_flagembedding, _formats_st, _formats_tevatron
-
-    positives = [A.indices[A.indptr[s] : A.indptr[s + 1]].tolist() for s in chunk]
-    queries = chunk
-    if job.per_pair:  # one query per citation, with its own negatives
-        queries = np.repeat(chunk, n_cited)
-        positives = [[p] for pos in positives for p in pos]
-    query_texts = [texts[s] for s in queries]  # type: ignore[index]
-    tmp = job.parts / "pending-chunk.jsonl"  # the trainer writers write files
-    if fmt == "st":
-        _formats_st.write_sentence_transformers_jsonl(tmp, query_texts, texts, positives, negatives)
-    elif fmt == "flag":
-        _formats_flagembedding.write_flagembedding(tmp, query_texts, texts, positives, negatives)
-    else:
-        _formats_tevatron.write_tevatron(
-            tmp, [str(graph.ids[s]) for s in queries], query_texts, [str(i) for i in graph.ids], texts,
-            positives, negatives,
-        )
-    n = short = 0
-    if tmp.exists():  # a writer with nothing to write may write no file
-        data = tmp.read_bytes()
-        tmp.unlink()
-        out.write(data)
-        for line in data.decode("utf-8").splitlines():
-            n += 1
-            short += _is_short(line, fmt, job.num_negatives)
-    return n, short
-
-
-def _encoded_columns(graph: LinkGraph, texts: list[str] | None) -> Any:
-    """Per node, its id (and text) as a JSON string, as pyarrow arrays; None without pyarrow.
-
-    Each column has a last entry, the empty string, that row ``-1`` (a missing negative) takes;
-    ``sep_*`` columns hold the same values after ``", "`` (a list's later items).
-    """
-    try:
-        import pyarrow as pa
-    except ImportError:
-        return None
-    from json.encoder import encode_basestring  # what json.dumps(ensure_ascii=False) writes for a str
-
-    ids = [encode_basestring(str(i)) for i in graph.ids]
-    columns = {"id": pa.array([*ids, ""]), "sep_id": pa.array([*(", " + v for v in ids), ""])}
-    if texts is not None:
-        enc = [encode_basestring(t) for t in texts]
-        columns.update(text=pa.array([*enc, ""], pa.large_string()),
-                       sep_text=pa.array([*(", " + v for v in enc), ""], pa.large_string()))
-    return columns
-
-
-def _triplet_lines(encoded: dict[str, Any], query: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> Any:
-    """The triplet records as JSONL bytes, built column-wise; byte for byte what
-    :func:`~graphneg.io._jsonl.dumps_line` writes for the same records."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    n_nodes = len(encoded["id"]) - 1
-    neg = np.where(neg < 0, n_nodes, neg)  # -1 pads only at the end of a row: the empty entry
-    q, p = pa.array(query), pa.array(pos)
-    cols = [neg[:, j].copy() for j in range(neg.shape[1])]
-
-    def listed(name: str) -> list[Any]:
-        return [encoded[("sep_" if j else "") + name].take(pa.array(col)) for j, col in enumerate(cols)]
-
-    pieces: list[Any] = [
-        '{"query_id": ', encoded["id"].take(q), ', "positive_id": ', encoded["id"].take(p),
-        ', "negative_ids": [', *listed("id"), "]",
-    ]
-    if "text" in encoded:
-        pieces += [', "query": ', encoded["text"].take(q), ', "positive": ', encoded["text"].take(p),
-                   ', "negatives": [', *listed("text"), "]"]
-    pieces.append("}\n")
-    large = "text" in encoded  # texts may pass 2 GiB in a chunk: 64-bit offsets
-    kind = pa.large_string() if large else pa.string()
-    args = [pa.scalar(v, kind) if isinstance(v, str) else v if v.type == kind else v.cast(kind) for v in pieces]
-    lines = pc.binary_join_element_wise(*args, pa.scalar("", kind))
-    if len(lines) == 0:
-        return b""
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64 if large else np.int32)
-    offsets = offsets[lines.offset : lines.offset + len(lines) + 1]
-    return memoryview(lines.buffers()[2])[int(offsets[0]) : int(offsets[-1])]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
 import signal
@@ -13,9 +15,15 @@ import numpy as np
 import pytest
 
 import graphneg as gn
-from graphneg.io import citation_training_data
+from graphneg.training_data import _citations as td
+from graphneg.training_data import citation_training_data
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def uniform(**counts):
+    """The default strategy with ``num_negatives`` / ``exclude_hops`` bound."""
+    return functools.partial(gn.uniform_link_negatives, **counts)
 
 
 @pytest.fixture
@@ -33,7 +41,8 @@ def small_graph():
 def test_formats_and_counts(tmp_path, small_graph, fmt):
     g, texts = small_graph
     out = tmp_path / f"{fmt}.jsonl"
-    summary = citation_training_data(g, out, texts=texts, output_format=fmt, num_negatives=2, chunk_size=17)
+    summary = citation_training_data(g, out, texts=texts, output_format=fmt, negatives=uniform(num_negatives=2),
+                                     chunk_size=17)
     lines = [json.loads(x) for x in out.read_text().splitlines()]
     assert summary["records"] == len(lines) > 0
     assert summary["chunks"] == -(-summary["sources"] // 17)
@@ -116,7 +125,7 @@ def test_killed_run_resumes_to_identical_output(tmp_path, citeseer_text):
 
 def test_positive_never_among_negatives_even_without_hop_exclusion(tmp_path):
     g = gn.LinkGraph.from_index_edges([[0, 1], [0, 2], [0, 3], [0, 4], [5, 0]], 6)
-    citation_training_data(g, tmp_path / "o.jsonl", exclude_hops=0, num_negatives=3)
+    citation_training_data(g, tmp_path / "o.jsonl", negatives=uniform(exclude_hops=0, num_negatives=3))
     for line in (tmp_path / "o.jsonl").read_text().splitlines():
         rec = json.loads(line)
         cited = {str(v) for v in g.successors(int(rec["query_id"]))}
@@ -124,14 +133,17 @@ def test_positive_never_among_negatives_even_without_hop_exclusion(tmp_path):
 
 
 def test_negatives_are_a_strategy_function_or_a_partial_of_one(tmp_path):
-    import functools
-
-    import graphneg as gn
-
     g = gn.LinkGraph.from_index_edges([[i, (i + 1) % 40] for i in range(40)] + [[i, (i + 7) % 40] for i in range(40)])
-    khop3 = functools.partial(gn.khop_link_negatives, hops=3)
-    summary = citation_training_data(g, tmp_path / "k.jsonl", negatives=khop3, num_negatives=2)
+    khop3 = functools.partial(gn.khop_link_negatives, hops=3, num_negatives=2)
+    summary = citation_training_data(g, tmp_path / "k.jsonl", negatives=khop3)
     assert summary["records"] == 80
+    assert all(len(json.loads(x)["negative_ids"]) == 2 for x in (tmp_path / "k.jsonl").read_text().splitlines())
+    # unbound, the counts are the strategy's own defaults
+    citation_training_data(g, tmp_path / "d.jsonl", negatives=gn.uniform_link_negatives)
+    default = inspect.signature(gn.uniform_link_negatives).parameters["num_negatives"].default
+    assert {len(json.loads(x)["negative_ids"]) for x in (tmp_path / "d.jsonl").read_text().splitlines()} == {default}
+    with pytest.raises(ValueError, match="`num_negatives` must be >= 1"):
+        citation_training_data(g, tmp_path / "x.jsonl", negatives=uniform(num_negatives=0))
     with pytest.raises(ValueError, match="`power` is not an option of khop_link_negatives"):
         citation_training_data(g, tmp_path / "x.jsonl", negatives=functools.partial(gn.khop_link_negatives, power=1))
     with pytest.raises(ValueError, match="`seed` is not an option"):
@@ -143,7 +155,7 @@ def test_negatives_are_a_strategy_function_or_a_partial_of_one(tmp_path):
     assert not (tmp_path / "x.jsonl.parts").exists()
 
 
-# -- issue 24, item 5: the column-wise path writes what the record-by-record one wrote ---------
+# -- the column-wise path writes what the record-by-record one wrote ---------------------------
 def _mixed_fixture():
     """Ids that need JSON escaping, texts with tabs, quotes, newlines and non-ASCII."""
     rng = np.random.default_rng(7)
@@ -176,7 +188,6 @@ _BEFORE = {
 
 @pytest.mark.parametrize("case", sorted(_BEFORE))
 def test_same_output_for_a_seed_as_before(tmp_path, case):
-    import functools
     import hashlib
 
     g, texts = _mixed_fixture()
@@ -184,8 +195,10 @@ def test_same_output_for_a_seed_as_before(tmp_path, case):
     kw = dict(kw)
     strategies = {"degree": gn.degree_link_negatives, "khop": gn.khop_link_negatives,
                   "degree_p1": functools.partial(gn.degree_link_negatives, power=1.0)}
-    if "negatives" in kw:
-        kw["negatives"] = strategies[kw["negatives"]]
+    # the counts, once arguments of their own (default 3 negatives), bound in the strategy
+    counts = {"num_negatives": kw.pop("num_negatives", 3), **({"exclude_hops": kw.pop("exclude_hops")}
+                                                              if "exclude_hops" in kw else {})}
+    kw["negatives"] = functools.partial(strategies.get(kw.pop("negatives", None), gn.uniform_link_negatives), **counts)
     if kw.pop("texts", False):
         kw["texts"] = texts
     out = tmp_path / "o.jsonl"
@@ -195,19 +208,15 @@ def test_same_output_for_a_seed_as_before(tmp_path, case):
 
 
 def test_record_by_record_writer_is_the_same_bytes(tmp_path, monkeypatch):
-    from graphneg.io import _training_data as td
-
     g, texts = _mixed_fixture()
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
-    citation_training_data(g, a, texts=texts, chunk_size=9, num_negatives=140, seed=1)
-    monkeypatch.setattr(td, "_encoded_columns", lambda graph, texts: None)  # as without pyarrow
-    citation_training_data(g, b, texts=texts, chunk_size=9, num_negatives=140, seed=1)
+    citation_training_data(g, a, texts=texts, chunk_size=9, negatives=uniform(num_negatives=140), seed=1)
+    monkeypatch.setattr(td, "encoded_columns", lambda graph, texts: None)  # as without pyarrow
+    citation_training_data(g, b, texts=texts, chunk_size=9, negatives=uniform(num_negatives=140), seed=1)
     assert a.read_bytes() == b.read_bytes()
 
 
 def test_interrupted_run_of_grouped_parts_resumes_to_the_same_output(tmp_path, monkeypatch):
-    from graphneg.io import _training_data as td
-
     g, _ = _mixed_fixture()
     ref = tmp_path / "ref.jsonl"
     kw = dict(chunk_size=3, seed=2, negatives_per="pair")
@@ -240,11 +249,12 @@ def test_interrupted_run_of_grouped_parts_resumes_to_the_same_output(tmp_path, m
 def test_negatives_per_pair(tmp_path, negatives):
     g, texts = _mixed_fixture()
     fn = {"uniform": gn.uniform_link_negatives, "khop": gn.khop_link_negatives}[negatives]
+    fn = functools.partial(fn, num_negatives=4)
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     per_paper = tmp_path / "paper.jsonl"
-    sa = citation_training_data(g, a, negatives=fn, negatives_per="pair", seed=1, chunk_size=8, num_negatives=4)
-    citation_training_data(g, b, negatives=fn, negatives_per="pair", seed=1, chunk_size=8, num_negatives=4)
-    citation_training_data(g, per_paper, negatives=fn, seed=1, chunk_size=8, num_negatives=4)
+    sa = citation_training_data(g, a, negatives=fn, negatives_per="pair", seed=1, chunk_size=8)
+    citation_training_data(g, b, negatives=fn, negatives_per="pair", seed=1, chunk_size=8)
+    citation_training_data(g, per_paper, negatives=fn, seed=1, chunk_size=8)
     assert a.read_bytes() == b.read_bytes() and sa["records"] == g.num_edges
     recs = [json.loads(x) for x in a.read_text().splitlines()]
     paper_recs = [json.loads(x) for x in per_paper.read_text().splitlines()]
@@ -271,6 +281,6 @@ def test_negatives_per_pair_trainer_format(tmp_path):
     g, texts = _mixed_fixture()
     out = tmp_path / "flag.jsonl"
     summary = citation_training_data(g, out, texts=texts, output_format="flag", negatives_per="pair",
-                                     chunk_size=20, num_negatives=2)
+                                     chunk_size=20, negatives=uniform(num_negatives=2))
     lines = [json.loads(x) for x in out.read_text().splitlines()]
     assert summary["records"] == len(lines) == g.num_edges and all(len(r["pos"]) == 1 for r in lines)
