@@ -119,6 +119,18 @@ def cluster_negatives(
     idx, _ = knn_search(
         X, skip + window, targets=targets, metric=metric, device=device, show_progress=show_progress
     )
+    gk, cj, score = _group_votes(groups, idx, skip, window, penalty)
+    # Gumbel-top-k per group = sampling without replacement with p ~ score
+    key = np.log(score) + rng.gumbel(size=score.size)
+    order = np.lexsort((-key, gk))
+    return _deal_to_members(groups, gk[order], cj[order], h)
+
+
+def _group_votes(
+    groups: np.ndarray, idx: np.ndarray, skip: int, window: int, penalty: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(group, candidate, score)`` of every candidate with a positive score outside its group."""
+    n = groups.size
     g_of = np.repeat(groups, skip + window)
     cand = idx.ravel()
     vote = np.tile(np.r_[np.full(skip, -penalty), np.ones(window)], n)
@@ -131,12 +143,12 @@ def cluster_negatives(
     score = np.add.reduceat(vote, starts)
     gk, cj = keys[starts] // n_cols, keys[starts] % n_cols
     valid = (score > 0) & (groups[cj] != gk)  # never a member of the group itself
-    gk, cj, score = gk[valid], cj[valid], score[valid]
+    return gk[valid], cj[valid], score[valid]
 
-    # Gumbel-top-k per group = sampling without replacement with p ~ score
-    key = np.log(score) + rng.gumbel(size=score.size)
-    order = np.lexsort((-key, gk))
-    gk, cj = gk[order], cj[order]
+
+def _deal_to_members(groups: np.ndarray, gk: np.ndarray, cj: np.ndarray, h: int) -> np.ndarray:
+    """Each group's draws (``cj``, sorted by group ``gk`` in draw order) dealt ``h`` to a member."""
+    n = groups.size
     n_groups = int(groups.max()) + 1
     g_start = np.searchsorted(gk, np.arange(n_groups))
     g_count = np.bincount(gk, minlength=n_groups)

@@ -1,4 +1,4 @@
-"""One id rule wherever ids enter a LinkGraph (#11.3): ints -> str, bad ids rejected."""
+"""One id rule wherever ids enter a LinkGraph: ints -> str, bad ids rejected."""
 
 from __future__ import annotations
 

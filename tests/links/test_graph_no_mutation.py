@@ -1,4 +1,4 @@
-"""LinkGraph and graph_embedding never modify what they are given (#11.1).
+"""LinkGraph and graph_embedding never modify what they are given.
 
 scipy shares index arrays between a matrix and ``sp.csr_array(matrix)``, and canonicalising
 works in place, so every input here is deliberately non-canonical: unsorted indices,
