@@ -16,7 +16,7 @@ def test_b3_batches_on_cora_are_label_rich(cora, capsys):
     random = gn.batch_stats(gn.RandomBatchSampler(len(y), 64, seed=0).batches(), embeddings=X, labels=y)
     rows = {"random": random}
     for K in (32, 64):  # B3's default K=32 (2 clusters a batch) and K=|B| (1 cluster a batch)
-        labels = gn.communities(G, "leiden", cluster_size=K, weighted=False, seed=0)
+        labels = gn.communities(G, cluster_size=K, weighted=False, seed=0)
         sampler = gn.CommunityBatchSampler(labels, 64, seed=0)
         assert sampler.packing == "b3"
         rows[f"B3 K={K}"] = gn.batch_stats(sampler.batches(), embeddings=X, labels=y, graph=G)

@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 
 from graphneg.negatives import khop_mask, known_positive_mask
-from graphneg.similarity import batch_conflicts, communities, walk_batches
+from graphneg.similarity import batch_conflicts, communities, connected_components, walk_batches
 
 # two triangles {0, 1, 2} and {3, 4, 5}; a stored 0 "joins" 2 and 3
 EDGES = [(0, 1), (1, 2), (0, 2), (3, 4), (4, 5), (3, 5)]
@@ -75,9 +75,9 @@ def test_conflicts_ignore_a_stored_zero():
 @pytest.mark.parametrize("weighted", [True, False])
 def test_communities_ignore_a_stored_zero(weighted):
     A = stored_zero_graph()
-    labels = communities(A, "components", weighted=weighted)
+    labels = connected_components(A, weighted=weighted)
     assert labels.tolist() == [0, 0, 0, 1, 1, 1]
     for same in the_same_values():
-        assert communities(same, "components", weighted=weighted).tolist() == labels.tolist()
+        assert connected_components(same, weighted=weighted).tolist() == labels.tolist()
     assert communities(A, seed=0, weighted=weighted).tolist() == communities(the_same_values()[0], seed=0,
                                                                              weighted=weighted).tolist()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import time
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..similarity._communities import ALGORITHMS
 from ..training._plans import epoch_batches, random_epoch  # the samplers' logic, without torch
 from ._batches_io import write_batches
 from ._common import (
@@ -63,9 +65,11 @@ def _add_graph_options(b: argparse.ArgumentParser) -> None:
     b.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"],
                    help="reduced-precision scoring with fp32 re-ranking (exact backend)")
     b.add_argument("--device", default=None, help="torch device for the kNN search, e.g. cuda")
-    b.add_argument("--method", default="leiden", choices=["leiden", "louvain", "metis", "components"])
+    b.add_argument("--method", default="auto", choices=list(ALGORITHMS),
+                   help="community algorithm: auto = graphneg.communities (igraph's Leiden, networkit's PLM "
+                   "from 100,000 items); the others run that algorithm's function with its own options")
     b.add_argument("--resolution", type=float, default=None,
-                   help="modularity resolution (leiden, louvain; default 1.0)")
+                   help="modularity/CPM resolution (leiden, louvain, plm; default 1.0)")
     b.add_argument("--max-cluster-size", "--max-size", dest="max_cluster_size", type=int, default=None,
                    help="largest community (default: none)")
     b.add_argument("--cluster-size", type=int, default=None, help="exact cluster size K (B3)")
@@ -138,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
 # silently ignored; it is refused instead (community options only where the file holds them).
 _KNN_DEFAULTS: dict[str, Any] = {"k": 10, "skip": 0, "metric": "cosine", "mutual": False, "backend": "exact",
                                  "precision": "fp32", "device": None}
-_COMMUNITY_DEFAULTS: dict[str, Any] = {"method": "leiden", "resolution": None, "max_cluster_size": None,
+_COMMUNITY_DEFAULTS: dict[str, Any] = {"method": "auto", "resolution": None, "max_cluster_size": None,
                                        "cluster_size": None, "num_parts": None, "unweighted": False}
 
 
@@ -301,17 +305,26 @@ def _knn_graph(args: argparse.Namespace, X: np.ndarray) -> Any:
     return graph
 
 
-def _communities(args: argparse.Namespace, graph: Any) -> np.ndarray:
-    import graphneg as gn
-
+def community_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``method`` (a name in ``ALGORITHMS``) and the keywords of its function: the options given,
+    each checked to be one of that function's, with metis's default of half a batch per part."""
     cluster_size = args.cluster_size
     if args.method == "metis" and cluster_size is None and args.num_parts is None:
         cluster_size = args.batch_size // 2
-    comm = gn.communities(
-        graph, args.method, resolution=args.resolution,
-        max_cluster_size=args.max_cluster_size or None, cluster_size=cluster_size, num_parts=args.num_parts,
-        weighted=not args.unweighted, seed=args.seed,
-    )
+    options = dict(method=args.method, max_cluster_size=args.max_cluster_size or None, cluster_size=cluster_size,
+                   weighted=not args.unweighted, seed=args.seed)
+    accepted = inspect.signature(ALGORITHMS[args.method]).parameters
+    for name, value in (("resolution", args.resolution), ("num_parts", args.num_parts)):
+        if value is not None:
+            if name not in accepted:
+                raise CliError(f"{_option(name)} does not apply to --method {args.method}")
+            options[name] = value
+    return options
+
+
+def _communities(args: argparse.Namespace, graph: Any) -> np.ndarray:
+    options = community_options(args)
+    comm = ALGORITHMS[options.pop("method")](graph, **options)
     sizes = np.bincount(comm)
     log(f"communities ({args.method}): {sizes.size}, sizes {int(sizes.min())}..{int(sizes.max())} "
         f"(median {int(np.median(sizes))})", args.quiet)

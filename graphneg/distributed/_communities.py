@@ -8,7 +8,7 @@ small graph groups micro-clusters (a cluster that k-means cut is whole again), p
 :math:`p \bmod R`; every rank sends it the edges (from its CSR row shard) whose two ends lie in
 part :math:`p`, the owner runs single-process :func:`graphneg.communities` on that subgraph,
 and the labels are merged on every rank. Edges between parts are cut: the modularity lost is
-the price (see the README, "Past one machine").
+the price (see docs/distributed.md).
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._validation import check_embeddings, check_int, safe_normalize
-from ..similarity._communities import communities as _leiden_communities
-from ..similarity._communities import relabel
+from ..similarity._communities import communities as _single_communities
+from ..similarity._communities import default_at_resolution
+from ..similarity._leiden import check_resolution
+from ..similarity._partition import relabel
 from ._group import _dist, agree, all_sizes, world
 
 __all__ = ["coarse_parts", "communities"]
@@ -71,6 +73,10 @@ def coarse_parts(
     -------
     ndarray of shape (n_r,), int64
         The part of each of this rank's rows.
+
+    See Also
+    --------
+    communities : Uses these parts as level 1 of the two-level communities.
 
     Examples
     --------
@@ -151,7 +157,7 @@ def _pack_parts(micro_graph: sp.csr_array, micro_sizes: np.ndarray, num_parts: i
     W = micro_graph.copy()
     W.data = np.maximum(W.data, 0)
     W.eliminate_zeros()
-    groups = _leiden_communities(W, "leiden", seed=seed) if W.nnz else np.arange(micro_sizes.size)
+    groups = _single_communities(W, seed=seed) if W.nnz else np.arange(micro_sizes.size)
     weight = np.bincount(groups, weights=micro_sizes)
     part_of_group, load = np.empty(weight.size, dtype=np.int64), np.zeros(num_parts)
     for g in np.argsort(-weight, kind="stable"):
@@ -160,26 +166,28 @@ def _pack_parts(micro_graph: sp.csr_array, micro_sizes: np.ndarray, num_parts: i
     return part_of_group[groups]
 
 
-def _part_leiden(nodes: np.ndarray, edges: tuple[np.ndarray, ...], seed: int, options: dict[str, Any]) -> np.ndarray:
+def _part_communities(nodes: np.ndarray, edges: tuple[np.ndarray, ...], resolution: float, seed: int,
+                      options: dict[str, Any]) -> np.ndarray:
     """Single-process communities of one part's subgraph (nodes: sorted global ids)."""
     rows, cols, weights = edges
     sub = sp.csr_array((weights, (np.searchsorted(nodes, rows), np.searchsorted(nodes, cols))),
                        shape=(nodes.size, nodes.size))
-    return _leiden_communities(sub, "leiden", seed=seed, **options) if nodes.size else np.zeros(0, np.int64)
+    if not nodes.size:
+        return np.zeros(0, np.int64)
+    return default_at_resolution(sub, resolution, seed=seed, **options)
 
 
-def _part_resolution(options: dict[str, Any], part_weight: float, total_weight: float) -> dict[str, Any]:
-    r"""Options for one part, the modularity resolution scaled to the whole graph.
+def _part_resolution(resolution: float, part_weight: float, total_weight: float) -> float:
+    r"""The modularity resolution of one part, scaled to the whole graph.
 
     Modularity :math:`\sum_{ij} (A_{ij} - \gamma k_i k_j / 2m)` over a part's subgraph
     (:math:`m_p` edges) is the whole graph's objective restricted to the part when
     :math:`\gamma_p = \gamma\, m_p / m`; without it every part would be split finer than
-    single-machine Leiden splits it. CPM needs no scaling.
+    single-machine Leiden splits it.
     """
-    if options.get("objective", "modularity") != "modularity" or total_weight <= 0:
-        return options
-    gamma = options.get("resolution") or 1.0
-    return {**options, "resolution": gamma * max(part_weight, 1e-12) / total_weight}
+    if total_weight <= 0:
+        return resolution
+    return resolution * max(part_weight, 1e-12) / total_weight
 
 
 def communities(
@@ -187,10 +195,12 @@ def communities(
     graph_shard: Any,
     *,
     num_parts: int | None = None,
+    resolution: float = 1.0,
+    max_cluster_size: int | None = None,
+    weighted: bool = True,
     kmeans_iterations: int = 10,
     seed: int = 0,
     group: Any = None,
-    **options: Any,
 ) -> np.ndarray:
     r"""Two-level communities of a graph and embeddings sharded by rows over a process group.
 
@@ -198,10 +208,11 @@ def communities(
     embeddings, centroids all-reduced; :math:`\min(N, \max(8P, \min(N/100, 1024)))` of them);
     Leiden on the graph of edge weight between micro-clusters groups them, and the groups are
     packed (largest first) into ``num_parts`` parts. Level 2: the owner of part :math:`p` (rank
-    :math:`p \bmod R`) receives the edges inside the part and runs
-    ``graphneg.communities(subgraph, 'leiden', **options)``, with the modularity resolution
-    scaled by the part's share of the edge weight (so each part optimises the whole graph's
-    modularity restricted to it); edges between parts are dropped.
+    :math:`p \bmod R`) receives the edges inside the part and partitions it with the
+    algorithm :func:`graphneg.communities` picks for the part's size (igraph's Leiden, or
+    networkit's PLM from 100,000 nodes), with the modularity resolution scaled by the
+    part's share of the edge weight (so each part optimises the whole graph's modularity
+    restricted to it); edges between parts are dropped.
     Labels are merged part by part and renumbered ``0..c-1`` in order of first appearance.
 
     Parameters
@@ -212,25 +223,36 @@ def communities(
         This rank's rows of the graph, global columns (:func:`graphneg.distributed.knn_graph`).
     num_parts : int, default=None
         Coarse parts; ``None`` is the number of ranks (one Leiden run per rank).
+    resolution : float, default=1.0
+        Resolution :math:`\gamma` of the whole graph's modularity (see
+        :func:`graphneg.leiden_communities`).
+    max_cluster_size : int, default=None
+        Largest community allowed (as in :func:`graphneg.communities`), within each part.
+    weighted : bool, default=True
+        Use edge weights in level 2 (weights must then be positive).
     kmeans_iterations : int, default=10
         Lloyd steps of level 1.
     seed : int, default=0
         Seeds k-means and each part's Leiden (part ``p`` gets a seed drawn from ``(seed, p)``).
     group : torch.distributed.ProcessGroup, default=None
-    **options
-        Passed to :func:`graphneg.communities` (``resolution``, ``weighted``,
-        ``num_iterations``, ``max_cluster_size``, ``implementation``, ...).
 
     Returns
     -------
     ndarray of shape (N,), int64
         The community of every item (all ranks, on every rank).
 
+    See Also
+    --------
+    graphneg.communities : The single-process default, run on each part.
+    coarse_parts : Level 1's k-means.
+    graphneg.distributed.knn_graph : The sharded graph this takes.
+
     Notes
     -----
     Memory per rank: its shards, the part of every item (8 N bytes) and the edges of its parts
     (about :math:`16 k N / R` bytes for ``num_parts`` a multiple of ``R``). The modularity lost
-    to the cut edges is small when the parts follow the graph's clusters (measured in the README).
+    to the cut edges is small when the parts follow the graph's clusters (measured in
+    docs/distributed.md).
 
     Examples
     --------
@@ -243,6 +265,8 @@ def communities(
     """
     rank, size = world(group)
     num_parts = size if num_parts is None else check_int(num_parts, "num_parts")
+    resolution = check_resolution(resolution)
+    options = {"max_cluster_size": max_cluster_size, "weighted": weighted}
     n_total = int(all_sizes(np.asarray(X_shard).shape[0], group).sum())
     num_micro = min(n_total, max(8 * num_parts, min(n_total // 100, 1024)))
     micro = coarse_parts(X_shard, num_micro, num_iterations=kmeans_iterations, seed=seed, group=group)
@@ -264,9 +288,9 @@ def communities(
     for p in range(rank, num_parts, size):
         inside = edges[3] == p
         part_seed = int(np.random.default_rng([seed, p]).integers(2**31))
-        part_options = _part_resolution(options, float(edges[2][inside].sum()), total_weight)
-        found[p] = _part_leiden(np.flatnonzero(part_of == p), tuple(e[inside] for e in edges[:3]), part_seed,
-                                part_options)
+        part_gamma = _part_resolution(resolution, float(edges[2][inside].sum()), total_weight)
+        found[p] = _part_communities(np.flatnonzero(part_of == p), tuple(e[inside] for e in edges[:3]),
+                                     part_gamma, part_seed, options)
     merged = {p: lab for share in _all_gather(found, group) for p, lab in share.items()}
     labels, next_label = np.empty(part_of.size, dtype=np.int64), 0
     for p in range(num_parts):

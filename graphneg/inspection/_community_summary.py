@@ -81,7 +81,7 @@ def _dense_labels(labels: Any) -> np.ndarray:
 
 
 def _cut_and_modularity(graph: Any, lab: np.ndarray) -> dict[str, float]:
-    from ..similarity._communities import to_igraph
+    from ..similarity._igraph_convert import to_igraph
 
     S = symmetric(graph, "union")  # undirected, larger weight per pair, a new array
     if S.shape[0] != lab.size:

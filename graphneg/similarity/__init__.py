@@ -15,7 +15,12 @@ from __future__ import annotations
 
 from ._backends import HNSW, IVF, NNDescent, SearchReport, record_searches
 from ._batches import cluster_batches, mix_random_items, packed_batches, random_batches, topic_batches
-from ._communities import communities, exact_size, relabel, to_igraph
+from ._communities import communities, connected_components
+from ._igraph_convert import to_igraph
+from ._leiden import leiden_communities
+from ._louvain import louvain_communities, plm_communities
+from ._metis import metis_partition
+from ._partition import exact_size, relabel
 from ._conflicts import ConflictReport, batch_conflicts, conflict_free_batches
 from ._diagnostics import batch_stats
 from ._knn import knn_graph, knn_recall, knn_search, symmetrize
@@ -33,6 +38,11 @@ __all__ = [
     "record_searches",
     "symmetrize",
     "communities",
+    "leiden_communities",
+    "louvain_communities",
+    "plm_communities",
+    "metis_partition",
+    "connected_components",
     "exact_size",
     "relabel",
     "to_igraph",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+from functools import partial
 
 import numpy as np
 import pytest
@@ -15,9 +16,13 @@ from graphneg.similarity import (
     batch_stats,
     cluster_batches,
     communities,
+    connected_components,
     exact_size,
     knn_graph,
     knn_search,
+    leiden_communities,
+    louvain_communities,
+    metis_partition,
     ngame_cluster_size,
     packed_batches,
     random_batches,
@@ -45,8 +50,8 @@ def test_one_spelling_per_parameter(G):
         lambda: communities(G=G),
         lambda: communities(G, max_size=20),
         lambda: communities(G, size=10),
-        lambda: communities(G, n_iterations=2),
-        lambda: communities(G, "metis", n_parts=3),
+        lambda: leiden_communities(G, n_iterations=2),
+        lambda: metis_partition(G, n_parts=3),
         lambda: exact_size(G, labels, size=10),
         lambda: to_igraph(G=G),
         lambda: symmetrize(G=G),
@@ -59,36 +64,37 @@ def test_one_spelling_per_parameter(G):
 
 def test_metis_num_parts(G):
     pytest.importorskip("pymetis")
-    assert communities(G, "metis", num_parts=3).max() == 2
+    assert metis_partition(G, num_parts=3).max() == 2
 
 
 @pytest.mark.parametrize(
-    ("method", "option"),
+    ("algorithm", "option"),
     [
-        ("leiden", {"num_parts": 3}),
-        ("louvain", {"objective": "cpm"}),
-        ("louvain", {"num_iterations": 2}),
-        ("metis", {"implementation": "igraph"}),
-        ("components", {"resolution": 2.0}),
-        ("metis", {"resolution": 1.0}),
-        ("metis", {"objective": "modularity"}),
+        (leiden_communities, {"num_parts": 3}),
+        (louvain_communities, {"objective": "cpm"}),
+        (louvain_communities, {"num_iterations": 2}),
+        (metis_partition, {"implementation": "igraph"}),
+        (connected_components, {"resolution": 2.0}),
+        (metis_partition, {"resolution": 1.0}),
+        (communities, {"objective": "modularity"}),
+        (communities, {"method": "leiden"}),
     ],
 )
-def test_options_of_other_methods_are_rejected(G, method, option):
+def test_options_of_other_algorithms_are_rejected(G, algorithm, option):
     (name,) = option
-    with pytest.raises(ValueError, match=rf"`{name}` applies to method=.* only, got method='{method}'"):
-        communities(G, method, **option)
+    with pytest.raises(TypeError, match=rf"unexpected keyword argument '{name}'"):
+        algorithm(G, **option)
 
 
-def test_method_options_are_always_validated_for_their_method(G):
+def test_algorithm_options_are_always_validated(G):
     with pytest.raises(ValueError, match="`objective` must be one of"):
-        communities(G, "leiden", objective="surprise")
+        leiden_communities(G, objective="surprise")
     with pytest.raises(ValueError, match="`implementation` must be one of"):
-        communities(G, "leiden", implementation="fast")
+        leiden_communities(G, implementation="fast")
     with pytest.raises(ValueError, match="`resolution` must be > 0"):
-        communities(G, "louvain", resolution=0.0)
+        louvain_communities(G, resolution=0.0)
     with pytest.raises(TypeError, match="`num_iterations` must be an int"):
-        communities(G, "leiden", num_iterations=1.5)
+        leiden_communities(G, num_iterations=1.5)
 
 
 def test_reminer_step_and_cap():
@@ -104,7 +110,7 @@ def test_reminer_step_and_cap():
     assert r.step(1, force=True).shape == (60,)
     assert len(got) == 3
     assert [h["epoch"] for h in r.history] == [0, 2, 1] and r.history[0]["num_communities"] == 10
-    capped = Reminer(lambda: X, Sampler(), k=4, method="components", max_cluster_size=7)
+    capped = Reminer(lambda: X, Sampler(), k=4, communities=partial(connected_components, max_cluster_size=7))
     assert np.bincount(capped.step(0)).max() <= 7
     for old in ("maybe_refresh", "refresh", "max_size"):
         assert not hasattr(r, old)
@@ -116,17 +122,18 @@ def test_igraph_generator_is_restored_and_seeding_is_thread_safe(G):
     def er():
         return ig.Graph.Erdos_Renyi(30, 0.2).get_edgelist()
 
-    communities(G, "louvain", seed=0)
+    louvain_communities(G, seed=0)
     random.seed(7)
     a = er()
     random.seed(7)
     assert er() == a  # igraph draws from Python's `random` again after the call
-    expected = {m: communities(G, m, seed=3).tolist() for m in ("leiden", "louvain")}
+    algorithms = {"leiden": leiden_communities, "louvain": louvain_communities}
+    expected = {m: algorithms[m](G, seed=3).tolist() for m in algorithms}
     results, errors = [], []
 
     def run(method):
         try:
-            results.append((method, communities(G, method, seed=3).tolist()))
+            results.append((method, algorithms[method](G, seed=3).tolist()))
         except Exception as err:  # pragma: no cover - reported below
             errors.append(err)
 

@@ -8,7 +8,9 @@ the matrix and array flavours, and its arrays are compared byte for byte afterwa
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
+from functools import partial
 
 import numpy as np
 import pytest
@@ -73,27 +75,29 @@ def _assert_unchanged(fn, *args, **kwargs):
     return out
 
 
-def _methods():
-    methods = ["leiden", "louvain", "components"]
+def _algorithms():
+    algorithms = [(S.communities, {}), (S.leiden_communities, {}), (S.louvain_communities, {}),
+                  (S.connected_components, {})]
     try:
         import pymetis  # noqa: F401
 
-        methods.append("metis")
+        algorithms.append((S.metis_partition, {"num_parts": 2}))
     except ImportError:
         pass
-    return methods
+    if importlib.util.find_spec("networkit") is not None:
+        algorithms.append((S.plm_communities, {}))
+    return algorithms
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("kind", KINDS)
 def test_graph_functions_leave_graph_untouched(kind, dtype):
     G = _noncanonical(kind, dtype)
-    for method in _methods():
-        extra = {"num_parts": 2} if method == "metis" else {}
-        _assert_unchanged(S.communities, G, method, seed=0, **extra)
-    _assert_unchanged(S.communities, G, "leiden", max_cluster_size=8, seed=0)
-    _assert_unchanged(S.communities, G, "leiden", implementation="leidenalg", seed=0)
-    _assert_unchanged(S.communities, G, "louvain", cluster_size=10, seed=0)
+    for algorithm, extra in _algorithms():
+        _assert_unchanged(algorithm, G, seed=0, **extra)
+    _assert_unchanged(S.communities, G, max_cluster_size=8, seed=0)
+    _assert_unchanged(S.leiden_communities, G, implementation="leidenalg", seed=0)
+    _assert_unchanged(S.louvain_communities, G, cluster_size=10, seed=0)
     labels = np.repeat(np.arange(4, dtype=np.int32), N // 4)
     _assert_unchanged(S.exact_size, G, labels, 7, seed=0)
     _assert_unchanged(S.to_igraph, G)
@@ -108,7 +112,7 @@ def test_products_of_graphs_stay_untouched():
     G = _noncanonical(sp.csr_matrix, np.float64)
     P = G @ G
     P.data[::5] = 0  # and some explicitly stored zeros
-    _assert_unchanged(S.communities, P, "leiden", seed=0)
+    _assert_unchanged(S.communities, P, seed=0)
     _assert_unchanged(S.symmetrize, P)
     _assert_unchanged(S.batch_stats, [np.arange(N)], graph=P)
 
@@ -176,6 +180,7 @@ def test_reminer_leaves_embeddings_untouched():
 
     reminer = S.Reminer(lambda: X, Sampler(), k=5, cluster_size=8)
     reminer.step(0)
-    reminer = S.Reminer(lambda: X, Sampler(), k=5, method="components", max_cluster_size=10)
+    reminer = S.Reminer(lambda: X, Sampler(), k=5,
+                         communities=partial(S.connected_components, max_cluster_size=10))
     reminer.step(0)
     assert X.tobytes() == before and len(got) == 2

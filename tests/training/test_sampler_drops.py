@@ -38,7 +38,7 @@ def test_repro_clusters_of_16_batch_30_bfd_is_an_error():
 @pytest.fixture(scope="module")
 def leiden_labels():
     demo = gn.load_demo(1003, seed=0)
-    return gn.communities(gn.knn_graph(demo.embeddings, 10), "leiden", seed=0)
+    return gn.communities(gn.knn_graph(demo.embeddings, 10), seed=0)
 
 
 def test_repro_leiden_batch_50(leiden_labels):

@@ -230,7 +230,7 @@ def _sampler(table: PairTable, tq: np.ndarray, td: np.ndarray, s: RecipeSettings
     if s.batches == "topic":
         return batch_sampler("topic", labels=communities(graph, seed=seed), clusters_per_batch=2)
     size = min(8, s.batch_size, table.num_pairs)
-    return batch_sampler("community", labels=communities(graph, "leiden", cluster_size=size, seed=seed))
+    return batch_sampler("community", labels=communities(graph, cluster_size=size, seed=seed))
 
 
 def _schedule(num_pairs: int, s: RecipeSettings) -> tuple[int, int, int]:
