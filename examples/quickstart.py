@@ -1,6 +1,6 @@
 """Quick start: fine-tune a sentence-transformers model with graphneg's recipe on a slice of SciFact.
 
-``graphneg.training.st.fit`` is what the measurements in ``examples/RESULTS.md`` support: random-walk
+``graphneg.training.st.prepare`` and ``fit`` are what the measurements in ``examples/RESULTS.md`` support: random-walk
 batches over the teacher's pair graph, mined hard negatives, the known-positive and teacher-threshold
 masks, and the best checkpoint on a dev slice of the training queries (the starting model when no
 checkpoint beats it there: training never makes the model worse on that slice).
@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _exputil as U  # noqa: E402
 
 import graphneg as gn  # noqa: E402
-from graphneg.training.st import fit  # noqa: E402
+from graphneg.training.st import fit, prepare  # noqa: E402
 
 
 def main(argv: list[str] | None = None, model: Any = None) -> Any:
@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None, model: Any = None) -> Any:
         model = SentenceTransformer(args.model, device="cpu")
 
     with tempfile.TemporaryDirectory() as tmp:
-        result = fit(model, data, corpus=rc.corpus_texts[: args.docs], output_dir=args.output_dir or tmp, seed=0)
+        recipe = prepare(model, data, corpus=rc.corpus_texts[: args.docs], output_dir=args.output_dir or tmp, seed=0)
+        result = fit(recipe)
     r = result.report
     print(f"{r['train_pairs']} training pairs, {r['dev_queries']} dev queries, "
           f"{r['mining']['negatives_found']} mined negatives")

@@ -108,7 +108,7 @@ def load_model(args: argparse.Namespace) -> Any:
 
 def teacher_vectors(rc: gn.RetrievalCorpus, data: dict, args: argparse.Namespace) -> dict[str, np.ndarray]:
     """The frozen model's embeddings of every text, once per process: the same teacher that
-    ``fit(teacher=None)`` would encode from the starting model, for every seed and arm."""
+    ``prepare(teacher=None)`` would encode from the starting model, for every seed and arm."""
     from graphneg.training.st import read_pairs, teacher_embeddings
 
     table = read_pairs(data, rc.corpus_texts)
@@ -118,14 +118,14 @@ def teacher_vectors(rc: gn.RetrievalCorpus, data: dict, args: argparse.Namespace
 
 def run_arm(arm: str, seed: int, rc: gn.RetrievalCorpus, data: dict, qrels: dict, split: tuple,
             args: argparse.Namespace, teacher: dict[str, np.ndarray]) -> dict[str, Any]:
-    from graphneg.training.st import RecipeSettings, fit
+    from graphneg.training.st import BatchSettings, RecipeSettings, TrainingSettings, fit, prepare
 
     model = load_model(args)
-    settings = RecipeSettings(batches=ARMS[arm], bf16=args.bf16)
+    settings = RecipeSettings(batches=BatchSettings(kind=ARMS[arm]), training=TrainingSettings(bf16=args.bf16))
     with U.Timer() as tm, tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", gn.GraphNegWarning)
-        result = fit(model, data, teacher=teacher, corpus=rc.corpus_texts, qrels=qrels, output_dir=tmp,
-                     settings=settings, seed=seed)
+        result = fit(prepare(model, data, teacher=teacher, corpus=rc.corpus_texts, qrels=qrels, output_dir=tmp,
+                             settings=settings, seed=seed))
     with U.Timer() as te:
         metrics = evaluate(result.model, rc, split, args.bf16)
     report = {k: v for k, v in result.report.items() if k != "settings"}

@@ -45,8 +45,11 @@ import torch  # noqa: E402
 
 import graphneg as gn  # noqa: E402
 from graphneg.training.st import (  # noqa: E402
+    BatchSettings,
+    LossSettings,
     MaskedMultipleNegativesRankingLoss,
     RecipeSettings,
+    TrainingSettings,
     batch_sampler,
     read_pairs,
     split_queries,
@@ -274,14 +277,19 @@ def run_finetune(arm: dict, seed: int, ctx: dict, args: argparse.Namespace) -> d
     model, data, out = ctx["load"](), ctx["data"], tempfile.mkdtemp()
     with U.Timer() as tm, U.quiet():
         if arm["name"] == "recipe":
-            fitted = fit(model, data, corpus=ctx["rc"].corpus_texts, qrels=ctx["qrels"], output_dir=out, seed=seed,
-                         settings=RecipeSettings(bf16=args.bf16, walk_k=args.b3_k, walk_skip=args.b3_skip))
+            settings = RecipeSettings(batches=BatchSettings(walk_k=args.b3_k, walk_skip=args.b3_skip),
+                                      training=TrainingSettings(bf16=args.bf16))
+            fitted = fit(prepare(model, data, corpus=ctx["rc"].corpus_texts, qrels=ctx["qrels"], output_dir=out,
+                                 settings=settings, seed=seed))
             extra = {"trained": fitted.trained, "reason": fitted.report["reason"]}
         else:
-            s = RecipeSettings(batch_size=args.batch_size, batches="random", num_negatives=args.num_negatives,
-                               relative_margin=args.relative_margin, range_max=args.range_max, min_steps=1,
-                               learning_rates=(args.ft_lr,), max_epochs=int(args.ft_epochs), dev_fraction=0.0,
-                               temperature=args.temperature, bf16=args.bf16)
+            s = RecipeSettings(
+                batches=BatchSettings(batch_size=args.batch_size, kind="random"),
+                mining=gn.NegativeSelection(num_negatives=args.num_negatives, relative_margin=args.relative_margin,
+                                            range_max=args.range_max),
+                loss=LossSettings(temperature=args.temperature),
+                training=TrainingSettings(min_steps=1, learning_rates=(args.ft_lr,), max_epochs=int(args.ft_epochs),
+                                          dev_fraction=0.0, bf16=args.bf16))
             r = prepare(model, data, teacher=ctx["teacher"], corpus=ctx["rc"].corpus_texts, qrels=ctx["qrels"],
                         output_dir=out, settings=s, seed=seed)
             tq, td = r.loss.teacher

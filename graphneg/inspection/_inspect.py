@@ -44,6 +44,11 @@ def detect_kind(path: str | os.PathLike[str]) -> str:
     ``indices``: a batch file; one in a trainer format: mined negatives; anything else a
     citation corpus (file or folder, as ``graphneg citations`` reads it).
 
+    See Also
+    --------
+    inspect : reads ``path`` as this kind.
+    graphneg.save_graph : writes the graph files it recognises by their CSR arrays.
+
     Examples
     --------
     >>> detect_kind("x.npy")

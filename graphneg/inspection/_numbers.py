@@ -38,6 +38,10 @@ def distribution(values: Any, *, bins: int = 30, value_range: tuple[float, float
         ``hist`` (``counts`` and ``edges``, ``len(edges) == len(counts) + 1``). Floats are
         plain Python floats; an empty input gives ``count == 0`` and None elsewhere.
 
+    See Also
+    --------
+    inspect : every distribution of its summary is one of these records.
+
     Examples
     --------
     >>> d = distribution([1, 2, 2, 3], integer=True)

@@ -105,6 +105,11 @@ def _negative_rows(n: dict[str, Any] | None) -> list[tuple[str, str, str]]:
 def format_summary(summary: dict[str, Any]) -> str:
     """The terminal summary: one line per headline number.
 
+    See Also
+    --------
+    inspect : the summary.
+    write_report : the same summary as files.
+
     Examples
     --------
     >>> print(format_summary({"input": {"kind": "graph"}}))
@@ -143,6 +148,11 @@ def write_report(summary: dict[str, Any], out_dir: str | Path, *, plots: bool = 
     dict
         ``summary`` and ``report`` (paths), ``plots`` (file names), ``note`` (why there are
         no plots, or None).
+
+    See Also
+    --------
+    inspect : the summary.
+    format_summary : its headline numbers as text.
 
     Examples
     --------

@@ -16,8 +16,10 @@ pytest.importorskip("accelerate")
 
 import graphneg as gn  # noqa: E402
 from graphneg.training.st import (  # noqa: E402
+    BatchSettings,
     RecipeSettings,
     RefreshNegativesCallback,
+    TrainingSettings,
     fit,
     prepare,
     read_pairs,
@@ -26,7 +28,12 @@ from graphneg.training.st import (  # noqa: E402
 from tiny_st import WORDS, load_tiny  # noqa: E402
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-FAST = dict(min_steps=4, max_epochs=4, batch_size=8, dev_corpus_size=200)
+
+
+def fast(**training):
+    """Small batches and short runs, with ``training`` settings on top."""
+    return RecipeSettings(batches=BatchSettings(batch_size=8),
+                          training=TrainingSettings(min_steps=4, max_epochs=4, dev_corpus_size=200, **training))
 
 
 def texts(n, seed, vocab=WORDS):
@@ -82,8 +89,8 @@ def test_when_training_hurts_the_starting_model_comes_back(tmp_path):
     model = minilm()
     start = {k: v.clone() for k, v in model.state_dict().items()}
     with pytest.warns(gn.GraphNegWarning, match="no checkpoint beat the starting model"):
-        result = fit(model, {"query": queries, "positive": positives}, output_dir=str(tmp_path),
-                     settings=RecipeSettings(**FAST, learning_rates=(1e-3,)))
+        result = fit(prepare(model, {"query": queries, "positive": positives}, output_dir=str(tmp_path),
+                             settings=fast(learning_rates=(1e-3,))))
     assert not result.trained and result.report["chosen"] is None
     assert result.report["start"] == pytest.approx(1.0)
     assert all(e["score"] <= result.report["start"] for r in result.report["runs"] for e in r["evaluations"])
@@ -97,7 +104,7 @@ def test_prepare_holds_out_dev_queries_and_never_mines_a_known_positive(tiny_mod
     data = {"query": [q for q in queries for _ in range(2)], "positive": texts(60, 4),
             "query_id": [f"q{i}" for i in range(30) for _ in range(2)]}
     r = prepare(load_tiny(tiny_model), data, corpus=texts(20, 5), output_dir=str(tmp_path),
-                settings=RecipeSettings(**FAST))
+                settings=fast())
     t = r.table
     dev = {int(q) for q in r.evaluator.queries_ids}
     assert len(dev) == 6 and not dev & set(t.query.tolist())  # the dev queries never train
@@ -115,7 +122,7 @@ def test_same_seed_same_recipe_and_inputs_untouched(tiny_model, tmp_path):
     data = {"query": queries, "positive": [q + " w2" for q in queries]}
     corpus = texts(10, 7)
     before = copy.deepcopy((data, corpus))
-    settings = RecipeSettings(**FAST)
+    settings = fast()
     runs = [prepare(load_tiny(tiny_model), data, corpus=corpus, output_dir=str(tmp_path), settings=settings, seed=3)
             for _ in range(2)]
     assert (data, corpus) == before
@@ -127,7 +134,7 @@ def test_same_seed_same_recipe_and_inputs_untouched(tiny_model, tmp_path):
 def test_refresh_re_mines_from_the_student_and_feeds_the_batches(tiny_model, tmp_path):
     queries = texts(24, 8)
     data = {"query": queries, "positive": [q + " w3" for q in queries]}
-    settings = RecipeSettings(**FAST, refresh_every=1, learning_rates=(1e-2,))
+    settings = fast(refresh_every=1, learning_rates=(1e-2,))
     model = load_tiny(tiny_model)
     r = prepare(model, data, corpus=texts(20, 9), output_dir=str(tmp_path), settings=settings)
     trainer = r.trainer(model)
@@ -141,7 +148,7 @@ def test_refresh_re_mines_from_the_student_and_feeds_the_batches(tiny_model, tmp
 
     callback.refresh(model)
     tq, td = teacher_embeddings(model, r.table)
-    assert np.array_equal(r.table.negatives, _mine(r.table, tq, td, settings)[0])
+    assert np.array_equal(r.table.negatives, _mine(r.table, tq, td, settings.mining)[0])
     # the collator serves the table's current negatives, whatever the dataset's columns hold
     batch = [dict(r.train_dataset[i]) for i in range(3)]
     seen = []
@@ -161,3 +168,22 @@ def test_bad_training_data_gets_one_clear_error():
         read_pairs([("a", "x")])
     with pytest.raises(ValueError, match="at least 2 distinct queries"):
         split_queries(1, 0.2, seed=0)
+
+
+def test_settings_are_checked_part_by_part_and_fit_needs_a_dev_slice(tmp_path):
+    with pytest.raises(TypeError, match="`batches` must be a BatchSettings, got str"):
+        RecipeSettings(batches="random")
+    with pytest.raises(ValueError, match="`kind` must be one of"):
+        BatchSettings(kind="b3")
+    with pytest.raises(ValueError, match="`learning_rates` needs at least one value"):
+        TrainingSettings(learning_rates=())
+    assert RecipeSettings() == RecipeSettings(mining=gn.NegativeSelection(num_negatives=3, relative_margin=0.05,
+                                                                           range_max=100))
+    queries = texts(20, 10)
+    vecs = {t: np.random.default_rng(i).normal(size=8) for i, t in enumerate(queries)}
+    vecs.update({q + " w4": v for q, v in list(vecs.items())})
+    data = {"query": queries, "positive": [q + " w4" for q in queries]}
+    r = prepare(None, data, teacher=vecs, output_dir=str(tmp_path), settings=fast(dev_fraction=0.0))
+    assert r.evaluator is None and r.report["settings"]["training"]["dev_fraction"] == 0.0
+    with pytest.raises(ValueError, match="chooses on a dev slice"):
+        fit(r)

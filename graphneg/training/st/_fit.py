@@ -1,4 +1,5 @@
-"""Run the recipe: train, keep the best dev checkpoint, and never return a model worse than the start."""
+"""Run the recipe that :func:`prepare` assembled: train, keep the best dev checkpoint, and never
+return a model worse than the start."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...exceptions import GraphNegWarning
-from ._recipe import Recipe, RecipeSettings, prepare
+from ._recipe import Recipe
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,10 @@ class RecipeResult:
         None), ``reason`` (one line), plus :attr:`Recipe.report`.
     recipe : Recipe
         The assembled pieces (table, dataset, loss, sampler, evaluator, arguments).
+
+    See Also
+    --------
+    fit : returns it.
 
     Examples
     --------
@@ -60,33 +65,23 @@ def _one_run(recipe: Recipe, model: Any, learning_rate: float, output_dir: str) 
     return {"learning_rate": learning_rate, "evaluations": evals, "best": best}
 
 
-def fit(
-    model: Any,
-    train_dataset: Any,
-    *,
-    teacher: Any = None,
-    corpus: Any = None,
-    qrels: Any = None,
-    output_dir: str = "graphneg-recipe",
-    settings: RecipeSettings | None = None,
-    seed: int = 0,
-) -> RecipeResult:
-    """Train ``model`` with the recipe and return the best model on the dev slice, or the start.
+def fit(recipe: Recipe) -> RecipeResult:
+    """Train the recipe's model and return the best model on the dev slice, or the start.
 
-    :func:`prepare` assembles the recipe; the starting model is scored on the dev slice; each
-    of ``settings.learning_rates`` trains from the starting weights for up to
-    ``max_epochs``, with ``evaluations_per_epoch`` dev evaluations per epoch (each a checkpoint)
-    and an early stop once an epoch brings no better one; the best checkpoint over all runs is kept **only if it
-    beats the starting model's dev score** — otherwise the starting weights are restored, a
-    :class:`~graphneg.exceptions.GraphNegWarning` says so, and ``trained`` is False. The test
-    split is never read.
+    The starting model is scored on the dev slice; each of the settings'
+    ``training.learning_rates`` trains from the starting weights for up to ``max_epochs``,
+    with ``evaluations_per_epoch`` dev evaluations per epoch (each a checkpoint) and an early
+    stop once an epoch brings no better one; the best checkpoint over all runs is kept **only
+    if it beats the starting model's dev score** — otherwise the starting weights are
+    restored, a :class:`~graphneg.exceptions.GraphNegWarning` says so, and ``trained`` is
+    False. The test split is never read.
 
     Parameters
     ----------
-    model : SentenceTransformer
-        Trained in place; on return it holds the weights of ``RecipeResult.model``.
-    train_dataset, teacher, corpus, qrels, output_dir, settings, seed
-        As for :func:`prepare`.
+    recipe : Recipe
+        From :func:`prepare`: its ``model`` is trained in place and on return holds the
+        weights of ``RecipeResult.model``; each learning rate checkpoints into a subfolder of
+        its ``output_dir``.
 
     Returns
     -------
@@ -95,36 +90,37 @@ def fit(
     Raises
     ------
     ValueError
-        ``settings.dev_fraction == 0``: without a dev slice nothing can be chosen; use
-        :func:`prepare` and the trainer directly.
+        A recipe without a dev slice (``training.dev_fraction == 0``): nothing can be chosen;
+        use its trainer (:meth:`Recipe.trainer`) directly. A recipe without a model.
 
     See Also
     --------
-    prepare : the pieces, for a trainer of your own.
+    prepare : assembles the recipe from the training pairs and a teacher.
+    RecipeSettings : what can be changed.
 
     Examples
     --------
     >>> from sentence_transformers import SentenceTransformer           # doctest: +SKIP
     >>> model = SentenceTransformer("all-MiniLM-L6-v2")                  # doctest: +SKIP
     >>> data = {"query": queries, "positive": positives}                 # doctest: +SKIP
-    >>> result = fit(model, data, corpus=documents, output_dir="out")   # doctest: +SKIP
+    >>> result = fit(prepare(model, data, corpus=documents, output_dir="out"))  # doctest: +SKIP
     >>> result.trained, result.report["reason"]                          # doctest: +SKIP
     (True, 'dev nDCG@10 0.6612 at step 23 (lr 2e-05) beats the starting model's 0.6421')
     """
-    s = settings if settings is not None else RecipeSettings()
-    if s.dev_fraction == 0:
-        raise ValueError("fit() chooses on a dev slice: `settings.dev_fraction` must be > 0.")
-    recipe = prepare(model, train_dataset, teacher=teacher, corpus=corpus, qrels=qrels, output_dir=output_dir,
-                     settings=s, seed=seed)
+    if recipe.evaluator is None:
+        raise ValueError("fit() chooses on a dev slice: `settings.training.dev_fraction` must be > 0.")
+    model = recipe.model
+    if model is None:
+        raise ValueError("the recipe has no model to train: prepare(model, ...) with a model.")
     start_state = _state(model)
     start = _dev_score(recipe, model)
     runs, best_state, best = [], None, None
     teacher_negatives = recipe.table.negatives.copy()  # a refresh rewrites them in place
-    for i, lr in enumerate(s.learning_rates):
+    for i, lr in enumerate(recipe.settings.training.learning_rates):
         if i:
             model.load_state_dict(start_state)
             recipe.table.negatives[...] = teacher_negatives
-        run = _one_run(recipe, model, lr, os.path.join(output_dir, f"lr{lr:g}"))
+        run = _one_run(recipe, model, lr, os.path.join(recipe.output_dir, f"lr{lr:g}"))
         runs.append(run)
         if run["best"] is not None and (best is None or run["best"]["score"] > best["score"]):
             best, best_state = {**run["best"], "learning_rate": lr}, _state(model)

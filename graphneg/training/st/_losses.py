@@ -266,6 +266,10 @@ class CachedMaskedMultipleNegativesRankingLoss(*((_CachedLossMixin,) if _CachedL
     **options
         The keywords of :class:`MaskedMultipleNegativesRankingLoss`.
 
+    See Also
+    --------
+    MaskedMultipleNegativesRankingLoss : the same loss without GradCache.
+
     Examples
     --------
     >>> t = read_pairs({"query": ["a", "b"], "positive": ["x", "y"]})

@@ -39,6 +39,11 @@ class PairTable:
     negatives : ndarray of shape (n_pairs, n) or None
         Mined negative documents of each pair, ``-1`` where fewer were found.
 
+    See Also
+    --------
+    read_pairs : builds it from training rows.
+    prepare : the recipe over it.
+
     Examples
     --------
     >>> t = read_pairs({"query": ["a", "a", "b"], "positive": ["x", "y", "x"]})
@@ -138,6 +143,11 @@ def read_pairs(dataset: Any, corpus: Any = None, qrels: Mapping[str, Any] | None
     -------
     PairTable
 
+    See Also
+    --------
+    PairTable : what it returns.
+    split_queries : the dev slice of its queries.
+
     Examples
     --------
     >>> t = read_pairs({"anchor": ["q1", "q2"], "positive": ["d1", "d2"]}, corpus=["d3", "d1"])
@@ -175,6 +185,11 @@ def split_queries(num_queries: int, fraction: float, seed: int, max_dev: int = 1
     ``round(fraction * num_queries)`` queries (at least 1, at most ``max_dev``, and never all)
     go to the dev slice. With ``fraction = 0`` the dev slice is empty.
 
+    See Also
+    --------
+    read_pairs : numbers the queries it splits.
+    prepare : holds the dev slice out with it.
+
     Examples
     --------
     >>> tr, dev = split_queries(10, 0.2, seed=0)
@@ -196,6 +211,11 @@ def pair_graph(query_emb: np.ndarray, doc_emb: np.ndarray, table: PairTable, *, 
     The window is ranks ``[skip, skip + k)`` of the query's similarities to every pair's
     positive (Thirukovalluru et al., B3, 2025); a pair's own positive is not an edge. Small
     data shrink the window so that it fits.
+
+    See Also
+    --------
+    batch_sampler : ``batch_sampler('walk', graph=...)`` walks it.
+    graphneg.knn_graph : B3's rank window ``skip``/``k`` on item embeddings.
 
     Examples
     --------

@@ -11,110 +11,19 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
-from ..._validation import check_choice, check_float, check_int
+from ..._validation import check_int
 from ...exceptions import GraphNegWarning
 from ...negatives import NegativeSelection, mine_hard_negatives
 from ._factory import BatchSamplerFactory, batch_sampler
 from ._losses import MaskedMultipleNegativesRankingLoss
 from ._pairs import PairTable, pair_graph, read_pairs, split_queries
+from ._settings import BatchSettings, RecipeSettings, TrainingSettings
 from ._teacher import dev_evaluator, teacher_embeddings
-
-
-@dataclass
-class RecipeSettings:
-    """Settings of the recipe; the defaults are what the fine-tunes in ``examples/RESULTS.md`` measured.
-
-    Nothing here is meant to be chosen per corpus: the stopping point is chosen on the dev
-    slice (the best of the checkpoints, training stopped once a whole epoch brings no better
-    one, or the starting model), and so is the
-    learning rate when ``learning_rates`` holds several.
-
-    Attributes
-    ----------
-    batch_size : int, default=32
-    batches : {'walk', 'random', 'community', 'topic'}, default='walk'
-        ``'walk'``: random-walk batches over B3's teacher pair graph (ranks
-        ``[walk_skip, walk_skip + walk_k)``); the others are the research arms' controls.
-    num_negatives : int, default=3
-        Mined negatives per pair (sentence-transformers semantics, top of the filtered ranks).
-    relative_margin : float, default=0.05
-        Mining keeps candidates scoring below ``(1 - m)`` times the positive (NV-Retriever).
-    range_max : int, default=100
-        Mining depth.
-    threshold_fraction : float or None, default=0.95
-        Loss mask: candidates the teacher scores at or above this fraction of the positive.
-    threshold_margin : float or None, default=None
-        Loss mask: candidates the teacher scores above the positive plus this margin.
-    walk_k, walk_skip, walk_restart : int, int, float, default=30, 20, 0.1
-        The pair graph's rank window and the walk's restart probability (skip 20: within the
-        dev-split noise of the best skip on both SciFact and NFCorpus, in the dev sweeps
-        ``examples/results/*_dev_graph_sweep.json``; never chosen on a test split).
-    learning_rates : tuple of float, default=(2e-5,)
-        Candidates tried one after the other; the best on the dev slice wins.
-    max_epochs : int, default=3
-        The longest run; training stops early once ``evaluations_per_epoch`` dev evaluations
-        in a row (one epoch) bring no better checkpoint.
-    min_steps : int, default=20
-        A dataset with fewer optimiser steps than this in ``max_epochs`` gets more epochs
-        (up to 10), so that a small dataset trains at all.
-    evaluations_per_epoch : int, default=4
-        Dev evaluations (and checkpoints) per epoch.
-    dev_fraction : float, default=0.2
-        Share of the distinct training queries in the dev slice (at most 1,000 queries).
-    dev_corpus_size : int, default=2000
-        Documents the dev evaluator ranks: the dev positives, each dev query's top 30 teacher
-        candidates, then a seeded sample.
-    temperature : float, default=0.05
-    refresh_every : int or None, default=None
-        Re-mine the negatives (and rebuild the walk graph) from the student every this many
-        steps (:class:`RefreshNegativesCallback`); None keeps the teacher's, as measured.
-    bf16 : bool, default=False
-        Mixed precision (CUDA with bf16, or a CPU with AMX).
-
-    Examples
-    --------
-    >>> RecipeSettings(batches="random").batches
-    'random'
-    """
-
-    batch_size: int = 32
-    batches: Literal["walk", "random", "community", "topic"] = "walk"
-    num_negatives: int = 3
-    relative_margin: float = 0.05
-    range_max: int = 100
-    threshold_fraction: float | None = 0.95
-    threshold_margin: float | None = None
-    walk_k: int = 30
-    walk_skip: int = 20
-    walk_restart: float = 0.1
-    learning_rates: tuple[float, ...] = (2e-5,)
-    max_epochs: int = 3
-    min_steps: int = 20
-    evaluations_per_epoch: int = 4
-    dev_fraction: float = 0.2
-    dev_corpus_size: int = 2000
-    temperature: float = 0.05
-    refresh_every: int | None = None
-    bf16: bool = False
-
-    def __post_init__(self) -> None:
-        check_choice(self.batches, "batches", ("walk", "random", "community", "topic"))
-        for name in ("batch_size", "num_negatives", "range_max", "walk_k", "min_steps", "max_epochs",
-                     "evaluations_per_epoch", "dev_corpus_size"):
-            check_int(getattr(self, name), name)
-        check_int(self.walk_skip, "walk_skip", min_value=0)
-        if self.refresh_every is not None:
-            check_int(self.refresh_every, "refresh_every")
-        check_float(self.dev_fraction, "dev_fraction", min_value=0.0, max_value=1.0, max_inclusive=False)
-        if not self.learning_rates:
-            raise ValueError("`learning_rates` needs at least one value.")
-        self.learning_rates = tuple(check_float(x, "learning_rates", min_value=0.0, min_inclusive=False)
-                                    for x in self.learning_rates)
 
 
 @dataclass
@@ -123,6 +32,8 @@ class Recipe:
 
     Attributes
     ----------
+    model : SentenceTransformer or None
+        The model to train (:func:`fit` trains it in place).
     table : PairTable
         The training pairs of the training queries, with their mined negatives.
     train_dataset : datasets.Dataset
@@ -130,24 +41,33 @@ class Recipe:
     loss : MaskedMultipleNegativesRankingLoss
     batch_sampler : BatchSamplerFactory
     evaluator : InformationRetrievalEvaluator or None
-        The dev slice (None with ``dev_fraction=0``).
+        The dev slice (None with ``training.dev_fraction=0``).
     args : SentenceTransformerTrainingArguments
         Keeps the best checkpoint on the dev slice (``load_best_model_at_end``).
+    output_dir : str
+        The checkpoints' folder (:func:`fit` trains each learning rate in a subfolder).
     settings : RecipeSettings
     report : dict
         Sizes, the dev slice and the mining's counts.
+
+    See Also
+    --------
+    prepare : builds it.
+    fit : runs it.
 
     Examples
     --------
     See :func:`prepare`.
     """
 
+    model: Any
     table: PairTable
     train_dataset: Any
     loss: Any
     batch_sampler: BatchSamplerFactory
     evaluator: Any
     args: Any
+    output_dir: str
     settings: RecipeSettings
     report: dict[str, Any] = field(default_factory=dict)
 
@@ -157,7 +77,7 @@ class Recipe:
         return None if self.evaluator is None else self.evaluator.primary_metric
 
     def _patience(self) -> int:
-        per_epoch = max(1, math.ceil(self.table.num_pairs / self.settings.batch_size))
+        per_epoch = max(1, math.ceil(self.table.num_pairs / self.settings.batches.batch_size))
         return max(1, math.ceil(per_epoch / max(1, self.args.eval_steps)))
 
     def trainer(self, model: Any, learning_rate: float | None = None) -> Any:
@@ -174,10 +94,10 @@ class Recipe:
             # one epoch of evaluations without a better checkpoint ends the run
             callbacks = [_EvaluateAtEnd(), EarlyStoppingCallback(early_stopping_patience=self._patience())]
         refresh = None
-        if self.settings.refresh_every is not None:
+        if self.settings.training.refresh_every is not None:
             from ._refresh import RefreshNegativesCallback
 
-            refresh = RefreshNegativesCallback(self, self.settings.refresh_every)
+            refresh = RefreshNegativesCallback(self, self.settings.training.refresh_every)
             callbacks.append(refresh)
         self.loss.model = model
         trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=self.train_dataset,
@@ -187,15 +107,16 @@ class Recipe:
         return trainer
 
 
-def _mine(table: PairTable, tq: np.ndarray, td: np.ndarray, s: RecipeSettings) -> tuple[np.ndarray, dict[str, Any]]:
+def _mine(table: PairTable, tq: np.ndarray, td: np.ndarray,
+          selection: NegativeSelection) -> tuple[np.ndarray, dict[str, Any]]:
     """Negatives of every pair: mined once per query, the query's every known positive excluded."""
     queries, inverse = np.unique(table.query, return_inverse=True)
     positives = [table.known.indices[table.known.indptr[q]:table.known.indptr[q + 1]] for q in queries]
-    range_max = max(min(s.range_max, td.shape[0] - 1), s.num_negatives)
+    if selection.range_max is not None:  # no deeper than the corpus
+        depth = max(min(selection.range_max, td.shape[0] - 1), selection.range_min + selection.num_negatives)
+        selection = replace(selection, range_max=depth)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GraphNegWarning)  # shortfalls are counted in the report
-        selection = NegativeSelection(num_negatives=s.num_negatives, relative_margin=s.relative_margin,
-                                      range_max=range_max)
         hn = mine_hard_negatives(tq[queries], td, positives, selection)
     info = {"queries": int(queries.size), "short_queries": int(hn.n_short),
             "negatives_found": int((hn.indices >= 0).sum()), "skipped": dict(hn.skipped)}
@@ -217,25 +138,25 @@ def _dataset(table: PairTable) -> Any:
     return datasets.Dataset.from_dict(cols)
 
 
-def _sampler(table: PairTable, tq: np.ndarray, td: np.ndarray, s: RecipeSettings, seed: int) -> BatchSamplerFactory:
-    if s.batches == "random":
+def _sampler(table: PairTable, tq: np.ndarray, td: np.ndarray, s: BatchSettings, seed: int) -> BatchSamplerFactory:
+    if s.kind == "random":
         return batch_sampler("random")
-    if s.batches == "walk":
+    if s.kind == "walk":
         graph = pair_graph(tq, td, table, k=s.walk_k, skip=s.walk_skip)
         return batch_sampler("walk", graph=graph, restart=s.walk_restart)
     from ...similarity import communities, knn_graph
 
     emb = tq[table.query]
     graph = knn_graph(emb, k=max(1, min(10, table.num_pairs - 1)))
-    if s.batches == "topic":
+    if s.kind == "topic":
         return batch_sampler("topic", labels=communities(graph, seed=seed), clusters_per_batch=2)
     size = min(8, s.batch_size, table.num_pairs)
     return batch_sampler("community", labels=communities(graph, cluster_size=size, seed=seed))
 
 
-def _schedule(num_pairs: int, s: RecipeSettings) -> tuple[int, int, int]:
+def _schedule(num_pairs: int, batch_size: int, s: TrainingSettings) -> tuple[int, int, int]:
     """``(epochs, total_steps, eval_steps)``: ``max_epochs``, more (up to 10) until ``min_steps``."""
-    per_epoch = max(1, math.ceil(num_pairs / s.batch_size))
+    per_epoch = max(1, math.ceil(num_pairs / batch_size))
     epochs = max(s.max_epochs, min(10, math.ceil(s.min_steps / per_epoch)))
     return epochs, per_epoch * epochs, max(1, math.ceil(per_epoch / s.evaluations_per_epoch))
 
@@ -245,15 +166,16 @@ def _training_args(output_dir: str, table: PairTable, factory: Any, metric: str 
     import torch
     from sentence_transformers import SentenceTransformerTrainingArguments
 
-    epochs, total, eval_steps = _schedule(table.num_pairs, s)
+    batch_size, t = s.batches.batch_size, s.training
+    epochs, total, eval_steps = _schedule(table.num_pairs, batch_size, t)
     select = {} if metric is None else dict(
         eval_strategy="steps", eval_steps=eval_steps, save_strategy="steps", save_steps=eval_steps,
         save_total_limit=1, save_only_model=True, load_best_model_at_end=True,
         metric_for_best_model=f"eval_{metric}", greater_is_better=True)
     return SentenceTransformerTrainingArguments(
-        output_dir=output_dir, num_train_epochs=epochs, per_device_train_batch_size=s.batch_size,
-        learning_rate=s.learning_rates[0], warmup_steps=int(round(0.1 * total)), seed=seed,
-        batch_sampler=factory, report_to=[], logging_steps=max(1, eval_steps), bf16=s.bf16,
+        output_dir=output_dir, num_train_epochs=epochs, per_device_train_batch_size=batch_size,
+        learning_rate=t.learning_rates[0], warmup_steps=int(round(0.1 * total)), seed=seed,
+        batch_sampler=factory, report_to=[], logging_steps=max(1, eval_steps), bf16=t.bf16,
         use_cpu=not torch.cuda.is_available(), dataloader_drop_last=False,
         **({"save_strategy": "no"} if metric is None else select))
 
@@ -274,7 +196,7 @@ def prepare(
     1. Queries keyed by id (or text) and documents by text (:func:`read_pairs`); a seeded
        dev slice of the distinct queries is held out (:func:`split_queries`).
     2. The teacher embeds every query and document; ``mine_hard_negatives`` mines
-       ``num_negatives`` per training query, every known positive excluded.
+       negatives per training query (``settings.mining``), every known positive excluded.
     3. Random-walk batches over the teacher's pair graph (:func:`batch_sampler`), the loss
        :class:`MaskedMultipleNegativesRankingLoss` (known positives + teacher threshold), an
        ``InformationRetrievalEvaluator`` on the dev slice and training arguments that keep
@@ -297,6 +219,8 @@ def prepare(
     output_dir : str, default='graphneg-recipe'
         The trainer's checkpoints.
     settings : RecipeSettings, optional
+        The batches, mining, loss and training run (default ``RecipeSettings()``: what the
+        fine-tunes in ``examples/RESULTS.md`` measured).
     seed : int, default=0
         The dev slice, the batches and the trainer.
 
@@ -307,6 +231,7 @@ def prepare(
     See Also
     --------
     fit : runs it, and never returns a model worse than the start on the dev slice.
+    RecipeSettings : what can be changed.
 
     Examples
     --------
@@ -322,20 +247,22 @@ def prepare(
     s = settings if settings is not None else RecipeSettings()
     seed = check_int(seed, "seed", min_value=0)
     table = read_pairs(train_dataset, corpus, qrels)
-    train_q, dev_q = split_queries(len(table.query_texts), s.dev_fraction, seed)
+    train_q, dev_q = split_queries(len(table.query_texts), s.training.dev_fraction, seed)
     tq, td = teacher_embeddings(teacher if teacher is not None else model, table)
     train = table.subset(np.flatnonzero(np.isin(table.query, train_q)))
-    train.negatives, mining = _mine(train, tq, td, s)
-    evaluator = dev_evaluator(table, dev_q, tq, td, size=s.dev_corpus_size, seed=seed) if dev_q.size else None
-    factory = _sampler(train, tq, td, s, seed)
-    loss = MaskedMultipleNegativesRankingLoss(model, train, temperature=s.temperature, known_positives=True,
-                                              threshold_fraction=s.threshold_fraction,
-                                              threshold_margin=s.threshold_margin, teacher=(tq, td))
+    train.negatives, mining = _mine(train, tq, td, s.mining)
+    evaluator = (dev_evaluator(table, dev_q, tq, td, size=s.training.dev_corpus_size, seed=seed)
+                 if dev_q.size else None)
+    factory = _sampler(train, tq, td, s.batches, seed)
+    loss = MaskedMultipleNegativesRankingLoss(model, train, temperature=s.loss.temperature, known_positives=True,
+                                              threshold_fraction=s.loss.threshold_fraction,
+                                              threshold_margin=s.loss.threshold_margin, teacher=(tq, td))
     metric = None if evaluator is None else evaluator.primary_metric
     args = _training_args(output_dir, train, factory, metric, s, seed)
     report = {"queries": len(table.query_texts), "documents": len(table.doc_texts), "train_pairs": train.num_pairs,
               "dev_queries": int(dev_q.size), "mining": mining, "settings": asdict(s), "seed": seed}
-    return Recipe(train, _dataset(train), loss, factory, evaluator, args, s, report)
+    return Recipe(model=model, table=train, train_dataset=_dataset(train), loss=loss, batch_sampler=factory,
+                  evaluator=evaluator, args=args, output_dir=output_dir, settings=s, report=report)
 
 
 try:  # transformers comes with sentence-transformers

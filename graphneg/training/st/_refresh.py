@@ -32,6 +32,11 @@ class RefreshCallback(_TrainerCallback):  # type: ignore[misc, valid-type]
     reminer : graphneg.Reminer
         Anything with ``step(epoch)``.
 
+    See Also
+    --------
+    graphneg.Reminer : the re-mining it runs.
+    RefreshNegativesCallback : re-mines the negatives instead, every few steps.
+
     Examples
     --------
     >>> class Log:
@@ -85,6 +90,11 @@ class RefreshNegativesCallback(_TrainerCallback):  # type: ignore[misc, valid-ty
     refreshes : list of int
         The steps at which it refreshed.
 
+    See Also
+    --------
+    prepare : ``settings.training.refresh_every`` adds it to the recipe's trainer.
+    RefreshCallback : re-clusters at epoch starts instead.
+
     Examples
     --------
     >>> from types import SimpleNamespace
@@ -124,10 +134,11 @@ class RefreshNegativesCallback(_TrainerCallback):  # type: ignore[misc, valid-ty
             tq, td = teacher_embeddings(model, r.table)
         finally:
             model.train(was_training)
-        negatives, _ = _mine(r.table, tq, td, r.settings)
+        negatives, _ = _mine(r.table, tq, td, r.settings.mining)
         r.table.negatives[...] = negatives
-        if r.settings.batches == "walk":
-            graph = pair_graph(tq, td, r.table, k=r.settings.walk_k, skip=r.settings.walk_skip)
+        batches = r.settings.batches
+        if batches.kind == "walk":
+            graph = pair_graph(tq, td, r.table, k=batches.walk_k, skip=batches.walk_skip)
             for sampler in r.batch_sampler.samplers:  # the training sampler; evaluation ones are random
                 if isinstance(sampler, RandomWalkBatchSampler) and sampler.num_items == r.table.num_pairs:
                     sampler.refresh(graph)

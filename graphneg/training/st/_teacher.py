@@ -56,6 +56,11 @@ def teacher_embeddings(teacher: Any, table: PairTable) -> tuple[np.ndarray, np.n
     -------
     (query_embeddings, doc_embeddings) : tuple of ndarray
 
+    See Also
+    --------
+    prepare : mines the recipe's negatives from them.
+    dev_evaluator : ranks the dev slice by them.
+
     Examples
     --------
     >>> from graphneg.training.st import read_pairs
@@ -67,7 +72,8 @@ def teacher_embeddings(teacher: Any, table: PairTable) -> tuple[np.ndarray, np.n
     q = _normalise(_encode(teacher, table.query_texts, "query"), len(table.query_texts), "queries")
     d = _normalise(_encode(teacher, table.doc_texts, "document"), len(table.doc_texts), "documents")
     if q.shape[1] != d.shape[1]:
-        raise ValueError(f"the teacher's query and document embeddings differ in dimension: {q.shape[1]} vs {d.shape[1]}.")
+        raise ValueError("the teacher's query and document embeddings differ in dimension: "
+                         f"{q.shape[1]} vs {d.shape[1]}.")
     return q, d
 
 
@@ -100,6 +106,11 @@ def dev_corpus(table: PairTable, dev_queries: np.ndarray, tq: np.ndarray, td: np
 def dev_evaluator(table: PairTable, dev_queries: np.ndarray, tq: np.ndarray, td: np.ndarray, *, size: int,
                   seed: int) -> Any:
     """sentence-transformers' ``InformationRetrievalEvaluator`` on the dev slice (nDCG@10 first).
+
+    See Also
+    --------
+    split_queries : the dev slice.
+    fit : chooses the checkpoint by this evaluator.
 
     Examples
     --------
