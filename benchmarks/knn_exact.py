@@ -16,7 +16,7 @@ import torch
 from _common import clustered, machine, recall, save, section, sgemm_peak, table, timed
 
 import graphneg as gn
-import graphneg.similarity._search as search
+import graphneg._search._cpu_route as search
 
 
 def bare_gemm(X: np.ndarray, block: int) -> None:

@@ -22,7 +22,7 @@ import numpy as np
 from _common import continuum, machine, peak_rss_mb, save, section, timed
 
 import graphneg as gn
-from graphneg.similarity._ivf import _LIST_SIZE, _TRAIN_MIN, _TRAIN_PER_LIST, default_nlist
+from graphneg._search._ivf import _LIST_SIZE, _TRAIN_MIN, _TRAIN_PER_LIST, default_nlist
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

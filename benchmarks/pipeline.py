@@ -15,7 +15,7 @@ import argparse
 from _common import clustered, continuum, machine, peak_rss_mb, save, section, timed
 
 import graphneg as gn
-from graphneg.similarity._knn import AUTO_EXACT_MAX
+from graphneg.similarity._backends import AUTO_EXACT_MAX
 
 
 def main() -> None:

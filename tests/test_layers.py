@@ -7,8 +7,10 @@ dependency), relative imports resolved. A module may import its own subpackage a
 
 The layers, lowest first (what each needs is what sits below it):
 
-0. the private kernels ``graphneg/_*.py`` and ``exceptions.py``: sparse canonicalisation,
-   the id rule, argument checks, seeding, optional imports; they may import each other;
+0. the private kernels ``graphneg/_*.py``, the private search package ``graphneg/_search/``
+   and ``exceptions.py``: sparse canonicalisation, the id rule, argument checks, seeding,
+   optional imports, and the exact and approximate search kernels under ``similarity`` and
+   ``negatives``; they may import each other;
 1. ``similarity`` (kNN graphs, communities, batches) and ``links`` (the citation graph):
    numpy/scipy pipelines over the kernels, independent of each other;
 2. ``negatives``: mined, community and link negatives, masks (uses the kNN search and
@@ -36,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1] / "graphneg"
 
 LAYERS: dict[str, int] = {
-    "_private": 0,  # graphneg/_*.py and exceptions.py
+    "_private": 0,  # graphneg/_*.py, graphneg/_search/ and exceptions.py
     "similarity": 1,
     "links": 1,
     "negatives": 2,
@@ -62,7 +64,7 @@ def unit(module: str) -> str:
     top = parts[1]
     if top == "__main__":
         return "__main__"
-    if top == "exceptions" or (top.startswith("_") and len(parts) == 2 and not (ROOT / top).is_dir()):
+    if top == "exceptions" or top.startswith("_"):  # a private module or package: graphneg._search.*
         return "_private"
     return top
 
@@ -129,7 +131,7 @@ def violations() -> list[str]:
 
 def test_every_package_unit_has_a_layer() -> None:
     units = {unit(m) for m, _, _ in all_imports()} | {unit(t) for _, _, t in all_imports()}
-    subpackages = {p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file()}
+    subpackages = {unit(f"graphneg.{p.name}") for p in ROOT.iterdir() if (p / "__init__.py").is_file()}
     assert subpackages <= set(LAYERS), subpackages - set(LAYERS)
     assert units <= set(LAYERS), units - set(LAYERS)
 
@@ -150,6 +152,7 @@ def test_the_reader_sees_lazy_relative_and_root_imports() -> None:
     got = [t for node in ast.walk(ast.parse(source)) for t in imported(node, "graphneg.inspection")]
     assert sorted(got) == ["graphneg", "graphneg._sparse", "graphneg.cli._batches_io", "graphneg.io"]
     assert [unit(t) for t in sorted(got)] == ["graphneg", "_private", "cli", "io"]
+    assert unit("graphneg._search._blocks") == unit("graphneg._search") == "_private"
 
 
 def test_exceptions_are_still_needed() -> None:

@@ -3,7 +3,7 @@ r"""The exact top-``want`` of every local row against targets sharded over the r
 Each rank holds a row shard of the queries ``X`` and of the targets ``T`` (``T is X`` for a
 self-search). The target shards circulate: rank :math:`s` broadcasts its shard in blocks of
 ``block_rows`` rows, every rank scores its own rows against each block with the single-process
-kernel (:func:`graphneg.similarity._search.tiled_blocks`, the same certified-bf16 / fp32 tiles
+kernel (:func:`graphneg._search._blocks.tiled_blocks`, the same certified-bf16 / fp32 tiles
 and the same exclusion of the item itself) and merges the block's top-``want`` into its running
 top-``want`` (:func:`merge_topk`). Since every target lies in one block, the global
 top-``want`` of a row is among the union of its per-block top-``want``: the result is the
@@ -32,7 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from ..similarity._search import canonical_slack, finish_candidates, tiled_blocks, topk
+from .._search._blocks import tiled_blocks
+from .._search._canonical import canonical_slack
+from .._search._cpu_route import cpu_route
+from .._search._torch_blocks import finish_candidates, topk
 from ._group import _dist, agree, all_sizes, broadcast_block, broadcast_rows, to_device
 
 __all__ = [
@@ -57,7 +60,7 @@ def merge_topk(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each row's best ``want`` of two candidate lists (``-1`` columns are padding).
 
-    Ranked as the single-process kernel ranks (:func:`graphneg.similarity._tiled.tiled_topk`):
+    Ranked as the single-process kernel ranks (:func:`graphneg._search._tiled.tiled_topk`):
     value descending, ties by ascending column; padding (``-inf``, ``-1``) last.
 
     Examples
@@ -75,7 +78,7 @@ def merge_topk(
 def shared_route(precision: str, metric: str, group: Any = None) -> str:
     """The CPU scoring route of rank 0, on every rank (so all ranks score alike).
 
-    :func:`graphneg.similarity._cpu_route.cpu_route` times the CPU (on rank 0 only), so ranks
+    :func:`graphneg._search._cpu_route.cpu_route` times the CPU (on rank 0 only), so ranks
     could otherwise disagree; its ``'torch'`` route (whole-row blocks) becomes ``'fp32'``
     tiles, which take blocks.
 
@@ -84,8 +87,6 @@ def shared_route(precision: str, metric: str, group: Any = None) -> str:
     >>> shared_route("fp32", "cosine") in ("certified", "fp32")
     True
     """
-    from ..similarity._cpu_route import cpu_route
-
     dist = _dist(group)
     if dist is None:
         route = cpu_route(precision, metric)
@@ -107,7 +108,7 @@ def _block_topk(
     width = min(want, T.shape[0] - (1 if self_search else 0))
     if n == 0 or width <= 0:
         return vals, cols
-    for start, stop, v, c in tiled_blocks(X, T, width, self_search, None, False, "", scoring=route):
+    for start, stop, v, c in tiled_blocks(X, T, width, self_search, None, scoring=route):
         vals[start:stop, :width], cols[start:stop, :width] = v, c
     return vals, cols
 
@@ -160,7 +161,7 @@ def _resolve(device: Any) -> Any:
 @contextlib.contextmanager
 def ieee_fp32() -> Iterator[None]:
     """fp32 matmuls in IEEE fp32 for the block (no TF32 / bf16 passes, whatever the user set):
-    the canonical finish's error bound (:func:`~graphneg.similarity._search.canonical_slack`)
+    the canonical finish's error bound (:func:`~graphneg._search._canonical.canonical_slack`)
     assumes fp32 products. The previous settings are restored."""
     import torch
 

@@ -260,7 +260,7 @@ def broadcast_block(
 
 def to_device(rows: np.ndarray, device: Any) -> Any:
     """float32 ``rows`` as a tensor on ``device`` (a read-only memory map is read, not copied)."""
-    from ..similarity._search import read_only_tensor
+    from .._search._blocks import read_only_tensor
 
     return read_only_tensor(np.ascontiguousarray(rows, dtype=np.float32)).to(device)
 

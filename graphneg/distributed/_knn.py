@@ -14,8 +14,9 @@ from typing import Any, Literal
 import numpy as np
 import scipy.sparse as sp
 
+from .._search._prepare import SAFE_EXPONENT
 from .._validation import check_choice, check_embeddings, check_int, row_norms, safe_normalize
-from ..similarity._knn import SAFE_EXPONENT, rows_to_csr
+from ..similarity._knn import rows_to_csr
 from ._circulate import BLOCK_BYTES, resolve_device, sharded_topk, shared_route
 from ._group import agree, all_max, all_sizes
 

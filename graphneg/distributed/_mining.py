@@ -17,7 +17,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._validation import check_choice, check_embeddings, check_int, row_norms, safe_normalize
-from ..negatives._mining import BlockRows, HardNegatives, MiningPlan, check_selection, mine_blocks, plan_mining, positive_index
+from ..negatives._mining import BlockRows, HardNegatives, MiningPlan, check_selection, mine_blocks, plan_mining
+from ..negatives._mining_routes import positive_index
 from ..negatives._selection import NegativeSelection, check_window, retrieval_depth
 from ._circulate import BLOCK_BYTES, resolve_device, sharded_topk, shared_route
 from ._group import agree, all_max, all_sizes, world

@@ -15,9 +15,9 @@ import scipy.sparse as sp
 
 from .._ids import check_index_array
 from .._random import SeedLike, check_rng
+from .._search._blocks import progress
 from .._validation import check_int, safe_normalize
 from ..similarity._diagnostics import batch_stats
-from ..similarity._search import progress
 from ._numbers import distribution
 
 logger = logging.getLogger(__name__)

@@ -377,8 +377,8 @@ def render_plots(summary: dict[str, Any], out_dir: str | Path, *, show_progress:
     matplotlib.use("Agg")  # no display needed; never opens a window
     import matplotlib.pyplot as plt
 
+    from .._search._blocks import progress
     from ..io._atomic import atomic_write
-    from ..similarity._search import progress
 
     written = []
     for name, plot, caption in progress(PLOTS, len(PLOTS), show_progress, "plots"):

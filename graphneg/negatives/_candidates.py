@@ -25,7 +25,8 @@ import scipy.sparse as sp
 
 from .._sparse import as_pairs_matrix
 from .._validation import check_choice, check_embeddings, check_int
-from ._mining import BlockRows, HardNegatives, _blocks_tiled, _blocks_torch, _search, mine_blocks, plan_mining
+from ._mining import BlockRows, HardNegatives, mine_blocks, plan_mining
+from ._mining_routes import block_search, tiled_route_blocks, torch_route_blocks
 from ._selection import NegativeSelection
 
 _SELECT_ROWS = 1024  # queries per block in select_negatives (TILE_ROWS: the CPU route's blocks)
@@ -148,17 +149,17 @@ def retrieve_candidates(
     depth = min(check_int(depth, "depth"), C.shape[0])
     plan = plan_mining(Q.shape[0], C.shape[0], positives, exclude, None, NegativeSelection(num_negatives=1))
     plan = dataclasses.replace(plan, depth=depth)
-    search = _search(Q, C, metric, plan, precision, block_size, device, show_progress)
+    search = block_search(Q, C, metric, plan.depth, precision, block_size, device, show_progress)
     indices = np.empty((plan.n_queries, depth), dtype=np.int64)
     scores = np.empty((plan.n_queries, depth), dtype=np.float32)
     pair_scores = np.empty(plan.positives.nnz, dtype=np.float32)
     if search.route != "torch":
-        _collect(_blocks_tiled(search, plan.positives), plan.positives, indices, scores, pair_scores)
+        _collect(tiled_route_blocks(search, plan.positives), plan.positives, indices, scores, pair_scores)
     else:
         import torch
 
         with torch.inference_mode():
-            _collect(_blocks_torch(search, plan.positives), plan.positives, indices, scores, pair_scores)
+            _collect(torch_route_blocks(search, plan.positives), plan.positives, indices, scores, pair_scores)
     X = as_pairs_matrix(exclude, plan.n_queries, plan.n_docs, "exclude") if exclude is not None else None
     return MiningCandidates(indices, scores, plan.positives, pair_scores, X, plan.n_docs)
 

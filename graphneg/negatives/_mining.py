@@ -4,9 +4,9 @@
 block, a top-k selection, never the full ``Q x N`` matrix), removes positives and the
 query itself, applies the positive-aware filters of NV-Retriever, and selects negatives by
 one of four strategies. The steps are separate functions: parameter checks
-(:func:`plan_mining`), block scoring (:func:`_blocks_tiled`, :func:`_blocks_torch`), the
-selection (filters, rank window, sampling: :mod:`graphneg.negatives._selection`), and the
-scatter into the result.
+(:func:`plan_mining`), the retrieval (:mod:`graphneg.negatives._mining_routes`: CPU tiles,
+torch blocks or an inverted file), the selection (filters, rank window, sampling:
+:mod:`graphneg.negatives._selection`) and the scatter into the result (:func:`mine_blocks`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ import scipy.sparse as sp
 
 from .._random import check_rng
 from .._sparse import as_pairs_matrix, csr_keys, pair_keys, sorted_member
-from .._validation import check_bool, check_choice, check_embeddings, check_int, row_norms, safe_normalize
+from .._validation import check_bool, check_choice, check_embeddings
 from ..exceptions import GraphNegWarning
+from ._mining_routes import block_search, ivf_options, ivf_route_blocks, tiled_route_blocks, torch_route_blocks
 from ._selection import (
     SCORE_FILTERS,
     NegativeSelection,
@@ -144,115 +145,6 @@ def check_selection(selection: Any) -> NegativeSelection:
     if not isinstance(selection, NegativeSelection):
         raise TypeError(f"`selection` must be a graphneg.NegativeSelection, got {type(selection).__name__}.")
     return selection
-
-
-def _check_ip_range(Q: np.ndarray, C: np.ndarray) -> None:
-    """Under ``metric='ip'`` a score beyond float32 would turn the ranking into inf ties."""
-    q, c = float(row_norms(Q).max()), float(row_norms(C).max())  # chunked, float64
-    if q * c > float(np.finfo(np.float32).max) / 4:
-        raise ValueError(
-            f"`queries` and `corpus` inner products can overflow float32 (largest norms {q:.3g} and {c:.3g}); "
-            "rescale them or use metric='cosine'."
-        )
-
-
-@dataclass
-class _Search:
-    """Normalised embeddings (numpy: the torch route moves them to ``device`` itself) and the
-    block-scoring settings."""
-
-    Q: np.ndarray
-    C: np.ndarray
-    device: Any
-    precision: str
-    depth: int
-    margin: int  # extra candidates kept for the fp32 re-scoring of reduced precision
-    block_size: int
-    route: str
-    show_progress: bool
-
-
-def _search(Q: np.ndarray, C: np.ndarray, metric: str, plan: MiningPlan, precision: Any, block_size: Any,
-            device: Any, show_progress: Any) -> _Search:
-    from ..similarity._cpu_route import cpu_route
-    from ..similarity._search import on_cpu
-
-    show_progress = check_bool(show_progress, "show_progress")
-    if block_size is None:  # keep a block's score matrix near 32M floats
-        block_size = int(min(max(2**25 // max(plan.n_docs, 1), 64), 8192))
-    block_size = check_int(block_size, "block_size")
-    precision = check_choice(precision, "precision", ("fp32", "bf16", "fp16"))
-    if metric == "cosine":  # new arrays, exact at any float32 magnitude (no norm overflow)
-        Q, C = safe_normalize(Q, "queries"), safe_normalize(C, "corpus")
-    else:
-        _check_ip_range(Q, C)
-    # the caller's arrays may be shared with Q and C (check_embeddings): only read from here on
-    margin = 0 if precision == "fp32" else max(32, plan.depth // 4)
-    route = cpu_route(precision, "ip", (Q.shape[0], C.shape[0], Q.shape[1])) if on_cpu(device) else "torch"
-    return _Search(Q, C, device, precision, plan.depth, margin, block_size, route, show_progress)
-
-
-def positive_index(P: sp.csr_array, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, sp.csr_array]:
-    """Local row and corpus column of every positive of queries ``start:stop``."""
-    Pb = P[start:stop]
-    return np.repeat(np.arange(stop - start), np.diff(Pb.indptr)), Pb.indices.astype(np.int64), Pb
-
-
-def positive_scores(Q: np.ndarray, C: np.ndarray, qrows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """float32 scores of the (query, positive) pairs, computed per pair as the candidates'
-    canonical scores are (:func:`graphneg.similarity._search.rescore_top`), whatever the route."""
-    if not qrows.size:
-        return np.empty(0, np.float32)
-    return np.einsum("nd,nd->n", Q[qrows], C[cols]).astype(np.float32, copy=False)
-
-
-def _blocks_tiled(s: _Search, P: sp.csr_array) -> Iterator[BlockRows]:
-    """CPU: cache-resident GEMM tiles with a running threshold (``similarity._tiled``), exact fp32."""
-    from ..similarity._search import tiled_blocks
-
-    Qn, Cn = s.Q, s.C
-    tiles = tiled_blocks(Qn, Cn, s.depth, False, None, s.show_progress, "Mining hard negatives",
-                         scoring=s.route, margin=s.margin)
-    for start, stop, vals, idx in tiles:
-        prow, pcol, Pb = positive_index(P, start, stop)
-        yield start, stop, vals, idx, positive_scores(Qn, Cn, start + prow, pcol), Pb
-
-
-def _blocks_torch(s: _Search, P: sp.csr_array) -> Iterator[BlockRows]:
-    """Torch (GPU, or CPU without tiles): one GEMM and a top-k per block of queries."""
-    import torch
-
-    from ..similarity._search import block_starts, canonical_slack, finish_candidates, read_only_tensor, topk
-
-    dev = torch.device(s.device) if s.device is not None else torch.device("cpu")
-    Qt, Ct = read_only_tensor(s.Q).to(dev), read_only_tensor(s.C).to(dev)
-    low = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[s.precision]
-    n_q, n_docs = Qt.shape[0], Ct.shape[0]
-    Ql, Cl = (Qt, Ct) if low is None else (Qt.to(low), Ct.to(low))
-    # fp32 on the CPU ends in the tile routes' canonical order: every CPU route mines alike
-    canonical = dev.type == "cpu" and low is None
-    margin = max(8, s.depth // 4) if canonical else s.margin
-    slack = canonical_slack(s.Q, s.C, False, "fp32") if canonical else None
-    for start in block_starts(n_q, s.block_size, s.show_progress, "Mining hard negatives"):
-        stop = min(start + s.block_size, n_q)
-        S = Ql[start:stop] @ Cl.T
-        vals_t, idx_t = topk(S, min(s.depth + margin, n_docs))
-        prow_np, pcol_np, Pb = positive_index(P, start, stop)
-        if canonical:
-            v, i = finish_candidates(s.Q, s.C, start, idx_t.numpy(), vals_t.numpy(), s.depth, None, False, slack)
-            yield start, stop, v, i, positive_scores(s.Q, s.C, start + prow_np, pcol_np), Pb
-            continue
-        prow, pcol = torch.from_numpy(prow_np).to(dev), torch.from_numpy(pcol_np).to(dev)
-        if low is None:  # positive scores straight from this block's score matrix
-            ps = S[prow, pcol]
-        else:  # exact fp32 re-scoring of the wide candidate set and of the positives
-            qb = Qt[start:stop]
-            vals_t = torch.einsum("bwd,bd->bw", Ct[idx_t], qb)
-            vals_t, order = torch.sort(vals_t, dim=1, descending=True, stable=True)
-            idx_t = torch.gather(idx_t, 1, order)
-            vals_t, idx_t = vals_t[:, : s.depth], idx_t[:, : s.depth]
-            ps = (qb[prow] * Ct[pcol]).sum(1)
-        yield start, stop, vals_t.float().cpu().numpy(), idx_t.cpu().numpy(), ps.float().cpu().numpy(), Pb
 
 
 # -- per block: filters, rank window, selection, scatter --------------------------------------
@@ -448,75 +340,16 @@ def mine_hard_negatives(
             f"`queries` and `corpus` must have the same dimension, got {Q.shape[1]} and {C.shape[1]}."
         )
     plan = plan_mining(Q.shape[0], C.shape[0], positives, exclude, query_corpus_ids, selection)
-    ivf = _ivf_options(backend, precision, device)
+    ivf = ivf_options(backend, precision, device)
     if ivf is not None:
-        return mine_ivf(Q, C, metric, plan, ivf, check_bool(show_progress, "show_progress"))
-    search = _search(Q, C, metric, plan, precision, block_size, device, show_progress)
+        blocks, report = ivf_route_blocks(Q, C, metric, plan, ivf, check_bool(show_progress, "show_progress"))
+        out = mine_blocks(plan, blocks)
+        out.search = report
+        return out
+    search = block_search(Q, C, metric, plan.depth, precision, block_size, device, show_progress)
     if search.route != "torch":  # numpy tiles: no torch import on the CPU fp32 route
-        return mine_blocks(plan, _blocks_tiled(search, plan.positives))
+        return mine_blocks(plan, tiled_route_blocks(search, plan.positives))
     import torch
 
     with torch.inference_mode():
-        return mine_blocks(plan, _blocks_torch(search, plan.positives))
-
-
-# -- the approximate route: an inverted file over the corpus ----------------------------------
-# queries whose retrieval is checked against the exact one, and the recall the adaptive nprobe keeps:
-# a candidate missed above the rank window shifts the window, so the negatives agree less than the
-# retrieval (10k x 200k continuum, benchmarks/mining_ivf.py: recall@depth 0.953 -> 91 % of the exact
-# route's negatives, 0.979 -> 96 %, 0.992 -> 99 %, at about the same time)
-MINING_RECALL_SAMPLE = 1000
-MINING_MIN_RECALL = 0.99
-
-
-def _ivf_options(backend: Any, precision: Any, device: Any) -> Any:
-    """The :class:`~graphneg.IVF` options of ``backend`` (``None`` for ``'exact'``)."""
-    from ..similarity._backends import IVF
-
-    if isinstance(backend, IVF):
-        options = backend
-    else:
-        name = check_choice(backend, "backend", ("exact", "ivf"))
-        if name == "exact":
-            return None
-        options = IVF()
-    if precision != "fp32" or device is not None:
-        raise ValueError(f"backend='ivf' mines in fp32 on the CPU; got precision={precision!r}, device={device!r}.")
-    return options
-
-
-def mine_ivf(Q: np.ndarray, C: np.ndarray, metric: str, plan: MiningPlan, options: Any,
-             show_progress: bool) -> HardNegatives:
-    """Step 1 through an inverted file over the corpus (:class:`graphneg.similarity._ivf.IVFIndex`),
-    its recall@depth measured on sampled queries (the ``nprobe`` raised to
-    :data:`MINING_MIN_RECALL` when adaptive); steps 2-3 are :func:`mine_blocks`' as for the
-    exact route, on the candidates' canonical fp32 scores."""
-    from ..similarity._ivf import IVFIndex, default_nlist, default_nprobe
-    from ..similarity._knn import _RecallSample, scan_to_recall
-
-    if metric == "cosine":
-        Q, C = safe_normalize(Q, "queries"), safe_normalize(C, "corpus")
-    else:
-        _check_ip_range(Q, C)
-    index = IVFIndex(Q, C, plan.depth, "ip", nlist=options.nlist, seed=options.seed,
-                     kmeans_iterations=options.kmeans_iterations, train_size=options.train_size,
-                     show_progress=show_progress)
-    check = _RecallSample(Q, C, plan.depth, 0, "ip", MINING_RECALL_SAMPLE, 0)
-    adaptive = options.nprobe is None if options.adaptive is None else options.adaptive
-    nprobe = options.nprobe or default_nprobe(options.nlist or default_nlist(C.shape[0]))
-    report = scan_to_recall(index, check, lambda ids: ids, nprobe, MINING_MIN_RECALL,
-                            "mine_hard_negatives (ivf)", "mine_hard_negatives", adaptive)
-    vals, idx = index.top()
-
-    def blocks() -> Iterator[BlockRows]:
-        for start in range(0, plan.n_queries, _IVF_ROWS):
-            stop = min(start + _IVF_ROWS, plan.n_queries)
-            prow, pcol, Pb = positive_index(plan.positives, start, stop)
-            yield start, stop, vals[start:stop], idx[start:stop], positive_scores(Q, C, start + prow, pcol), Pb
-
-    out = mine_blocks(plan, blocks())
-    out.search = report
-    return out
-
-
-_IVF_ROWS = 4096  # queries per filtering block of the IVF route
+        return mine_blocks(plan, torch_route_blocks(search, plan.positives))

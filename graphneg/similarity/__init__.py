@@ -13,17 +13,18 @@ another pair's known positive. The batches are served to a training loop by the 
 
 from __future__ import annotations
 
-from ._backends import HNSW, IVF, NNDescent, SearchReport, record_searches
+from .._search._reports import SearchReport, record_searches
+from ._backends import HNSW, IVF, NNDescent
 from ._batches import cluster_batches, mix_random_items, packed_batches, random_batches, topic_batches
 from ._communities import communities, connected_components
+from ._conflicts import ConflictReport, batch_conflicts, conflict_free_batches
+from ._diagnostics import batch_stats
 from ._igraph_convert import to_igraph
+from ._knn import knn_graph, knn_recall, knn_search, symmetrize
 from ._leiden import leiden_communities
 from ._louvain import louvain_communities, plm_communities
 from ._metis import metis_partition
 from ._partition import exact_size, relabel
-from ._conflicts import ConflictReport, batch_conflicts, conflict_free_batches
-from ._diagnostics import batch_stats
-from ._knn import knn_graph, knn_recall, knn_search, symmetrize
 from ._remine import Reminer, ngame_cluster_size
 from ._walk_batches import walk_batches
 

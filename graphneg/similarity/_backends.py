@@ -9,19 +9,11 @@ either form into ``(name, options)``, resolving ``'auto'`` from the input size a
 
 from __future__ import annotations
 
-import contextlib
-import logging
-from collections.abc import Iterator
-from contextvars import ContextVar
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any, Union
 
-import numpy as np
-
-from .._optional import optional_import
+from .._search._ivf import check_ivf_options
 from .._validation import check_bool, check_choice, check_int
-
-logger = logging.getLogger(__name__)
 
 # backend='auto' searches exactly up to this many targets (about a minute on 2 CPU cores
 # at d=384); beyond it an approximate backend is used when one is installed
@@ -34,16 +26,16 @@ class IVF:
     """An inverted file on graphneg's exact tile kernels (no extra package).
 
     k-means (Lloyd) lists over a seeded sample of the targets; each query is scored against
-    the members of its ``nprobe`` nearest lists (:func:`graphneg.similarity._ivf.ivf_search`).
+    the members of its ``nprobe`` nearest lists (:func:`graphneg._search._ivf.ivf_search`).
 
     Parameters
     ----------
     nlist : int, default=None
         Number of lists; ``None`` gives lists of ~1,000 targets
-        (:func:`graphneg.similarity._ivf.default_nlist`).
+        (:func:`graphneg._search._ivf.default_nlist`).
     nprobe : int, default=None
         Lists scanned per query (``<= nlist``); ``None`` is
-        :func:`graphneg.similarity._ivf.default_nprobe`. More probes: higher recall, more time.
+        :func:`graphneg._search._ivf.default_nprobe`. More probes: higher recall, more time.
     seed : int, default=0
         Seed of the k-means sample and start.
     kmeans_iterations : int, default=10
@@ -57,7 +49,7 @@ class IVF:
         scans only the lists not yet scanned, and measures again; ``nprobe`` is then where it
         starts. ``None``: adaptive when ``nprobe`` is ``None`` (as with ``backend='auto'``),
         a fixed ``nprobe`` otherwise (a recall below ``min_recall`` then only warns).
-        What it took is logged and recorded (:func:`record_searches`).
+        What it took is logged and recorded (:func:`graphneg.record_searches`).
 
     See Also
     --------
@@ -82,8 +74,6 @@ class IVF:
     adaptive: bool | None = None
 
     def __post_init__(self) -> None:
-        from ._ivf import check_ivf_options
-
         if self.adaptive is not None:
             object.__setattr__(self, "adaptive", check_bool(self.adaptive, "IVF.adaptive"))
         extra = {"seed": self.seed, "kmeans_iterations": self.kmeans_iterations}
@@ -163,157 +153,34 @@ _OBJECTS = {IVF: "ivf", HNSW: "faiss-hnsw", NNDescent: "pynndescent"}
 _DEFAULTS = {"ivf": IVF, "faiss-hnsw": HNSW, "pynndescent": NNDescent}
 
 
-def resolve_backend(backend: Any, precision: str, size: tuple[int, int, int], metric: str) -> tuple[str, Any]:
+def resolve_backend(backend: Any, precision: str, size: tuple[int, int, int]) -> tuple[str, Any]:
     """``(name, options)`` of ``backend`` (``'auto'`` resolved); ``options`` is the index's
-    options object, ``None`` for the exact searches. Reduced precision needs ``'exact'``."""
+    options object, ``None`` for the exact searches. Reduced precision needs ``'exact'``.
+
+    >>> resolve_backend("ivf", "fp32", (10, 10, 4))
+    ('ivf', IVF(nlist=None, nprobe=None, seed=0, kmeans_iterations=10, train_size=None, adaptive=None))
+    """
     if type(backend) in _OBJECTS:
         name, options = _OBJECTS[type(backend)], backend
     else:
         name = check_choice(backend, "backend", NAMES)
         if name == "auto":
-            name = _auto_backend(size, metric)
+            name = _auto_backend(size)
         options = _DEFAULTS[name]() if name in _DEFAULTS else None
     if precision != "fp32" and name != "exact":
         raise ValueError(f"`precision={precision!r}` needs backend='exact', got backend={name!r}.")
     return name, options
 
 
-def _auto_backend(size: tuple[int, int, int], metric: str = "cosine") -> str:
+def _auto_backend(size: tuple[int, int, int]) -> str:
     """The backend of ``backend='auto'`` for ``size = (n_queries, n_targets, dim)``: exact up to
     ``AUTO_EXACT_MAX`` targets; beyond, ``'ivf'`` with an adaptive ``nprobe``, the one index
     whose search effort is raised in place until the sampled recall reaches ``min_recall``
     (the lists already scanned are kept). pynndescent and faiss HNSW stay available by name:
-    at their defaults they missed the target on a 1M continuum (pynndescent 0.787, issue 24)
+    at their defaults they missed the target on a 1M continuum (pynndescent's recall 0.787)
     and have no such knob to raise without searching again.
 
     >>> _auto_backend((1000, 1000, 384)), _auto_backend((1000, 10**6, 384))
     ('exact', 'ivf')
     """
-    n_targets = size[1]
-    if n_targets <= AUTO_EXACT_MAX:
-        return "exact"
-    from ._cpu_route import cpu_route
-
-    bf16 = cpu_route("fp32", metric, size) == "certified"
-    logger.info("backend='auto': %d targets > %d, using ivf (adaptive nprobe%s)", n_targets, AUTO_EXACT_MAX,
-                ", bf16 list scans" if bf16 else "")
-    return "ivf"
-
-
-def ivf_options(options: IVF) -> dict[str, Any]:
-    """The keyword options of :func:`graphneg.similarity._ivf.ivf_search`."""
-    out = asdict(options)
-    del out["adaptive"]
-    if out["train_size"] is None:
-        del out["train_size"]
-    return out
-
-
-@dataclass
-class SearchReport:
-    """What an approximate search took to reach (or not) its recall target.
-
-    Attributes
-    ----------
-    backend : str
-        ``'ivf'``, ``'faiss-hnsw'`` or ``'pynndescent'`` (``'auto'`` resolved).
-    recall : float or None
-        Recall measured on ``sample`` seeded rows (ties counted, :func:`graphneg.knn_recall`);
-        ``None`` when not measured (``recall_sample=0``).
-    sample : int
-        Rows the recall was measured on.
-    min_recall : float
-        The target.
-    met : bool or None
-        ``recall >= min_recall`` (``None`` when not measured).
-    nlist, nprobe : int or None
-        IVF only: lists, and the probes of the final scan.
-    rounds : list of (nprobe, recall)
-        IVF only: each scan's ``nprobe`` and the sampled recall after it (one round when the
-        first ``nprobe`` sufficed or ``nprobe`` was fixed).
-    what : str
-        The search (``'knn_search'``, ``'mine_hard_negatives'``).
-
-    Examples
-    --------
-    >>> SearchReport("ivf", 0.97, 1000, 0.95, True, 100, 8, [(8, 0.97)]).met
-    True
-    """
-
-    backend: str
-    recall: float | None
-    sample: int
-    min_recall: float
-    met: bool | None
-    nlist: int | None = None
-    nprobe: int | None = None
-    rounds: list[tuple[int, float]] = field(default_factory=list)
-    what: str = "knn_search"
-
-
-_REPORTS: ContextVar[list[SearchReport] | None] = ContextVar("graphneg_search_reports", default=None)
-
-
-@contextlib.contextmanager
-def record_searches() -> Iterator[list[SearchReport]]:
-    """Collect a :class:`SearchReport` of every approximate search made in the block.
-
-    Returns
-    -------
-    list of SearchReport
-        Filled as the searches run (a context variable: only this thread's or task's searches).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import graphneg as gn
-    >>> X = np.random.default_rng(0).normal(size=(400, 8)).astype(np.float32)
-    >>> with record_searches() as reports:
-    ...     _ = gn.knn_search(X, 5, backend=gn.IVF(nlist=8), recall_sample=100)
-    >>> reports[0].backend, reports[0].met
-    ('ivf', True)
-    """
-    reports: list[SearchReport] = []
-    token = _REPORTS.set(reports)
-    try:
-        yield reports
-    finally:
-        _REPORTS.reset(token)
-
-
-def record(report: SearchReport) -> None:
-    """Add ``report`` to the enclosing :func:`record_searches` blocks' list, if any."""
-    reports = _REPORTS.get()
-    if reports is not None:
-        reports.append(report)
-
-
-def approximate_search(
-    name: str, options: Any, X: np.ndarray, T: np.ndarray, want: int, metric: str, self_search: bool
-) -> np.ndarray:
-    """Top-``want`` target rows of each row of ``X`` from faiss (flat or HNSW) or pynndescent."""
-    if name in ("faiss", "faiss-hnsw"):
-        faiss = optional_import("faiss", extra="faiss", feature=f"backend={name!r}")
-        d = X.shape[1]
-        faiss_metric = faiss.METRIC_L2 if metric == "euclidean" else faiss.METRIC_INNER_PRODUCT
-        if name == "faiss":
-            index = faiss.IndexFlat(d, faiss_metric)
-        else:
-            index = faiss.IndexHNSWFlat(d, options.M, faiss_metric)
-            index.hnsw.efConstruction = options.ef_construction
-            index.hnsw.efSearch = options.ef_search if options.ef_search is not None else max(64, 2 * want)
-        index.add(np.ascontiguousarray(T, dtype=np.float32))
-        _, idx = index.search(np.ascontiguousarray(X, dtype=np.float32), want)
-    else:
-        pynndescent = optional_import("pynndescent", extra="ann", feature="backend='pynndescent'")
-        pm = {"cosine": "dot", "ip": "dot", "euclidean": "euclidean"}[metric]  # rows normalised for cosine
-        index = pynndescent.NNDescent(T, metric=pm, n_neighbors=max(want, options.n_neighbors),
-                                      random_state=options.seed, low_memory=True)
-        if self_search:
-            idx = index.neighbor_graph[0][:, :want]
-        else:
-            idx, _ = index.query(X, k=want)
-    idx = np.asarray(idx, dtype=np.int64)
-    if (idx < 0).any():
-        raise RuntimeError(f"backend {name!r} returned fewer than {want} neighbours for some rows")
-    return idx
+    return "exact" if size[1] <= AUTO_EXACT_MAX else "ivf"

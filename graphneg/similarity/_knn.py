@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import inspect
 import logging
-import warnings
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import numpy as np
 import scipy.sparse as sp
 
+from .._search._approximate import approximate_knn
+from .._search._blocks import on_cpu
+from .._search._cpu_route import cpu_route
+from .._search._exact import exact_knn
+from .._search._query import Query, default_block_size
+from .._search._recall import sample_recall
 from .._sparse import symmetric
 from .._validation import (
     check_bool,
@@ -23,23 +28,8 @@ from .._validation import (
     check_graph,
     check_int,
     check_keywords,
-    row_norms,
-    safe_normalize,
 )
-from ..exceptions import GraphNegWarning
-from ._backends import Backend, SearchReport, approximate_search, ivf_options, record, resolve_backend
-from ._cpu_route import cpu_route
-from ._search import (
-    UnitRows,
-    block_starts,
-    canonical_slack,
-    finish_candidates,
-    on_cpu,
-    read_only_tensor,
-    tiled_blocks,
-    topk,
-    without_self,
-)
+from ._backends import AUTO_EXACT_MAX, Backend, resolve_backend
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -66,11 +56,6 @@ class SearchOptions(TypedDict, total=False):
     show_progress: bool
     recall_sample: int
     min_recall: float
-
-
-# Target elements of one block's score matrix (float32): 2**25 * 4 B = 128 MiB, large enough
-# for the GEMM to run near peak, small enough to stay far from O(N^2) memory.
-_BLOCK_ELEMENTS = 2**25
 
 
 def _resolve_metric(metric: str) -> str:
@@ -139,7 +124,7 @@ def knn_search(
     recall_sample : int, default=1000
         Approximate backends only: rows whose neighbours are checked against an exact search
         (:func:`knn_recall`, seeded, ties counted); the recall is logged at INFO level (logger
-        ``graphneg.similarity._knn``) and recorded (:func:`~graphneg.record_searches`).
+        ``graphneg._search._recall``) and recorded (:func:`~graphneg.record_searches`).
         ``0`` skips the check (and the adaptive ``nprobe``: the IVF then scans its start).
     min_recall : float, default=0.95
         The recall target. ``'auto'`` beyond the exact size, ``'ivf'`` and ``IVF()`` with
@@ -193,117 +178,34 @@ def knn_search(
     [1, 0, 1]
     """
     metric = _resolve_metric(metric)
-    X0, T0, self_search, k, skip = _check_search(X, targets, k, skip, metric)
+    X, T, self_search, k, skip = _check_search(X, targets, k, skip, metric)
     show_progress = check_bool(show_progress, "show_progress")
     precision = check_choice(precision, "precision", ("fp32", "bf16", "fp16"))
-    backend, options = resolve_backend(backend, precision, (X0.shape[0], T0.shape[0], X0.shape[1]), metric)
-    if block_size is None:
-        block_size = int(min(max(_BLOCK_ELEMENTS // max(T0.shape[0], 1), 64), 8192))
-    block_size = check_int(block_size, "block_size")
+    size = (X.shape[0], T.shape[0], X.shape[1])
+    name, options = resolve_backend(backend, precision, size)
+    route = _choose_route(name, precision, metric, size, device, auto=backend == "auto")
+    block_size = check_int(default_block_size(T.shape[0]) if block_size is None else block_size, "block_size")
     recall_sample = check_int(recall_sample, "recall_sample", min_value=0)
-    X, T, scale = _prepare(X0, T0, metric, self_search, lazy=backend == "ivf")
+    query = Query(X, T, k, skip, metric, self_search, name, options, precision, route, block_size, device,
+                  show_progress, recall_sample, min_recall)
+    return exact_knn(query) if name == "exact" else approximate_knn(query)
+
+
+def _choose_route(
+    backend: str, precision: str, metric: str, size: tuple[int, int, int], device: Any, auto: bool
+) -> str | None:
+    """The CPU kernel of the search, chosen once: the exact route (:func:`cpu_route`, ``'torch'``
+    off the CPU); for ``'ivf'`` the exact route at this size, whose bf16 tiles then score the
+    lists; ``None`` for faiss and pynndescent."""
     if backend == "exact":
-        idx, sims = _exact_search(X, T, k, skip, metric, self_search, precision, block_size, device, show_progress)
-        if metric == "euclidean" or scale is not None:
-            sims = _exact_sims(X, T, idx, metric, scale)  # exact values for the chosen few
-        return idx, sims
-    want = k + skip + (1 if self_search else 0)
-    adaptive = backend == "ivf" and recall_sample > 0 and (
-        options.nprobe is None if options.adaptive is None else options.adaptive)
-    if adaptive:
-        vals, idx = _adaptive_ivf(X0, T0, X, T, k, skip, metric, self_search, options, recall_sample, min_recall,
-                                  show_progress)
-    elif backend == "ivf":
-        from ._ivf import ivf_search
-
-        vals, idx = ivf_search(X, T, want, metric, self_search=self_search, show_progress=show_progress,
-                               **ivf_options(options))
-    else:
-        vals, idx = None, approximate_search(backend, options, X, T, want, metric, self_search)
-    if self_search:  # drop the item itself wherever the index returned it
-        keep = without_self(idx, np.arange(X.shape[0]), k + skip)
-        idx = idx[keep].reshape(X.shape[0], k + skip)
-        vals = None if vals is None else vals[keep].reshape(X.shape[0], k + skip)
-    idx = idx[:, skip:]
-    if recall_sample and not adaptive:
-        _check_recall(X0, None if self_search else T0, idx, skip, metric, backend, recall_sample, min_recall)
-    if vals is not None and metric != "euclidean" and scale is None:
-        return idx, vals[:, skip:]  # the IVF's canonical scores are the similarities
-    return idx, _exact_sims(X, T, idx, metric, scale)
-
-
-def _adaptive_ivf(
-    X0: np.ndarray, T0: np.ndarray, X: Any, T: Any, k: int, skip: int, metric: str, self_search: bool,
-    options: Any, sample: int, min_recall: float, show_progress: bool,
-) -> tuple[np.ndarray, np.ndarray]:
-    """``backend='ivf'`` raising ``nprobe`` until the recall on ``sample`` seeded rows reaches
-    ``min_recall`` (:class:`~graphneg.IVF`'s ``adaptive``); ``(values, ids)`` as ``ivf_search``.
-
-    Each round scans only the probe ranks not scanned yet (:class:`._ivf.IVFIndex`), re-scores
-    the sampled rows' candidates and measures their recall (ties counted). When it falls short,
-    the next ``nprobe`` is predicted from the sampled rows' exact neighbours: the probe rank of
-    each one's list is the ``nprobe`` at which a scan sees it, so the smallest ``nprobe`` whose
-    predicted recall reaches the target (plus half a point per round already made) is scanned
-    next. Every step depends only on the data and the seeds, never on timing or machine load.
-    """
-    from ._ivf import IVFIndex, default_nlist, default_nprobe
-
-    want = k + skip + (1 if self_search else 0)
-    index = IVFIndex(X, T, want, metric, self_search=self_search, nlist=options.nlist, seed=options.seed,
-                     kmeans_iterations=options.kmeans_iterations, train_size=options.train_size,
-                     show_progress=show_progress)
-    check = _RecallSample(X0, None if self_search else T0, k, skip, metric, sample, 0)
-
-    def found(ids: np.ndarray) -> np.ndarray:
-        if self_search:
-            ids = ids[without_self(ids, check.rows, k + skip)].reshape(-1, k + skip)
-        return ids[:, skip:]
-
-    nprobe = options.nprobe or default_nprobe(options.nlist or default_nlist(T.shape[0]))
-    scan_to_recall(index, check, found, nprobe, min_recall, "approximate kNN (ivf)", "knn_search")
-    return index.top()
-
-
-def scan_to_recall(
-    index: Any, check: _RecallSample, found: Any, nprobe: int, min_recall: float, what: str, caller: str,
-    adaptive: bool = True,
-) -> SearchReport:
-    """Scan ``index`` (:class:`._ivf.IVFIndex`) from ``nprobe`` up until the recall of
-    ``found(ids of the sampled rows)`` reaches ``min_recall`` (one scan when not ``adaptive``);
-    log, record and return what it took, warning when the target is missed."""
-    rounds: list[tuple[int, float]] = []
-    while True:
-        index.scan(nprobe)
-        r = check.recall(found(index.top(check.rows)[1]))
-        rounds.append((index.nprobe, r))
-        logger.info("%s: recall@%d %.4f on %d sampled rows at nprobe %d of %d lists",
-                    what, check.k, r, check.rows.size, index.nprobe, index.nlist)
-        if not adaptive or r >= min_recall or index.nprobe >= index.nlist:
-            break
-        need = index.list_ranks(check.rows, check.windows) + 1
-        nprobe = next_nprobe(need, index.nprobe, min_recall + 0.005 * len(rounds))
-    met = r >= min_recall
-    logger.info("%s: nprobe %d -> %d of %d lists in %d round(s), recall@%d %.4f (target %.3f%s)", what,
-                rounds[0][0], index.nprobe, index.nlist, len(rounds), check.k, r, min_recall, "" if met else ", missed")
-    report = SearchReport("ivf", r, int(check.rows.size), min_recall, met, index.nlist, index.nprobe, rounds, caller)
-    record(report)
-    if not met:
-        _warn_recall("ivf", r, check.k, int(check.rows.size), min_recall)
-    return report
-
-
-def next_nprobe(need: np.ndarray, current: int, target: float) -> int:
-    """The smallest ``nprobe > current`` at which at least ``target`` of the sampled exact
-    neighbours lie in scanned lists (``need``: each one's list rank + 1).
-
-    >>> next_nprobe(np.array([[1, 2, 9, 3]]), 2, 0.75)
-    3
-    >>> next_nprobe(np.array([[1, 1, 1, 1]]), 2, 0.95)
-    3
-    """
-    flat = np.sort(need, axis=None)
-    at = flat[min(flat.size - 1, max(0, int(np.ceil(target * flat.size)) - 1))]
-    return max(current + 1, int(at))
+        return cpu_route(precision, metric, size) if on_cpu(device) else "torch"
+    if backend != "ivf":
+        return None
+    route = cpu_route("fp32", metric, size)
+    if auto:
+        logger.info("backend='auto': %d targets > %d, using ivf (adaptive nprobe%s)", size[1], AUTO_EXACT_MAX,
+                    ", bf16 list scans" if route == "certified" else "")
+    return route
 
 
 #: :func:`knn_search`'s keyword defaults, for the functions that take its options (declared only there)
@@ -333,326 +235,6 @@ def _check_search(
             "there are not that many neighbours."
         )
     return X, T, self_search, k, skip
-
-
-def _check_recall(
-    X: np.ndarray, T: np.ndarray | None, idx: np.ndarray, skip: int, metric: str, backend: str,
-    sample: int, min_recall: float,
-) -> None:
-    """Log and record the recall of an approximate search on ``sample`` rows; warn below ``min_recall``."""
-    n, k = idx.shape
-    check = _RecallSample(X, T, k, skip, metric, sample, 0)
-    r = check.recall(idx[check.rows])
-    logger.info("approximate kNN (%s): recall@%d %.4f on %d sampled rows", backend, k, r, check.rows.size)
-    record(SearchReport(backend, r, int(check.rows.size), min_recall, r >= min_recall))
-    if r < min_recall:
-        _warn_recall(backend, r, k, int(check.rows.size), min_recall)
-
-
-def _warn_recall(backend: str, r: float, k: int, rows: int, min_recall: float) -> None:
-    warnings.warn(
-        f"approximate kNN ({backend}) found only {r:.1%} of the exact {k} neighbours on "
-        f"{rows} sampled rows (min_recall={min_recall}); raise the index's search "
-        f"effort ({'IVF(nprobe=...)' if backend == 'ivf' else 'the index options'}) or use backend='exact'.",
-        GraphNegWarning,
-        stacklevel=4,
-    )
-
-
-# targets normalised at a time by the cosine recall check (100 MB at d = 384)
-_RECALL_CHUNK = 65_536
-
-
-def _sample_recall(
-    X: np.ndarray, T: np.ndarray | None, idx: np.ndarray, skip: int, metric: str, sample: int, seed: int
-) -> float:
-    """Mean share of found neighbours that are exact ones, ties counted, over ``sample`` seeded rows
-    (:class:`_RecallSample`)."""
-    check = _RecallSample(X, T, idx.shape[1], skip, metric, sample, seed)
-    return check.recall(idx[check.rows])
-
-
-class _RecallSample:
-    """The exact neighbours of ``sample`` seeded rows, to measure found ones against.
-
-    A found neighbour counts when its exact score lies within the exact neighbours' score
-    range (ranks ``skip .. skip + k - 1``), not only when its id is one of theirs: among tied
-    candidates (identical rows) any choice is exact, so comparing ids would report a correct
-    search as failed. ``T=None``: a self-search. Cosine searches the targets in chunks of
-    unit rows and merges the chunks' canonical top lists by (score, index), the exact
-    search's order: a check of a 1M-row graph never holds a normalised copy of all targets.
-    """
-
-    def __init__(self, X: np.ndarray, T: np.ndarray | None, k: int, skip: int, metric: str, sample: int,
-                 seed: int) -> None:
-        n = X.shape[0]
-        rows = np.random.default_rng(seed).choice(n, min(sample, n), replace=False)
-        tg = X if T is None else T
-        want = k + skip + (1 if T is None else 0)
-        if metric != "cosine" or tg.shape[0] <= _RECALL_CHUNK:
-            exact = knn_search(X[rows], want, targets=tg, metric=metric)[0]
-        else:
-            Xs = safe_normalize(X[rows], "X")
-            vals, cols = [], []
-            for c0 in range(0, tg.shape[0], _RECALL_CHUNK):
-                Tc = safe_normalize(tg[c0 : c0 + _RECALL_CHUNK], "targets")
-                i, v = knn_search(Xs, min(want, Tc.shape[0]), targets=Tc, metric="ip")
-                vals.append(v)
-                cols.append(i + c0)
-            v, c = np.concatenate(vals, axis=1), np.concatenate(cols, axis=1)
-            exact = np.take_along_axis(c, np.lexsort((c, -v), axis=1)[:, :want], axis=1)
-        if T is None:
-            exact = exact[without_self(exact, rows, k + skip)].reshape(rows.size, k + skip)
-        self.X, self.tg, self.self_search, self.metric, self.k = X, tg, T is None, metric, k
-        self.rows, self.windows = rows, exact[:, skip : skip + k]
-
-    def recall(self, found_rows: np.ndarray) -> float:
-        """Recall of ``found_rows`` (the found ids of the sampled rows, in ``self.rows``' order)."""
-        hits = 0
-        for r, row in enumerate(self.rows):
-            found = np.unique(found_rows[r])
-            found = found[(found >= 0) & (found < self.tg.shape[0]) & ((found != row) if self.self_search else True)]
-            hits += min(_tied_hits(self.X[row], self.tg, self.windows[r], found, self.metric), self.k)
-        return hits / (self.rows.size * self.k)
-
-
-def _tied_hits(x: np.ndarray, tg: np.ndarray, window: np.ndarray, found: np.ndarray, metric: str) -> int:
-    """How many ``found`` ids score (float64) within the exact ``window``'s score range.
-
-    The tolerance is float32 resolution of the scores: the search ranks in float32, so a
-    difference below it is a tie, not a miss.
-
-    >>> T = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
-    >>> _tied_hits(np.array([1.0, 0.0]), T, np.array([0]), np.array([2]), "cosine")  # a tie
-    1
-    >>> _tied_hits(np.array([1.0, 0.0]), T, np.array([0]), np.array([3]), "cosine")
-    0
-    """
-    if window.size == 0 or found.size == 0:
-        return 0
-    ids = np.concatenate([window, found])
-    t = np.asarray(tg[ids], dtype=np.float64)
-    x = np.asarray(x, dtype=np.float64)
-    if metric == "euclidean":
-        scores = -np.sqrt(((t - x) ** 2).sum(axis=1))
-    else:
-        scores = t @ x
-        if metric == "cosine":
-            scores = scores / (np.linalg.norm(t, axis=1) * np.linalg.norm(x))
-    ws, fs = scores[: window.size], scores[window.size :]
-    tol = 4 * float(np.finfo(np.float32).eps) * max(float(np.abs(scores).max()), np.finfo(np.float32).tiny)
-    return int(np.count_nonzero((fs >= ws.min() - tol) & (fs <= ws.max() + tol)))
-
-
-# Row norms within 2**-40 .. 2**40 are searched as given (bit-identical to the plain
-# computation); beyond, inputs are rescaled by powers of two (exact) so that no float32
-# square or score overflows to inf or underflows to 0 and silently reorders neighbours.
-SAFE_EXPONENT = 40
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
-def _exponents(norms: np.ndarray) -> np.ndarray:
-    """``floor(log2(norm))`` of each norm (0 for a zero norm)."""
-    out = np.zeros(norms.shape, dtype=np.int64)
-    pos = norms > 0
-    out[pos] = np.floor(np.log2(norms[pos])).astype(np.int64)
-    return out
-
-
-def _in_safe_range(norms: np.ndarray) -> bool:
-    nz = norms[norms > 0]
-    return bool(nz.size == 0 or (nz.min() >= 2.0**-SAFE_EXPONENT and nz.max() <= 2.0**SAFE_EXPONENT))
-
-
-def _prepare(
-    X: np.ndarray, T: np.ndarray, metric: str, self_search: bool, lazy: bool = False
-) -> tuple[Any, Any, np.ndarray | float | None]:
-    """The arrays the search ranks, and the factor mapping their similarities back.
-
-    Cosine: unit rows (:func:`graphneg._validation.safe_normalize`); with ``lazy`` (a search
-    that gathers rows blockwise), :class:`~graphneg.similarity._search.UnitRows` views of the
-    inputs instead of normalised copies, wherever every norm is in the safe range. Euclidean: centred and,
-    at extreme magnitudes, scaled by a power of two (the factor multiplies distances).
-    Inner product: at extreme magnitudes each query row and the targets are scaled by powers
-    of two, which keeps every row's ranking (the factor, per row, multiplies scores).
-    """
-    if metric == "cosine":
-        if lazy:
-            # rows already checked (finite, none zero) by check_embeddings
-            x_norm = row_norms(X)
-            t_norm = x_norm if self_search else row_norms(T)
-            if _in_safe_range(x_norm) and _in_safe_range(t_norm):
-                Xv = UnitRows(X, x_norm)
-                return Xv, (Xv if self_search else UnitRows(T, t_norm)), None
-        X = safe_normalize(X, "X")
-        return X, (X if self_search else safe_normalize(T, "targets")), None
-    if metric == "euclidean":
-        # distances are translation invariant; centring keeps 2<x,y> - |y|^2 from cancelling
-        # catastrophically when all vectors share a large offset
-        centre = T.mean(axis=0, dtype=np.float64).astype(np.float32)
-        X = X - centre
-        T = X if self_search else T - centre
-        norms = np.concatenate([row_norms(X), row_norms(T)])
-        if _in_safe_range(norms):
-            return X, T, None
-        e = int(_exponents(norms.max(keepdims=True))[0])
-        X = np.ldexp(X, -e)
-        return X, (X if self_search else np.ldexp(T, -e)), 2.0**e
-    x_norm = row_norms(X)
-    t_norm = x_norm if self_search else row_norms(T)
-    top = float(x_norm.max() * t_norm.max())
-    if top > _FLOAT32_MAX:
-        raise ValueError(
-            f"`X` and `{'X' if self_search else 'targets'}` have inner products up to ~{top:.3g}, beyond the "
-            "float32 range (3.4e38); rescale them or use metric='cosine'."
-        )
-    if _in_safe_range(x_norm) and _in_safe_range(t_norm):
-        return X, T, None
-    ex, et = _exponents(x_norm), int(_exponents(t_norm.max(keepdims=True))[0])
-    return np.ldexp(X, -ex[:, None]), np.ldexp(T, -et), np.ldexp(1.0, ex + et)
-
-
-def _exact_sims(
-    X: np.ndarray, T: np.ndarray, idx: np.ndarray, metric: str, scale: np.ndarray | float | None = None
-) -> np.ndarray:
-    """Similarities of the selected pairs, O(n * k * dim); ``scale`` as from :func:`_prepare`."""
-    out = np.empty(idx.shape, dtype=np.float32)
-    row_scale = np.broadcast_to(np.asarray(1.0 if scale is None else scale, dtype=np.float64), X.shape[:1])
-    for start in range(0, X.shape[0], 4096):
-        stop = min(start + 4096, X.shape[0])
-        Tg = T[idx[start:stop]]  # (b, k, d)
-        s = row_scale[start:stop, None]
-        if metric == "euclidean":
-            d = np.sqrt(np.maximum(((Tg - X[start:stop, None, :]) ** 2).sum(-1), 0))
-            out[start:stop] = 1.0 / (1.0 + (d if scale is None else d * s))
-        else:
-            sims = np.einsum("bkd,bd->bk", Tg, X[start:stop])
-            out[start:stop] = sims if scale is None else sims * s
-    return out
-
-
-def _exact_search(
-    X: np.ndarray,
-    T: np.ndarray,
-    k: int,
-    skip: int,
-    metric: str,
-    self_search: bool,
-    precision: str,
-    block_size: int,
-    device: Any,
-    show_progress: bool,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Exact (or, with reduced ``precision``, re-ranked) search on CPU tiles or torch blocks."""
-    # reduced precision keeps a margin of extra candidates, re-ranked exactly
-    margin = 0 if precision == "fp32" else max(8, k // 4)
-    route = cpu_route(precision, metric, (X.shape[0], T.shape[0], X.shape[1])) if on_cpu(device) else "torch"
-    if route != "torch":  # numpy tiles: torch is not even imported on the fp32 route
-        return _exact_tiled(X, T, k, skip, metric, self_search, route, margin, show_progress)
-    import torch
-
-    dev = torch.device(device) if device is not None else torch.device("cpu")
-    return _exact_torch(X, T, k, skip, metric, self_search, precision, margin, block_size, dev, show_progress)
-
-
-def _exact_tiled(
-    X: np.ndarray, T: np.ndarray, k: int, skip: int, metric: str, self_search: bool, route: str,
-    margin: int, show_progress: bool,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The CPU path: cache-resident GEMM tiles (:func:`._search.tiled_blocks`)."""
-    n = X.shape[0]
-    t_sq = (T * T).sum(1) if metric == "euclidean" else None
-    want = min(k + skip, T.shape[0] - (1 if self_search else 0))
-    out_idx = np.empty((n, k), dtype=np.int64)
-    out_sim = np.empty((n, k), dtype=np.float32)
-    blocks = tiled_blocks(X, T, want, self_search, t_sq, show_progress, "kNN search", scoring=route, margin=margin)
-    for start, stop, vals, idx in blocks:
-        out_sim[start:stop], out_idx[start:stop] = _window(vals, idx, X[start:stop], skip, t_sq is not None)
-    return out_idx, out_sim
-
-
-def _window(
-    vals: np.ndarray, idx: np.ndarray, xb: np.ndarray, skip: int, euclidean: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """Ranks ``[skip, ...)`` of canonical block results, scores turned into similarities
-    (euclidean: ``2<x, t> - |t|^2`` back to ``1 / (1 + |x - t|)``)."""
-    vals, idx = vals[:, skip:], idx[:, skip:]
-    if euclidean:
-        x_sq = (xb * xb).sum(1, keepdims=True)
-        vals = 1.0 / (1.0 + np.sqrt(np.maximum(x_sq - vals, 0)))
-    return vals, idx
-
-
-def _exact_torch(
-    X: np.ndarray, T: np.ndarray, k: int, skip: int, metric: str, self_search: bool, precision: str,
-    margin: int, block_size: int, dev: Any, show_progress: bool,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The torch path (GPU, or CPU when torch multiplies faster): full-width row blocks.
-
-    On the CPU an fp32 search ends in the canonical order of the tile routes
-    (:func:`._search.finish_candidates`), so every CPU route returns the same graph.
-    """
-    import torch
-
-    n = X.shape[0]
-    canonical = dev.type == "cpu" and precision == "fp32"
-    margin = max(8, k // 4) if canonical else margin
-    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
-    Xt = read_only_tensor(X).to(dev)
-    Tt = Xt if self_search else read_only_tensor(T).to(dev)
-    Xs, Ts = Xt.to(dtype), (Xt.to(dtype) if self_search else Tt.to(dtype))
-    t_sq = (Ts.float() * Ts.float()).sum(1).to(dtype) if metric == "euclidean" else None
-    t_sq_np = (T * T).sum(1) if metric == "euclidean" else None
-    slack = canonical_slack(X, T, metric == "euclidean", "fp32") if canonical else None
-    want = min(k + skip + margin, T.shape[0] - (1 if self_search else 0))
-    out_idx = np.empty((n, k), dtype=np.int64)
-    out_sim = np.empty((n, k), dtype=np.float32)
-    with torch.inference_mode():
-        for start in block_starts(n, block_size, show_progress, "kNN search"):
-            stop = min(start + block_size, n)
-            scores = Xs[start:stop] @ Ts.T
-            if t_sq is not None:
-                # argmax of 2<x,y> - |y|^2 is argmin of |x - y|^2 (|x|^2 is constant per row)
-                scores.mul_(2).sub_(t_sq)
-            if self_search:
-                rows = torch.arange(stop - start, device=dev)
-                scores[rows, rows + start] = -torch.inf
-            vals, idx = topk(scores, want)
-            if canonical:
-                v, i = finish_candidates(X, T, start, idx.numpy(), vals.numpy(), min(k + skip, want),
-                                         t_sq_np, self_search, slack)
-                out_sim[start:stop], out_idx[start:stop] = _window(v, i, X[start:stop], skip, t_sq is not None)
-                continue
-            vals, idx = _finish_block(vals, idx, Xt[start:stop], Tt, t_sq is not None, skip, k, margin)
-            out_idx[start:stop] = idx.cpu().numpy()
-            out_sim[start:stop] = vals.float().cpu().numpy()
-    return out_idx, out_sim
-
-
-def _finish_block(
-    vals: Any, idx: Any, xb: Any, Tt: Any, euclidean: bool, skip: int, k: int, margin: int
-) -> tuple[Any, Any]:
-    """Ranks ``[skip, skip + k)`` of a block's candidates as similarities (re-ranked in fp32
-    first when a reduced-precision ``margin`` was kept)."""
-    import torch
-
-    if margin:
-        cand = Tt[idx]  # (b, want, d)
-        if euclidean:
-            vals = -((cand - xb[:, None, :]) ** 2).sum(-1)
-        else:
-            vals = torch.einsum("bwd,bd->bw", cand, xb)
-        vals, order = torch.sort(vals, dim=1, descending=True)
-        idx = torch.gather(idx, 1, order)
-        vals, idx = vals[:, skip : skip + k], idx[:, skip : skip + k]
-        if euclidean:
-            vals = 1.0 / (1.0 + (-vals).clamp_min(0).sqrt())
-        return vals, idx
-    vals, idx = vals[:, skip:], idx[:, skip:]
-    if euclidean:
-        x_sq = (xb * xb).sum(1, keepdim=True)
-        vals = 1.0 / (1.0 + (x_sq - vals).clamp_min_(0).sqrt_())
-    return vals, idx
 
 
 def knn_recall(
@@ -706,7 +288,7 @@ def knn_recall(
     if idx.ndim != 2 or idx.shape[0] != X.shape[0]:
         raise ValueError(f"`indices` must have shape ({X.shape[0]}, k), one row per item of X, got {idx.shape}.")
     T = None if targets is None else check_embeddings(targets, "targets", metric=metric)
-    return _sample_recall(X, T, idx, skip, metric, sample, seed)
+    return sample_recall(X, T, idx, skip, metric, sample, seed)
 
 
 def rows_to_csr(indices: np.ndarray, sims: np.ndarray, n_cols: int) -> sp.csr_array:
@@ -770,7 +352,7 @@ def knn_graph(
     one matrix product and reduced with a top-``(skip + k)`` selection, so memory stays
     ``O(n_items * k + block_size * n_targets)``, never ``n_items * n_targets``. On the CPU
     every route returns the same bits: scores are recomputed per pair and ties go to the lower
-    index (:func:`graphneg.similarity._search.rescore_top`); on a GPU, ties are broken by the
+    index (:func:`graphneg._search._canonical.rescore_top`); on a GPU, ties are broken by the
     selection kernel, deterministically for a given device.
 
     Examples

@@ -1,14 +1,15 @@
-"""The cache-tiled CPU top-k (graphneg.similarity._tiled) against brute force, and the kNN/mining paths on it."""
+"""The cache-tiled CPU top-k (graphneg._search._tiled) against brute force, and the kNN/mining paths on it."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-import graphneg.similarity._knn as K
-import graphneg.similarity._search as S_
-from graphneg.similarity._cpu_route import ROUTE_ENV
-from graphneg.similarity._tiled import tiled_topk
+import graphneg as gn
+import graphneg._search._blocks as S_
+from graphneg._search._canonical import bf16_error_bound
+from graphneg._search._cpu_route import ROUTE_ENV
+from graphneg._search._tiled import tiled_topk
 
 
 def _brute(S: np.ndarray, want: int, exclude: np.ndarray | None) -> np.ndarray:
@@ -62,7 +63,7 @@ def test_tiled_knn_equals_reference_over_many_tiles(monkeypatch, metric, workers
     _route(monkeypatch, route)
     rng = np.random.default_rng(3)
     X = rng.normal(size=(700, 16)).astype(np.float32) + (5 if metric == "euclidean" else 0)
-    idx, sims = K.knn_search(X, k=7, skip=2, metric=metric)
+    idx, sims = gn.knn_search(X, k=7, skip=2, metric=metric)
     Xc = X - X.mean(0) if metric == "euclidean" else X
     if metric == "cosine":
         Xc = Xc / np.linalg.norm(Xc, axis=1, keepdims=True)
@@ -86,14 +87,13 @@ def test_tiled_knn_is_deterministic_across_workers(monkeypatch, route):
     out = []
     for w in (1, 2, 3):
         monkeypatch.setattr(S_, "blas_threads", lambda w=w: w)
-        out.append(K.knn_search(X, k=5))
+        out.append(gn.knn_search(X, k=5))
     for idx, sims in out[1:]:
         assert np.array_equal(idx, out[0][0]) and np.array_equal(sims, out[0][1])
 
 
 @pytest.mark.parametrize("route", ["tiled", "certified"])
 def test_tiled_mining_equals_torch_path(monkeypatch, route):
-    import graphneg as gn
 
     rng = np.random.default_rng(5)
     C = rng.normal(size=(3000, 24)).astype(np.float32)
@@ -123,7 +123,7 @@ def test_certified_bf16_is_exact_on_near_ties(monkeypatch, metric):
     T = (np.repeat(base, 100, axis=0) + 1e-4 * rng.normal(size=(2000, 32))).astype(np.float32)
     T *= rng.uniform(0.5, 2.0, size=(2000, 1)).astype(np.float32) if metric == "ip" else 1
     Q = (base[rng.integers(0, 20, 50)] + 1e-3 * rng.normal(size=(50, 32))).astype(np.float32)
-    idx, sims = K.knn_search(Q, 25, targets=T, metric=metric)
+    idx, sims = gn.knn_search(Q, 25, targets=T, metric=metric)
     Tn = T / np.linalg.norm(T, axis=1, keepdims=True) if metric == "cosine" else T
     Qn = Q / np.linalg.norm(Q, axis=1, keepdims=True) if metric == "cosine" else Q
     S = (Qn.astype(np.float64) @ Tn.astype(np.float64).T)
@@ -132,7 +132,7 @@ def test_certified_bf16_is_exact_on_near_ties(monkeypatch, metric):
     # the chosen set is the exact top 25 up to fp32 rounding of the scores themselves
     assert np.allclose(got_vals, ref_vals, rtol=0, atol=2e-6 * np.abs(S).max())
     assert np.allclose(sims, got_vals, atol=2e-6 * np.abs(S).max())
-    assert S_.bf16_error_bound(32) < 0.012
+    assert bf16_error_bound(32) < 0.012
 
 
 def test_bf16_error_bound_holds_against_torch():
@@ -145,13 +145,13 @@ def test_bf16_error_bound_holds_against_torch():
     Xl = torch.from_numpy(X).bfloat16()
     low = (Xl @ Xl.T).float().numpy()
     err = np.abs(low - exact).max()
-    assert err <= S_.bf16_error_bound(384)
+    assert err <= bf16_error_bound(384)
     assert err > 1e-4  # bf16 is really in play: the bound is not vacuous here
 
 
 def test_interrupted_tiled_search_cancels_queued_blocks(monkeypatch):
     # closing the block generator early must not run the remaining blocks
-    import graphneg.similarity._tiled as TL
+    import graphneg._search._tiled as TL
 
     monkeypatch.setattr(S_, "blas_threads", lambda: 2)
     calls = []
@@ -163,7 +163,7 @@ def test_interrupted_tiled_search_cancels_queued_blocks(monkeypatch):
 
     monkeypatch.setattr(TL, "tiled_topk", counting)
     X = np.random.default_rng(0).normal(size=(64 * 40, 8)).astype(np.float32)
-    gen = S_.tiled_blocks(X, X, 3, True, None, False, "", rows=64, cols=256)
+    gen = S_.tiled_blocks(X, X, 3, True, None, tiles=S_.Tiles(rows=64, cols=256))
     next(gen)
     gen.close()
     assert len(calls) < 40

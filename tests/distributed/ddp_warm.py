@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from threadpoolctl import threadpool_limits
 
-from graphneg.similarity._cpu_route import cpu_route
+from graphneg._search._cpu_route import cpu_route
 
 torch.set_num_threads(1)
 with threadpool_limits(1):

@@ -19,8 +19,8 @@ N, DIM, K = 40_000, 128, 20
 def timed_rank(rank: int, world_size: int, path: str) -> dict:
     from threadpoolctl import threadpool_limits
 
+    from graphneg._search._cpu_route import cpu_route
     from graphneg.distributed import knn_graph, load_shard
-    from graphneg.similarity._cpu_route import cpu_route
 
     X, start = load_shard(path)
     with threadpool_limits(1):

@@ -22,10 +22,10 @@ torch = pytest.importorskip("torch")
 from ddp_harness import run_group  # noqa: E402
 
 import graphneg as gn  # noqa: E402
+from graphneg._search import _torch_blocks  # noqa: E402
 from graphneg.distributed import _circulate, assemble_graph, assemble_negatives  # noqa: E402
 from graphneg.distributed import knn_graph as sharded_knn  # noqa: E402
 from graphneg.distributed import mine_hard_negatives as sharded_mining  # noqa: E402
-from graphneg.similarity import _search  # noqa: E402
 
 N_QUERIES = 60
 
@@ -128,7 +128,7 @@ def torch_on_cpu(monkeypatch):
     """The device path on ``torch.device('cpu')``, counting its scorer calls and re-searched rows."""
     monkeypatch.setattr(_circulate, "_TORCH_ON_CPU", True)
     counts = {"blocks": 0, "unsure_rows": 0}
-    score, exact_rows = _circulate.DeviceScorer.__call__, _search.exact_rows
+    score, exact_rows = _circulate.DeviceScorer.__call__, _torch_blocks.exact_rows
 
     def counting_score(self, *args, **kwargs):
         counts["blocks"] += 1
@@ -139,7 +139,7 @@ def torch_on_cpu(monkeypatch):
         return exact_rows(X, T, rows, *args, **kwargs)
 
     monkeypatch.setattr(_circulate.DeviceScorer, "__call__", counting_score)
-    monkeypatch.setattr(_search, "exact_rows", counting_exact_rows)
+    monkeypatch.setattr(_torch_blocks, "exact_rows", counting_exact_rows)
     return counts
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-import graphneg.similarity._search as search
+import graphneg._search._blocks as search
 from graphneg.similarity import (
     Reminer,
     batch_stats,
@@ -156,7 +156,7 @@ def test_thread_limits_are_not_held_while_the_consumer_runs(monkeypatch):
     outside_blas, outside_torch = blas(), torch.get_num_threads()
     X = np.random.default_rng(0).normal(size=(64 * 6, 8)).astype(np.float32)
     seen = []
-    for _ in search.tiled_blocks(X, X, 3, True, None, False, "", rows=64, cols=128, workers=2):
+    for _ in search.tiled_blocks(X, X, 3, True, None, tiles=search.Tiles(rows=64, cols=128, workers=2)):
         seen.append((blas(), torch.get_num_threads()))
     assert len(seen) == 6
     assert all(s == (outside_blas, outside_torch) for s in seen)

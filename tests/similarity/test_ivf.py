@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from graphneg import IVF, knn_graph, knn_recall, knn_search
-from graphneg.similarity import _ivf
+from graphneg._search import _approximate, _ivf, _prepare, _recall
 
 
 def continuum(n: int, d: int = 48, factors: int = 12, noise: float = 0.3, seed: int = 0) -> np.ndarray:
@@ -36,7 +36,7 @@ def test_full_probing_equals_exact(metric, with_targets):
 
 def test_recall_at_default_settings(caplog):
     X = continuum(9_500, d=32)  # defaults: 10 lists of ~1,000, 8 probed
-    with caplog.at_level(logging.INFO, logger="graphneg.similarity"), warnings.catch_warnings():
+    with caplog.at_level(logging.INFO, logger="graphneg"), warnings.catch_warnings():
         warnings.simplefilter("error")  # no low-recall warning
         G = knn_graph(X, 10, backend="ivf", recall_sample=200)
     assert "approximate kNN (ivf): recall@10" in caplog.text
@@ -126,7 +126,7 @@ def test_small_inputs(n, nlist, nprobe):
 
 def test_bf16_tiles_route(monkeypatch):
     # where the CPU has native bf16, lists are scored by bf16 tiles re-ranked in fp32
-    monkeypatch.setattr(_ivf, "cpu_route", lambda *a, **k: "certified")
+    monkeypatch.setenv("GRAPHNEG_CPU_ROUTE", "certified")
     X = continuum(300, seed=6)
     idx, _ = knn_search(X, 5, backend=IVF(nlist=4, nprobe=4), recall_sample=0)
     assert knn_recall(X, idx, sample=300) >= 0.99
@@ -147,7 +147,7 @@ def test_auto_falls_back_to_ivf_without_approximate_packages(monkeypatch, caplog
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("faiss", "pynndescent")
                         else real(name, *a))
     X = continuum(300)
-    with caplog.at_level(logging.INFO, logger="graphneg.similarity"):
+    with caplog.at_level(logging.INFO, logger="graphneg"):
         idx, _ = knn_search(X, 4, backend="auto", recall_sample=0)
     assert "using ivf" in caplog.text and idx.shape == (300, 4)
 
@@ -156,7 +156,6 @@ def test_cosine_reads_the_input_through_a_view_not_a_normalised_copy(monkeypatch
     """Cosine IVF never normalises more than a recall chunk of rows at once (no second copy of
     the input), and gives the neighbours of the normalised-copy path."""
     from graphneg._validation import safe_normalize
-    from graphneg.similarity import _knn
 
     X = continuum(600) * np.random.default_rng(1).uniform(0.5, 3.0, size=(600, 1)).astype(np.float32)
     copied = knn_search(safe_normalize(X), 10, backend=IVF(nlist=12, nprobe=4), recall_sample=0)
@@ -166,8 +165,9 @@ def test_cosine_reads_the_input_through_a_view_not_a_normalised_copy(monkeypatch
         sizes.append(np.asarray(A).shape[0])
         return safe_normalize(A, name)
 
-    monkeypatch.setattr(_knn, "safe_normalize", recording)
-    monkeypatch.setattr(_knn, "_RECALL_CHUNK", 100)
+    monkeypatch.setattr(_prepare, "safe_normalize", recording)
+    monkeypatch.setattr(_recall, "safe_normalize", recording)
+    monkeypatch.setattr(_recall, "RECALL_CHUNK", 100)
     idx, sims = knn_search(X, 10, backend=IVF(nlist=12, nprobe=4), recall_sample=50)
     assert sizes and max(sizes) <= 100  # the recall check's chunks only
     np.testing.assert_array_equal(idx, copied[0])
@@ -191,13 +191,11 @@ def test_extreme_magnitudes_take_the_normalised_copy():
 
 @pytest.mark.parametrize("with_targets", [False, True])
 def test_chunked_cosine_recall_equals_the_whole_search(monkeypatch, with_targets):
-    from graphneg.similarity import _knn
-
     X = continuum(500)
     T = continuum(400, seed=2) if with_targets else None
     idx, _ = knn_search(X, 8, targets=T, skip=1, backend=IVF(nlist=10, nprobe=2), recall_sample=0)
     whole = knn_recall(X, idx, targets=T, skip=1, sample=120)
-    monkeypatch.setattr(_knn, "_RECALL_CHUNK", 64)
+    monkeypatch.setattr(_recall, "RECALL_CHUNK", 64)
     assert knn_recall(X, idx, targets=T, skip=1, sample=120) == whole
     assert 0 < whole < 1  # two probes of ten lists: a real, partial recall
 
@@ -213,7 +211,8 @@ def test_auto_beyond_exact_is_the_adaptive_ivf(monkeypatch, route, metric, n_que
     # installed approximate packages and the CPU no longer change its choice
     import importlib.util
 
-    from graphneg.similarity import _backends, _cpu_route
+    from graphneg._search import _cpu_route
+    from graphneg.similarity import _backends
 
     monkeypatch.setenv("GRAPHNEG_CPU_ROUTE", route)
     real = importlib.util.find_spec
@@ -221,8 +220,8 @@ def test_auto_beyond_exact_is_the_adaptive_ivf(monkeypatch, route, metric, n_que
                         else real(name, *a))
     monkeypatch.setattr(_cpu_route, "has_fast_bf16", lambda: True)
     m = _backends.AUTO_EXACT_MAX + 1
-    assert _backends._auto_backend((n_queries, m, 384), metric) == "ivf"
-    assert _backends._auto_backend((n_queries, m - 1, 384), metric) == "exact"
+    assert _backends._auto_backend((n_queries, m, 384)) == "ivf"
+    assert _backends._auto_backend((n_queries, m - 1, 384)) == "exact"
 
 
 @pytest.mark.parametrize("metric", ["cosine", "ip", "euclidean"])
@@ -280,9 +279,9 @@ def test_auto_is_adaptive_beyond_the_exact_size(monkeypatch, caplog):
     from graphneg.similarity import _backends
 
     monkeypatch.setattr(_backends, "AUTO_EXACT_MAX", 1_000)
-    monkeypatch.setattr(_ivf, "default_nprobe", lambda nlist: 1)  # force a start far below the target
+    monkeypatch.setattr(_approximate, "default_nprobe", lambda nlist: 1)  # force a start far below the target
     X = continuum64(8_000, seed=3)
-    with record_searches() as reports, caplog.at_level(logging.INFO, logger="graphneg.similarity"):
+    with record_searches() as reports, caplog.at_level(logging.INFO, logger="graphneg"):
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # the target is met: no low-recall warning
             idx, _ = knn_search(X, 10, targets=X[:6_000], backend="auto", recall_sample=300)

@@ -5,13 +5,13 @@ whose assignments are the exact tile kernel with ``want=1``); every target joins
 nearest centroid. A query is scored only against the members of its ``nprobe`` nearest lists.
 Queries are grouped by probed list, so each list's members meet all the queries that probe it
 in one GEMM block, scored and reduced to a top-``want`` by the exact CPU kernel
-(:func:`graphneg.similarity._search.tiled_blocks`; bf16 tiles with fp32 re-ranking where the
+(:func:`graphneg._search._blocks.tiled_blocks`; bf16 tiles with fp32 re-ranking where the
 CPU multiplies bf16 natively, fp32 tiles elsewhere); the lists' results are merged into each
 query's running top-``want``. Cost: about ``n (nlist + nprobe N / nlist) d`` multiply-adds
 against ``n N d`` for the exact search; memory ``O(n (want + nprobe))`` (running top-``want``,
 probe lists) plus the k-means sample and a few lists' gathered blocks per worker: no second
 copy of the embeddings (cosine reads the caller's rows through a
-:class:`~graphneg.similarity._search.UnitRows` view, normalising each gathered block; only the
+:class:`~graphneg._search._prepare.UnitRows` view, normalising each gathered block; only the
 rare exact fallback for rows whose probed lists hold fewer than ``want`` targets makes the
 normalised copy).
 """
@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_int
+from ._blocks import Tiles, blas_threads, progress, tiled_blocks, torch_threads
+from ._canonical import rescore_top
 from ._cpu_route import cpu_route
-from ._search import blas_threads, progress, rescore_top, tiled_blocks, torch_threads
 
 #: keyword options of ``backend='ivf'`` (the rest of ``backend_kwargs`` is rejected)
 IVF_KWARGS = ("seed", "kmeans_iterations", "train_size")
@@ -40,6 +41,8 @@ _LIST_SIZE = 1000
 _IN_FLIGHT = 2
 # query rows re-scored at a time at the end
 _RESCORE_ROWS = 65_536
+# a list's block runs on the worker that took the list: the lists bring the parallelism
+_ONE_WORKER = Tiles(workers=1)
 
 
 def default_nlist(n_targets: int) -> int:
@@ -143,7 +146,7 @@ def train_centroids(
 def nearest_lists(X: Any, C: np.ndarray, nprobe: int, metric: str, show_progress: bool = False) -> np.ndarray:
     """``(n, nprobe)`` ids of each row's nearest centroids, best first (the exact tile kernel).
 
-    ``X`` is read in row chunks, so a :class:`~graphneg.similarity._search.UnitRows` view is
+    ``X`` is read in row chunks, so a :class:`~graphneg._search._prepare.UnitRows` view is
     normalised one chunk at a time.
 
     >>> C = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
@@ -154,7 +157,7 @@ def nearest_lists(X: Any, C: np.ndarray, nprobe: int, metric: str, show_progress
     n = X.shape[0]
     out = np.empty((n, nprobe), dtype=np.int64)
     for r0 in progress(range(0, n, _RESCORE_ROWS), -(-n // _RESCORE_ROWS), show_progress, "IVF probes"):
-        for start, stop, _, idx in tiled_blocks(X[r0 : r0 + _RESCORE_ROWS], C, nprobe, False, c_sq, False, ""):
+        for start, stop, _, idx in tiled_blocks(X[r0 : r0 + _RESCORE_ROWS], C, nprobe, False, c_sq):
             out[r0 + start : r0 + stop] = idx
     return out
 
@@ -170,7 +173,7 @@ def ivf_search(
     (:func:`train_centroids`); (2) each target joins the list of its nearest centroid and each
     query probes its ``nprobe`` nearest lists (:func:`nearest_lists`, exact tiles); (3) list by
     list, the queries probing it are gathered into one block and scored against the list's
-    gathered members by :func:`graphneg.similarity._search.tiled_blocks` (``want`` best per
+    gathered members by :func:`graphneg._search._blocks.tiled_blocks` (``want`` best per
     query: fp32 tiles, or bf16 tiles re-ranked in fp32 where the CPU has native bf16); (4) each
     list's top ``want`` is merged into the query's running top ``want`` (only rows it improves).
     Rows whose probed lists hold fewer than ``want`` targets are searched exactly. With
@@ -180,7 +183,7 @@ def ivf_search(
     ----------
     X : ndarray of shape (n, dim), float32, or UnitRows
         Prepared queries (unit rows for cosine, centred for euclidean; as ``knn_search`` makes
-        them), or a :class:`~graphneg.similarity._search.UnitRows` view of the raw rows.
+        them), or a :class:`~graphneg._search._prepare.UnitRows` view of the raw rows.
     T : ndarray of shape (m, dim), float32, or UnitRows
         Prepared targets (``T is X`` for a self-search: the item itself is then among its
         own results, as with the other approximate backends).
@@ -200,7 +203,7 @@ def ivf_search(
     Returns
     -------
     values : ndarray of shape (n, want), float32
-        The canonical scores (:func:`~graphneg.similarity._search.rescore_top`: ``<x, t>``, or
+        The canonical scores (:func:`~graphneg._search._canonical.rescore_top`: ``<x, t>``, or
         ``2<x, t> - |t|^2`` for euclidean).
     ids : ndarray of shape (n, want), int64
         Target ids by decreasing score (ties by ascending id).
@@ -244,6 +247,7 @@ class IVFIndex:
     def __init__(
         self, X: Any, T: Any, want: int, metric: str, *, self_search: bool = False, nlist: int | None = None,
         seed: int = 0, kmeans_iterations: int = 10, train_size: int | None = None, show_progress: bool = False,
+        route: str | None = None,
     ) -> None:
         m = T.shape[0]
         self.X, self.T, self.want, self.metric = X, T, want, metric
@@ -251,7 +255,7 @@ class IVFIndex:
         self.C = train_centroids(T, min(nlist or default_nlist(m), m), metric, seed=seed,
                                  kmeans_iterations=kmeans_iterations, train_size=train_size)
         self.nlist = self.C.shape[0]
-        self.scoring = list_scoring(X, T, metric)
+        self.scoring = list_scoring(X, T, metric, route)
         self.width = min(candidate_width(want, self.scoring), m)
         self.nprobe = 0  # probe ranks scanned so far
         self.labels: np.ndarray | None = None
@@ -306,7 +310,7 @@ class IVFIndex:
         if short.size:
             # rare (tiny or lopsided lists): a view's unit targets are made in full only here
             Ta = T if isinstance(T, np.ndarray) else T[:]
-            for start, stop, vals, idx in tiled_blocks(X[rows[short]], Ta, want, False, t_sq, False, "IVF fallback"):
+            for start, stop, vals, idx in tiled_blocks(X[rows[short]], Ta, want, False, t_sq):
                 best_v[short[start:stop]], best_i[short[start:stop]] = vals, idx
         return best_v, best_i
 
@@ -357,9 +361,11 @@ class Sweeps:
                 yield int(L), flat[nearest if sweep == 0 else ~nearest] // self.nprobe
 
 
-def list_scoring(X: Any, T: Any, metric: str) -> str:
-    """'bf16' GEMM tiles where the exact search would take the certified bf16 route, else 'fp32'."""
-    route = cpu_route("fp32", metric, (X.shape[0], T.shape[0], X.shape[1]))
+def list_scoring(X: Any, T: Any, metric: str, route: str | None = None) -> str:
+    """'bf16' GEMM tiles where the exact search would take the certified bf16 route, else 'fp32'
+    (``route``: that exact route when the caller has chosen it, else chosen here)."""
+    if route is None:
+        route = cpu_route("fp32", metric, (X.shape[0], T.shape[0], X.shape[1]))
     return "bf16" if route in ("certified", "bf16") else "fp32"
 
 
@@ -379,7 +385,7 @@ def _list_scorer(X: Any, T: Any, want: int, metric: str, scoring: str) -> Any:
         vals = np.empty((q.size, w), dtype=np.float32)
         cols = np.empty((q.size, w), dtype=np.int64)
         # the GEMM's own scores: the merged survivors are re-scored once, in ivf_search
-        blocks = tiled_blocks(Xq, Tm, w, False, t_sq, False, "", scoring=scoring, workers=1, raw=True, floor=floor)
+        blocks = tiled_blocks(Xq, Tm, w, False, t_sq, scoring=scoring, raw=True, floor=floor, tiles=_ONE_WORKER)
         for start, stop, v, c in blocks:
             vals[start:stop], cols[start:stop] = v, c
         return q, vals, np.where(cols >= 0, mem[cols], -1)

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 import graphneg as gn
-import graphneg.similarity._cpu_route as R_
-import graphneg.similarity._search as S_
+import graphneg._search._blocks as S_
+import graphneg._search._cpu_route as R_
+import graphneg._search._torch_blocks as TB
 
 _REAL_PLAIN = R_.plain_cpu_route
 LARGE = (100_000, 100_000, 384)
@@ -64,10 +65,12 @@ def test_plain_route_is_torch_without_an_optimised_numpy_blas(monkeypatch):
     monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda: [])  # e.g. Debian's reference BLAS
     monkeypatch.setattr(sys, "platform", "linux")
     _REAL_PLAIN.cache_clear()
+    S_.blas_pools.cache_clear()
     try:
         assert _REAL_PLAIN() == "torch"
     finally:
         _REAL_PLAIN.cache_clear()
+        S_.blas_pools.cache_clear()
 
 
 @pytest.mark.parametrize("env, flags, route", [
@@ -210,8 +213,8 @@ def test_torch_route_searches_uncertain_rows_again(monkeypatch):
     # so those rows go back to the fp32 tiles, which keep every possible candidate
     X = _tied_data(5)
     calls = []
-    real = S_.exact_rows
-    monkeypatch.setattr(S_, "exact_rows", lambda *a: calls.append(a[2].size) or real(*a))
+    real = TB.exact_rows
+    monkeypatch.setattr(TB, "exact_rows", lambda *a: calls.append(a[2].size) or real(*a))
     monkeypatch.setenv(R_.ROUTE_ENV, "torch")
     idx, _ = gn.knn_search(X[[3, 4]], 30, targets=X)
     assert calls and sum(calls) >= 1

@@ -16,7 +16,7 @@ maximum reaches ``thr`` are looked at element by element. With ``t`` tiles a row
 Everything is numpy: no OpenMP pool spins against the BLAS threads between tiles.
 
 With ``slack`` the same machinery keeps every entry within ``slack`` of the ``want``-th best,
-the candidate set of the certified bf16 search (see ``graphneg.similarity._search.tiled_blocks``).
+the candidate set of the certified bf16 search (see :func:`graphneg._search._blocks.tiled_blocks`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Which kernel an exact CPU search runs: the CPU-route policy of :mod:`._search`'s kernels.
+"""Which kernel an exact CPU search runs: the CPU-route policy of the search kernels.
 
 :func:`cpu_route` chooses between certified bf16 tiles, fp32 tiles, bf16 tiles and full-width
 torch blocks from the CPU's feature flags (``/proc/cpuinfo``) and the problem size, or from
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ._search import TILE_COLS, torch_threads
+from ._blocks import TILE_COLS, blas_pools, torch_threads
 
 logger = logging.getLogger(__name__)
 
@@ -151,11 +151,7 @@ def has_fast_bf16() -> bool:
 @functools.lru_cache(maxsize=1)
 def plain_cpu_route() -> str:
     """'fp32' (numpy GEMM tiles) when numpy links an optimised BLAS, else 'torch' (MKL/oneDNN)."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:  # pragma: no cover - a declared dependency
-        return "fp32"
-    apis = {i.get("internal_api") for i in threadpool_info() if i.get("user_api") == "blas"}
+    apis = {i.get("internal_api") for i in blas_pools()}
     # a reference BLAS (e.g. Debian's libblas3) is invisible to threadpoolctl and ~10x slower;
     # macOS wheels use Accelerate, also invisible but fast
     return "fp32" if apis or sys.platform == "darwin" else "torch"
