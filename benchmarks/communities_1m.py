@@ -19,7 +19,7 @@ import numpy as np
 from _common import machine, peak_rss_mb, save, section, timed
 
 import graphneg as gn
-from graphneg.similarity._communities import _igraph_of, _upper_edges
+from graphneg.similarity._igraph_convert import _igraph_of, _upper_edges
 
 
 def parallel_plm(G) -> np.ndarray:
@@ -47,15 +47,14 @@ def main() -> None:
     ig_graph = _igraph_of(G, True)  # for the modularity of every partition (not timed)
     arms = {
         "graphneg default (>= 100k nodes: networkit PLM, 1 thread, maxIter 8)": lambda: gn.communities(G, seed=0),
-        "igraph Leiden, 2 iterations (implementation='igraph'; the default before issue 24)":
-            lambda: gn.communities(G, seed=0, implementation="igraph"),
-        "networkit PLM, 1 thread, maxIter 32 (method='louvain', implementation='networkit')":
-            lambda: gn.communities(G, "louvain", implementation="networkit", seed=0),
+        "igraph Leiden, 2 iterations (leiden_communities; the default below 100k nodes)":
+            lambda: gn.leiden_communities(G, seed=0),
+        "networkit PLM, 1 thread, maxIter 32 (plm_communities)": lambda: gn.plm_communities(G, seed=0),
     }
     if a.all:
         arms.update({
-            "igraph Leiden, 1 iteration": lambda: gn.communities(G, seed=0, num_iterations=1, implementation="igraph"),
-            "igraph Louvain (multilevel)": lambda: gn.communities(G, "louvain", seed=0),
+            "igraph Leiden, 1 iteration": lambda: gn.leiden_communities(G, seed=0, num_iterations=1),
+            "igraph Louvain (multilevel)": lambda: gn.louvain_communities(G, seed=0),
             "networkit PLM, all cores (not reproducible; not offered)": lambda: parallel_plm(G),
         })
     rows = []

@@ -39,7 +39,7 @@ def old_to_igraph(G: sp.csr_array):
     import igraph as ig
 
     from graphneg._validation import check_graph
-    from graphneg.similarity._communities import _undirected
+    from graphneg.similarity._igraph_convert import _undirected
 
     S = _undirected(check_graph(G))
     upper = sp.triu(S, k=1, format="coo")
@@ -83,14 +83,14 @@ def main() -> None:
         g, t_ig = timed(lambda: to_igraph(G))
         rows["csr_to_igraph_seconds"] = t_ig
         print(f"CSR -> igraph            {t_ig:8.1f} s ({g.ecount()} undirected edges)")
-        labels, t = timed(lambda: gn.communities(G, "leiden", implementation="igraph", seed=0))
+        labels, t = timed(lambda: gn.leiden_communities(G, implementation="igraph", seed=0))
         rows["leiden_igraph_seconds"] = t
-        again = gn.communities(G, "leiden", implementation="igraph", seed=0)
+        again = gn.leiden_communities(G, implementation="igraph", seed=0)
         rows["leiden_igraph_deterministic"] = bool(np.array_equal(labels, again))
         print(f"Leiden (igraph C)        {t:8.1f} s, {labels.max() + 1} communities, "
               f"same seed same labels: {rows['leiden_igraph_deterministic']}")
         if not a.skip_leidenalg:
-            labels2, t2 = timed(lambda: gn.communities(G, "leiden", implementation="leidenalg", seed=0))
+            labels2, t2 = timed(lambda: gn.leiden_communities(G, implementation="leidenalg", seed=0))
             rows["leiden_leidenalg_seconds"] = t2
             print(f"Leiden (leidenalg)       {t2:8.1f} s, {labels2.max() + 1} communities   ratio {t2 / t:.1f}x")
         ex, t3 = timed(lambda: gn.exact_size(G, labels, 32, seed=0))

@@ -2,7 +2,7 @@
 
 On a continuum (``_common.continuum``: 48 latent factors, decaying spectrum, 384 dims, noise)
 kNN graph (k=20), then on real all-MiniLM-L6-v2 corpora from the shared data (SciFact,
-NFCorpus). For each setting: ``communities()`` wall time (CSR -> igraph conversion included),
+NFCorpus). For each setting: ``leiden_communities()`` wall time (CSR -> igraph conversion included),
 weighted modularity, the number of communities, and the quality of one epoch of community
 batches (``packed_batches``, 64 items): mean in-batch cosine (the negatives' similarity) and
 the share of in-batch pairs that are graph edges. With networkit / graspologic-native
@@ -23,7 +23,7 @@ import numpy as np
 from _common import continuum, machine, save, section, timed
 
 import graphneg as gn
-from graphneg.similarity._communities import _igraph_of
+from graphneg.similarity._igraph_convert import _igraph_of
 
 SHARED = Path(os.environ.get("GRAPHNEG_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 SETTINGS = (1, 2, 5, 10, -1)
@@ -49,7 +49,7 @@ def sweep(name: str, X: np.ndarray, k: int, seeds: tuple[int, ...]) -> dict:
         for it in SETTINGS:
             runs = []
             for seed in seeds:
-                labels, t = timed(lambda it=it, seed=seed: gn.communities(G, num_iterations=it, seed=seed))
+                labels, t = timed(lambda it=it, seed=seed: gn.leiden_communities(G, num_iterations=it, seed=seed))
                 runs.append({"seconds": t, **quality(G, X, labels, g)})
             out["settings"][str(it)] = {key: float(np.mean([r[key] for r in runs])) for key in runs[0]}
         conv = out["settings"]["-1"]["modularity"]
@@ -62,7 +62,7 @@ def sweep(name: str, X: np.ndarray, k: int, seeds: tuple[int, ...]) -> dict:
 
 def peers(G, g, X) -> dict:
     """networkit (ParallelLeiden, PLM) and graspologic-native Leiden on the same graph, when installed."""
-    from graphneg.similarity._communities import _undirected
+    from graphneg.similarity._igraph_convert import _undirected
 
     res = {}
     try:

@@ -317,8 +317,8 @@ def community_labels(
         G = gn.knn_graph(X, k=min(args.knn_k, X.shape[0] - 1))
     else:
         G = ((A_train + A_train.T) > 0).astype(np.float32)
-    return gn.communities(
-        sp.csr_array(G), "leiden", resolution=args.resolution, num_iterations=U.LEIDEN_ITERATIONS, seed=seed
+    return gn.leiden_communities(
+        sp.csr_array(G), resolution=args.resolution, num_iterations=U.LEIDEN_ITERATIONS, seed=seed
     )
 
 
@@ -364,9 +364,8 @@ def _make_sampler(
             pair_graph(src, dst, X, args), args.batch_size, restart=args.walk_restart, seed=seed
         )
     if arm.batches == "b3":
-        labels = gn.communities(
+        labels = gn.leiden_communities(
             pair_graph(src, dst, X, args),
-            "leiden",
             cluster_size=min(args.cluster_size, src.size),
             weighted=False,
             num_iterations=U.LEIDEN_ITERATIONS,

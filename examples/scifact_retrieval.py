@@ -179,13 +179,13 @@ def sampler_factory(arm: dict, table: Any, tq: np.ndarray, td: np.ndarray, args:
         return batch_sampler("random")
     if arm["kind"] == "tas":
         g = gn.knn_graph(tq[table.query], k=min(10, table.num_pairs - 1))
-        labels = gn.communities(g, "leiden", weighted=False, num_iterations=U.LEIDEN_ITERATIONS, seed=seed)
+        labels = gn.leiden_communities(g, weighted=False, num_iterations=U.LEIDEN_ITERATIONS, seed=seed)
         return batch_sampler("topic", labels=labels, clusters_per_batch=2)
     graph = pair_graph(tq, td, table, k=args.b3_k, skip=args.b3_skip)
     if arm["kind"] == "walk":
         return batch_sampler("walk", graph=graph, restart=args.walk_restart)
-    labels = gn.communities(graph, "leiden", cluster_size=min(args.cluster_size, table.num_pairs), weighted=False,
-                            num_iterations=U.LEIDEN_ITERATIONS, seed=seed)
+    labels = gn.leiden_communities(graph, cluster_size=min(args.cluster_size, table.num_pairs), weighted=False,
+                                   num_iterations=U.LEIDEN_ITERATIONS, seed=seed)
     return batch_sampler("community", labels=labels)
 
 

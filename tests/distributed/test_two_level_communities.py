@@ -55,3 +55,19 @@ def test_world_of_one():
     assert labels.shape == (200,) and set(np.unique(labels)) == set(range(labels.max() + 1))
     with pytest.raises(ValueError, match="graph_shard"):
         communities(X, gn.knn_graph(X[:50], 5))
+    with pytest.raises(ValueError, match="resolution"):
+        communities(X, gn.knn_graph(X, 5), resolution=0.0)
+    with pytest.raises(TypeError, match="objective"):  # level 2 is the default's modularity, no CPM
+        communities(X, gn.knn_graph(X, 5), objective="cpm")
+
+
+def test_world_of_one_is_the_default_on_each_part_at_the_scaled_resolution():
+    from graphneg.distributed import communities
+    from graphneg.similarity._communities import default_at_resolution
+
+    X = np.random.default_rng(1).normal(size=(150, 4)).astype(np.float32)
+    G = gn.knn_graph(X, 5)
+    # one part holding every edge: its resolution scales by 1, so level 2 is the default itself
+    labels = communities(X, G, num_parts=1, resolution=0.7, seed=2)
+    part_seed = int(np.random.default_rng([2, 0]).integers(2**31))
+    assert np.array_equal(labels, gn.relabel(default_at_resolution(G, 0.7, seed=part_seed)))
