@@ -58,13 +58,12 @@ def bf16_speedup() -> float:
 
 ROUTE_ENV = "GRAPHNEG_CPU_ROUTE"
 ENV_ROUTES = ("auto", "certified", "fp32", "torch", "measure")
-# The certified route saves at most half of the GEMM (bf16 runs ~2x fp32 where the CPU has
-# native bf16: 2.0x measured on AVX-512 BF16, 100k items: 34.5 s against 50.5 s on fp32 tiles)
-# and pays fixed costs: bf16 copies of both matrices, per-row error bounds, a wider candidate
-# window re-scored in fp32, and a running threshold that only tightens after a few column
-# tiles. Below ~2^33 multiply-adds (0.09 s of fp32 GEMM at 200 GFLOP/s; SciFact mining is
-# 1.6e9) or 4 column tiles little is left to win (an estimate: the crossover was not measured;
-# certified already won at 20k x 20k), so small problems take plain fp32.
+# The certified route saves at most half of the GEMM (a native bf16 GEMM does about twice the
+# multiply-adds of an fp32 one per cycle) and pays fixed costs: bf16 copies of both matrices,
+# per-row error bounds, a wider candidate window re-scored in fp32, and a running threshold that
+# only tightens after a few column tiles. Below ~2^33 multiply-adds (a fraction of a second of
+# fp32 GEMM; a SciFact-sized mining run is 1.6e9) or 4 column tiles those costs eat the saving,
+# so small problems take plain fp32; the thresholds are estimates, chosen to err on fp32's side.
 CERTIFIED_MIN_MACS = 2**33
 CERTIFIED_MIN_COLS = 4 * TILE_COLS
 
@@ -134,8 +133,8 @@ def cpu_flags() -> frozenset[str]:
 def has_fast_bf16() -> bool:
     """Whether the CPU multiplies bfloat16 natively (x86 AVX-512 BF16 or AMX-BF16).
 
-    Elsewhere torch converts bf16 to fp32 around an fp32 kernel (6.6x slower than numpy's
-    fp32 GEMM on an AVX2-only EPYC), so the certified route would lose.
+    Elsewhere torch converts bf16 to fp32 around an fp32 kernel, several times slower than
+    numpy's fp32 GEMM, so the certified route would lose.
     """
     flags = cpu_flags()
     if flags:

@@ -49,9 +49,8 @@ def default_nlist(n_targets: int) -> int:
     r"""Lists of the IVF index when ``nlist=None``: lists of ~1,000 targets, :math:`\lceil N / 1000\rceil`.
 
     The list scan is one GEMM block per list; below ~1,000 members a block is too thin for the
-    BLAS to run near peak (single-core sgemm of 1024 x 384 x m measured 2-3x slower per score
-    at m = 141 or 315 than at m = 1,000), and per-list selection costs grow relative to the
-    GEMM. At 1M targets this is the usual :math:`\sqrt{N}` = 1,000 lists.
+    BLAS to run near peak (a GEMM's cost per score rises steeply as its inner block shrinks),
+    and per-list selection costs grow relative to the GEMM. At 1M targets this is the usual :math:`\sqrt{N}` = 1,000 lists.
 
     >>> default_nlist(100_000), default_nlist(1_000_000), default_nlist(300)
     (100, 1000, 1)
@@ -114,7 +113,7 @@ def train_centroids(
 
     (:func:`graphneg.distributed.coarse_parts` is the same spherical k-means for sharded data,
     but it scores the sample against all centroids at once, accumulates with ``np.add.at`` and
-    imports torch for its collectives: 7.7 of 15 s of a 20k-item IVF search when it was used.)
+    imports torch for its collectives: half the time of a small IVF search when it was used.)
 
     >>> T = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]], dtype=np.float32)
     >>> sorted(np.round(train_centroids(T, 2, "cosine").astype(float), 2).tolist())
@@ -232,7 +231,8 @@ class IVFIndex:
     re-scores the candidates (canonical fp32 scores, ties by ascending id) of some or all rows.
     The probe ranking is the canonical one (:func:`nearest_lists`), so the first ``p`` probes
     of a longer ranking are the ``p`` of a shorter one: the lists scanned in rounds are those
-    of one scan.
+    of one scan. ``route`` is the exact CPU route at this size when the caller has chosen it
+    (:func:`list_scoring` scores the lists by bf16 tiles where it is ``'certified'``).
 
     >>> X = np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32)
     >>> X /= np.linalg.norm(X, axis=1, keepdims=True)
@@ -333,8 +333,8 @@ def _inverted(labels: np.ndarray, n_lists: int) -> tuple[np.ndarray, np.ndarray]
 class Sweeps:
     """The (list, query rows) jobs of the two sweeps over the lists: every query's nearest
     list, then its other probes. After the first, each query holds a ``want``-th best from its
-    nearest list, so a later list's rows whose scores all trail it are not selected (at 200k,
-    61 % of the later rows). One inverted index of all probes serves both sweeps (a second
+    nearest list, so a later list's rows whose scores all trail it are not selected (most of
+    them: a query's nearest list holds most of its neighbours). One inverted index of all probes serves both sweeps (a second
     one would hold another ``n x nprobe`` ids); a list's rows are split by probe rank when
     its job is made.
 

@@ -37,6 +37,12 @@ class SearchReport:
     what : str
         The search (``'knn_search'``, ``'mine_hard_negatives'``).
 
+    See Also
+    --------
+    record_searches : collects them.
+    graphneg.knn_search : ``min_recall`` and ``recall_sample`` set the target and the sample.
+    IVF : ``adaptive`` raises ``nprobe`` round by round (``rounds``).
+
     Examples
     --------
     >>> SearchReport("ivf", 0.97, 1000, 0.95, True, 100, 8, [(8, 0.97)]).met
@@ -65,6 +71,11 @@ def record_searches() -> Iterator[list[SearchReport]]:
     -------
     list of SearchReport
         Filled as the searches run (a context variable: only this thread's or task's searches).
+
+    See Also
+    --------
+    SearchReport : what each report holds.
+    graphneg.knn_search, graphneg.mine_hard_negatives : the searches that report.
 
     Examples
     --------

@@ -107,6 +107,12 @@ def knn_graph(
     scipy.sparse.csr_array of shape (n_r, N) or (n_r, M), float32
         Canonical CSR, ``k`` entries a row; stack the ranks' with :func:`assemble_graph`.
 
+    See Also
+    --------
+    assemble_graph : the rank's row blocks stacked into the single-process graph.
+    load_shard : a rank's rows of an embeddings file.
+    graphneg.knn_graph : the same graph in one process.
+
     Notes
     -----
     Memory per rank :math:`\approx 4 d (n_r + b) + 12\, n_r (k + s)` bytes for ``b`` =
@@ -153,6 +159,11 @@ def assemble_graph(shards: Sequence[Any]) -> sp.csr_array:
     scipy.sparse.csr_array
         Canonical CSR (sorted indices, duplicates summed, whatever the shards hold), the graph
         ``graphneg.knn_graph`` builds in one process.
+
+    See Also
+    --------
+    knn_graph : the row blocks it stacks.
+    graphneg.knn_graph : the graph it reproduces.
 
     Examples
     --------

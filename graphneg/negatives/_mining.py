@@ -58,6 +58,12 @@ class HardNegatives:
         the exact retrieval (ties counted), its target, ``nlist`` and the ``nprobe`` it took
         (:class:`graphneg.SearchReport`); ``None`` for the exact retrieval.
 
+    See Also
+    --------
+    mine_hard_negatives : returns it.
+    graphneg.to_sentence_transformers : one row per (query, positive) pair, for the trainer.
+    graphneg.distributed.assemble_negatives : stacks the ranks' parts.
+
     Examples
     --------
     >>> hn = HardNegatives(np.array([[3, -1]]), np.array([[0.5, np.nan]], np.float32),

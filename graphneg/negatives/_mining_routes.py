@@ -34,9 +34,9 @@ if TYPE_CHECKING:
     from ._mining import BlockRows, MiningPlan
 
 # queries whose retrieval is checked against the exact one, and the recall the adaptive nprobe keeps:
-# a candidate missed above the rank window shifts the window, so the negatives agree less with the
-# exact route's than the retrieval does (on a continuum, recall@depth 0.95 kept about 91 % of the
-# exact negatives and 0.99 about 99 %, at about the same time: benchmarks/mining_ivf.py)
+# a candidate missed above the rank window shifts the window, so the negatives agree with the exact
+# route's less than the retrieval does; a high target keeps nearly all of them at little extra time
+# (benchmarks/mining_ivf.py)
 MINING_RECALL_SAMPLE = 1000
 MINING_MIN_RECALL = 0.99
 _IVF_ROWS = 4096  # queries per filtering block of the IVF route

@@ -15,8 +15,8 @@ from typing import Any, Union
 from .._search._ivf import check_ivf_options
 from .._validation import check_bool, check_choice, check_int
 
-# backend='auto' searches exactly up to this many targets (about a minute on 2 CPU cores
-# at d=384); beyond it an approximate backend is used when one is installed
+# backend='auto' searches exactly up to this many targets; beyond, the exact search's
+# quadratic cost outgrows an inverted file's, which keeps a recall target (adaptive nprobe)
 AUTO_EXACT_MAX = 200_000
 NAMES = ("exact", "auto", "faiss", "faiss-hnsw", "pynndescent", "ivf")
 

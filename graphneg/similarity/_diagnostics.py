@@ -58,6 +58,11 @@ def batch_stats(
         Pair statistics weight every pair equally (large batches weigh more), which is
         what an in-batch-negative loss sees.
 
+    See Also
+    --------
+    cluster_batches, packed_batches, walk_batches : batches to compare.
+    random_batches : the baseline every statistic is read against.
+
     Examples
     --------
     >>> stats = batch_stats([[0, 1], [2, 3]], labels=[0, 0, 1, 2])

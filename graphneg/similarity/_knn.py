@@ -263,6 +263,12 @@ def knn_recall(
         a found neighbour tied with the exact ones (same score, e.g. an identical row) counts,
         whichever of the tied ids the exact search happened to list.
 
+    See Also
+    --------
+    knn_search : the search whose neighbours are checked (``backend`` chooses an approximate one).
+    record_searches : the recall each approximate search measured itself.
+    IVF : the index whose ``nprobe`` raises the recall.
+
     Examples
     --------
     >>> X = np.random.default_rng(0).normal(size=(200, 8))
@@ -393,6 +399,11 @@ def symmetrize(graph: Any, mode: Literal["union", "mutual"] = "union") -> sp.csr
     scipy.sparse.csr_array of shape (n, n), float32
         Symmetric, canonical, with the diagonal removed. Explicitly stored zeros are edges
         (a similarity can be 0) and are kept.
+
+    See Also
+    --------
+    knn_graph : the directed graph to symmetrise (``mutual=True`` does it in one call).
+    communities : partitions the symmetric graph.
 
     Examples
     --------

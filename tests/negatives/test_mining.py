@@ -254,7 +254,7 @@ def test_default_sampling_options_equal_explicit(data):
 
 @pytest.mark.parametrize("scale", [1e25, 1e-25, "mixed"])
 def test_extreme_magnitudes_are_normalised_exactly(data, scale):
-    # float32 squared norms overflow above ~1.8e19 and underflow below ~1e-19 (issue #11.5)
+    # float32 squared norms overflow above ~1.8e19 and underflow below ~1e-19
     Q, C, positives = data
     ref = mine_hard_negatives(Q, C, positives, NegativeSelection(num_negatives=4, range_max=30))
     if scale == "mixed":
@@ -276,7 +276,7 @@ def test_inner_products_beyond_float32_are_rejected(data):
         mine_hard_negatives(Q * 1e20, C * 1e20, positives, metric="ip")
 
 
-# -- issue 24: the approximate (IVF) route ---------------------------------------------------
+# -- the approximate (IVF) route -------------------------------------------------------------
 def _ivf_data(n_docs: int = 6_000, n_q: int = 400, d: int = 32, seed: int = 0):
     rng = np.random.default_rng(seed)
     Z = rng.normal(size=(n_docs, 10)) * (1.0 + np.arange(10)) ** -0.75

@@ -207,7 +207,7 @@ def test_chunked_cosine_recall_equals_the_whole_search(monkeypatch, with_targets
     ("auto", "cosine", 10),
 ])
 def test_auto_beyond_exact_is_the_adaptive_ivf(monkeypatch, route, metric, n_queries):
-    # issue 24: 'auto' keeps a recall target, which only the IVF can raise in place; the
+    # 'auto' keeps a recall target, which only the IVF can raise in place; the
     # installed approximate packages and the CPU no longer change its choice
     import importlib.util
 
@@ -226,7 +226,7 @@ def test_auto_beyond_exact_is_the_adaptive_ivf(monkeypatch, route, metric, n_que
 
 @pytest.mark.parametrize("metric", ["cosine", "ip", "euclidean"])
 def test_identical_rows_are_ties_not_misses(metric):
-    # issue 23: on identical rows every candidate is a tie; the recall check compared ids and
+    # on identical rows every candidate is a tie; the recall check compared ids and
     # warned "found 0.0 % of the exact neighbours" about a correct search
     row = np.random.default_rng(0).normal(size=(1, 8))
     X = np.tile(row, (300, 1)).astype(np.float32)
@@ -249,7 +249,7 @@ def test_tie_aware_recall_still_counts_real_misses():
     assert knn_recall(X, wrong) == pytest.approx(80 / 100)
 
 
-# -- issue 24: backend='auto' keeps its recall promise (adaptive nprobe) ----------------------
+# -- backend='auto' keeps its recall promise (adaptive nprobe) -------------------------------
 def continuum64(n: int, seed: int = 0) -> np.ndarray:
     """A 64-dim continuum (no separable clusters): neighbours spread over many lists."""
     return continuum(n, d=64, factors=16, noise=0.3, seed=seed)
