@@ -114,7 +114,8 @@ def inspect(
         A link graph between items (e.g. citations).
     graph_options : GraphOptions, default=None
         The kNN graph's and the communities' options, how a citation corpus is read, and a
-        cache (default ``GraphOptions()``: ``k=10``, cosine, Leiden, as ``graphneg batches``).
+        cache (default ``GraphOptions()``: ``k=10``, cosine, :func:`graphneg.communities`, as
+        ``graphneg batches``).
     batch_options : BatchOptions, default=None
         How the batches are packed from the communities, and the DDP ranks (default
         ``BatchOptions()``: 64 items, ``CommunityBatchSampler``'s packing, one rank).
