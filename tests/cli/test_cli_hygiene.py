@@ -169,6 +169,8 @@ def test_unexpected_errors_are_one_line_too(monkeypatch, capsys, tmp_path):
         ["--method", "components"],
         ["--method", "metis", "--n-parts", "10"],  # old spelling of --num-parts
         ["--method", "leiden", "--max-size", "20", "--resolution", "2"],  # old spelling of --max-cluster-size
+        ["--method", "plm", "--resolution", "2"],
+        ["--method", "auto", "--max-cluster-size", "20"],
     ],
 )
 def test_every_method_runs_with_its_own_options(tmp_path, extra):
@@ -178,3 +180,12 @@ def test_every_method_runs_with_its_own_options(tmp_path, extra):
                  *extra]) == 0
     flat = sorted(i for line in out.read_text().splitlines() for i in json.loads(line)["indices"])
     assert flat == list(range(200))
+
+
+def test_an_option_of_another_algorithm_is_refused(tmp_path, capsys):
+    np.save(tmp_path / "X.npy", np.random.default_rng(0).normal(size=(50, 8)).astype(np.float32))
+    argv = ["batches", "--embeddings", str(tmp_path / "X.npy"), "-o", str(tmp_path / "b.jsonl"), "-q"]
+    assert main([*argv, "--method", "metis", "--resolution", "2"]) != 0
+    assert "--resolution does not apply to --method metis" in capsys.readouterr().err
+    assert main([*argv, "--resolution", "2"]) != 0  # the default takes no algorithm option
+    assert "--resolution does not apply to --method auto" in capsys.readouterr().err
