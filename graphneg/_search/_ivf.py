@@ -49,8 +49,9 @@ def default_nlist(n_targets: int) -> int:
     r"""Lists of the IVF index when ``nlist=None``: lists of ~1,000 targets, :math:`\lceil N / 1000\rceil`.
 
     The list scan is one GEMM block per list; below ~1,000 members a block is too thin for the
-    BLAS to run near peak (a GEMM's cost per score rises steeply as its inner block shrinks),
-    and per-list selection costs grow relative to the GEMM. At 1M targets this is the usual :math:`\sqrt{N}` = 1,000 lists.
+    BLAS to run near peak (a GEMM's cost per score rises steeply as its block thins), and
+    per-list selection costs grow relative to the GEMM. At 1M targets this is the usual
+    :math:`\sqrt{N}` = 1,000 lists.
 
     >>> default_nlist(100_000), default_nlist(1_000_000), default_nlist(300)
     (100, 1000, 1)
@@ -334,9 +335,9 @@ class Sweeps:
     """The (list, query rows) jobs of the two sweeps over the lists: every query's nearest
     list, then its other probes. After the first, each query holds a ``want``-th best from its
     nearest list, so a later list's rows whose scores all trail it are not selected (most of
-    them: a query's nearest list holds most of its neighbours). One inverted index of all probes serves both sweeps (a second
-    one would hold another ``n x nprobe`` ids); a list's rows are split by probe rank when
-    its job is made.
+    them: a query's nearest list holds most of its neighbours). One inverted index of all
+    probes serves both sweeps (a second one would hold another ``n x nprobe`` ids); a list's
+    rows are split by probe rank when its job is made.
 
     >>> [(L, q.tolist()) for L, q in Sweeps(np.array([[1, 0], [0, 1]]), 2).jobs(np.array([0, 1, 2]))]
     [(0, [1]), (1, [0]), (0, [0]), (1, [1])]
