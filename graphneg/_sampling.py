@@ -15,6 +15,11 @@ Rows whose candidate set is barely larger than what they still need (rejection w
 more than enumeration), and rows still open after ``max_rounds``, are finished by an exact
 draw over their enumerated candidates.
 
+Randomness comes from one generator, or from one generator per block of consecutive output
+rows (:class:`RowBlocks`): each block then gets exactly the draws that the sampler called on
+that block alone, with its generator, would give, so many small independent requests (the
+chunks of a resumable job, each seeded by its number) cost one vectorised call.
+
 Shortage policy (the one rule of every caller): a row is short only when
 :math:`|\mathcal C(r)| < k`; it then gets *all* its candidates, in random order, followed by
 ``-1``. The sampler reports the per-row shortage and never warns or raises itself; each
@@ -34,7 +39,7 @@ import scipy.sparse as sp
 from ._sparse import csr_keys, pair_keys, sorted_member
 from .exceptions import GraphNegWarning
 
-__all__ = ["Draw", "sample_distinct", "warn_short"]
+__all__ = ["Draw", "RowBlocks", "sample_distinct", "warn_short"]
 
 
 @dataclass
@@ -56,6 +61,44 @@ class Draw:
     def shortage(self) -> np.ndarray:
         """Missing columns per row: ``k - found`` (0 unless the row has fewer than ``k`` candidates)."""
         return (self.indices < 0).sum(axis=1)
+
+
+class RowBlocks:
+    """One generator per block of consecutive output rows, for :func:`sample_distinct`.
+
+    Block ``b`` is output rows ``bounds[b]:bounds[b + 1]`` and draws from ``generators[b]``
+    alone, in the order the sampler would draw for that block by itself.
+
+    Parameters
+    ----------
+    generators : sequence of numpy Generator
+        One per block.
+    bounds : array-like of int, shape (len(generators) + 1,)
+        Non-decreasing block boundaries, from 0 to the number of output rows.
+
+    Examples
+    --------
+    >>> blocks = RowBlocks([np.random.default_rng(1), np.random.default_rng(2)], [0, 2, 3])
+    >>> blocks.random(np.array([0, 1, 2])).tolist() == [*np.random.default_rng(1).random(2),
+    ...                                                 *np.random.default_rng(2).random(1)]
+    True
+    """
+
+    def __init__(self, generators: Any, bounds: Any) -> None:
+        self.generators = list(generators)
+        self.bounds = np.asarray(bounds, dtype=np.int64)
+        if self.bounds.shape != (len(self.generators) + 1,) or (np.diff(self.bounds) < 0).any():
+            raise ValueError("`bounds` must be non-decreasing, one more than `generators`.")
+
+    def random(self, rows: np.ndarray) -> np.ndarray:
+        """A uniform number in [0, 1) for each of ``rows`` (ascending), from its block's generator."""
+        counts = np.diff(np.searchsorted(rows, self.bounds))
+        parts = [g.random(c) for g, c in zip(self.generators, counts.tolist(), strict=True) if c]
+        return parts[0] if len(parts) == 1 else np.concatenate([np.zeros(0), *parts])
+
+    def generator(self, row: int) -> np.random.Generator:
+        """The generator of output row ``row``."""
+        return self.generators[int(np.searchsorted(self.bounds, row, side="right")) - 1]
 
 
 class _Problem:
@@ -100,13 +143,13 @@ class _Problem:
         acc = np.divide(total - lost, total, out=np.zeros_like(total), where=total > 0)
         return n_cand[self.rows], np.clip(acc, 0.0, 1.0)[self.rows]
 
-    def draw(self, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """One candidate column for each entry of ``rows`` (output rows), from its pool."""
+    def draw(self, rows: np.ndarray, rng: RowBlocks) -> np.ndarray:
+        """One candidate column for each entry of ``rows`` (output rows, ascending), from its pool."""
         if self.cdf is not None:
-            cols = np.searchsorted(self.cdf, rng.random(rows.size), side="right")
+            cols = np.searchsorted(self.cdf, rng.random(rows), side="right")
             return np.minimum(cols, self.n - 1)
         size = self.size[self.rows[rows]]
-        pick = (rng.random(rows.size) * size).astype(np.int64)
+        pick = (rng.random(rows) * size).astype(np.int64)
         return pick if self.order is None else self.order[pick]
 
     def allowed(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -143,7 +186,7 @@ def _check(banned: Any, k: int, rows: Any, weights: Any, pool_order: Any, pool_s
 def sample_distinct(
     banned: sp.csr_array,
     k: int,
-    rng: np.random.Generator,
+    rng: np.random.Generator | RowBlocks,
     *,
     rows: Any = None,
     weights: Any = None,
@@ -159,7 +202,9 @@ def sample_distinct(
         Stored entries are banned (their values are ignored).
     k : int
         Columns wanted per row.
-    rng : numpy Generator
+    rng : numpy Generator or RowBlocks
+        With :class:`RowBlocks`, each block of output rows gets what a call on that block
+        alone (its rows of ``rows``) with its generator would give.
     rows : array-like of int, default=None
         Row of ``banned`` (and of ``pool_size``) used by each output row; ``None``: one output
         row per row of ``banned``. Lets many output rows share one pattern row (several
@@ -189,6 +234,10 @@ def sample_distinct(
     [0, 1]
     """
     rows = _check(banned, k, rows, weights, pool_order, pool_size)
+    if not isinstance(rng, RowBlocks):
+        rng = RowBlocks([rng], [0, rows.size])
+    elif rng.bounds[0] != 0 or rng.bounds[-1] != rows.size:
+        raise ValueError(f"`rng` blocks must cover the {rows.size} output rows, got bounds {rng.bounds[[0, -1]]}.")
     prob = _Problem(banned, rows, weights, pool_order, pool_size)
     out = np.full((rows.size, k), -1, dtype=np.int64)
     need = np.minimum(prob.n_candidates, k)
@@ -206,7 +255,7 @@ def sample_distinct(
 
 
 def _round(prob: _Problem, out: np.ndarray, filled: np.ndarray, need: np.ndarray,
-           open_rows: np.ndarray, rng: np.random.Generator) -> None:
+           open_rows: np.ndarray, rng: RowBlocks) -> None:
     """One vectorised rejection round over ``open_rows``; fills ``out`` and ``filled`` in place."""
     missing = need[open_rows] - filled[open_rows]
     # about the expected number of draws (a row left a few short is finished next round,
@@ -237,7 +286,7 @@ def _round(prob: _Problem, out: np.ndarray, filled: np.ndarray, need: np.ndarray
 
 
 def _finish_exactly(prob: _Problem, out: np.ndarray, filled: np.ndarray, need: np.ndarray, row: int,
-                    rng: np.random.Generator) -> None:
+                    rng: RowBlocks) -> None:
     cand, p = prob.candidates(row)
     placed = out[row, : filled[row]]
     if placed.size:
@@ -247,7 +296,7 @@ def _finish_exactly(prob: _Problem, out: np.ndarray, filled: np.ndarray, need: n
             p = p[keep] / p[keep].sum() if keep.any() else None
     take = min(int(need[row] - filled[row]), cand.size)
     if take:
-        out[row, filled[row] : filled[row] + take] = rng.choice(cand, take, replace=False, p=p)
+        out[row, filled[row] : filled[row] + take] = rng.generator(row).choice(cand, take, replace=False, p=p)
         filled[row] += take
 
 

@@ -38,7 +38,7 @@ was dropped or skipped.
 Layout: this module holds detection and :func:`read_citations` and re-exports the readers
 (``X as X`` imports: ``graphneg.io`` reads them here);
 ``_readers_base`` the shared line input, bookkeeping and edge assembly, ``_readers_edges``
-edge lists, ``_readers_jsonl`` the one JSONL streaming skeleton that ``_readers_s2``
+edge lists (clean ones read column-wise by ``_readers_edges_columns``), ``_readers_jsonl`` the one JSONL streaming skeleton that ``_readers_s2``
 (S2ORC, S2AG) and ``_readers_openalex`` plug their record parsers into,
 ``_readers_planetoid`` and ``_readers_ogb`` the folder formats.
 """

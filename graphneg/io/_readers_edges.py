@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from .._validation import check_bool
 from ._readers_base import (
@@ -28,11 +28,11 @@ from ._readers_base import (
     GraphBuilder,
     PathLike,
     Report,
-    assemble,
     is_int,
     iter_lines,
     known_ids,
 )
+from ._readers_edges_columns import assemble_columns, integer_columns, string_columns
 
 # How many leading data lines delimiter and header detection look at.
 _SNIFF_LINES = 50
@@ -182,7 +182,7 @@ def read_edge_list(
     if known is None and not report.strict:
         columns = _read_columns(path, sample, rows, delimiter, comment, skip_first)
         if columns is not None:  # a clean file: read column-wise, the same graph as streaming
-            graph = _assemble_columns(*(columns[::-1] if reverse else columns), report)
+            graph = assemble_columns(*(columns[::-1] if reverse else columns), report)
             report.warn()
             return CitationData(graph, graph.counts, format="edges")
     n_edges = _stream_edges(path, builder, delimiter, comment, skip_first, reverse)
@@ -318,7 +318,7 @@ def _refuse_non_edge_list(
     start = 1 if skip_first else 0
     text = [
         (lineno, third)
-        for (lineno, _), fields in zip(sample[start:], rows[start:])
+        for (lineno, _), fields in zip(sample[start:], rows[start:], strict=True)
         if (third := _third(fields, delimiter)) is not None and not _is_number(third)
     ]
     if text and 2 * len(text) >= len(rows) - start:  # a column, not a stray field
@@ -344,14 +344,13 @@ def _read_columns(
     whitespace-only line after the first data line, no field with surrounding whitespace, no
     empty field, the same number of fields on every line, valid UTF-8. Anything else (or no
     pyarrow) returns None and the line-by-line reader handles it, with its line-numbered
-    reports; both routes give the same graph for a clean file.
+    reports; both routes give the same graph for a clean file. A file of decimal integers
+    comes back as two int64 arrays, any other as two string arrays.
     """
     if delimiter is None or len(delimiter) != 1 or not rows or delimiter in "\"\r\n":
         return None
     try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-        import pyarrow.csv as pa_csv
+        import pyarrow  # noqa: F401
     except ImportError:
         return None
     start = 1 if skip_first else 0
@@ -360,102 +359,10 @@ def _read_columns(
     n_fields = len(sample[start][1].split(delimiter))
     if n_fields < 2:
         return None
-    names = [f"f{i}" for i in range(n_fields)]
-    try:
-        table = pa_csv.read_csv(
-            path,
-            read_options=pa_csv.ReadOptions(
-                column_names=names, skip_rows=sample[0][0] - 1 + start, block_size=1 << 24
-            ),
-            parse_options=pa_csv.ParseOptions(
-                delimiter=delimiter, quote_char=False, double_quote=False, escape_char=False,
-                newlines_in_values=False, ignore_empty_lines=True,
-            ),
-            convert_options=pa_csv.ConvertOptions(
-                # 64-bit offsets: a column of a billion-edge file passes 2 GiB
-                column_types={name: pa.large_string() for name in names}, include_columns=names[:2],
-                strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[],
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, EOFError):
-        return None  # ragged lines, invalid UTF-8, a broken .gz, ...: stream and report
-    if table.num_rows == 0:
-        return None
-    a, b = (table.column(name).combine_chunks() for name in names[:2])
-    if not (_plain_fields(a) and _plain_fields(b)):
-        return None
-    if comment is not None and pc.any(pc.starts_with(a, comment)).as_py():
-        return None  # a comment line with the delimiter in it: stream (it is skipped there)
-    return a, b
-
-
-def _plain_fields(column: object) -> bool:
-    """Whether no field of a string column needs what streaming does to it: every field is
-    non-empty and starts and ends with a printable ASCII character other than a double quote
-    (nothing to strip or unquote). Conservative: a field starting or ending with a non-ASCII
-    character also sends the file to the streaming reader."""
-    import numpy as np
-
-    offsets, data = _string_buffers(column)
-    if column.null_count or (np.diff(offsets) <= 0).any():  # type: ignore[attr-defined]
-        return False
-    first, last = data[offsets[:-1]], data[offsets[1:] - 1]
-    return bool(((first > 0x20) & (first < 0x7F) & (first != ord('"')) & (last > 0x20) & (last < 0x7F)).all())
-
-
-def _assemble_columns(first: object, second: object, report: Report) -> object:
-    """The graph of two id columns; ids are numbered in order of appearance, the first column's
-    id of a line before the second's (as the streaming reader interns them)."""
-    import numpy as np
-    import pyarrow as pa
-
-    n = len(first)  # type: ignore[arg-type]
-    both: Any = pa.concat_arrays([first, second])  # type: ignore[list-item]
-    if _canonical_integers(first) and _canonical_integers(second):
-        # decimal ids without leading zeros: encoding the numbers gives the same nodes, faster
-        both = both.cast(pa.int64())
-    encoded = both.dictionary_encode()
-    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    m = len(encoded.dictionary)
-    # the dictionary is in order of appearance in (first..., second...); renumber by the
-    # first appearance in line order, first column before second within a line
-    position = np.empty(2 * n, dtype=np.int64)
-    position[:n] = np.arange(0, 2 * n, 2)
-    position[n:] = np.arange(1, 2 * n, 2)
-    seen = np.full(m, 2 * n, dtype=np.int64)
-    np.minimum.at(seen, codes, position)
-    order = np.argsort(seen, kind="stable")
-    rank = np.empty(m, dtype=np.int64)
-    rank[order] = np.arange(m)
-    codes = rank[codes]
-    ids = encoded.dictionary.take(pa.array(order)).cast(pa.large_string()).to_pylist()
-    return assemble(codes[:n], codes[n:], ids, report.counts)
-
-
-def _canonical_integers(column: Any) -> bool:
-    """Whether every field is a decimal integer as ``str(int(field))`` writes it (digits
-    only, no leading zero, at most 18 digits): then the number names the id one to one."""
-    import numpy as np
-
-    offsets, data = _string_buffers(column)
-    used = data[offsets[0] : offsets[-1]]
-    if not ((used >= ord("0")) & (used <= ord("9"))).all():
-        return False
-    length = np.diff(offsets)
-    if (length > 18).any():
-        return False
-    return not ((data[offsets[:-1]] == ord("0")) & (length > 1)).any()
-
-
-def _string_buffers(column: Any) -> tuple[Any, Any]:
-    """A (large_)string array's value offsets and its bytes, as numpy arrays (no copy)."""
-    import numpy as np
-    import pyarrow as pa
-
-    _, offsets_buf, data_buf = column.buffers()
-    dtype = np.int64 if column.type == pa.large_string() else np.int32
-    offsets = np.frombuffer(offsets_buf, dtype=dtype)[column.offset : column.offset + len(column) + 1]
-    return offsets, np.frombuffer(data_buf, dtype=np.uint8)
+    skip = sample[0][0] - 1 + start  # lines before the first edge
+    if n_fields == 2 and (numbers := integer_columns(path, skip, delimiter)) is not None:
+        return numbers
+    return string_columns(path, skip, n_fields, delimiter, comment)
 
 
 def _stream_edges(

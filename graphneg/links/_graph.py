@@ -9,6 +9,7 @@ constructors assemble edges with :func:`graphneg.links._edges.edge_adjacency`.
 
 from __future__ import annotations
 
+import functools
 import sys
 import warnings
 from collections.abc import Hashable, Iterable, Sequence
@@ -89,7 +90,6 @@ class LinkGraph:
         self.ids = [str(i) for i in range(n)] if ids is None else unique_ids(ids, "ids")
         if len(self.ids) != n:
             raise ValueError(f"`ids` must have one entry per node ({n}), got {len(self.ids)}.")
-        self._index = {v: i for i, v in enumerate(self.ids)}
         if counts is None:
             counts = EdgeCounts(read=self.num_edges + n_loops, kept=self.num_edges, self_loops=n_loops)
         self.counts = counts
@@ -239,8 +239,10 @@ class LinkGraph:
 
     @classmethod
     def _build(cls, s: Any, d: Any, ids: list[str], counts: EdgeCounts, *, warn: bool) -> LinkGraph:
-        A = edge_adjacency(s, d, len(ids), counts)
-        g = cls(A, ids, counts)
+        # edge_adjacency gives the canonical link pattern itself, and every caller has checked
+        # `ids`: no second pass over either (the constructor's checks are for outside input)
+        g = cls.__new__(cls)
+        g.adjacency, g.ids, g.counts = edge_adjacency(s, d, len(ids), counts), ids, counts
         if warn and (counts.unknown or counts.self_loops or counts.duplicates or counts.malformed):
             warnings.warn(f"link graph: {counts.summary()}", GraphNegWarning, stacklevel=_caller_level())
         return g
@@ -258,6 +260,11 @@ class LinkGraph:
 
     def __repr__(self) -> str:
         return f"LinkGraph(num_nodes={self.num_nodes}, num_edges={self.num_edges})"
+
+    @functools.cached_property
+    def _index(self) -> dict[str, int]:
+        """Row of each id (built on first use: reading and writing a graph never need it)."""
+        return {v: i for i, v in enumerate(self.ids)}
 
     def index(self, ids: Iterable[Hashable]) -> np.ndarray:
         """Rows of external ``ids`` (``1`` and ``"1"`` alike).

@@ -28,6 +28,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .._ids import unique_ids
+from .._sampling import RowBlocks
 from .._validation import check_choice, check_int
 from ..exceptions import GraphNegWarning
 from ..io._atomic import atomic_write
@@ -40,7 +41,7 @@ from ..negatives._link_strategies import (
     draw_from_pattern,
     resolve_link_strategy,
 )
-from ._records import TripletBatch, encoded_columns, write_chunk
+from ._records import TripletBatch, encoded_columns, write_records
 
 OutputFormat = Literal["triplets", "st", "flag", "tevatron"]
 OUTPUT_FORMATS = ("triplets", "st", "flag", "tevatron")
@@ -330,14 +331,36 @@ def _run_part(job: Job, p: int, chunks: range) -> None:
     n_records = n_short = 0
     pending = job.parts / f"pending-{p:06d}.jsonl"  # not finished until renamed
     with atomic_write(pending, "wb") as fh:
-        out = TripletBatch(fh) if job.encoded is not None else fh
-        for c in chunks:
-            n, short = _run_chunk(job, c, out)
-            n_records, n_short = n_records + n, n_short + short
+        out = TripletBatch(fh, job.encoded) if job.encoded is not None else fh
+        if job.banned is not None:  # all chunks of the part in one draw
+            n_records, n_short = _run_pattern_chunks(job, chunks, out)
+        else:
+            for c in chunks:
+                n, short = _run_chunk(job, c, out)
+                n_records, n_short = n_records + n, n_short + short
         if out is not fh:
-            out.flush(job.encoded)
+            out.flush()
     job.done[p] = (n_records, n_short)
     os.replace(pending, job.part(p))
+
+
+def _run_pattern_chunks(job: Job, chunks: range, out: Any) -> tuple[int, int]:
+    """Write the records of ``chunks`` when the strategy draws from the banned pattern alone:
+    one vectorised draw over their sources, each chunk's rows with its own generator (the
+    negatives of a draw per chunk); return (records, short records)."""
+    lo = chunks.start * job.chunk_size
+    hi = min(chunks.stop * job.chunk_size, job.sources.size)
+    sources = job.sources[lo:hi]
+    n_cited = job.out_degree[sources]
+    bounds = np.append(np.arange(chunks.start, chunks.stop) * job.chunk_size - lo, hi - lo)  # in sources
+    rows = None
+    if job.per_pair:  # output row j: the j-th citation of the part
+        rows = np.repeat(np.arange(sources.size), n_cited)
+        bounds = np.concatenate(([0], np.cumsum(n_cited)))[bounds]
+    rng = RowBlocks([np.random.default_rng([job.seed, c]) for c in chunks], bounds)
+    neg = draw_from_pattern(job.strategy, job.graph, job.banned[lo:hi], job.num_negatives, rng, rows=rows,
+                            **job.strategy_kwargs)
+    return write_records(job, out, sources, n_cited, neg)
 
 
 def _run_chunk(job: Job, c: int, out: Any) -> tuple[int, int]:
@@ -351,22 +374,17 @@ def _run_chunk(job: Job, c: int, out: Any) -> tuple[int, int]:
     with warnings.catch_warnings(record=True):
         # shortfalls are counted from the parts and reported once in the summary
         warnings.simplefilter("always", GraphNegWarning)
-        if job.banned is not None:
-            lo = c * job.chunk_size
-            neg = draw_from_pattern(job.strategy, job.graph, job.banned[lo : lo + chunk.size], job.num_negatives,
-                                    rng, rows=pair_of, **job.strategy_kwargs)
-        else:
-            cited = [A.indices[A.indptr[s] : A.indptr[s + 1]] for s in chunk]
-            src = chunk
-            if pair_of is not None:
-                src, cited = chunk[pair_of], [cited[i] for i in pair_of.tolist()]
-            given = {} if job.embeddings is None else {"embeddings": job.embeddings}
-            neg = LINK_STRATEGIES[job.strategy](
-                job.graph, **given, sources=src, num_negatives=job.num_negatives, exclude_hops=job.exclude_hops,
-                # a record's positive must never be among its negatives, whatever exclude_hops says
-                exclude=cited, seed=rng, **job.strategy_kwargs,
-            ).indices
-        return write_chunk(job, out, chunk, n_cited, neg)
+        cited = [A.indices[A.indptr[s] : A.indptr[s + 1]] for s in chunk]
+        src = chunk
+        if pair_of is not None:
+            src, cited = chunk[pair_of], [cited[i] for i in pair_of.tolist()]
+        given = {} if job.embeddings is None else {"embeddings": job.embeddings}
+        neg = LINK_STRATEGIES[job.strategy](
+            job.graph, **given, sources=src, num_negatives=job.num_negatives, exclude_hops=job.exclude_hops,
+            # a record's positive must never be among its negatives, whatever exclude_hops says
+            exclude=cited, seed=rng, **job.strategy_kwargs,
+        ).indices
+        return write_records(job, out, chunk, n_cited, neg)
 
 
 def _join_parts(job: Job) -> tuple[int, int]:

@@ -1,7 +1,7 @@
 """The records of citation training data: one line per citation, in one of four formats.
 
-:func:`write_chunk` writes a chunk's records, citing paper by citing paper, each paper's
-citations in row order: triplets itself (record by record, or column-wise through
+:func:`write_records` writes the records of a run of citing papers, paper by paper, each
+paper's citations in row order: triplets itself (record by record, or column-wise through
 :class:`TripletBatch` when pyarrow is installed, byte for byte the same), the trainer formats
 through their writers in :mod:`graphneg.io`.
 """
@@ -23,34 +23,37 @@ if TYPE_CHECKING:
     from ._citations import Job
 
 
-def write_chunk(job: Job, out: Any, chunk: np.ndarray, n_cited: np.ndarray, negatives: np.ndarray) -> tuple[int, int]:
-    """Write the chunk's records to ``out`` (binary), citing paper by citing paper, each paper's
-    citations in row order; return (records, short records).
+def write_records(
+    job: Job, out: Any, sources: np.ndarray, n_cited: np.ndarray, negatives: np.ndarray
+) -> tuple[int, int]:
+    """Write the records of ``sources`` to ``out`` (binary), citing paper by citing paper, each
+    paper's citations in row order; return (records, short records).
 
     ``negatives`` holds one row per citing paper, or one per citation (``negatives_per='pair'``).
     """
     if job.output_format == "triplets":
-        return _write_triplets(job, out, chunk, n_cited, negatives)
-    return _write_trainer_format(job, out, chunk, n_cited, negatives)
+        return _write_triplets(job, out, sources, n_cited, negatives)
+    return _write_trainer_format(job, out, sources, n_cited, negatives)
 
 
 def _write_triplets(
-    job: Job, out: Any, chunk: np.ndarray, n_cited: np.ndarray, negatives: np.ndarray
+    job: Job, out: Any, sources: np.ndarray, n_cited: np.ndarray, negatives: np.ndarray
 ) -> tuple[int, int]:
     """Triplet records, to a :class:`TripletBatch` (column-wise) or record by record."""
     graph, texts = job.graph, job.texts
     A = graph.adjacency
-    starts = A.indptr[chunk]
+    starts = A.indptr[sources]
     # the positive of every record: each source's slice of the adjacency, in order
     offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(n_cited)[:-1])), n_cited)
     pos = A.indices[offsets + np.arange(offsets.size)].astype(np.int64)
-    query = np.repeat(chunk, n_cited)
-    neg = negatives if job.per_pair else np.repeat(negatives, n_cited, axis=0)
-    short = int((neg < 0).any(axis=1).sum()) if neg.size else 0
+    # a row of negatives is shared by the records of one paper, or belongs to one record
+    query, count = (np.repeat(sources, n_cited), np.ones(pos.size, np.int64)) if job.per_pair else (sources, n_cited)
+    short = int(count[(negatives < 0).any(axis=1)].sum()) if negatives.size else 0
     if isinstance(out, TripletBatch):
-        out.add(query, pos, neg)
-        return query.size, short
-    for s, p, row in zip(query.tolist(), pos.tolist(), neg.tolist(), strict=True):
+        out.add(query, count, pos, negatives)
+        return pos.size, short
+    neg = np.repeat(negatives, count, axis=0)
+    for s, p, row in zip(np.repeat(query, count).tolist(), pos.tolist(), neg.tolist(), strict=True):
         nrow = [v for v in row if v >= 0]
         rec: dict[str, Any] = {
             "query_id": str(graph.ids[s]), "positive_id": str(graph.ids[p]),
@@ -59,19 +62,19 @@ def _write_triplets(
         if texts is not None:
             rec.update(query=texts[s], positive=texts[p], negatives=[texts[v] for v in nrow])
         out.write(dumps_line(rec).encode("utf-8"))
-    return query.size, short
+    return pos.size, short
 
 
 def _write_trainer_format(
-    job: Job, out: Any, chunk: np.ndarray, n_cited: np.ndarray, negatives: np.ndarray
+    job: Job, out: Any, sources: np.ndarray, n_cited: np.ndarray, negatives: np.ndarray
 ) -> tuple[int, int]:
     """Records of a trainer format, through its writer (which writes a file: read back into ``out``)."""
     graph, texts, fmt = job.graph, job.texts, job.output_format
     A = graph.adjacency
-    positives = [A.indices[A.indptr[s] : A.indptr[s + 1]].tolist() for s in chunk]
-    queries = chunk
+    positives = [A.indices[A.indptr[s] : A.indptr[s + 1]].tolist() for s in sources]
+    queries = sources
     if job.per_pair:  # one query per citation, with its own negatives
-        queries = np.repeat(chunk, n_cited)
+        queries = np.repeat(sources, n_cited)
         positives = [[p] for pos in positives for p in pos]
     query_texts = [texts[s] for s in queries]  # type: ignore[index]
     tmp = job.parts / "pending-chunk.jsonl"  # the trainer writers write files
@@ -116,66 +119,112 @@ def encoded_columns(graph: LinkGraph, texts: list[str] | None) -> Any:
         import pyarrow as pa
     except ImportError:
         return None
-    from json.encoder import encode_basestring  # what json.dumps(ensure_ascii=False) writes for a str
-
-    ids = [encode_basestring(str(i)) for i in graph.ids]
-    columns = {"id": pa.array([*ids, ""]), "sep_id": pa.array([*(", " + v for v in ids), ""])}
-    if texts is not None:
-        enc = [encode_basestring(t) for t in texts]
-        columns.update(text=pa.array([*enc, ""], pa.large_string()),
-                       sep_text=pa.array([*(", " + v for v in enc), ""], pa.large_string()))
+    columns = dict(zip(("id", "sep_id"), _json_strings(graph.ids, pa.string()), strict=True))
+    if texts is not None:  # texts may pass 2 GiB: 64-bit offsets
+        columns.update(zip(("text", "sep_text"), _json_strings(texts, pa.large_string()), strict=True))
     return columns
 
 
-def _triplet_lines(encoded: dict[str, Any], query: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> Any:
-    """The triplet records as JSONL bytes, built column-wise; byte for byte what
-    :func:`~graphneg.io._jsonl.dumps_line` writes for the same records."""
+def _json_strings(values: list[str], kind: Any) -> tuple[Any, Any]:
+    """``values`` as JSON strings (what ``json.dumps(ensure_ascii=False)`` writes), then the same
+    after ``", "``; each with ``""`` appended (the entry of a missing value)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    raw = pa.array(values, kind)
+    if _needs_escaping(raw):
+        from json.encoder import encode_basestring  # json.dumps' own, for a str
+
+        quoted = pa.array([encode_basestring(v) for v in values], kind)
+    else:  # nothing to escape: quotes around the value are all JSON adds
+        quoted = pc.binary_join_element_wise(pa.scalar('"', kind), raw, pa.scalar('"', kind), pa.scalar("", kind))
+    after = pc.binary_join_element_wise(pa.scalar(", ", kind), quoted, pa.scalar("", kind))
+    empty = pa.array([""], kind)
+    return pa.concat_arrays([quoted, empty]), pa.concat_arrays([after, empty])
+
+
+def _needs_escaping(strings: Any) -> bool:
+    """Whether a string array holds a byte JSON escapes: a control character, ``"`` or ``\\``."""
+    import pyarrow as pa
+
+    _, offsets_buf, data_buf = strings.buffers()
+    if data_buf is None:
+        return False
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64 if strings.type == pa.large_string() else np.int32)
+    data = np.frombuffer(data_buf, dtype=np.uint8)[offsets[strings.offset] : offsets[strings.offset + len(strings)]]
+    return bool(((data < 0x20) | (data == ord('"')) | (data == ord("\\"))).any())
+
+
+def _triplet_lines(encoded: dict[str, Any], query: np.ndarray, count: np.ndarray, pos: np.ndarray,
+                   neg: np.ndarray) -> Any:
+    """The triplet records as JSONL bytes, built column-wise; byte for byte what
+    :func:`~graphneg.io._jsonl.dumps_line` writes for the same records.
+
+    Row ``r`` of ``query``, ``count`` and ``neg`` is a citing paper's row of negatives, shared
+    by its next ``count[r]`` records, whose positives are in ``pos``. What a row's records share
+    is joined once per row; a record adds its positive.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    texts = "text" in encoded
+    kind = pa.large_string() if texts else pa.string()
     n_nodes = len(encoded["id"]) - 1
     neg = np.where(neg < 0, n_nodes, neg)  # -1 pads only at the end of a row: the empty entry
-    q, p = pa.array(query), pa.array(pos)
-    cols = [neg[:, j].copy() for j in range(neg.shape[1])]
+    q, p = _arrow(query), _arrow(pos)
+    cols = [_arrow(neg[:, j]) for j in range(neg.shape[1])]
 
     def listed(name: str) -> list[Any]:
-        return [encoded[("sep_" if j else "") + name].take(pa.array(col)) for j, col in enumerate(cols)]
+        return [encoded[("sep_" if j else "") + name].take(col) for j, col in enumerate(cols)]
 
-    pieces: list[Any] = [
-        '{"query_id": ', encoded["id"].take(q), ', "positive_id": ', encoded["id"].take(p),
-        ', "negative_ids": [', *listed("id"), "]",
-    ]
-    if "text" in encoded:
-        pieces += [', "query": ', encoded["text"].take(q), ', "positive": ', encoded["text"].take(p),
-                   ', "negatives": [', *listed("text"), "]"]
-    pieces.append("}\n")
-    large = "text" in encoded  # texts may pass 2 GiB in a chunk: 64-bit offsets
-    kind = pa.large_string() if large else pa.string()
-    args = [pa.scalar(v, kind) if isinstance(v, str) else v if v.type == kind else v.cast(kind) for v in pieces]
-    lines = pc.binary_join_element_wise(*args, pa.scalar("", kind))
+    def joined(*pieces: Any) -> Any:
+        args = [pa.scalar(v, kind) if isinstance(v, str) else v if v.type == kind else v.cast(kind) for v in pieces]
+        return pc.binary_join_element_wise(*args, pa.scalar("", kind))
+
+    # per row: what comes before the positive's id, and after it (or before its text)
+    shared = [joined('{"query_id": ', encoded["id"].take(q), ', "positive_id": ')]
+    after = [', "negative_ids": [', *listed("id"), "]"]
+    if texts:
+        shared.append(joined(*after, ', "query": ', encoded["text"].take(q), ', "positive": '))
+        after = [', "negatives": [', *listed("text"), "]"]
+    shared.append(joined(*after, "}\n"))
+    if (count != 1).any():  # one copy per record
+        record_row = _arrow(np.repeat(np.arange(count.size), count))
+        shared = [column.take(record_row) for column in shared]
+    pieces = [shared[0], encoded["id"].take(p), shared[1]]
+    if texts:
+        pieces += [encoded["text"].take(p), shared[2]]
+    lines = joined(*pieces)
     if len(lines) == 0:
         return b""
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64 if large else np.int32)
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64 if texts else np.int32)
     offsets = offsets[lines.offset : lines.offset + len(lines) + 1]
     return memoryview(lines.buffers()[2])[int(offsets[0]) : int(offsets[-1])]
 
 
+def _arrow(values: np.ndarray) -> Any:
+    """An int64 numpy array as a pyarrow array (no copy)."""
+    import pyarrow as pa
+
+    values = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), values.size, [None, pa.py_buffer(values)])
+
+
 class TripletBatch:
-    """Triplet records of several chunks, written column-wise in one go (fewer, larger calls)."""
+    """Triplet records of several draws, written column-wise in one go (fewer, larger calls)."""
 
-    def __init__(self, fh: Any) -> None:
+    def __init__(self, fh: Any, encoded: dict[str, Any]) -> None:
         self.fh = fh
-        self.query: list[np.ndarray] = []
-        self.pos: list[np.ndarray] = []
-        self.neg: list[np.ndarray] = []
+        self.encoded = encoded
+        self.columns: list[tuple[np.ndarray, ...]] = []
 
-    def add(self, query: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> None:
-        self.query.append(query)
-        self.pos.append(pos)
-        self.neg.append(neg)
+    def add(self, query: np.ndarray, count: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> None:
+        """Rows of negatives (``query``, ``count`` records each, ``neg``) and the records' positives."""
+        self.columns.append((query, count, pos, neg))
 
-    def flush(self, encoded: Any) -> None:
-        if self.query:
-            self.fh.write(_triplet_lines(encoded, np.concatenate(self.query), np.concatenate(self.pos),
-                                         np.concatenate(self.neg)))
-        self.query, self.pos, self.neg = [], [], []
+    def flush(self) -> None:
+        """Write the records added so far."""
+        if self.columns:
+            query, count, pos, neg = (np.concatenate(c) for c in zip(*self.columns, strict=True))
+            self.fh.write(_triplet_lines(self.encoded, query, count, pos, neg))
+        self.columns = []

@@ -32,6 +32,13 @@ CASES = {
     "empty_field.tsv": (b"1\t2\n\t3\n2\t3\n", False),
     "unicode.tsv": ("é1\tü2\nü2\tx\u00a0\n".encode(), False),
     "ragged.tsv": (b"1\t2\n2\t3\t4\n3\t1\n", False),
+    # decimal integers: parsed as numbers when every field is spelled as str(int) spells it
+    "ints.tsv": (b"30\t10\n10\t20\n20\t30\n", True),
+    "ints_open_end.tsv": (b"5\t6\n6\t5", True),
+    "ints_blank_end.tsv": (b"5\t6\n6\t5\n\n", True),
+    "ints_leading_zero.tsv": (b"10\t010\n010\t7\n", True),  # "10" and "010": two papers
+    "ints_huge.tsv": (b"99999999999999999999\t1\n1\t2\n", True),
+    "ints_negative.csv": (b"-1,2\n2,-1\n", True),
 }
 
 
@@ -84,3 +91,36 @@ def test_gzip_and_duplicate_counts(tmp_path):
     assert fast.ids == slow.ids and vars(fast.counts) == vars(slow.counts)
     assert np.array_equal(fast.graph.to_edge_index(), slow.graph.to_edge_index())
     assert fast.counts.duplicates > 0 and fast.counts.self_loops > 0
+
+
+@pytest.mark.parametrize(("content", "numbers"), [
+    (b"3\t1\n1\t2\n", True),
+    (b"source\ttarget\n3\t1\n1\t2", True),
+    (b"3\t01\n1\t2\n", False),  # "01" is not "1"
+    (b"3\t1\n1\t2\n\n", False),  # an empty line: bytes the numbers do not account for
+    (b"3\t1\r\n1\t2\r\n", False),
+    (b"3\t+1\n1\t2\n", False),
+])
+def test_integer_route_only_for_numbers_spelled_as_str_spells_them(tmp_path, monkeypatch, content, numbers):
+    path = tmp_path / "e.tsv"
+    path.write_bytes(content)
+    taken = []
+    real = R.integer_columns
+    monkeypatch.setattr(R, "integer_columns", lambda *args: taken.append(real(*args)) or taken[-1])
+    fast, _ = _read(path)
+    assert (taken[0] is not None) == numbers
+    monkeypatch.setattr(R, "_read_columns", lambda *args: None)
+    slow, _ = _read(path)
+    assert fast.ids == slow.ids and vars(fast.counts) == vars(slow.counts)
+    assert np.array_equal(fast.graph.to_edge_index(), slow.graph.to_edge_index())
+
+
+def test_integer_ids_numbered_in_order_of_appearance_wide_or_narrow(tmp_path):
+    rng = np.random.default_rng(1)
+    for high in (50, 10**15):  # a table over the values, or hashing them
+        pairs = rng.integers(0, 40, (400, 2)) * (high // 40) + 1
+        path = tmp_path / f"e{high}.tsv"
+        path.write_text("".join(f"{a}\t{b}\n" for a, b in pairs.tolist()))
+        fast, _ = _read(path)
+        expected = list(dict.fromkeys(str(v) for v in pairs.ravel().tolist()))
+        assert fast.ids == expected

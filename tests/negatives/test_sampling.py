@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from scipy import stats
 
 from graphneg import GraphNegWarning
-from graphneg._sampling import sample_distinct, warn_short
+from graphneg._sampling import RowBlocks, sample_distinct, warn_short
 from graphneg._sparse import canonical_csr
 
 
@@ -82,3 +82,29 @@ def test_seeded_and_bad_arguments():
     with pytest.raises(ValueError, match="cannot be combined"):
         sample_distinct(B, 1, np.random.default_rng(0), weights=np.ones(30), pool_order=np.arange(30),
                         pool_size=np.full(4, 30))
+
+
+@pytest.mark.parametrize("trial", range(24))
+def test_row_blocks_draw_what_each_block_alone_draws(trial):
+    """One call with a generator per block of output rows == one call per block (resumable
+    chunks drawn together): uniform, weighted and pooled, short rows, shared pattern rows."""
+    rng = np.random.default_rng(trial)
+    n, m = int(rng.integers(5, 60)), int(rng.integers(1, 50))
+    B = canonical_csr(sp.csr_array((rng.random((m, n)) < rng.random() * 0.9).astype(float)))
+    k = int(rng.integers(0, 8))
+    rows = np.repeat(np.arange(m), rng.integers(1, 4, m)) if trial % 2 else None
+    n_out = m if rows is None else rows.size
+    cuts = np.sort(np.r_[0, 0, rng.integers(0, n_out + 1, int(rng.integers(0, 6))), n_out])  # empty blocks too
+    kw: dict = {}
+    if trial % 3 == 1:
+        kw["weights"] = rng.random(n) * (rng.random(n) > 0.2)
+    elif trial % 3 == 2:
+        kw = {"pool_order": rng.permutation(n), "pool_size": rng.integers(0, n + 1, m)}
+    seeds = [[9, trial, b] for b in range(cuts.size - 1)]
+    blocks = RowBlocks([np.random.default_rng(s) for s in seeds], cuts)
+    together = sample_distinct(B, k, blocks, rows=rows, **kw).indices
+    for b, seed in enumerate(seeds):
+        lo, hi = cuts[b], cuts[b + 1]
+        alone = sample_distinct(B, k, np.random.default_rng(seed),
+                                rows=np.arange(m)[lo:hi] if rows is None else rows[lo:hi], **kw).indices
+        assert np.array_equal(alone, together[lo:hi])
