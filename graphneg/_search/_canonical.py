@@ -37,6 +37,19 @@ def rescore_top(
         if t_sq is not None:
             s = 2 * s - t_sq[safe]
         vals[r0 : r0 + step] = np.where(ok, s, -np.inf)
+    return canonical_order(vals, cand, want)
+
+
+def canonical_order(vals: np.ndarray, cand: np.ndarray, want: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's top ``want`` of candidates ``cand`` (``-1`` = none) by their canonical scores
+    ``vals``: score descending, ties by ascending column, none last (:func:`rescore_top`'s
+    order, for canonical scores computed elsewhere, e.g. block by block on the ranks that hold
+    the targets).
+
+    >>> v, c = canonical_order(np.array([[0.5, 0.9, 0.5]], np.float32), np.array([[7, 3, 2]]), 2)
+    >>> v.tolist(), c.tolist()
+    ([[0.8999999761581421, 0.5]], [[3, 2]])
+    """
     order = np.lexsort((np.where(cand >= 0, cand, np.iinfo(np.int64).max), -vals), axis=1)[:, :want]
     return np.take_along_axis(vals, order, axis=1), np.take_along_axis(cand, order, axis=1)
 

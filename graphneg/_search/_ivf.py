@@ -120,12 +120,37 @@ def train_centroids(
     >>> sorted(np.round(train_centroids(T, 2, "cosine").astype(float), 2).tolist())
     [[0.05, 1.0], [1.0, 0.05]]
     """
-    import scipy.sparse as sp
+    rows, rng = training_rows(T.shape[0], nlist, seed, train_size)
+    S = T[rows] if rows is not None else T[:]  # the sample's rows (a view of an array)
+    return lloyd(S, nlist, metric, rng, kmeans_iterations)
 
-    m = T.shape[0]
+
+def training_rows(m: int, nlist: int, seed: int = 0,
+                  train_size: int | None = None) -> tuple[np.ndarray | None, np.random.Generator]:
+    """The sorted rows of :func:`train_centroids`' sample of ``m`` targets (``None``: all of
+    them) and the generator, positioned for :func:`lloyd`'s first centroids. A sharded corpus
+    draws the same rows on every rank and gathers them (:mod:`graphneg.distributed`).
+
+    >>> rows, _ = training_rows(100, 2, seed=0, train_size=5)
+    >>> rows.size, bool((np.diff(rows) > 0).all()), training_rows(100, 2, train_size=200)[0]
+    (5, True, None)
+    """
     size = min(m, train_size or max(_TRAIN_PER_LIST * nlist, _TRAIN_MIN))
     rng = np.random.default_rng(seed)
-    S = T[np.sort(rng.choice(m, size, replace=False))] if size < m else T[:]  # the sample's rows (a view of an array)
+    return (np.sort(rng.choice(m, size, replace=False)) if size < m else None), rng
+
+
+def lloyd(S: np.ndarray, nlist: int, metric: str, rng: np.random.Generator, kmeans_iterations: int) -> np.ndarray:
+    """:func:`train_centroids`' k-means on its sample ``S``: first centroids ``nlist`` distinct
+    rows drawn by ``rng``, then ``kmeans_iterations`` Lloyd steps; empty lists dropped.
+
+    >>> S = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]], dtype=np.float32)
+    >>> lloyd(S, 2, "cosine", np.random.default_rng(0), 10).shape
+    (2, 2)
+    """
+    import scipy.sparse as sp
+
+    size = S.shape[0]
     nlist = min(nlist, size)
     C = S[np.sort(rng.choice(size, nlist, replace=False))].astype(np.float32)
     counts = np.zeros(nlist, dtype=np.int64)
@@ -284,15 +309,8 @@ class IVFIndex:
     def list_ranks(self, rows: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """Probe rank (0 = nearest) of each target's list for each of the given query rows:
         ``targets`` is ``(len(rows), w)`` target ids; the rank a scan must reach to see them."""
-        xb = self.X[rows]
-        S = np.asarray(xb, dtype=np.float32) @ self.C.T
-        if self.metric == "euclidean":
-            S = 2 * S - (self.C * self.C).sum(1)
-        order = np.lexsort((np.broadcast_to(np.arange(self.nlist), S.shape), -S), axis=1)
-        rank = np.empty_like(order)
-        np.put_along_axis(rank, order, np.broadcast_to(np.arange(self.nlist), S.shape), axis=1)
         assert self.labels is not None
-        return np.take_along_axis(rank, self.labels[targets], axis=1)
+        return probe_ranks(self.X[rows], self.C, self.metric, self.labels[targets])
 
     def top(self, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The canonical top ``want`` of the given rows (all rows for ``None``) from their
@@ -314,6 +332,24 @@ class IVFIndex:
             for start, stop, vals, idx in tiled_blocks(X[rows[short]], Ta, want, False, t_sq):
                 best_v[short[start:stop]], best_i[short[start:stop]] = vals, idx
         return best_v, best_i
+
+
+def probe_ranks(xb: Any, C: np.ndarray, metric: str, target_lists: np.ndarray) -> np.ndarray:
+    """Probe rank (0 = nearest) of the lists ``target_lists`` (``(len(xb), w)`` list ids) for
+    each query row of ``xb``: the ``nprobe`` a scan must reach to see their members.
+
+    >>> C = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    >>> probe_ranks(np.array([[0.2, 0.9]], np.float32), C, "ip", np.array([[0, 1, 1]])).tolist()
+    [[1, 0, 0]]
+    """
+    S = np.asarray(xb, dtype=np.float32) @ C.T
+    if metric == "euclidean":
+        S = 2 * S - (C * C).sum(1)
+    nlist = C.shape[0]
+    order = np.lexsort((np.broadcast_to(np.arange(nlist), S.shape), -S), axis=1)
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.broadcast_to(np.arange(nlist), S.shape), axis=1)
+    return np.take_along_axis(rank, target_lists, axis=1)
 
 
 def _is_range(r: np.ndarray, r0: int) -> bool:
@@ -376,8 +412,9 @@ def candidate_width(want: int, scoring: str) -> int:
     return want + (max(8, want // 4) if scoring == "bf16" else 0)
 
 
-def _list_scorer(X: Any, T: Any, want: int, metric: str, scoring: str) -> Any:
-    """``score(queries, members)``: the ``(queries, values, target ids)`` of one list's block."""
+def _list_scorer(X: Any, T: Any, want: int, metric: str, scoring: str, id_offset: int = 0) -> Any:
+    """``score(queries, members)``: the ``(queries, values, target ids)`` of one list's block
+    (ids: rows of ``T`` plus ``id_offset``, the first global row of a block of the targets)."""
 
     def score(q: np.ndarray, mem: np.ndarray, floor: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         Xq, Tm = X[q], T[mem]  # gathered blockwise: one list at a time
@@ -389,7 +426,7 @@ def _list_scorer(X: Any, T: Any, want: int, metric: str, scoring: str) -> Any:
         blocks = tiled_blocks(Xq, Tm, w, False, t_sq, scoring=scoring, raw=True, floor=floor, tiles=_ONE_WORKER)
         for start, stop, v, c in blocks:
             vals[start:stop], cols[start:stop] = v, c
-        return q, vals, np.where(cols >= 0, mem[cols], -1)
+        return q, vals, np.where(cols >= 0, mem[cols] + id_offset, -1)
 
     return score
 
@@ -419,12 +456,14 @@ def _list_results(
 
 def _scan_lists(
     X: Any, T: Any, metric: str, scoring: str, members: np.ndarray, m_bounds: np.ndarray, sweeps: Sweeps,
-    show_progress: bool, best_v: np.ndarray, best_i: np.ndarray, kth: np.ndarray,
+    show_progress: bool, best_v: np.ndarray, best_i: np.ndarray, kth: np.ndarray, id_offset: int = 0,
 ) -> None:
     """Merge the sweeps' lists into every query's running top ``best_v.shape[1]`` (in place;
-    ``-inf`` / ``-1`` where short; ``kth``: each row's last kept score)."""
+    ``-inf`` / ``-1`` where short; ``kth``: each row's last kept score). ``T`` may be one block
+    of the targets, its first row global row ``id_offset`` (``members``: rows of the block):
+    scanning the blocks in turn gathers what one scan of all targets gathers."""
     want = best_v.shape[1]
-    score = _list_scorer(X, T, want, metric, scoring)
+    score = _list_scorer(X, T, want, metric, scoring, id_offset)
     results = _list_results(score, members, m_bounds, sweeps, kth)
     for q, vals, ids in progress(results, sweeps.n_jobs(m_bounds), show_progress, "IVF lists"):
         better = (vals > kth[q, None]).any(axis=1)  # most rows gain nothing after a few lists

@@ -184,6 +184,17 @@ def tied_hits(x: np.ndarray, tg: np.ndarray, window: np.ndarray, found: np.ndarr
         scores = t @ x
         if metric == "cosine":
             scores = scores / (np.linalg.norm(t, axis=1) * np.linalg.norm(x))
-    ws, fs = scores[: window.size], scores[window.size :]
+    return count_tied(scores[: window.size], scores[window.size :])
+
+
+def count_tied(ws: np.ndarray, fs: np.ndarray) -> int:
+    """How many found scores ``fs`` lie within the exact window's scores ``ws`` (float64), up
+    to float32 resolution (:func:`tied_hits`, for scores computed elsewhere, e.g. on the ranks
+    that hold the targets).
+
+    >>> count_tied(np.array([0.9, 0.5]), np.array([0.7, 0.5 - 1e-9, 0.4]))
+    2
+    """
+    scores = np.concatenate([ws, fs])
     tol = 4 * float(np.finfo(np.float32).eps) * max(float(np.abs(scores).max()), np.finfo(np.float32).tiny)
     return int(np.count_nonzero((fs >= ws.min() - tol) & (fs <= ws.max() + tol)))

@@ -39,7 +39,7 @@ from .._search._torch_blocks import finish_candidates, topk
 from ._group import _dist, agree, all_sizes, broadcast_block, broadcast_rows, to_device
 
 __all__ = [
-    "sharded_topk", "merge_topk", "shared_route", "resolve_device", "DeviceScorer", "BLOCK_BYTES", "SCORE_BYTES",
+    "sharded_topk", "circulate_rows", "merge_topk", "shared_route", "resolve_device", "DeviceScorer", "BLOCK_BYTES", "SCORE_BYTES",
 ]
 
 #: bytes of one circulating target block (float32 rows): 64 MiB
@@ -270,3 +270,25 @@ def sharded_topk(
         if src == rank and self_search:  # own shard whole: the kernel excludes each row itself
             take(targets, None if scorer is None else scorer.Xd, int(offsets[src]), True)
     return vals, cols
+
+
+def circulate_rows(T: np.ndarray, block_rows: int, group: Any = None) -> Iterator[tuple[int, np.ndarray]]:
+    """Every rank's rows of ``T`` in blocks of at most ``block_rows``, in global row order, on
+    every rank: ``(first global row, rows)`` (the CPU circulation of :func:`sharded_topk`, for
+    callers that score the blocks themselves). Collective: every rank iterates to the end.
+
+    Examples
+    --------
+    >>> [(o, b.shape[0]) for o, b in circulate_rows(np.ones((5, 2), np.float32), 2)]
+    [(0, 2), (2, 2), (4, 1)]
+    """
+    from ._group import world
+
+    rank, size = world(group)
+    sizes = all_sizes(T.shape[0], group)
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    for src in range(size):
+        for c0 in range(0, int(sizes[src]), block_rows):
+            c1 = min(c0 + block_rows, int(sizes[src]))
+            yield int(offsets[src]) + c0, broadcast_rows(T[c0:c1] if src == rank else None, (c1 - c0, T.shape[1]),
+                                                         src, group)

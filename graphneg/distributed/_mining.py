@@ -18,10 +18,12 @@ import scipy.sparse as sp
 
 from .._validation import check_choice, check_embeddings, check_int, row_norms, safe_normalize
 from ..negatives._mining import BlockRows, HardNegatives, MiningPlan, check_selection, mine_blocks, plan_mining
-from ..negatives._mining_routes import positive_index
+from ..negatives._mining_routes import MINING_MIN_RECALL, MINING_RECALL_SAMPLE, positive_index
 from ..negatives._selection import NegativeSelection, check_window, retrieval_depth
+from ..similarity._backends import IVF
 from ._circulate import BLOCK_BYTES, resolve_device, sharded_topk, shared_route
 from ._group import agree, all_max, all_sizes, world
+from ._mining_ivf import ivf_retrieval
 
 __all__ = ["mine_hard_negatives", "assemble_negatives"]
 
@@ -118,6 +120,7 @@ def mine_hard_negatives(
     block_rows: int | None = None,
     group: Any = None,
     device: Any = None,
+    backend: IVF | None = None,
 ) -> HardNegatives:
     r"""Hard negatives of this rank's queries, mined from a corpus sharded over a process group.
 
@@ -186,6 +189,8 @@ def mine_hard_negatives(
     True
     """
     metric = check_choice(metric, "metric", ("cosine", "ip"))
+    if backend is not None and not isinstance(backend, IVF):
+        raise ValueError(f"`backend` must be None (exact) or IVF options, got {backend!r}.")
     Q, C = _shards(queries_shard, corpus_shard, metric, group)
     n_docs = int(all_sizes(C.shape[0], group).sum())
     q_sizes = all_sizes(Q.shape[0], group)
@@ -194,6 +199,14 @@ def mine_hard_negatives(
     rows = check_int(block_rows, "block_rows") if block_rows is not None else max(1, BLOCK_BYTES // (4 * C.shape[1]))
     ps, on_block = _positive_scores(Q, plan.positives)
     route, dev = shared_route("fp32", "ip", group), resolve_device(device, group)
+    if backend is not None:
+        if dev is not None:
+            raise ValueError(f"backend=IVF(...) mines on the CPU; got device={device!r}.")
+        vals, cols, report = ivf_retrieval(Q, C, plan.depth, backend, route=route, block_rows=rows, group=group,
+                                           on_block=on_block, sample=MINING_RECALL_SAMPLE, min_recall=MINING_MIN_RECALL)
+        out = mine_blocks(plan, _blocks(vals, cols, ps, plan.positives))
+        out.search = report
+        return out
     vals, cols = sharded_topk(Q, C, plan.depth, route=route, block_rows=rows, group=group, on_block=on_block,
                               device=dev)
     return mine_blocks(plan, _blocks(vals, cols, ps, plan.positives))

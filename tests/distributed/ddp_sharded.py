@@ -82,3 +82,25 @@ def two_level(rank: int, world_size: int, path: str, k: int, num_parts: int) -> 
     X, _ = load_shard(path)
     G = knn_graph(X, k)
     return communities(X, G, num_parts=num_parts, seed=1)
+
+
+def ivf_cases(rank: int, world_size: int, path: str, cases: list[dict[str, Any]]) -> list[Any]:
+    """Each case's ``(negatives, inputs untouched)`` on this rank: queries and corpus shards of
+    very different sizes, held in writable memory (so a write to them would go unnoticed)."""
+    import warnings
+
+    from graphneg.distributed import mine_hard_negatives
+
+    data = np.load(path, allow_pickle=True).item()
+    a, b = bounds(data["Q"].shape[0], world_size, rank, True)
+    c, d = bounds(data["C"].shape[0], world_size, rank, world_size > 1)
+    out = []
+    for case in cases:
+        Q, C, P = data["Q"][a:b].copy(), data["C"][c:d].copy(), [list(p) for p in data["P"][a:b]]
+        before = (Q.copy(), C.copy(), [list(p) for p in P])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            hn = mine_hard_negatives(Q, C, P, case["selection"], **case.get("options", {}))
+        same = (Q == before[0]).all() and (C == before[1]).all() and P == before[2]
+        out.append((hn, bool(same)))
+    return out

@@ -1,0 +1,65 @@
+"""The IVF kernels' pieces that a sharded corpus uses: the sample's rows and the Lloyd steps
+apart, a scan of the targets block by block, the probe ranks, the canonical order and the tie
+count on scores computed elsewhere."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from graphneg._search._canonical import canonical_order, rescore_top
+from graphneg._search._ivf import (
+    IVFIndex,
+    Sweeps,
+    _inverted,
+    _scan_lists,
+    lloyd,
+    nearest_lists,
+    probe_ranks,
+    train_centroids,
+    training_rows,
+)
+from graphneg._search._recall import count_tied, tied_hits
+
+
+def _data(n=1500, d=12, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)).astype(np.float32)
+    return X / np.linalg.norm(X, axis=1, keepdims=True)
+
+
+def test_sample_gathered_from_shards_trains_the_same_centroids():
+    T = _data()
+    rows, rng = training_rows(T.shape[0], 12, seed=4, train_size=400)
+    shards = [T[:700], T[700:]]
+    gathered = np.concatenate([s[rows[(rows >= o) & (rows < o + len(s))] - o] for s, o in zip(shards, (0, 700))])
+    expected = train_centroids(T, 12, "cosine", seed=4, train_size=400)
+    np.testing.assert_array_equal(lloyd(gathered, 12, "cosine", rng, 10), expected)
+
+
+def test_scan_block_by_block_finds_what_one_scan_finds():
+    X, T = _data(200, seed=1), _data()
+    index = IVFIndex(X, T, 10, "ip", nlist=16)
+    index.scan(4)
+    labels = nearest_lists(T, index.C, 1, "ip")[:, 0]
+    sweeps = Sweeps(np.ascontiguousarray(nearest_lists(X, index.C, 4, "ip")), index.nlist)
+    v = np.full(index.cand_v.shape, -np.inf, np.float32)
+    i = np.full(index.cand_i.shape, -1, np.int64)
+    kth = np.full(X.shape[0], -np.inf, np.float32)
+    for offset in range(0, T.shape[0], 400):
+        members, bounds = _inverted(labels[offset : offset + 400], index.nlist)
+        _scan_lists(X, T[offset : offset + 400], "ip", index.scoring, members, bounds, sweeps, False, v, i, kth, offset)
+    np.testing.assert_array_equal(np.sort(i, axis=1), np.sort(index.cand_i, axis=1))
+    rows = np.array([3, 0, 150])
+    targets = index.top(rows)[1]
+    np.testing.assert_array_equal(index.list_ranks(rows, targets), probe_ranks(X[rows], index.C, "ip", labels[targets]))
+
+
+def test_canonical_order_and_count_tied_match_their_kernels():
+    X, T = _data(30, seed=2), _data(300, seed=3)
+    cand = np.random.default_rng(0).integers(-1, 300, size=(30, 20))
+    vals = np.where(cand >= 0, np.einsum("rwd,rd->rw", T[np.maximum(cand, 0)], X), -np.inf).astype(np.float32)
+    for got, expected in zip(canonical_order(vals, cand, 8), rescore_top(X, T, cand, 8), strict=True):
+        np.testing.assert_array_equal(got, expected)
+    window, found = np.array([4, 9, 1]), np.array([9, 5, 7, 200])
+    scores = np.asarray(T, np.float64) @ np.asarray(X[0], np.float64)
+    assert count_tied(scores[window], scores[found]) == tied_hits(X[0], T, window, found, "ip")
