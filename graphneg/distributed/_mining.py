@@ -157,17 +157,29 @@ def mine_hard_negatives(
         order: the same negatives and scores, bit for bit); ``'auto'``: ``cuda:$LOCAL_RANK``
         when CUDA is available, else the CPU tiles. Over NCCL the blocks travel as device
         tensors, over gloo as CPU arrays.
+    backend : IVF, default=None
+        ``None``: the exact retrieval. :class:`graphneg.IVF` options (the single-process
+        ``backend=`` object): an inverted file over the sharded corpus, on the CPU
+        (``device=None``). Its centroids are those one process trains on the whole corpus
+        (the same seeded sample, gathered from the ranks); each rank scans, in each circulating
+        block, the lists its queries probe; the recall@depth is measured on the single-process
+        sample of 1,000 (global) queries against the exact retrieval, and an adaptive
+        ``nprobe`` is raised round by round, on every rank alike, until it reaches 0.99. The
+        candidates found are finished in the exact route's canonical order and filtered,
+        windowed and sampled as one process does.
 
     Returns
     -------
     HardNegatives
         Rows of this rank's queries, global corpus indices; stack the ranks' with
-        :func:`assemble_negatives`.
+        :func:`assemble_negatives`. With ``backend=IVF(...)`` its ``search`` (the same on
+        every rank) reports the recall, the target and the ``nprobe`` it took.
 
     See Also
     --------
-    graphneg.mine_hard_negatives : the single-process miner (same options object).
+    graphneg.mine_hard_negatives : the single-process miner (same options objects).
     assemble_negatives : stack the ranks' results.
+    graphneg.IVF : the inverted file's options.
 
     Notes
     -----
@@ -176,6 +188,12 @@ def mine_hard_negatives(
     corpus shards once. Collective: every rank calls it, an invalid input raises on all.
     With a ``device``, each rank holds there :math:`4 d (n_r + b)` bytes (its queries and one
     block) plus one query chunk of scores (256 MiB) and the ``topk`` temporaries.
+    With ``backend=IVF(...)`` each rank also holds the list ids of all corpus rows (8 bytes
+    a row), the centroids and the k-means sample; the corpus circulates once per ``nprobe``
+    round, once more for the canonical scores, and once for the recall sample's exact
+    neighbours. With a world of one and one block the result is the single-process one, bit
+    for bit; with more ranks or blocks each list is scored block by block, which can change
+    a near tie among the candidates (the same recall check, the same ``nprobe``).
 
     Examples
     --------
@@ -187,6 +205,11 @@ def mine_hard_negatives(
     >>> hn = mine_hard_negatives(queries, corpus, np.arange(5), sel)  # a world of one
     >>> bool((hn.indices == gn.mine_hard_negatives(queries, corpus, np.arange(5), sel).indices).all())
     True
+    >>> ivf = gn.IVF(nlist=4)
+    >>> hn = mine_hard_negatives(queries, corpus, np.arange(5), sel, backend=ivf)
+    >>> one = gn.mine_hard_negatives(queries, corpus, np.arange(5), sel, backend=ivf)
+    >>> bool((hn.indices == one.indices).all()), hn.search.met, hn.search.nprobe == one.search.nprobe
+    (True, True, True)
     """
     metric = check_choice(metric, "metric", ("cosine", "ip"))
     if backend is not None and not isinstance(backend, IVF):
