@@ -1,15 +1,17 @@
 """Citation corpus -> training data (citing -> cited pairs with link-structure negatives).
 
 The work is cut into chunks of source papers; a chunk's randomness depends only on
-``(seed, chunk)``. Finished chunks are written atomically to ``<output>.parts/``, one part
-file per chunk, or for the strategies that draw from the banned pattern alone (uniform,
-degree) several chunks per part (about 200k records), so an interrupted run resumes where it
-stopped and produces a file identical to an uninterrupted run. A part's name carries its
-record counts; the parts are joined into ``output`` (atomically) at the end and then removed.
+``(seed, chunk)``. Chunks are grouped into parts: one chunk per part, or for the strategies
+that draw from the banned pattern alone (uniform, degree) several (about 200k records). The
+parts are appended in order to ``<output>.parts/output.jsonl`` and synced; a finished part
+then leaves a marker in ``<output>.parts/`` whose name carries its record counts and its
+length. An interrupted run cuts that file back to the finished parts and goes on from there,
+producing a file identical to an uninterrupted run; the finished file is renamed to
+``output`` (no copy) and the folder removed.
 
 The uniform and degree strategies build the banned pattern of all citing papers once and
-draw chunk by chunk from row slices of it. The records themselves are written by
-:mod:`graphneg.training_data._records`.
+draw all chunks of a part in one call, each chunk with its own generator, from row slices of
+it. The records themselves are written by :mod:`graphneg.training_data._records`.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from .._ids import unique_ids
 from .._sampling import RowBlocks
 from .._validation import check_choice, check_int
 from ..exceptions import GraphNegWarning
-from ..io._atomic import atomic_write
+from ..io._atomic import _new_file_mode, atomic_write
 from ..links._graph import LinkGraph
 from ..negatives._link_negatives import uniform_link_negatives
 from ..negatives._link_strategies import (
@@ -201,20 +203,25 @@ class Job:
     def parts(self) -> Path:
         return self.output.with_name(self.output.name + ".parts")
 
-    # chunks per part file: 1, or for the cheap strategies enough that a part holds tens of
-    # thousands of records (a file per chunk would cost more in fsync and unlink than drawing)
+    # chunks per part: 1, or for the cheap strategies enough that a part holds tens of
+    # thousands of records (a sync per chunk would cost more than drawing)
     part_chunks: int = 1
-    # finished parts: part -> (records, short records), read from their names
-    done: dict[int, tuple[int, int]] = field(default_factory=dict)
+    # finished parts: part -> (records, short records, bytes), read from their markers' names
+    done: dict[int, tuple[int, int, int]] = field(default_factory=dict)
 
     @property
     def n_parts(self) -> int:
         return -(-self.n_chunks // self.part_chunks)
 
-    def part(self, p: int) -> Path:
-        """Part ``p`` once finished; its name carries its record and short-record counts."""
-        n, short = self.done[p]
-        return self.parts / f"part-{p:06d}.{n}.{short}.jsonl"
+    @property
+    def written(self) -> Path:
+        """The output so far: the finished parts in order (and maybe the start of the next)."""
+        return self.parts / "output.jsonl"
+
+    def marker(self, p: int) -> Path:
+        """The (empty) file that marks part ``p`` finished; its name carries the part's record
+        count, short-record count and length in bytes."""
+        return self.parts / "part-{:06d}.{}.{}.{}.done".format(p, *self.done[p])
 
 
 def _plan(
@@ -277,23 +284,42 @@ def _keep_papers_with_text(job: Job, texts: Mapping[str, str]) -> None:
 
 
 def _open_parts(job: Job, resume: bool) -> None:
-    """Keep the finished parts of an earlier run with the same fingerprint, drop any other."""
+    """Keep the finished parts of an earlier run with the same fingerprint, drop any other, and
+    cut the output so far back to them."""
     fingerprint = _fingerprint(job.graph, job.texts, job.config)
     parts, state = job.parts, job.parts / "state.json"
     if parts.exists():
         old = json.loads(state.read_text()) if state.exists() else {}
-        if not resume or old.get("fingerprint") != fingerprint:
+        if not resume or old.get("fingerprint") != fingerprint or not _keep_finished(job):
             shutil.rmtree(parts)
+            job.done.clear()
     parts.mkdir(parents=True, exist_ok=True)
     if not state.exists():
         with atomic_write(state, "w") as fh:
             json.dump({"fingerprint": fingerprint, "chunks": job.n_chunks, "config": job.config}, fh, default=str)
-    for name in os.listdir(parts):
-        if m := _PART_NAME.fullmatch(name):
-            job.done[int(m[1])] = (int(m[2]), int(m[3]))
+    with open(job.written, "ab") as fh:  # created when missing; cut to the finished parts
+        fh.truncate(sum(size for _, _, size in job.done.values()))
 
 
-_PART_NAME = re.compile(r"part-(\d{6})\.(\d+)\.(\d+)\.jsonl")
+def _keep_finished(job: Job) -> bool:
+    """Read the finished parts from their markers: the run of parts 0, 1, ... that are marked
+    (parts are written in order; a marker past a gap is dropped). False when the output so
+    far is shorter than they are (it cannot be resumed)."""
+    marked = {}
+    for name in os.listdir(job.parts):
+        if m := _MARKER.fullmatch(name):
+            marked[int(m[1])] = name, (int(m[2]), int(m[3]), int(m[4]))
+    p = 0
+    while p in marked:
+        job.done[p] = marked.pop(p)[1]
+        p += 1
+    for name, _ in marked.values():
+        os.unlink(job.parts / name)
+    size = job.written.stat().st_size if job.written.exists() else 0
+    return size >= sum(size for _, _, size in job.done.values())
+
+
+_MARKER = re.compile(r"part-(\d{6})\.(\d+)\.(\d+)\.(\d+)\.done")
 
 
 def _run_chunks(job: Job, show_progress: bool) -> int:
@@ -304,13 +330,14 @@ def _run_chunks(job: Job, show_progress: bool) -> int:
 
         parts = tqdm(parts, desc=f"citations ({job.strategy} negatives)", unit="part")
     resumed = 0
-    for p in parts:
-        chunks = range(p * job.part_chunks, min((p + 1) * job.part_chunks, job.n_chunks))
-        if p in job.done:
-            resumed += len(chunks)
-        else:
-            _prepare(job)
-            _run_part(job, p, chunks)
+    with open(job.written, "ab") as fh:  # appends after the finished parts
+        for p in parts:
+            chunks = range(p * job.part_chunks, min((p + 1) * job.part_chunks, job.n_chunks))
+            if p in job.done:
+                resumed += len(chunks)
+            else:
+                _prepare(job)
+                _run_part(job, p, chunks, fh)
     return resumed
 
 
@@ -326,22 +353,25 @@ def _prepare(job: Job) -> None:
         job.encoded = encoded_columns(job.graph, job.texts)
 
 
-def _run_part(job: Job, p: int, chunks: range) -> None:
-    """Write part ``p`` (its chunks in order), atomically, under a name that marks it finished."""
+def _run_part(job: Job, p: int, chunks: range, fh: Any) -> None:
+    """Append part ``p`` (its chunks in order) to the output so far (``fh``), sync it, then
+    mark the part finished."""
     n_records = n_short = 0
-    pending = job.parts / f"pending-{p:06d}.jsonl"  # not finished until renamed
-    with atomic_write(pending, "wb") as fh:
-        out = TripletBatch(fh, job.encoded) if job.encoded is not None else fh
-        if job.banned is not None:  # all chunks of the part in one draw
-            n_records, n_short = _run_pattern_chunks(job, chunks, out)
-        else:
-            for c in chunks:
-                n, short = _run_chunk(job, c, out)
-                n_records, n_short = n_records + n, n_short + short
-        if out is not fh:
-            out.flush()
-    job.done[p] = (n_records, n_short)
-    os.replace(pending, job.part(p))
+    start = fh.tell()
+    out = TripletBatch(fh, job.encoded) if job.encoded is not None else fh
+    if job.banned is not None:  # all chunks of the part in one draw
+        n_records, n_short = _run_pattern_chunks(job, chunks, out)
+    else:
+        for c in chunks:
+            n, short = _run_chunk(job, c, out)
+            n_records, n_short = n_records + n, n_short + short
+    if out is not fh:
+        out.flush()
+    fh.flush()
+    os.fsync(fh.fileno())  # the part's bytes are on disk before its marker is
+    job.done[p] = (n_records, n_short, fh.tell() - start)
+    with atomic_write(job.marker(p), "wb"):
+        pass
 
 
 def _run_pattern_chunks(job: Job, chunks: range, out: Any) -> tuple[int, int]:
@@ -388,33 +418,10 @@ def _run_chunk(job: Job, c: int, out: Any) -> tuple[int, int]:
 
 
 def _join_parts(job: Job) -> tuple[int, int]:
-    """Join the parts into the output (atomically), remove them; return (records, short)."""
-    # totals come from the parts' names, so a resumed run reports the same numbers
-    with atomic_write(job.output, "wb") as out:
-        for p in range(job.n_parts):
-            with open(job.part(p), "rb") as fh:
-                _copy(fh, out)
+    """Give the output so far its name (it is complete), remove the parts; return (records, short)."""
+    # the mode a plain open() of the output would leave, as atomic_write gives it
+    os.chmod(job.written, _new_file_mode(job.output))
+    os.replace(job.written, job.output)
     shutil.rmtree(job.parts)
-    return sum(n for n, _ in job.done.values()), sum(k for _, k in job.done.values())
-
-
-def _copy(src: Any, dst: Any) -> None:
-    """Append file ``src`` to file ``dst`` (both binary), in the kernel where it can."""
-    dst.flush()
-    start = dst.tell()
-    size = os.fstat(src.fileno()).st_size
-    done = 0
-    try:
-        while done < size:  # copy_file_range writes at dst's file position and advances it
-            step = os.copy_file_range(src.fileno(), dst.fileno(), size - done)
-            if step == 0:
-                break
-            done += step
-    except (AttributeError, OSError):  # no copy_file_range here: copy in user space
-        done = 0
-    if done < size:
-        src.seek(done)
-        dst.seek(start + done)
-        shutil.copyfileobj(src, dst, 1 << 22)
-    else:
-        dst.seek(start + size)
+    # totals come from the markers' names, so a resumed run reports the same numbers
+    return sum(n for n, _, _ in job.done.values()), sum(k for _, k, _ in job.done.values())
