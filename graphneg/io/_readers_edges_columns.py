@@ -68,7 +68,7 @@ def integer_columns(path: Path, skip_lines: int, delimiter: str) -> tuple[np.nda
             table = pa_csv.read_csv(pa.BufferReader(data), **_csv_options(2, delimiter, pa.int64()))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return None  # an empty field or line, a third column, a number past int64, ...
-    first, second = (np.asarray(table.column(i).combine_chunks(), dtype=np.int64) for i in range(2))
+    first, second = (np.concatenate([_numbers(chunk) for chunk in table.column(i).chunks]) for i in range(2))
     # each line holds its two fields, a delimiter and "\n"; a field spelled other than
     # str(int) spells it would be longer than the digits counted here
     ends_open = view[-1] != ord("\n")  # the last line's "\n" may be missing
@@ -84,7 +84,13 @@ def _only(data: memoryview, allowed: bytes) -> bool:
 
 def _decimal_digits(values: np.ndarray) -> int:
     """How many digits ``str()`` writes for all of ``values`` (non-negative) together."""
-    return int(values.size + np.searchsorted(_POWERS_OF_TEN, values, side="right").sum())
+    top = int(values.max()) if values.size else 0
+    return values.size + sum(int(np.count_nonzero(values >= p)) for p in _POWERS_OF_TEN[_POWERS_OF_TEN <= top])
+
+
+def _numbers(array: Any) -> np.ndarray:
+    """An int64 pyarrow array without nulls as a numpy array (a view of its buffer)."""
+    return np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset : array.offset + len(array)]
 
 
 def string_columns(path: Path, skip_rows: int, n_fields: int, delimiter: str, comment: str | None) -> Any:
@@ -150,10 +156,18 @@ def _encode_integers(both: np.ndarray) -> tuple[np.ndarray, list[str]]:
         codes, order = _first_appearance(both - lo, hi - lo + 1)
         values = order + lo
     else:
-        encoded = pa.array(both).dictionary_encode()
+        encoded = _arrow(both).dictionary_encode()
         codes, order = _first_appearance(np.asarray(encoded.indices, dtype=np.int64), len(encoded.dictionary))
-        values = np.asarray(encoded.dictionary, dtype=np.int64)[order]
-    return codes, pa.array(values).cast(pa.string()).to_pylist()
+        values = _numbers(encoded.dictionary)[order]
+    return codes, _arrow(values).cast(pa.string()).to_pylist()
+
+
+def _arrow(values: np.ndarray) -> Any:
+    """An int64 numpy array as a pyarrow array (no copy)."""
+    import pyarrow as pa
+
+    values = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), values.size, [None, pa.py_buffer(values)])
 
 
 def _first_appearance(codes: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:

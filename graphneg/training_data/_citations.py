@@ -17,12 +17,14 @@ it. The records themselves are written by :mod:`graphneg.training_data._records`
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
 import shutil
 import warnings
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -330,14 +332,20 @@ def _run_chunks(job: Job, show_progress: bool) -> int:
 
         parts = tqdm(parts, desc=f"citations ({job.strategy} negatives)", unit="part")
     resumed = 0
-    with open(job.written, "ab") as fh:  # appends after the finished parts
+    appending = None  # a part is appended and synced by a second thread while the next one is drawn
+    with open(job.written, "ab") as fh, ThreadPoolExecutor(1) as writer:  # appends after the finished parts
         for p in parts:
             chunks = range(p * job.part_chunks, min((p + 1) * job.part_chunks, job.n_chunks))
             if p in job.done:
                 resumed += len(chunks)
-            else:
-                _prepare(job)
-                _run_part(job, p, chunks, fh)
+                continue
+            _prepare(job)
+            part = _run_part(job, p, chunks)
+            if appending is not None:
+                appending.result()  # parts are appended in order, one at a time
+            appending = writer.submit(_append_part, job, p, part, fh)
+        if appending is not None:
+            appending.result()
     return resumed
 
 
@@ -353,23 +361,27 @@ def _prepare(job: Job) -> None:
         job.encoded = encoded_columns(job.graph, job.texts)
 
 
-def _run_part(job: Job, p: int, chunks: range, fh: Any) -> None:
-    """Append part ``p`` (its chunks in order) to the output so far (``fh``), sync it, then
-    mark the part finished."""
+def _run_part(job: Job, p: int, chunks: range) -> tuple[Any, int, int]:
+    """Part ``p`` (its chunks in order): its bytes, records and short records."""
     n_records = n_short = 0
-    start = fh.tell()
-    out = TripletBatch(fh, job.encoded) if job.encoded is not None else fh
+    buffer = io.BytesIO()
+    out = TripletBatch(job.encoded) if job.encoded is not None else buffer
     if job.banned is not None:  # all chunks of the part in one draw
         n_records, n_short = _run_pattern_chunks(job, chunks, out)
     else:
         for c in chunks:
             n, short = _run_chunk(job, c, out)
             n_records, n_short = n_records + n, n_short + short
-    if out is not fh:
-        out.flush()
+    return (out.lines() if out is not buffer else buffer.getbuffer()), n_records, n_short
+
+
+def _append_part(job: Job, p: int, part: tuple[Any, int, int], fh: Any) -> None:
+    """Append part ``p`` to the output so far (``fh``), sync it, then mark the part finished."""
+    data, n_records, n_short = part
+    fh.write(data)
     fh.flush()
     os.fsync(fh.fileno())  # the part's bytes are on disk before its marker is
-    job.done[p] = (n_records, n_short, fh.tell() - start)
+    job.done[p] = (n_records, n_short, memoryview(data).nbytes)
     with atomic_write(job.marker(p), "wb"):
         pass
 

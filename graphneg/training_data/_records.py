@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 def write_records(
     job: Job, out: Any, sources: np.ndarray, n_cited: np.ndarray, negatives: np.ndarray
 ) -> tuple[int, int]:
-    """Write the records of ``sources`` to ``out`` (binary), citing paper by citing paper, each
-    paper's citations in row order; return (records, short records).
+    """Write the records of ``sources`` to ``out`` (a binary file, or a :class:`TripletBatch`),
+    citing paper by citing paper, each paper's citations in row order; return (records, short
+    records).
 
     ``negatives`` holds one row per citing paper, or one per citation (``negatives_per='pair'``).
     """
@@ -211,10 +212,9 @@ def _arrow(values: np.ndarray) -> Any:
 
 
 class TripletBatch:
-    """Triplet records of several draws, written column-wise in one go (fewer, larger calls)."""
+    """Triplet records of several draws, turned into lines column-wise in one go (fewer, larger calls)."""
 
-    def __init__(self, fh: Any, encoded: dict[str, Any]) -> None:
-        self.fh = fh
+    def __init__(self, encoded: dict[str, Any]) -> None:
         self.encoded = encoded
         self.columns: list[tuple[np.ndarray, ...]] = []
 
@@ -222,9 +222,9 @@ class TripletBatch:
         """Rows of negatives (``query``, ``count`` records each, ``neg``) and the records' positives."""
         self.columns.append((query, count, pos, neg))
 
-    def flush(self) -> None:
-        """Write the records added so far."""
-        if self.columns:
-            query, count, pos, neg = (np.concatenate(c) for c in zip(*self.columns, strict=True))
-            self.fh.write(_triplet_lines(self.encoded, query, count, pos, neg))
-        self.columns = []
+    def lines(self) -> Any:
+        """The JSONL bytes of the records added, in order."""
+        if not self.columns:
+            return b""
+        query, count, pos, neg = (np.concatenate(c) for c in zip(*self.columns, strict=True))
+        return _triplet_lines(self.encoded, query, count, pos, neg)

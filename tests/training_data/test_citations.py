@@ -225,11 +225,11 @@ def test_interrupted_run_of_grouped_parts_resumes_to_the_same_output(tmp_path, m
     monkeypatch.setattr(td, "_GROUP_RECORDS", 40)  # parts of a few chunks each
     real, calls = td._run_part, []
 
-    def dies_on_the_fourth(job, p, chunks, fh):
+    def dies_on_the_fourth(job, p, chunks):
         calls.append(p)
         if len(calls) == 4:
             raise KeyboardInterrupt
-        real(job, p, chunks, fh)
+        return real(job, p, chunks)
 
     monkeypatch.setattr(td, "_run_part", dies_on_the_fourth)
     out = tmp_path / "out.jsonl"
@@ -254,23 +254,23 @@ def test_resume_cuts_what_follows_the_finished_parts(tmp_path, monkeypatch):
     kw = dict(chunk_size=3, seed=2)
     citation_training_data(g, ref, **kw)
     monkeypatch.setattr(td, "_GROUP_RECORDS", 40)
-    real, calls = td._run_part, []
+    real, calls = td._append_part, []
 
-    def dies_in_the_fourth(job, p, chunks, fh):
+    def dies_in_the_fourth(job, p, part, fh):
         calls.append(p)
-        if len(calls) == 4:
-            fh.write(b'{"query_id": "half a record')
+        if len(calls) == 4:  # half of the part reaches the file
+            fh.write(bytes(part[0])[: len(part[0]) // 2])
             fh.flush()
             raise KeyboardInterrupt
-        real(job, p, chunks, fh)
+        real(job, p, part, fh)
 
-    monkeypatch.setattr(td, "_run_part", dies_in_the_fourth)
+    monkeypatch.setattr(td, "_append_part", dies_in_the_fourth)
     out = tmp_path / "out.jsonl"
     with pytest.raises(KeyboardInterrupt):
         citation_training_data(g, out, **kw)
     parts = tmp_path / "out.jsonl.parts"
     (parts / "part-000009.1.0.5.done").touch()  # past a gap: dropped, part 9 is written again
-    monkeypatch.setattr(td, "_run_part", real)
+    monkeypatch.setattr(td, "_append_part", real)
     summary = citation_training_data(g, out, **kw)
     assert out.read_bytes() == ref.read_bytes() and summary["resumed_chunks"] > 0
     assert not parts.exists()
