@@ -60,6 +60,24 @@ __all__ = ["ivf_retrieval"]
 
 # rows of candidates given their canonical scores at a time (bounds the pair index arrays)
 _FINISH_ROWS = 16_384
+# floats of the two vectors gathered per chunk of pairs (1 MiB: cache-resident, reused from the heap)
+_PAIR_FLOATS = 2**18
+
+
+def pair_dots(X: np.ndarray, rows: np.ndarray, T: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """float32 ``<X[rows[i]], T[cols[i]]>`` per pair, in the per-pair summation order of the
+    canonical scores (:func:`graphneg.negatives._mining_routes.positive_scores`), gathered in
+    small chunks of pairs.
+
+    >>> X = np.eye(2, dtype=np.float32)
+    >>> pair_dots(X, np.array([0, 1, 1]), X, np.array([0, 0, 1])).tolist()
+    [1.0, 0.0, 1.0]
+    """
+    out = np.empty(rows.size, dtype=np.float32)
+    step = max(1, _PAIR_FLOATS // max(X.shape[1], 1))
+    for s in range(0, rows.size, step):
+        out[s : s + step] = np.einsum("nd,nd->n", X[rows[s : s + step]], T[cols[s : s + step]])
+    return out
 
 
 def all_rows(a: np.ndarray, group: Any = None) -> np.ndarray:
@@ -180,7 +198,7 @@ class ShardedIVF:
                 out[r, mine[r]] = t @ np.asarray(X[r], dtype=np.float64)
         else:
             r, j = np.nonzero(mine)
-            out[r, j] = np.einsum("nd,nd->n", X[r], self.C[ids[r, j] - self.c0])
+            out[r, j] = pair_dots(X, r, self.C, ids[r, j] - self.c0)
         return all_max(out, self.group).astype(dtype)
 
     def top(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -206,7 +224,7 @@ class ShardedIVF:
             for r0 in range(0, self.Q.shape[0], _FINISH_ROWS):
                 cand = self.cand_i[r0 : r0 + _FINISH_ROWS]
                 r, j = np.nonzero((cand >= offset) & (cand < offset + block.shape[0]))
-                vals[r0 + r, j] = np.einsum("nd,nd->n", self.Q[r0 + r], block[cand[r, j] - offset])
+                vals[r0 + r, j] = pair_dots(self.Q, r0 + r, block, cand[r, j] - offset)
         vals, idx = canonical_order(vals, self.cand_i, self.want)
         short = np.flatnonzero(idx[:, -1] < 0)
         if all_max([short.size], self.group)[0] > 0:  # every rank joins the exact search
