@@ -191,9 +191,10 @@ def mine_hard_negatives(
     With ``backend=IVF(...)`` each rank also holds the list ids of all corpus rows (8 bytes
     a row), the centroids and the k-means sample; the corpus circulates once per ``nprobe``
     round, once more for the canonical scores, and once for the recall sample's exact
-    neighbours. With a world of one and one block the result is the single-process one, bit
-    for bit; with more ranks or blocks each list is scored block by block, which can change
-    a near tie among the candidates (the same recall check, the same ``nprobe``).
+    neighbours; larger blocks make fewer, thicker list GEMMs. With a world of one and one
+    block the result is the single-process one, bit for bit; with more ranks or blocks each
+    list is scored block by block, whose rounding can change a candidate near the cut-off
+    (the same recall check, on the same queries and exact neighbours).
 
     Examples
     --------

@@ -25,8 +25,10 @@ ranks that each hold a query shard and a corpus shard, on the same kernels
    (:func:`~graphneg._search._canonical.canonical_order`).
 
 With a world of one and one block the candidates are the single-process ones, so the
-negatives are too. With more blocks each list's members are scored block by block: the same
-candidate set up to the last bit of a GEMM (a near tie at the ``width``-th candidate).
+negatives are too. With more blocks each list's members are scored block by block, and a
+GEMM may round a score differently in another block (the bf16 list scoring of CPUs with
+native bf16 most of all): a candidate near the ``width``-th can differ, and so can the
+sampled recall, in its last digits.
 """
 
 from __future__ import annotations
