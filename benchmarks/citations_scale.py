@@ -6,11 +6,14 @@ citing paper's lines together, targets uniform) is written once; then each imple
 line, and reports wall seconds, edges/s, CPU seconds and the process's peak RSS (VmHWM). The
 earlier implementation is taken from git (`git archive BASELINE graphneg`), so both run in
 this checkout's environment. The two outputs are compared byte for byte (same seed, same
-output), and the current one also runs with `--negatives-per pair`.
+output), and the current one also runs with `--negatives-per pair`. With ``--repeat N`` the
+two implementations run N times each, alternating (before, now, now, before, ...), so that a
+machine whose load drifts treats both alike; the table gives the median run of each.
 
 python benchmarks/citations_scale.py                  # 5M edges, 500k papers
 python benchmarks/citations_scale.py --quick          # 500k edges, 50k papers
 python benchmarks/citations_scale.py --skip-baseline  # the current implementation only
+python benchmarks/citations_scale.py --baseline 80b3bb6 --repeat 3  # against another commit, alternating
 """
 
 from __future__ import annotations
@@ -92,10 +95,11 @@ def main() -> None:
     p.add_argument("--quick", action="store_true")
     p.add_argument("--baseline", default=BASELINE, help="git commit of the earlier implementation")
     p.add_argument("--skip-baseline", action="store_true")
+    p.add_argument("--repeat", type=int, default=1, help="runs of each implementation, alternating")
     a = p.parse_args()
     n_edges, n_papers = (500_000, 50_000) if a.quick else (5_000_000, 500_000)
     info = machine()
-    rows: dict[str, dict] = {}
+    rows: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR")) as tmp:
         folder = Path(tmp)
         edges = folder / "edges.tsv"
@@ -106,27 +110,36 @@ def main() -> None:
         runs = [("now", ROOT, ())]
         if not a.skip_baseline:
             runs.insert(0, (f"before ({a.baseline})", baseline_tree(a.baseline, folder), ()))
-        runs.append(("now, --negatives-per pair", ROOT, ("--negatives-per", "pair")))
-        for name, path, extra in runs:
+        order = [run_ for r in range(a.repeat) for run_ in (runs if r % 2 == 0 else runs[::-1])]
+        order.append(("now, --negatives-per pair", ROOT, ("--negatives-per", "pair")))
+        for name, path, extra in order:
             out = folder / "out.jsonl"
-            rows[name] = run(path, edges, out, *extra)
-            rows[name]["load_average"] = os.getloadavg()[0]
+            rows.setdefault(name, []).append({**run(path, edges, out, *extra), "load_average": os.getloadavg()[0]})
             out.unlink()
+    report(rows, n_lines, n_papers, a.baseline)
+    save("citations_scale" + ("_quick" if a.quick else ""),
+         {"machine": info, "n_edges": n_lines, "n_papers": n_papers, "baseline": a.baseline, "runs": rows})
+
+
+def report(rows: dict[str, list[dict]], n_lines: int, n_papers: int, baseline: str) -> None:
+    """The median run of each implementation, the ratios of the medians, every run's seconds."""
+    median = {name: sorted(runs, key=lambda r: r["seconds"])[(len(runs) - 1) // 2] for name, runs in rows.items()}
     with section(f"graphneg citations --ids-only --strategy uniform, {n_lines:,} edges, {n_papers:,} papers"):
         print(f"{'':34}{'seconds':>9}{'edges/s':>11}{'peak RSS':>10}{'CPU s':>8}  output")
-        ref = rows.get(f"before ({a.baseline})")
-        for name, r in rows.items():
-            same = "" if ref is None or "pair" in name else ("identical to before" if r["sha256"] == ref["sha256"]
-                                                               else "DIFFERS from before")
+        ref = median.get(f"before ({baseline})")
+        for name, r in median.items():
+            digests = {x["sha256"] for x in rows[name]}
+            same = "" if ref is None or "pair" in name else (
+                "identical to before" if digests == {ref["sha256"]} else "DIFFERS from before")
             print(f"{name:34}{r['seconds']:9.2f}{n_lines / r['seconds']:11,.0f}{r['peak_rss_mb']:8.0f} MB"
                   f"{r['cpu_seconds']:8.1f}  {same}")
         if ref is not None:
-            now = rows["now"]
-            print(f"speed-up {ref['seconds'] / now['seconds']:.1f}x, "
+            now = median["now"]
+            cpu = ref['cpu_seconds'] / now['cpu_seconds']
+            print(f"speed-up {ref['seconds'] / now['seconds']:.1f}x (CPU {cpu:.1f}x), "
                   f"peak RSS {now['peak_rss_mb'] / ref['peak_rss_mb']:.2f}x")
-        print(f"load average {os.getloadavg()[0]:.1f}")
-    save("citations_scale" + ("_quick" if a.quick else ""),
-         {"machine": info, "n_edges": n_lines, "n_papers": n_papers, "baseline": a.baseline, "runs": rows})
+        for name, runs in rows.items():
+            print(f"{name}: " + ", ".join(f"{r['seconds']:.2f} s (load {r['load_average']:.1f})" for r in runs))
 
 
 if __name__ == "__main__":
