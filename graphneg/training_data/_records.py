@@ -166,41 +166,79 @@ def _triplet_lines(encoded: dict[str, Any], query: np.ndarray, count: np.ndarray
     is joined once per row; a record adds its positive.
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     texts = "text" in encoded
     kind = pa.large_string() if texts else pa.string()
     n_nodes = len(encoded["id"]) - 1
     neg = np.where(neg < 0, n_nodes, neg)  # -1 pads only at the end of a row: the empty entry
-    q, p = _arrow(query), _arrow(pos)
+    q = _arrow(query)
     cols = [_arrow(neg[:, j]) for j in range(neg.shape[1])]
 
     def listed(name: str) -> list[Any]:
         return [encoded[("sep_" if j else "") + name].take(col) for j, col in enumerate(cols)]
 
-    def joined(*pieces: Any) -> Any:
-        args = [pa.scalar(v, kind) if isinstance(v, str) else v if v.type == kind else v.cast(kind) for v in pieces]
-        return pc.binary_join_element_wise(*args, pa.scalar("", kind))
-
     # per row: what comes before the positive's id, and after it (or before its text)
-    shared = [joined('{"query_id": ', encoded["id"].take(q), ', "positive_id": ')]
+    shared = [_join(kind, '{"query_id": ', encoded["id"].take(q), ', "positive_id": ')]
     after = [', "negative_ids": [', *listed("id"), "]"]
     if texts:
-        shared.append(joined(*after, ', "query": ', encoded["text"].take(q), ', "positive": '))
+        shared.append(_join(kind, *after, ', "query": ', encoded["text"].take(q), ', "positive": '))
         after = [', "negatives": [', *listed("text"), "]"]
-    shared.append(joined(*after, "}\n"))
-    if (count != 1).any():  # one copy per record
-        record_row = _arrow(np.repeat(np.arange(count.size), count))
-        shared = [column.take(record_row) for column in shared]
-    pieces = [shared[0], encoded["id"].take(p), shared[1]]
-    if texts:
-        pieces += [encoded["text"].take(p), shared[2]]
-    lines = joined(*pieces)
+    shared.append(_join(kind, *after, "}\n"))
+    if not texts and (count > 1).any() and (count > 0).all():
+        lines = _row_lines(encoded["id"], *shared, pos, count)
+    else:
+        if (count != 1).any():  # one copy per record
+            record_row = _arrow(np.repeat(np.arange(count.size), count))
+            shared = [column.take(record_row) for column in shared]
+        p = _arrow(pos)
+        pieces = [shared[0], encoded["id"].take(p), shared[1]]
+        if texts:
+            pieces += [encoded["text"].take(p), shared[2]]
+        lines = _join(kind, *pieces)
     if len(lines) == 0:
         return b""
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64 if texts else np.int32)
     offsets = offsets[lines.offset : lines.offset + len(lines) + 1]
     return memoryview(lines.buffers()[2])[int(offsets[0]) : int(offsets[-1])]
+
+
+def _row_lines(ids: Any, head: Any, tail: Any, pos: np.ndarray, count: np.ndarray) -> Any:
+    """The lines of each row's records (``head[r] + ids[p] + tail[r]``) as one string per row.
+
+    A row's records are the list ``[head + first id, ..., last id + tail]`` (``head + id +
+    tail`` for a row of one) joined by ``tail + head``: the bytes shared by a row's records are
+    copied once, into the result, rather than once per record and again into the lines.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = pa.string()
+    ends = np.cumsum(count)
+    starts = ends - count
+    firsts = _join(kind, head, ids.take(_arrow(pos[starts])))
+    lasts = _join(kind, ids.take(_arrow(pos[ends - 1])), tail)
+    onlys = _join(kind, firsts, tail)
+    # each record's entry of [ids, firsts, lasts, onlys]
+    n, rows = len(ids), count.size
+    index = pos.astype(np.int64)  # a copy
+    index[starts] = n + np.arange(rows)
+    index[ends - 1] = n + rows + np.arange(rows)
+    single = np.flatnonzero(count == 1)
+    index[starts[single]] = n + 2 * rows + single
+    values = pa.concat_arrays([ids, firsts, lasts, onlys]).take(_arrow(index))
+    offsets = np.concatenate(([0], ends)).astype(np.int32)
+    lists = pa.ListArray.from_arrays(pa.Array.from_buffers(pa.int32(), offsets.size, [None, pa.py_buffer(offsets)]),
+                                     values)
+    return pc.binary_join(lists, _join(kind, tail, head))
+
+
+def _join(kind: Any, *pieces: Any) -> Any:
+    """Row-wise concatenation of string arrays and constant strings, as ``kind``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    args = [pa.scalar(v, kind) if isinstance(v, str) else v if v.type == kind else v.cast(kind) for v in pieces]
+    return pc.binary_join_element_wise(*args, pa.scalar("", kind))
 
 
 def _arrow(values: np.ndarray) -> Any:
