@@ -340,15 +340,15 @@ def _read_columns(
 ) -> tuple[object, object] | None:
     """The two id columns read column-wise by pyarrow's CSV reader, or None to stream instead.
 
-    Only a clean file takes this route: a one-character delimiter, no quotes, no comment or
+    Only a clean file takes this route: a one-character ASCII delimiter, no quotes, no comment or
     whitespace-only line after the first data line, no field with surrounding whitespace, no
     empty field, the same number of fields on every line, valid UTF-8. Anything else (or no
     pyarrow) returns None and the line-by-line reader handles it, with its line-numbered
     reports; both routes give the same graph for a clean file. A file of decimal integers
     comes back as two int64 arrays, any other as two string arrays.
     """
-    if delimiter is None or len(delimiter) != 1 or not rows or delimiter in "\"\r\n":
-        return None
+    if delimiter is None or len(delimiter) != 1 or not delimiter.isascii() or not rows or delimiter in "\"\r\n":
+        return None  # pyarrow splits on one ASCII character
     try:
         import pyarrow  # noqa: F401
     except ImportError:

@@ -39,6 +39,7 @@ CASES = {
     "ints_leading_zero.tsv": (b"10\t010\n010\t7\n", True),  # "10" and "010": two papers
     "ints_huge.tsv": (b"99999999999999999999\t1\n1\t2\n", True),
     "ints_negative.csv": (b"-1,2\n2,-1\n", True),
+    "nbsp.txt": ("1\u00a02\n2\u00a03\n".encode(), False),  # a non-ASCII delimiter: streamed
 }
 
 
@@ -55,6 +56,8 @@ def test_column_route_reads_what_streaming_reads(tmp_path, monkeypatch, name):
     path = tmp_path / name
     path.write_bytes(content)
     kw = {"reverse": True, "delimiter": "\t"} if name.endswith(".cites") else {}
+    if name == "nbsp.txt":
+        kw = {"delimiter": "\u00a0"}
     taken = []
     real = R._read_columns
 
