@@ -50,7 +50,7 @@ from ._records import TripletBatch, encoded_columns, write_records
 OutputFormat = Literal["triplets", "st", "flag", "tevatron"]
 OUTPUT_FORMATS = ("triplets", "st", "flag", "tevatron")
 NegativesPer = Literal["paper", "pair"]
-# records per part file for the cheap strategies (a tenth of it with texts)
+# records per part for the cheap strategies (a tenth of it with texts)
 _GROUP_RECORDS = 200_000
 NEGATIVES_PER = ("paper", "pair")
 
