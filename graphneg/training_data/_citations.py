@@ -317,8 +317,8 @@ def _keep_finished(job: Job) -> bool:
         p += 1
     for name, _ in marked.values():
         os.unlink(job.parts / name)
-    size = job.written.stat().st_size if job.written.exists() else 0
-    return size >= sum(size for _, _, size in job.done.values())
+    written = job.written.stat().st_size if job.written.exists() else 0
+    return written >= sum(size for _, _, size in job.done.values())
 
 
 _MARKER = re.compile(r"part-(\d{6})\.(\d+)\.(\d+)\.(\d+)\.done")
@@ -340,7 +340,7 @@ def _run_chunks(job: Job, show_progress: bool) -> int:
                 resumed += len(chunks)
                 continue
             _prepare(job)
-            part = _run_part(job, p, chunks)
+            part = _run_part(job, chunks)
             if appending is not None:
                 appending.result()  # parts are appended in order, one at a time
             appending = writer.submit(_append_part, job, p, part, fh)
@@ -361,8 +361,8 @@ def _prepare(job: Job) -> None:
         job.encoded = encoded_columns(job.graph, job.texts)
 
 
-def _run_part(job: Job, p: int, chunks: range) -> tuple[Any, int, int]:
-    """Part ``p`` (its chunks in order): its bytes, records and short records."""
+def _run_part(job: Job, chunks: range) -> tuple[Any, int, int]:
+    """A part (its chunks in order): its bytes, records and short records."""
     n_records = n_short = 0
     buffer = io.BytesIO()
     out = TripletBatch(job.encoded) if job.encoded is not None else buffer

@@ -225,11 +225,11 @@ def test_interrupted_run_of_grouped_parts_resumes_to_the_same_output(tmp_path, m
     monkeypatch.setattr(td, "_GROUP_RECORDS", 40)  # parts of a few chunks each
     real, calls = td._run_part, []
 
-    def dies_on_the_fourth(job, p, chunks):
-        calls.append(p)
+    def dies_on_the_fourth(job, chunks):
+        calls.append(chunks)
         if len(calls) == 4:
             raise KeyboardInterrupt
-        return real(job, p, chunks)
+        return real(job, chunks)
 
     monkeypatch.setattr(td, "_run_part", dies_on_the_fourth)
     out = tmp_path / "out.jsonl"
