@@ -134,6 +134,31 @@ def _in_waves(block: Callable[[int], Any], starts: range, workers: int) -> Itera
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+# oneDNN compiles (and caches, up to 1,024) a bf16 GEMM kernel per (rows, cols) shape, ~2 ms
+# each; the IVF's lists give every block its own shape, so a scan would spend more time
+# compiling than multiplying and the cache would grow by hundreds of MB. Padding each
+# operand to a few sizes keeps the shapes few; the padded rows and columns are dropped.
+_PAD_ROWS, _PAD_COLS = 16, 64
+
+
+def bf16_scores(Xl: Any, start: int, stop: int, Tl: Any) -> Any:
+    """``Xl[start:stop] @ Tl.T`` (bf16 tensors), computed at a padded shape and cut back.
+
+    >>> import torch
+    >>> X = torch.eye(3, 4, dtype=torch.bfloat16)
+    >>> bf16_scores(X, 1, 3, X).float().tolist()
+    [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+    """
+    import torch.nn.functional as F
+
+    b, c = stop - start, Tl.shape[0]
+    bp, cp = -(-b // _PAD_ROWS) * _PAD_ROWS, -(-c // _PAD_COLS) * _PAD_COLS
+    # rows past the block are real rows when there are enough of them: no copy then
+    Xb = Xl[start : start + bp] if start + bp <= Xl.shape[0] else F.pad(Xl[start:stop], (0, 0, 0, bp - b))
+    Tp = Tl if cp == c else F.pad(Tl, (0, 0, 0, cp - c))
+    return (Xb @ Tp.T)[:b, :c]
+
+
 class _BlockScorer:
     """``self(start)`` is the ``(start, stop, values, columns)`` of one row block (thread safe)."""
 
@@ -169,7 +194,7 @@ class _BlockScorer:
                 import torch
 
                 Tl = self.Tl[c0:c1] if self.Tl is not None else read_only_tensor(self.T[c0:c1]).to(torch.bfloat16)
-                torch.from_numpy(out).copy_(self.Xl[start:stop] @ Tl.T)
+                torch.from_numpy(out).copy_(bf16_scores(self.Xl, start, stop, Tl))
                 return out
             np.matmul(self.X[start:stop], self.T[c0:c1].T, out=out)
             if self.t_sq is not None:
