@@ -115,15 +115,21 @@ def edge_adjacency(sources: Any, targets: Any, num_nodes: int, counts: EdgeCount
     n = check_int(num_nodes, "num_nodes", min_value=0)
     counts.read += int(s.size)
     known = (s >= 0) & (d >= 0) & (s < n) & (d < n)
-    counts.unknown += int(s.size - np.count_nonzero(known))
-    s, d = s[known], d[known]
+    n_unknown = int(s.size - np.count_nonzero(known))
+    counts.unknown += n_unknown
+    if n_unknown:  # copies only when something is dropped (the inputs are large)
+        s, d = s[known], d[known]
     loops = s == d
-    counts.self_loops += int(np.count_nonzero(loops))
+    n_loops = int(np.count_nonzero(loops))
+    counts.self_loops += n_loops
     width = max(n, 1)
-    keys = np.sort(s[~loops] * width + d[~loops])  # sorted: rows, then columns
+    keys = s * width + d  # a new array, sorted in place: rows, then columns
+    if n_loops:
+        keys = keys[~loops]
+    keys.sort()
     if keys.size:  # already sorted: unique by neighbour comparison, no second sort inside np.unique
         keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
-    counts.duplicates += int(s.size - np.count_nonzero(loops) - keys.size)
+    counts.duplicates += int(s.size - n_loops - keys.size)
     counts.kept = int(keys.size)
     rows = keys // width
     indptr = np.zeros(n + 1, dtype=np.int64)
