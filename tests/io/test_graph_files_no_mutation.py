@@ -11,6 +11,7 @@ import pytest
 import scipy.sparse as sp
 
 import graphneg as gn
+from graphneg.inspection import BatchOptions
 
 DTYPES = [np.float64, np.float32, np.int64, bool]
 KINDS = [sp.csr_array, sp.csr_matrix]
@@ -61,7 +62,8 @@ def test_inspect_leaves_embeddings_and_labels_alone(tmp_path):
     X[5] *= 1e-3  # a row that a normalisation in place would change
     labels = np.repeat(np.arange(4), 30)
     gn.save_graph(tmp_path / "g.npz", gn.knn_graph(X, 5), labels=labels)
-    assert_untouched(gn.inspect, tmp_path / "g.npz", embeddings=X, labels=labels, batch_size=20, map_method="pca")
+    assert_untouched(gn.inspect, tmp_path / "g.npz", embeddings=X, labels=labels,
+                     batch_options=BatchOptions(batch_size=20), map_method="pca")
 
 
 def test_params_with_numpy_values_are_left_alone(tmp_path):
