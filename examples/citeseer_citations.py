@@ -391,7 +391,7 @@ def mine_link_negatives(
         info = {
             "strategy": kind,
             "n_sources": int(sources.size),
-            "n_short": int(res.n_short),
+            "n_short": int(res.num_short),
             "share_from_strategy": float((out >= 0).mean()) if out.size else 0.0,
         }
         short = np.flatnonzero((out < 0).any(axis=1))

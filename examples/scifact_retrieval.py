@@ -170,7 +170,7 @@ def mine(table: Any, tq: np.ndarray, td: np.ndarray, args: argparse.Namespace) -
         selection = gn.NegativeSelection(num_negatives=args.num_negatives, relative_margin=args.relative_margin,
                                          range_max=max(min(args.range_max, td.shape[0] - 1), args.num_negatives))
         hn = gn.mine_hard_negatives(tq[queries], td, positives, selection)
-    return hn.indices[inverse], {"queries": int(queries.size), "short_queries": int(hn.n_short),
+    return hn.indices[inverse], {"queries": int(queries.size), "short_queries": int(hn.num_short),
                                  "negatives_found": int((hn.indices >= 0).sum())}
 
 

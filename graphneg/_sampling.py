@@ -309,13 +309,13 @@ def warn_short(indices: np.ndarray, k: int, rows_name: str, items_name: str, *, 
     0
     """
     short = (indices < 0).any(axis=1) if k else np.zeros(indices.shape[0], dtype=bool)
-    n_short = int(short.sum())
-    if n_short:
+    num_short = int(short.sum())
+    if num_short:
         warnings.warn(
-            f"{n_short} of {indices.shape[0]} {rows_name} got fewer than {k} {items_name} (too few "
+            f"{num_short} of {indices.shape[0]} {rows_name} got fewer than {k} {items_name} (too few "
             f"candidates after exclusions; first short row: {int(np.flatnonzero(short)[0])}); "
             "their rows are padded with -1.",
             GraphNegWarning,
             stacklevel=stacklevel,
         )
-    return n_short
+    return num_short

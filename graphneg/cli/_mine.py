@@ -288,7 +288,7 @@ def _write(args: argparse.Namespace, task: Any, cands: Any, meta: dict[str, Any]
     lines = write_mined(args.output, task, hn, args.output_format)
     log(f"wrote {lines} {args.output_format} lines to {args.output}", args.quiet)
     out.update(output=str(args.output), output_format=args.output_format, lines=lines,
-               queries_short=int(hn.n_short), negatives=int(hn.counts.sum()), removed_by_filter=hn.skipped)
+               queries_short=int(hn.num_short), negatives=int(hn.counts.sum()), removed_by_filter=hn.skipped)
     if args.batch_size is not None:
         import graphneg as gn
 

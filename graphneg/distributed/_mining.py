@@ -247,7 +247,7 @@ def assemble_negatives(parts: Sequence[HardNegatives]) -> HardNegatives:
     Returns
     -------
     HardNegatives
-        Rows of all queries; ``n_short`` and ``skipped`` summed.
+        Rows of all queries; ``num_short`` and ``skipped`` summed.
 
     See Also
     --------
@@ -269,5 +269,5 @@ def assemble_negatives(parts: Sequence[HardNegatives]) -> HardNegatives:
             skipped[name] = skipped.get(name, 0) + count
     return HardNegatives(
         np.concatenate([p.indices for p in parts]), np.concatenate([p.scores for p in parts]),
-        np.concatenate([p.positive_scores for p in parts]), sum(p.n_short for p in parts), skipped,
+        np.concatenate([p.positive_scores for p in parts]), sum(p.num_short for p in parts), skipped,
     )

@@ -35,7 +35,7 @@ class LinkNegatives:
     sources : ndarray of shape (n_sources,), int64
     indices : ndarray of shape (n_sources, num_negatives), int64
         Negative target rows, ``-1`` where a source had too few candidates.
-    n_short : int
+    num_short : int
         Sources with fewer than ``num_negatives`` negatives.
     positives : ndarray of shape (n_sources, n_positives), int64 or None
         :func:`~graphneg.scincl_link_negatives` only: the rank-window positives (``-1`` padded).
@@ -50,13 +50,13 @@ class LinkNegatives:
     >>> from graphneg import LinkGraph, uniform_link_negatives
     >>> g = LinkGraph.from_index_edges([[0, 1], [1, 2], [2, 3], [3, 4]])
     >>> res = uniform_link_negatives(g, [0], num_negatives=2, seed=0)
-    >>> res.indices.shape, res.n_short, bool(np.isin(res.indices, [0, 1]).any())
+    >>> res.indices.shape, res.num_short, bool(np.isin(res.indices, [0, 1]).any())
     ((1, 2), 0, False)
     """
 
     sources: np.ndarray
     indices: np.ndarray
-    n_short: int
+    num_short: int
     positives: np.ndarray | None = None
 
 
@@ -128,5 +128,5 @@ def run_strategy(
     ctx = StrategyContext(graph, src, banned_pattern(graph, src, exclude_hops, exclude), k, rng, exclude_hops)
     result = strategy(ctx, **options)
     out, positives = result if isinstance(result, tuple) else (result, None)
-    n_short = warn_short(out, k, "sources", f"'{name}' negatives")
-    return LinkNegatives(src, out, n_short, positives)
+    num_short = warn_short(out, k, "sources", f"'{name}' negatives")
+    return LinkNegatives(src, out, num_short, positives)

@@ -93,7 +93,7 @@ def uniform_link_negatives(
 
     Shortage policy (the same as :func:`graphneg.link_split`'s): a source with fewer
     candidates than ``num_negatives`` gets all of them followed by ``-1``, and one
-    :class:`~graphneg.GraphNegWarning` counts such sources (``LinkNegatives.n_short``).
+    :class:`~graphneg.GraphNegWarning` counts such sources (``LinkNegatives.num_short``).
     Padding rather than raising keeps one hub (or one tiny k-hop ring) from aborting a
     corpus-wide run; ``-1`` is graphneg's padding everywhere and the false-negative masks
     treat it as such.

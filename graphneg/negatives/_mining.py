@@ -48,7 +48,7 @@ class HardNegatives:
         Their similarity to the query; ``nan`` where ``indices == -1``.
     positive_scores : ndarray of shape (n_queries,), float32
         The reference positive score of each query: the lowest score among its positives.
-    n_short : int
+    num_short : int
         Number of queries with fewer than ``num_negatives`` negatives.
     skipped : dict
         How many retrieved candidates each filter removed (``positives``, ``self``,
@@ -75,7 +75,7 @@ class HardNegatives:
     indices: np.ndarray
     scores: np.ndarray
     positive_scores: np.ndarray
-    n_short: int
+    num_short: int
     skipped: dict[str, int] = field(default_factory=dict)
     search: Any = None
 
@@ -196,15 +196,15 @@ def mine_blocks(plan: MiningPlan, blocks: Iterator[BlockRows]) -> HardNegatives:
             dead |= new
         window = range_window(dead, plan.range_min, plan.range_max)
         _scatter(plan.select(window, vals, ref, plan.num_negatives, plan.rng), idx, vals, start, out_idx, out_sc)
-    n_short = int(((out_idx >= 0).sum(axis=1) < plan.num_negatives).sum())
-    if n_short:
+    num_short = int(((out_idx >= 0).sum(axis=1) < plan.num_negatives).sum())
+    if num_short:
         warnings.warn(
-            f"{n_short} of {plan.n_queries} queries got fewer than {plan.num_negatives} negatives; consider "
+            f"{num_short} of {plan.n_queries} queries got fewer than {plan.num_negatives} negatives; consider "
             "raising range_max or loosening range_min, max_score and the margins.",
             GraphNegWarning,
             stacklevel=3,
         )
-    return HardNegatives(out_idx, out_sc, pos_ref, n_short, skipped)
+    return HardNegatives(out_idx, out_sc, pos_ref, num_short, skipped)
 
 
 def mine_hard_negatives(
@@ -296,7 +296,7 @@ def mine_hard_negatives(
     Warns
     -----
     GraphNegWarning
-        When some queries got fewer than ``num_negatives`` negatives (``n_short``).
+        When some queries got fewer than ``num_negatives`` negatives (``num_short``).
 
     See Also
     --------

@@ -363,25 +363,25 @@ def _prepare(job: Job) -> None:
 
 def _run_part(job: Job, chunks: range) -> tuple[Any, int, int]:
     """A part (its chunks in order): its bytes, records and short records."""
-    n_records = n_short = 0
+    n_records = num_short = 0
     buffer = io.BytesIO()
     out = TripletBatch(job.encoded) if job.encoded is not None else buffer
     if job.banned is not None:  # all chunks of the part in one draw
-        n_records, n_short = _run_pattern_chunks(job, chunks, out)
+        n_records, num_short = _run_pattern_chunks(job, chunks, out)
     else:
         for c in chunks:
             n, short = _run_chunk(job, c, out)
-            n_records, n_short = n_records + n, n_short + short
-    return (out.lines() if out is not buffer else buffer.getbuffer()), n_records, n_short
+            n_records, num_short = n_records + n, num_short + short
+    return (out.lines() if out is not buffer else buffer.getbuffer()), n_records, num_short
 
 
 def _append_part(job: Job, p: int, part: tuple[Any, int, int], fh: Any) -> None:
     """Append part ``p`` to the output so far (``fh``), sync it, then mark the part finished."""
-    data, n_records, n_short = part
+    data, n_records, num_short = part
     fh.write(data)
     fh.flush()
     os.fsync(fh.fileno())  # the part's bytes are on disk before its marker is
-    job.done[p] = (n_records, n_short, memoryview(data).nbytes)
+    job.done[p] = (n_records, num_short, memoryview(data).nbytes)
     with atomic_write(job.marker(p), "wb"):
         pass
 

@@ -98,7 +98,7 @@ def assert_same_negatives(got, expected):
     np.testing.assert_array_equal(got.indices, expected.indices)
     np.testing.assert_array_equal(got.scores, expected.scores)
     np.testing.assert_array_equal(got.positive_scores, expected.positive_scores)
-    assert got.n_short == expected.n_short and got.skipped == expected.skipped
+    assert got.num_short == expected.num_short and got.skipped == expected.skipped
 
 
 def run_device_cases(rank: int, world_size: int, cases: list) -> tuple[list, str, int]:

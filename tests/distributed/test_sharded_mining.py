@@ -67,14 +67,14 @@ def test_sharded_mining_equals_single_process(sharded, data, index):
     options = dict(cases[index]["options"])
     options.pop("block_rows", None)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", gn.GraphNegWarning)  # short queries: counted in n_short below
+        warnings.simplefilter("ignore", gn.GraphNegWarning)  # short queries: counted in num_short below
         expected = gn.mine_hard_negatives(Q, C, positives, **options)
     got = assemble_negatives([results[r][index] for r in range(world_size)])
     np.testing.assert_array_equal(got.indices, expected.indices)
     # scores: the same fp32 GEMM / per-pair products, up to the last bit of the GEMM's tiling
     np.testing.assert_allclose(got.scores, expected.scores, rtol=2e-6, atol=1e-5)
     np.testing.assert_allclose(got.positive_scores, expected.positive_scores, rtol=2e-6, atol=1e-6)
-    assert got.n_short == expected.n_short
+    assert got.num_short == expected.num_short
     assert got.skipped == expected.skipped
 
 
@@ -185,7 +185,7 @@ def test_sharded_ivf_world_of_one_equals_single_process(ivf_data, name):
     np.testing.assert_array_equal(got.indices, expected.indices)
     np.testing.assert_array_equal(got.scores, expected.scores)
     np.testing.assert_array_equal(got.positive_scores, expected.positive_scores)
-    assert (got.n_short, got.skipped) == (expected.n_short, expected.skipped)
+    assert (got.num_short, got.skipped) == (expected.num_short, expected.skipped)
     g, e = got.search, expected.search
     assert (g.recall, g.nlist, g.nprobe, g.rounds, g.met) == (e.recall, e.nlist, e.nprobe, e.rounds, e.met)
     assert (Q == before[0]).all() and (C == before[1]).all()

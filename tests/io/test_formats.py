@@ -40,7 +40,7 @@ POS_SCORES = np.array([0.8, 0.7, 0.9], dtype=np.float32)
 
 @pytest.fixture
 def hn() -> HardNegatives:
-    return HardNegatives(INDICES.copy(), SCORES.copy(), POS_SCORES.copy(), n_short=1)
+    return HardNegatives(INDICES.copy(), SCORES.copy(), POS_SCORES.copy(), num_short=1)
 
 
 def f32(x: float) -> float:

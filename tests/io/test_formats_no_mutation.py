@@ -68,7 +68,7 @@ def assert_same(before, *objs):
 def negatives():
     idx = np.array([[4, 5], [0, 3], [1, -1]], dtype=np.int64)
     scores = np.array([[0.5, 0.4], [0.3, 0.2], [0.1, np.nan]], dtype=np.float32)
-    return HardNegatives(idx, scores, np.array([0.9, 0.8, 0.7], dtype=np.float32), n_short=1)
+    return HardNegatives(idx, scores, np.array([0.9, 0.8, 0.7], dtype=np.float32), num_short=1)
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -35,7 +35,7 @@ def check(graph, res, *, k, exclude_hops, expect_full=True):
         assert not graph.has_edges(np.full(neg.size, s), neg).any()
         assert not graph.has_edges(neg, np.full(neg.size, s)).any()
     if expect_full:
-        assert res.n_short == 0 and np.all(res.indices >= 0)
+        assert res.num_short == 0 and np.all(res.indices >= 0)
 
 
 def quiet(strategy, graph, *args, **kw):
@@ -77,7 +77,7 @@ def test_uniform_is_exact_and_uniform_on_dense_rows():
     assert sorted(res.indices[0].tolist()) == list(range(n - 5, n))
     with pytest.warns(GraphNegWarning, match="1 of 1 sources got fewer than 6"):
         res = uniform_link_negatives(g, [0], num_negatives=6)
-    assert res.n_short == 1 and (res.indices[0] >= 0).sum() == 5
+    assert res.num_short == 1 and (res.indices[0] >= 0).sum() == 5
 
 
 def test_uniform_frequencies():
@@ -207,8 +207,8 @@ def test_real_citation_graphs(request, corpus_name):
             if strategy == "khop":
                 assert np.all(D[neg_rows[ok], flat[ok]] == exclude_hops + 1)
             if strategy in ("uniform", "degree"):
-                assert res.n_short == 0  # exact counts
-            assert res.n_short == int(((res.indices >= 0).sum(axis=1) < 5).sum())
+                assert res.num_short == 0  # exact counts
+            assert res.num_short == int(((res.indices >= 0).sum(axis=1) < 5).sum())
 
 
 E2 = np.ones((300, 2))
@@ -247,4 +247,4 @@ def test_shortage_policy_is_shared_with_link_split():
     for strategy in ("uniform", "degree", "specter"):
         with pytest.warns(GraphNegWarning, match=r"1 of 1 sources got fewer than 4 .*padded with -1"):
             res = LINK_STRATEGIES[strategy](g, [0], num_negatives=4, exclude_hops=1)
-        assert res.n_short == 1 and np.all(res.indices[0][res.indices[0] >= 0] >= 8)
+        assert res.num_short == 1 and np.all(res.indices[0][res.indices[0] >= 0] >= 8)

@@ -71,7 +71,7 @@ def test_top_matches_reference(data, kwargs):
     for q in range(len(Q)):
         got = hn.indices[q][hn.indices[q] >= 0].tolist()
         assert got == ref[q]
-    assert hn.n_short == sum(len(r) < 4 for r in ref)
+    assert hn.num_short == sum(len(r) < 4 for r in ref)
 
 
 def test_never_positive_self_excluded_or_duplicate(data):
@@ -168,7 +168,7 @@ def test_short_queries_are_counted_and_warned(data):
     Q, C, positives = data
     with pytest.warns(GraphNegWarning, match=r"queries got fewer than 3 negatives"):
         hn = mine_hard_negatives(Q, C, positives, NegativeSelection(num_negatives=3, max_score=-0.5))
-    assert hn.n_short == int((hn.counts < 3).sum()) > 0
+    assert hn.num_short == int((hn.counts < 3).sum()) > 0
     assert np.all(np.isnan(hn.scores[hn.indices < 0]))
 
 

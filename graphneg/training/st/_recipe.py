@@ -118,7 +118,7 @@ def _mine(table: PairTable, tq: np.ndarray, td: np.ndarray,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GraphNegWarning)  # shortfalls are counted in the report
         hn = mine_hard_negatives(tq[queries], td, positives, selection)
-    info = {"queries": int(queries.size), "short_queries": int(hn.n_short),
+    info = {"queries": int(queries.size), "short_queries": int(hn.num_short),
             "negatives_found": int((hn.indices >= 0).sum()), "skipped": dict(hn.skipped)}
     return hn.indices[inverse], info
 
