@@ -70,16 +70,8 @@ def leiden_communities(
         igraph's C implementation, or leidenalg, which also receives ``max_cluster_size`` as
         ``max_comm_size``; ``'auto'`` is leidenalg when ``max_cluster_size`` is given, else
         igraph.
-    max_cluster_size : int, default=None
-        Largest community allowed: any community still larger is re-partitioned on its own
-        subgraph (or cut along a breadth-first order when it has no structure).
-    cluster_size : int, default=None
-        Return clusters of exactly ``cluster_size`` members (one final cluster of
-        ``n_nodes % cluster_size`` when it does not divide), see :func:`exact_size`.
-    weighted : bool, default=True
-        Use edge weights. ``False`` treats the graph as unweighted.
-    seed : int or numpy.random.Generator, default=0
-        Same seed, same partition.
+    max_cluster_size, cluster_size, weighted, seed
+        Size control, edge weights and seeding, as in :func:`communities`.
 
     Returns
     -------

@@ -43,14 +43,8 @@ def louvain_communities(
         once, with the larger weight); weights must be positive when ``weighted``. Not modified.
     resolution : float, default=1.0
         Resolution :math:`\gamma > 0` of the modularity: higher gives smaller communities.
-    max_cluster_size : int, default=None
-        Largest community allowed: any community larger is re-partitioned on its own subgraph.
-    cluster_size : int, default=None
-        Return clusters of exactly ``cluster_size`` members, see :func:`exact_size`.
-    weighted : bool, default=True
-        Use edge weights. ``False`` treats the graph as unweighted.
-    seed : int or numpy.random.Generator, default=0
-        Same seed, same partition.
+    max_cluster_size, cluster_size, weighted, seed
+        Size control, edge weights and seeding, as in :func:`communities`.
 
     Returns
     -------
@@ -135,15 +129,9 @@ def plm_communities(
         Resolution :math:`\gamma > 0` of the modularity (networkit's ``gamma``).
     max_iterations : int, default=32
         Most node-move sweeps per level (networkit's ``maxIter``); :func:`communities` uses 8.
-    max_cluster_size : int, default=None
-        Largest community allowed: any community larger is re-partitioned on its own subgraph.
-    cluster_size : int, default=None
-        Return clusters of exactly ``cluster_size`` members, see :func:`exact_size`.
-    weighted : bool, default=True
-        Use edge weights. ``False`` treats the graph as unweighted.
-    seed : int or numpy.random.Generator, default=0
-        Same seed, same partition. networkit's seed is process-global: it is set for the
-        call and not restored.
+    max_cluster_size, cluster_size, weighted, seed
+        Size control, edge weights and seeding, as in :func:`communities`. networkit's seed
+        is process-global: it is set for the call and not restored.
 
     Returns
     -------
