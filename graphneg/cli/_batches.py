@@ -60,8 +60,10 @@ def _add_graph_options(b: argparse.ArgumentParser) -> None:
     b.add_argument("--skip", type=int, default=0, help="drop each item's top SKIP neighbours (B3's p)")
     b.add_argument("--metric", default="cosine", choices=["cosine", "ip", "euclidean"])
     b.add_argument("--mutual", action="store_true", help="keep only mutual kNN edges (B3)")
-    b.add_argument("--backend", default="exact", choices=["exact", "auto", "faiss", "faiss-hnsw", "pynndescent"],
-                   help="kNN backend; approximate ones report their recall")
+    b.add_argument("--backend", default="auto", choices=["exact", "auto", "faiss", "faiss-hnsw", "pynndescent"],
+                   help="kNN backend (default auto: exact up to 200,000 items, then an approximate "
+                   "search that raises its effort until a sampled recall of 0.95); approximate ones "
+                   "report their recall")
     b.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"],
                    help="reduced-precision scoring with fp32 re-ranking (exact backend)")
     b.add_argument("--device", default=None, help="torch device for the kNN search, e.g. cuda")
@@ -140,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
 # Options that decide how a graph is built, and how its communities are found, with their
 # defaults: a saved graph (--graph) is not rebuilt, so a value other than the default would be
 # silently ignored; it is refused instead (community options only where the file holds them).
-_KNN_DEFAULTS: dict[str, Any] = {"k": 10, "skip": 0, "metric": "cosine", "mutual": False, "backend": "exact",
+_KNN_DEFAULTS: dict[str, Any] = {"k": 10, "skip": 0, "metric": "cosine", "mutual": False, "backend": "auto",
                                  "precision": "fp32", "device": None}
 _COMMUNITY_DEFAULTS: dict[str, Any] = {"method": "auto", "resolution": None, "max_cluster_size": None,
                                        "cluster_size": None, "num_parts": None, "unweighted": False}

@@ -13,7 +13,9 @@ from typing import Any
 from .._validation import check_int
 
 # graph and community defaults of `graphneg batches`, so both commands build the same graph
-GRAPH_DEFAULTS: dict[str, Any] = {"k": 10, "skip": 0, "metric": "cosine", "mutual": False}
+# backend "auto": exact up to 200k items (the same graph), an approximate search with its recall
+# checked above, so that a million-item input never takes an all-pairs search by default
+GRAPH_DEFAULTS: dict[str, Any] = {"k": 10, "skip": 0, "metric": "cosine", "mutual": False, "backend": "auto"}
 COMMUNITY_DEFAULTS: dict[str, Any] = {"method": "auto"}
 
 

@@ -99,8 +99,9 @@ def components_plot(s: dict[str, Any], plt: Any) -> Any:
     ax.set_xticks(sweep["k"], [str(k) for k in sweep["k"]])
     ax.set_xlabel("k (neighbours per item)" + (", mutual edges only" if sweep.get("mutual") else ""))
     ax.set_ylabel("connected components (log scale)")
-    ax.set_title("How connected the kNN graph is as k varies\n(labels: the largest component's share of items)",
-                 fontsize=10)
+    sample = f", a seeded sample of {sweep['sampled_items']:,} items" if sweep.get("sampled_items") else ""
+    ax.set_title(f"How connected the kNN graph is as k varies{sample}\n(labels: the largest component's share of "
+                 "items)", fontsize=10)
     for k, c, share in zip(sweep["k"], sweep["count"], sweep["largest_share"], strict=True):
         ax.annotate(f"{100 * share:.0f}%", (k, c), textcoords="offset points", xytext=(4, 5), fontsize=7)
     ax.margins(x=0.08, y=0.2)

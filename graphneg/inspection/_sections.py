@@ -16,6 +16,9 @@ from ._map import map_2d
 from ._numbers import distribution
 from ._options import BatchOptions
 
+# items the k sweep searches at most (a seeded sample above it)
+SWEEP_ITEMS = 100_000
+
 logger = logging.getLogger(__name__)
 
 
@@ -127,10 +130,19 @@ def community_batches(communities: Any, batch_size: int, *, seed: int = 0, packi
 
 
 def _k_sweep(embeddings: Any, knn: Mapping[str, Any], show_progress: bool) -> dict[str, Any]:
-    """Components of the kNN graph for k in K_SWEEP (and the k used), from one search."""
+    """Components of the kNN graph for k in K_SWEEP (and the k used), from one search.
+
+    The sweep needs neighbours up to k = 50, a second search as large as the graph's own; above
+    ``SWEEP_ITEMS`` items it runs on a seeded sample of that many items (their own kNN graph,
+    recorded as ``sampled_items``), so that a million-item input costs a 100k-item search.
+    """
     from ..similarity._knn import knn_search
 
     n = embeddings.shape[0]
+    sampled = None
+    if n > SWEEP_ITEMS:
+        rows = np.sort(np.random.default_rng(0).choice(n, SWEEP_ITEMS, replace=False))
+        embeddings, n, sampled = embeddings[rows], SWEEP_ITEMS, SWEEP_ITEMS
     skip = int(knn.get("skip", 0))
     k = int(knn.get("k", 10))
     k_max = min(max(K_SWEEP[-1], k), n - 1 - skip)
@@ -138,4 +150,5 @@ def _k_sweep(embeddings: Any, knn: Mapping[str, Any], show_progress: bool) -> di
         return {"k": [], "count": [], "largest_share": [], "mutual": bool(knn.get("mutual", False))}
     idx, _ = knn_search(embeddings, k_max, skip=skip, metric=knn.get("metric", "cosine"),
                         show_progress=show_progress)
-    return components_by_k(idx, sorted({*K_SWEEP, k}), mutual=bool(knn.get("mutual", False)))
+    out = components_by_k(idx, sorted({*K_SWEEP, k}), mutual=bool(knn.get("mutual", False)))
+    return out if sampled is None else {**out, "sampled_items": sampled}

@@ -47,6 +47,20 @@ def test_same_seed_same_summary(blobs):
     assert a == b
 
 
+def test_large_input_sweeps_components_on_a_seeded_sample(blobs, monkeypatch):
+    # above SWEEP_ITEMS the k sweep searches a sample of that many items, never all pairs
+    import graphneg.inspection._sections as sections
+
+    path, X, _ = blobs
+    full = inspect(path, batch_options=B40)["graph"]["components_by_k"]
+    monkeypatch.setattr(sections, "SWEEP_ITEMS", 100)
+    a = inspect(path, batch_options=B40)["graph"]["components_by_k"]
+    b = inspect(path, batch_options=B40)["graph"]["components_by_k"]
+    assert "sampled_items" not in full and a["sampled_items"] == 100
+    assert a == b and a["k"] == full["k"]
+    assert a["count"] == sorted(a["count"], reverse=True)
+
+
 def test_graph_file_round_trip_and_inspect(tmp_path, blobs):
     _, X, labels = blobs
     G = gn.knn_graph(X, 5)
