@@ -42,6 +42,21 @@ def test_batch_stats_matches_pairwise_reference():
     assert stats["duplicates"] == 0
 
 
+def test_mean_cosine_is_the_same_when_gathered_in_chunks(monkeypatch):
+    # the batch rows are gathered a chunk at a time (memory); chunks that split batches give
+    # the same per-batch sums (added in the same order) and the pairwise reference
+    import graphneg.similarity._diagnostics as diagnostics
+
+    rng = np.random.default_rng(1)
+    E = rng.normal(size=(80, 6)).astype(np.float32)
+    batches = np.array_split(rng.permutation(80)[:70], 9)
+    whole = batch_stats(batches, embeddings=E)["mean_cosine"]
+    monkeypatch.setattr(diagnostics, "_PAIR_ROWS", 4)
+    chunked = batch_stats(batches, embeddings=E)["mean_cosine"]
+    assert chunked == pytest.approx(whole, rel=1e-12)
+    assert chunked == pytest.approx(brute_force(batches, E, np.zeros(80), sp.csr_array((80, 80)))[0], abs=1e-5)
+
+
 def test_batch_stats_counts_duplicates_and_needs_batches():
     stats = batch_stats([[0, 1], [1, 2]], num_items=4)
     assert stats["duplicates"] == 1 and stats["coverage"] == 0.75
