@@ -53,11 +53,11 @@ def sweep(name: str, search_rows, values: list[int], truth: np.ndarray, rows: np
 
 def run_graphneg(X, k, nlist, nprobes, truth, rows, target) -> dict:
     def on_rows(nprobe: int) -> np.ndarray:
-        idx, _ = gn.knn_search(X[rows], k + 1, targets=X, backend="ivf", nlist=nlist, nprobe=nprobe, recall_sample=0)
+        idx, _ = gn.knn_search(X[rows], k + 1, targets=X, backend=gn.IVF(nlist=nlist, nprobe=nprobe), recall_sample=0)
         return idx
 
     nprobe, curve = sweep("graphneg nprobe", on_rows, nprobes, truth, rows, target)
-    (idx, _), sec = timed(lambda: gn.knn_search(X, k, backend="ivf", nlist=nlist, nprobe=nprobe, recall_sample=0))
+    (idx, _), sec = timed(lambda: gn.knn_search(X, k, backend=gn.IVF(nlist=nlist, nprobe=nprobe), recall_sample=0))
     rec = recall_of(np.concatenate([rows[:, None], idx[rows]], axis=1), truth, rows)
     print(f"  graphneg ivf nprobe={nprobe}: {sec:.1f} s, recall {rec:.4f} (all rows searched)", flush=True)
     return {"method": "graphneg ivf", "setting": f"nlist={nlist} nprobe={nprobe}", "seconds": sec, "recall": rec,
@@ -150,7 +150,7 @@ def real_corpora(k: int, target: float) -> list[dict]:
         for nlist, nprobe in ((None, None), (nlist_small, max(1, round(0.08 * nlist_small))),
                               (nlist_small, max(1, round(0.16 * nlist_small)))):
             (idx, _), sec = timed(lambda X=X, nl=nlist, npb=nprobe: gn.knn_search(
-                X, k, backend="ivf", nlist=nl, nprobe=npb, recall_sample=0))
+                X, k, backend=gn.IVF(nlist=nl, nprobe=npb), recall_sample=0))
             rec = recall_of(np.concatenate([rows[:, None], idx[rows]], axis=1), truth, rows)
             out.append({"corpus": name, "n": len(X), "nlist": nlist or default_nlist(len(X)), "nprobe": nprobe,
                         "seconds": sec, "recall": rec})
