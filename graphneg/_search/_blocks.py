@@ -106,7 +106,8 @@ def tiled_blocks(
     rows = tiles.rows or TILE_ROWS
     block = _BlockScorer(X, T, want, self_search, t_sq, scoring, margin, rows, tiles.cols or TILE_COLS, raw, floor)
     starts = range(0, X.shape[0], rows)
-    workers = min(tiles.workers or blas_threads(), len(starts))
+    # one row block runs on one worker: no need to ask how many BLAS threads there are
+    workers = 1 if len(starts) <= 1 else min(tiles.workers or blas_threads(), len(starts))
     if workers <= 1:
         yield from progress(map(block, starts), len(starts), tiles.show_progress, tiles.desc)
         return

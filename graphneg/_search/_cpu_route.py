@@ -147,9 +147,34 @@ def has_fast_bf16() -> bool:
     return any(bool(probe()) for probe in probes if probe is not None)
 
 
+# optimised BLAS libraries numpy's build configuration may name ('scipy-openblas' in PyPI wheels);
+# a build naming another one (Debian's 'blas': whatever the system's alternative points to) is
+# settled by threadpoolctl's scan of the loaded libraries instead
+FAST_BLAS = ("openblas", "mkl", "accelerate", "blis", "armpl", "nvpl", "aocl")
+
+
+def numpy_blas_name() -> str:
+    """The BLAS numpy's build configuration names, lower case (``''`` when it does not say).
+
+    >>> isinstance(numpy_blas_name(), str)
+    True
+    """
+    try:
+        return str(np.__config__.CONFIG["Build Dependencies"]["blas"]["name"]).lower()
+    except (AttributeError, KeyError, TypeError):
+        return ""
+
+
 @functools.lru_cache(maxsize=1)
 def plain_cpu_route() -> str:
-    """'fp32' (numpy GEMM tiles) when numpy links an optimised BLAS, else 'torch' (MKL/oneDNN)."""
+    """'fp32' (numpy GEMM tiles) when numpy links an optimised BLAS, else 'torch' (MKL/oneDNN).
+
+    Read from numpy's build configuration where it names an optimised library (microseconds),
+    else from the loaded libraries (:func:`._blocks.blas_pools`, milliseconds: a first small
+    search would spend more time on it than on its GEMM).
+    """
+    if any(name in numpy_blas_name() for name in FAST_BLAS):
+        return "fp32"
     apis = {i.get("internal_api") for i in blas_pools()}
     # a reference BLAS (e.g. Debian's libblas3) is invisible to threadpoolctl and ~10x slower;
     # macOS wheels use Accelerate, also invisible but fast
