@@ -59,40 +59,34 @@ def test_small_problems_take_plain_fp32_even_with_bf16(monkeypatch, size):
     assert R_.cpu_route("fp32", "cosine", size) == "fp32"
 
 
-def test_plain_route_is_torch_without_an_optimised_numpy_blas(monkeypatch):
-    import threadpoolctl
-
-    from graphneg._search import _cpu_route as route
-
-    monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda: [])  # e.g. Debian's reference BLAS
-    monkeypatch.setattr(route, "numpy_blas_name", lambda: "blas")  # what such a build names
-    monkeypatch.setattr(sys, "platform", "linux")
+@pytest.fixture
+def fresh_plain_route():
+    """The real plain route with its caches cleared before and after (they hold one answer)."""
     _REAL_PLAIN.cache_clear()
     S_.blas_pools.cache_clear()
-    try:
-        assert _REAL_PLAIN() == "torch"
-    finally:
-        _REAL_PLAIN.cache_clear()
-        S_.blas_pools.cache_clear()
+    yield _REAL_PLAIN
+    _REAL_PLAIN.cache_clear()
+    S_.blas_pools.cache_clear()
 
 
-def test_plain_route_reads_a_named_blas_without_scanning_the_libraries(monkeypatch):
+def test_plain_route_is_torch_without_an_optimised_numpy_blas(monkeypatch, fresh_plain_route):
     import threadpoolctl
 
-    from graphneg._search import _cpu_route as route
+    monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda: [])  # e.g. Debian's reference BLAS
+    monkeypatch.setattr(R_, "numpy_blas_name", lambda: "blas")  # what such a build names
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert fresh_plain_route() == "torch"
+
+
+def test_plain_route_reads_a_named_blas_without_scanning_the_libraries(monkeypatch, fresh_plain_route):
+    import threadpoolctl
 
     def scan():
         raise AssertionError("the library scan ran")
 
     monkeypatch.setattr(threadpoolctl, "threadpool_info", scan)
-    monkeypatch.setattr(route, "numpy_blas_name", lambda: "scipy-openblas")
-    _REAL_PLAIN.cache_clear()
-    S_.blas_pools.cache_clear()
-    try:
-        assert _REAL_PLAIN() == "fp32"
-    finally:
-        _REAL_PLAIN.cache_clear()
-        S_.blas_pools.cache_clear()
+    monkeypatch.setattr(R_, "numpy_blas_name", lambda: "scipy-openblas")
+    assert fresh_plain_route() == "fp32"
 
 
 @pytest.mark.parametrize("env, flags, route", [
