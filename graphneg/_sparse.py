@@ -13,8 +13,8 @@ Membership of ``(row, col)`` pairs is tested on sorted int64 keys ``row * n_cols
 ``n_rows x n_cols`` structure.
 
 Graphs as plain adjacency: :func:`graph_pattern` (boolean, no self-loops, symmetrised unless
-directed) and :func:`within_hops` (k-hop balls by sparse frontier expansion) serve the
-batch-time conflict checks, the k-hop false-negative masks and the random-walk batches.
+directed), :func:`hop_frontiers` (sparse breadth-first expansion) and :func:`within_hops`
+(k-hop balls) serve the batch-time conflict checks, the k-hop false-negative masks and the random-walk batches.
 
 The zero rule, one for the whole package: an edge (or a pair) is a *nonzero* entry. An
 explicitly stored ``0`` is no edge for walks, masks, conflicts, communities, link graphs and
@@ -26,6 +26,8 @@ graphs. (Negative weights are stored values, hence edges.)
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -229,29 +231,47 @@ def graph_pattern(graph: Any, name: str = "graph", *, directed: bool = False) ->
     return sp.csr_array((np.ones(int(keep.sum()), bool), (rows[keep], A.indices[keep])), shape=A.shape)
 
 
-def within_hops(adjacency: sp.csr_array, sources: np.ndarray, hops: int) -> sp.csr_array:
-    """Row ``r``: every node within ``hops`` hops of ``sources[r]``, the source included.
+def hop_frontiers(adjacency: sp.csr_array, sources: np.ndarray, hops: int) -> Iterator[tuple[int, Any, Any]]:
+    """Breadth-first frontier expansion from each of ``sources`` (one row per source).
 
-    Breadth-first frontier expansion with sparse products restricted to the sources' rows:
-    O(len(sources) * reach) time and memory, never ``n_nodes**2``. ``adjacency`` is a boolean
-    pattern (:func:`graph_pattern`). Returns a canonical boolean CSR.
+    Yields ``(h, new, seen)`` for ``h = 0`` (the sources themselves) and each hop ``h >= 1``
+    that reaches a node not seen before: ``new`` the nodes first reached at hop ``h``, ``seen``
+    all reached so far, both float32 CSR of ones of shape ``(len(sources), n_nodes)``. Every
+    stored entry of ``adjacency`` is a link. Sparse products restricted to the sources' rows:
+    O(len(sources) * reach) time and memory, never ``n_nodes**2``.
 
-    >>> A = graph_pattern(sp.csr_array(np.eye(4, k=1)))
-    >>> within_hops(A, np.array([0, 3]), 2).toarray().astype(int).tolist()
-    [[1, 1, 1, 0], [0, 1, 1, 1]]
+    >>> A = sp.csr_array(np.eye(4, k=1))
+    >>> [(h, new.indices.tolist()) for h, new, _ in hop_frontiers(A, np.array([0]), 5)]
+    [(0, [0]), (1, [1]), (2, [2]), (3, [3])]
     """
     n, m = adjacency.shape[0], sources.size
-    step = sp.csr_array(adjacency, dtype=np.float32)
+    ones = np.ones(adjacency.nnz, np.float32)
+    step = sp.csr_array((ones, adjacency.indices, adjacency.indptr), shape=adjacency.shape)
     seen = sp.csr_array((np.ones(m, np.float32), (np.arange(m), sources)), shape=(m, n))
     frontier = seen
-    for _ in range(hops):
+    yield 0, seen, seen
+    for h in range(1, hops + 1):
         reached = (frontier @ step).tocsr()
         reached.data[:] = 1.0  # our own product: counts of paths become flags
         new = (reached - reached.multiply(seen)).tocsr()
         new.eliminate_zeros()
         if new.nnz == 0:
-            break
+            return
         seen = (seen + new).tocsr()
         frontier = new
+        yield h, new, seen
+
+
+def within_hops(adjacency: sp.csr_array, sources: np.ndarray, hops: int) -> sp.csr_array:
+    """Row ``r``: every node within ``hops`` hops of ``sources[r]``, the source included.
+
+    :func:`hop_frontiers`' last ``seen``; ``adjacency`` is a boolean pattern
+    (:func:`graph_pattern`). Returns a canonical boolean CSR.
+
+    >>> A = graph_pattern(sp.csr_array(np.eye(4, k=1)))
+    >>> within_hops(A, np.array([0, 3]), 2).toarray().astype(int).tolist()
+    [[1, 1, 1, 0], [0, 1, 1, 1]]
+    """
+    ((_, _, seen),) = deque(hop_frontiers(adjacency, sources, hops), maxlen=1)  # the last step only
     seen.sum_duplicates()
     return sp.csr_array((np.ones(seen.nnz, bool), seen.indices, seen.indptr), shape=seen.shape)

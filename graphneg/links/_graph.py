@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._ids import normalize_id, unique_ids
-from .._sparse import csr_member, symmetric
+from .._sparse import csr_member, hop_frontiers, symmetric
 from .._validation import check_int
 from ..exceptions import GraphNegWarning
 from ._edges import EdgeCounts, check_node_rows, edge_adjacency, id_edge_rows, index_edge_rows, link_pattern
@@ -364,8 +364,8 @@ class LinkGraph:
         """Shortest-path distances up to ``max_hops`` from each source, as a sparse matrix.
 
         Row ``r`` holds, for every node within ``max_hops`` of ``sources[r]`` (the source
-        itself excluded), its distance ``1..max_hops``. Computed by frontier expansion with
-        sparse products restricted to the sources' rows, so memory is
+        itself excluded), its distance ``1..max_hops``. Computed by frontier expansion
+        (:func:`graphneg._sparse.hop_frontiers`) restricted to the sources' rows, so memory is
         ``O(len(sources) * |ball|)``, never ``n_nodes^2``.
 
         Parameters
@@ -395,21 +395,10 @@ class LinkGraph:
         max_hops = check_int(max_hops, "max_hops")
         src = check_node_rows(sources, self.num_nodes)
         A = self.adjacency if directed else self.undirected()
-        A = sp.csr_array((np.ones(A.nnz, np.float32), A.indices, A.indptr), shape=A.shape)
-        n, m = self.num_nodes, src.size
-        seen = sp.csr_array((np.ones(m, np.float32), (np.arange(m), src)), shape=(m, n))
-        frontier = seen
-        dist = sp.csr_array((m, n), dtype=np.float32)
-        for h in range(1, max_hops + 1):
-            nxt = (frontier @ A).tocsr()
-            nxt.data[:] = 1.0
-            new = (nxt - nxt.multiply(seen)).tocsr()
-            new.eliminate_zeros()
-            if new.nnz == 0:
-                break
-            dist = (dist + new * float(h)).tocsr()
-            seen = (seen + new).tocsr()
-            frontier = new
+        dist = sp.csr_array((src.size, self.num_nodes), dtype=np.float32)
+        for h, new, _ in hop_frontiers(A, src, max_hops):
+            if h:
+                dist = (dist + new * float(h)).tocsr()
         dist.sort_indices()
         return dist
 
