@@ -168,9 +168,11 @@ def check_embeddings(
         )
     with np.errstate(over="ignore"):  # values beyond float32 are reported just below
         arr = np.ascontiguousarray(arr, dtype=np.float32)
-    finite = np.isfinite(arr).all(axis=1)
-    if not finite.all():
-        bad = np.flatnonzero(~finite)
+    # one BLAS pass instead of an n x dim boolean temporary: a row's sum is NaN or inf when the
+    # row holds one (or when a finite sum overflows: only those rows are read element-wise)
+    suspect = np.flatnonzero(~np.isfinite(arr @ np.ones(arr.shape[1], dtype=np.float32)))
+    bad = suspect[~np.isfinite(arr[suspect]).all(axis=1)]
+    if bad.size:
         if np.isfinite(np.asarray(X)[bad]).all():  # finite input that float32 cannot hold
             raise ValueError(
                 f"`{name}` has values beyond the float32 range (|x| > 3.4e38) in {bad.size} row(s) "

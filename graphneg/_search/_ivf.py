@@ -19,16 +19,15 @@ normalised copy).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
 from .._validation import check_int
-from ._blocks import Tiles, blas_threads, progress, tiled_blocks, torch_threads
+from ._blocks import blas_threads, progress, tiled_blocks
 from ._canonical import rescore_top
-from ._cpu_route import cpu_route
+from ._ivf_scan import ListOperands, Sweeps, candidate_width, inverted, list_scoring, scan_lists
 
 #: keyword options of ``backend='ivf'`` (the rest of ``backend_kwargs`` is rejected)
 IVF_KWARGS = ("seed", "kmeans_iterations", "train_size")
@@ -37,12 +36,10 @@ _TRAIN_PER_LIST = 32
 _TRAIN_MIN = 10_000
 # targets per list of the default nlist
 _LIST_SIZE = 1000
-# how many lists' blocks may wait for the merge at once, per worker
-_IN_FLIGHT = 2
 # query rows re-scored at a time at the end
-_RESCORE_ROWS = 65_536
-# a list's block runs on the worker that took the list: the lists bring the parallelism
-_ONE_WORKER = Tiles(workers=1)
+_RESCORE_ROWS = 16_384
+# query rows whose probes are searched at a time
+_PROBE_ROWS = 65_536
 
 
 def default_nlist(n_targets: int) -> int:
@@ -181,8 +178,8 @@ def nearest_lists(X: Any, C: np.ndarray, nprobe: int, metric: str, show_progress
     c_sq = (C * C).sum(1) if metric == "euclidean" else None
     n = X.shape[0]
     out = np.empty((n, nprobe), dtype=np.int64)
-    for r0 in progress(range(0, n, _RESCORE_ROWS), -(-n // _RESCORE_ROWS), show_progress, "IVF probes"):
-        for start, stop, _, idx in tiled_blocks(X[r0 : r0 + _RESCORE_ROWS], C, nprobe, False, c_sq):
+    for r0 in progress(range(0, n, _PROBE_ROWS), -(-n // _PROBE_ROWS), show_progress, "IVF probes"):
+        for start, stop, _, idx in tiled_blocks(X[r0 : r0 + _PROBE_ROWS], C, nprobe, False, c_sq):
             out[r0 + start : r0 + stop] = idx
     return out
 
@@ -285,6 +282,7 @@ class IVFIndex:
         self.width = min(candidate_width(want, self.scoring), m)
         self.nprobe = 0  # probe ranks scanned so far
         self.labels: np.ndarray | None = None
+        self.operands: ListOperands | None = None  # made at the first scan, kept for the next
         self.members = self.m_bounds = None
         n = X.shape[0]
         self.cand_v = np.full((n, self.width), -np.inf, dtype=np.float32)
@@ -299,11 +297,12 @@ class IVFIndex:
         probes = nearest_lists(self.X, self.C, nprobe, self.metric, self.show_progress)
         if self.labels is None:
             self.labels = probes[:, 0] if self.self_search else nearest_lists(self.T, self.C, 1, self.metric)[:, 0]
-            self.members, self.m_bounds = _inverted(self.labels, self.nlist)
+            self.members, self.m_bounds = inverted(self.labels, self.nlist)
+            self.operands = ListOperands(self.X, self.T, self.members, self.metric, self.scoring,
+                                         self_search=self.self_search)
         sweeps = Sweeps(np.ascontiguousarray(probes[:, self.nprobe :]), self.nlist)
         del probes
-        _scan_lists(self.X, self.T, self.metric, self.scoring, self.members, self.m_bounds, sweeps,
-                    self.show_progress, self.cand_v, self.cand_i, self.kth)
+        scan_lists(self.operands, self.m_bounds, sweeps, self.show_progress, self.cand_v, self.cand_i, self.kth)
         self.nprobe = nprobe
 
     def list_ranks(self, rows: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -321,10 +320,16 @@ class IVFIndex:
         # in row chunks: the sort keys would otherwise add ~0.7 GB of temporaries at 1M rows
         best_v = np.empty((rows.size, want), dtype=np.float32)
         best_i = np.empty((rows.size, want), dtype=np.int64)
-        for r0 in range(0, rows.size, _RESCORE_ROWS):
+
+        def rescore(r0: int) -> None:
             r = rows[r0 : r0 + _RESCORE_ROWS]
             xb = X[r0 : r0 + r.size] if _is_range(r, r0) else X[r]
             best_v[r0 : r0 + r.size], best_i[r0 : r0 + r.size] = rescore_top(xb, T, self.cand_i[r], want, t_sq)
+
+        # the gathers and einsums release the GIL: chunks on one thread per BLAS thread
+        starts = range(0, rows.size, _RESCORE_ROWS)
+        with ThreadPoolExecutor(max(1, min(blas_threads(), len(starts)))) as pool:
+            list(pool.map(rescore, starts))
         short = np.flatnonzero(best_i[:, -1] < 0)  # scanned lists held fewer than want targets
         if short.size:
             # rare (tiny or lopsided lists): a view's unit targets are made in full only here
@@ -355,124 +360,3 @@ def probe_ranks(xb: Any, C: np.ndarray, metric: str, target_lists: np.ndarray) -
 def _is_range(r: np.ndarray, r0: int) -> bool:
     """``r`` is ``r0, r0 + 1, ...`` (a slice of the rows: read it without a gather)."""
     return bool(np.array_equal(r, np.arange(r0, r0 + r.size)))
-
-
-def _inverted(labels: np.ndarray, n_lists: int) -> tuple[np.ndarray, np.ndarray]:
-    """Positions grouped by label (stable) and each label's ``[start, stop)`` bounds.
-
-    >>> _inverted(np.array([1, 0, 1]), 2)
-    (array([1, 0, 2]), array([0, 1, 3]))
-    """
-    order = np.argsort(labels, kind="stable")
-    return order, np.searchsorted(labels[order], np.arange(n_lists + 1))
-
-
-class Sweeps:
-    """The (list, query rows) jobs of the two sweeps over the lists: every query's nearest
-    list, then its other probes. After the first, each query holds a ``want``-th best from its
-    nearest list, so a later list's rows whose scores all trail it are not selected (most of
-    them: a query's nearest list holds most of its neighbours). One inverted index of all
-    probes serves both sweeps (a second one would hold another ``n x nprobe`` ids); a list's
-    rows are split by probe rank when its job is made.
-
-    >>> [(L, q.tolist()) for L, q in Sweeps(np.array([[1, 0], [0, 1]]), 2).jobs(np.array([0, 1, 2]))]
-    [(0, [1]), (1, [0]), (0, [0]), (1, [1])]
-    """
-
-    def __init__(self, probes: np.ndarray, n_lists: int) -> None:
-        self.nprobe = probes.shape[1]
-        self.order, self.bounds = _inverted(probes.ravel(), n_lists)
-        nearest = np.bincount(probes[:, 0], minlength=n_lists)
-        self.counts = (nearest, np.diff(self.bounds) - nearest)  # rows per list in each sweep
-
-    def n_jobs(self, m_bounds: np.ndarray) -> int:
-        full = np.diff(m_bounds) > 0
-        return sum(int((full & (c > 0)).sum()) for c in self.counts)
-
-    def jobs(self, m_bounds: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
-        full = np.diff(m_bounds) > 0
-        for sweep, counts in enumerate(self.counts):
-            for L in np.flatnonzero(full & (counts > 0)):
-                flat = self.order[self.bounds[L] : self.bounds[L + 1]]
-                nearest = flat % self.nprobe == 0
-                yield int(L), flat[nearest if sweep == 0 else ~nearest] // self.nprobe
-
-
-def list_scoring(X: Any, T: Any, metric: str, route: str | None = None) -> str:
-    """'bf16' GEMM tiles where the exact search would take the certified bf16 route, else 'fp32'
-    (``route``: that exact route when the caller has chosen it, else chosen here)."""
-    if route is None:
-        route = cpu_route("fp32", metric, (X.shape[0], T.shape[0], X.shape[1]))
-    return "bf16" if route in ("certified", "bf16") else "fp32"
-
-
-def candidate_width(want: int, scoring: str) -> int:
-    """Candidates a query keeps across its lists: bf16 scores are off by up to ~1 % of the
-    norms, so a margin of ``max(8, want // 4)`` survives to the final fp32 re-scoring."""
-    return want + (max(8, want // 4) if scoring == "bf16" else 0)
-
-
-def _list_scorer(X: Any, T: Any, want: int, metric: str, scoring: str, id_offset: int = 0) -> Any:
-    """``score(queries, members)``: the ``(queries, values, target ids)`` of one list's block
-    (ids: rows of ``T`` plus ``id_offset``, the first global row of a block of the targets)."""
-
-    def score(q: np.ndarray, mem: np.ndarray, floor: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        Xq, Tm = X[q], T[mem]  # gathered blockwise: one list at a time
-        t_sq = (Tm * Tm).sum(1) if metric == "euclidean" else None
-        w = min(want, mem.size)
-        vals = np.empty((q.size, w), dtype=np.float32)
-        cols = np.empty((q.size, w), dtype=np.int64)
-        # the GEMM's own scores: the merged survivors are re-scored once, in ivf_search
-        blocks = tiled_blocks(Xq, Tm, w, False, t_sq, scoring=scoring, raw=True, floor=floor, tiles=_ONE_WORKER)
-        for start, stop, v, c in blocks:
-            vals[start:stop], cols[start:stop] = v, c
-        return q, vals, np.where(cols >= 0, mem[cols] + id_offset, -1)
-
-    return score
-
-
-def _list_results(
-    score: Any, members: np.ndarray, m_bounds: np.ndarray, sweeps: Sweeps, kth: np.ndarray,
-) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Each non-empty list's block result, sweep by sweep and in list order, computed on one
-    thread per BLAS thread; a block's floor is its queries' ``kth`` when its job starts (``kth``
-    only rises, so an older value is still a lower bound)."""
-    from threadpoolctl import threadpool_limits
-
-    def job(L: int, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return score(q, members[m_bounds[L] : m_bounds[L + 1]], kth[q])
-
-    workers = max(1, blas_threads())
-    # single-threaded GEMMs on parallel lists: no idle core while one list's selection runs
-    with threadpool_limits(1, user_api="blas"), torch_threads(1), ThreadPoolExecutor(workers) as pool:
-        pending: list[Future[Any]] = []
-        for L, q in sweeps.jobs(m_bounds):
-            pending.append(pool.submit(job, L, q))
-            if len(pending) > _IN_FLIGHT * workers:
-                yield pending.pop(0).result()
-        for f in pending:
-            yield f.result()
-
-
-def _scan_lists(
-    X: Any, T: Any, metric: str, scoring: str, members: np.ndarray, m_bounds: np.ndarray, sweeps: Sweeps,
-    show_progress: bool, best_v: np.ndarray, best_i: np.ndarray, kth: np.ndarray, id_offset: int = 0,
-) -> None:
-    """Merge the sweeps' lists into every query's running top ``best_v.shape[1]`` (in place;
-    ``-inf`` / ``-1`` where short; ``kth``: each row's last kept score). ``T`` may be one block
-    of the targets, its first row global row ``id_offset`` (``members``: rows of the block):
-    scanning the blocks in turn gathers what one scan of all targets gathers."""
-    want = best_v.shape[1]
-    score = _list_scorer(X, T, want, metric, scoring, id_offset)
-    results = _list_results(score, members, m_bounds, sweeps, kth)
-    for q, vals, ids in progress(results, sweeps.n_jobs(m_bounds), show_progress, "IVF lists"):
-        better = (vals > kth[q, None]).any(axis=1)  # most rows gain nothing after a few lists
-        if not better.any():
-            continue
-        q, vals, ids = q[better], vals[better], ids[better]
-        cat_v = np.concatenate([best_v[q], vals], axis=1)
-        cat_i = np.concatenate([best_i[q], ids], axis=1)
-        part = np.argpartition(-cat_v, want - 1, axis=1)[:, :want]
-        best_v[q] = np.take_along_axis(cat_v, part, axis=1)
-        best_i[q] = np.take_along_axis(cat_i, part, axis=1)
-        kth[q] = best_v[q].min(axis=1)

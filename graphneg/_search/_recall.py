@@ -15,6 +15,7 @@ import numpy as np
 
 from .._validation import safe_normalize
 from ..exceptions import GraphNegWarning
+from ._blocks import blas_threads, torch_threads
 from ._canonical import without_self
 from ._cpu_route import cpu_route
 from ._exact import exact_knn
@@ -117,6 +118,27 @@ def sample_recall(
     return check.recall(idx[check.rows])
 
 
+def _chunked_cosine_top(Xs: np.ndarray, tg: np.ndarray, want: int) -> np.ndarray:
+    """The exact cosine top ``want`` of unit rows ``Xs`` among ``tg``'s rows, normalised a chunk
+    at a time; the chunks run on one thread per BLAS thread (a few sampled rows are one row
+    block, which the exact kernel would run on one core) and merge in (score, index) order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    def chunk(c0: int) -> tuple[np.ndarray, np.ndarray]:
+        Tc = safe_normalize(tg[c0 : c0 + RECALL_CHUNK], "targets")
+        i, v = exact_top(Xs, Tc, min(want, Tc.shape[0]), "ip")
+        return v, i + c0
+
+    starts = range(0, tg.shape[0], RECALL_CHUNK)
+    with threadpool_limits(1, user_api="blas"), torch_threads(1), \
+            ThreadPoolExecutor(max(1, min(blas_threads(), len(starts)))) as pool:
+        parts = list(pool.map(chunk, starts))
+    v, c = np.concatenate([p[0] for p in parts], axis=1), np.concatenate([p[1] for p in parts], axis=1)
+    return np.take_along_axis(c, np.lexsort((c, -v), axis=1)[:, :want], axis=1)
+
+
 class RecallSample:
     """The exact neighbours of ``sample`` seeded rows, to measure found ones against.
 
@@ -137,15 +159,7 @@ class RecallSample:
         if metric != "cosine" or tg.shape[0] <= RECALL_CHUNK:
             exact = exact_top(X[rows], tg, want, metric)[0]
         else:
-            Xs = safe_normalize(X[rows], "X")
-            vals, cols = [], []
-            for c0 in range(0, tg.shape[0], RECALL_CHUNK):
-                Tc = safe_normalize(tg[c0 : c0 + RECALL_CHUNK], "targets")
-                i, v = exact_top(Xs, Tc, min(want, Tc.shape[0]), "ip")
-                vals.append(v)
-                cols.append(i + c0)
-            v, c = np.concatenate(vals, axis=1), np.concatenate(cols, axis=1)
-            exact = np.take_along_axis(c, np.lexsort((c, -v), axis=1)[:, :want], axis=1)
+            exact = _chunked_cosine_top(safe_normalize(X[rows], "X"), tg, want)
         if T is None:
             exact = exact[without_self(exact, rows, k + skip)].reshape(rows.size, k + skip)
         self.X, self.tg, self.self_search, self.metric, self.k = X, tg, T is None, metric, k

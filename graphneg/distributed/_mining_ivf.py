@@ -14,7 +14,7 @@ ranks that each hold a query shard and a corpus shard, on the same kernels
 3. **Scan**: the corpus circulates in blocks (:func:`._circulate.circulate_rows`); each rank
    scans, in each block, the members of the lists its queries probe, merging into its
    queries' running candidates as one process merges list by list
-   (:func:`~graphneg._search._ivf._scan_lists`, the block's first global row as offset).
+   (:func:`~graphneg._search._ivf_scan.scan_lists`, the block's first global row as offset).
 4. **Recall**: the single-process seeded sample of (global) queries, their exact top
    ``depth`` (:func:`._circulate.sharded_topk`), and the found candidates' canonical and
    float64 scores computed on the ranks that hold the rows; the ``nprobe`` is raised round by
@@ -39,19 +39,8 @@ import numpy as np
 
 from .._search._canonical import canonical_order
 from .._search._cpu_route import cpu_route
-from .._search._ivf import (
-    Sweeps,
-    _inverted,
-    _scan_lists,
-    candidate_width,
-    default_nlist,
-    default_nprobe,
-    list_scoring,
-    lloyd,
-    nearest_lists,
-    probe_ranks,
-    training_rows,
-)
+from .._search._ivf import default_nlist, default_nprobe, lloyd, nearest_lists, probe_ranks, training_rows
+from .._search._ivf_scan import ListOperands, Sweeps, bf16_rows, candidate_width, inverted, list_scoring, scan_lists
 from .._search._recall import count_tied, scan_to_recall
 from .._search._reports import SearchReport
 from ..similarity._backends import IVF
@@ -160,10 +149,11 @@ class ShardedIVF:
         probes = nearest_lists(self.Q, self.centroids, nprobe, "ip")
         sweeps = Sweeps(np.ascontiguousarray(probes[:, self.nprobe :]), self.nlist)
         del probes
+        queries = bf16_rows(self.Q) if self.scoring == "bf16" else None  # once for all blocks
         for offset, block in circulate_rows(self.C, self.block_rows, self.group):
-            members, bounds = _inverted(self.labels[offset : offset + block.shape[0]], self.nlist)
-            _scan_lists(self.Q, block, "ip", self.scoring, members, bounds, sweeps, False,
-                        self.cand_v, self.cand_i, self.kth, offset)
+            members, bounds = inverted(self.labels[offset : offset + block.shape[0]], self.nlist)
+            ops = ListOperands(self.Q, block, members, "ip", self.scoring, queries=queries)
+            scan_lists(ops, bounds, sweeps, False, self.cand_v, self.cand_i, self.kth, offset)
         self.nprobe = nprobe
 
     def gather(self, local: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -5,19 +5,11 @@ count on scores computed elsewhere."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from graphneg._search._canonical import canonical_order, rescore_top
-from graphneg._search._ivf import (
-    IVFIndex,
-    Sweeps,
-    _inverted,
-    _scan_lists,
-    lloyd,
-    nearest_lists,
-    probe_ranks,
-    train_centroids,
-    training_rows,
-)
+from graphneg._search._ivf import IVFIndex, lloyd, nearest_lists, probe_ranks, train_centroids, training_rows
+from graphneg._search._ivf_scan import ListOperands, Sweeps, inverted, scan_lists
 from graphneg._search._recall import count_tied, tied_hits
 
 
@@ -46,8 +38,9 @@ def test_scan_block_by_block_finds_what_one_scan_finds():
     i = np.full(index.cand_i.shape, -1, np.int64)
     kth = np.full(X.shape[0], -np.inf, np.float32)
     for offset in range(0, T.shape[0], 400):
-        members, bounds = _inverted(labels[offset : offset + 400], index.nlist)
-        _scan_lists(X, T[offset : offset + 400], "ip", index.scoring, members, bounds, sweeps, False, v, i, kth, offset)
+        members, bounds = inverted(labels[offset : offset + 400], index.nlist)
+        ops = ListOperands(X, T[offset : offset + 400], members, "ip", index.scoring)
+        scan_lists(ops, bounds, sweeps, False, v, i, kth, offset)
     np.testing.assert_array_equal(np.sort(i, axis=1), np.sort(index.cand_i, axis=1))
     rows = np.array([3, 0, 150])
     targets = index.top(rows)[1]
@@ -63,3 +56,25 @@ def test_canonical_order_and_count_tied_match_their_kernels():
     window, found = np.array([4, 9, 1]), np.array([9, 5, 7, 200])
     scores = np.asarray(T, np.float64) @ np.asarray(X[0], np.float64)
     assert count_tied(scores[window], scores[found]) == tied_hits(X[0], T, window, found, "ip")
+
+
+@pytest.mark.parametrize("route", ["certified", "plain"])
+def test_scan_does_not_depend_on_the_floors_the_workers_read(monkeypatch, route):
+    """A worker reads its queries' floors before earlier lists are merged (how much earlier
+    depends on thread timing): with every floor at -inf the candidates must be the same."""
+    from graphneg._search import _ivf_scan
+
+    X = np.round(_data(900, d=16, seed=5) * 8) / 8  # coarse values: many tied scores
+    X = X.astype(np.float32)
+
+    def candidates():
+        index = IVFIndex(X, X, 12, "ip", self_search=True, nlist=9, route=route)
+        index.scan(3)
+        index.scan(5)
+        return np.sort(index.cand_i, axis=1), index.scoring
+
+    ref, scoring = candidates()
+    assert scoring == ("bf16" if route == "certified" else "fp32")
+    block = _ivf_scan.list_block
+    monkeypatch.setattr(_ivf_scan, "list_block", lambda *a: block(*a[:-1], np.full_like(a[-1], -np.inf)))
+    np.testing.assert_array_equal(candidates()[0], ref)

@@ -1,0 +1,137 @@
+r"""numba kernels of the IVF list scan: a score block's entries above each row's floor, and
+their merge into every query's running candidates.
+
+Scores are compared as integers: the bits of an IEEE float (bfloat16 or float32) read as a
+signed integer ``u`` give the order key
+
+.. math:: \kappa(u) = u \;(u \ge 0), \qquad \kappa(u) = u_{\min} - u \;(u < 0),
+
+with :math:`u_{\min} = -2^{15}` (bf16) or :math:`-2^{31}` (fp32): :math:`\kappa` is strictly
+increasing in the float's value (``+0`` and ``-0`` share key 0; no NaN reaches a scan). Reading
+a bf16 GEMM's output this way needs no conversion to float32: a row's maximum key is one
+vectorised pass over its 2-byte scores, and only rows whose maximum clears the floor are read
+again to pick their entries (after a query's nearest list, most rows of its other lists hold
+nothing above the ``width``-th best it already has).
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+# columns whose maximum is taken before any of them is read one by one
+_CHUNK = 64
+
+#: :math:`u_{\min}` of the order key, by the integer view of the scores' dtype
+KEY_LOW = {np.dtype(np.int16): -(2**15), np.dtype(np.int32): -(2**31)}
+
+
+@nb.njit(nogil=True, cache=True)
+def select_above(bits, ncols, floor, low, out_key, out_col, count):  # pragma: no cover - compiled
+    """Per row ``r`` of ``bits[:, :ncols]``: the (at most ``width = out_key.shape[1]``) best
+    entries with keys at or above ``floor[r]``, unordered, into ``out_key[r, :n]`` /
+    ``out_col[r, :n]``, and ``count[r] = n``. "Best" is the total order (key descending, column
+    ascending), so which entries come out does not depend on the floor, only how many."""
+    width = out_key.shape[1]
+    low = np.int32(low)
+    n_chunks = -(-ncols // _CHUNK)
+    chunk_top = np.empty(n_chunks, dtype=np.int32)
+    for r in range(bits.shape[0]):
+        row = bits[r]  # a 1-d view: its loops vectorise, the 2-d indexing's do not
+        for c in range(n_chunks):  # each chunk's maximum key: branch-free, vectorised
+            seg = row[c * _CHUNK : min((c + 1) * _CHUNK, ncols)]
+            top = np.int32(-(2**31))
+            for j in range(seg.size):
+                u = np.int32(seg[j])
+                top = max(top, u if u >= 0 else low - u)
+            chunk_top[c] = top
+        # keys are integers: k >= floor  <=>  k > floor - 1; once the row is full, an entry must
+        # beat the worst kept one, and a tie loses to it (its column comes later)
+        t, n, p = floor[r] - 1, 0, 0  # p: position of the worst kept entry once the row is full
+        for c in range(n_chunks):
+            if chunk_top[c] <= t:  # most chunks of most rows: nothing above the floor
+                continue
+            for j in range(c * _CHUNK, min((c + 1) * _CHUNK, ncols)):
+                u = np.int32(row[j])
+                k = u if u >= 0 else low - u
+                if k <= t:
+                    continue
+                if n < width:
+                    out_key[r, n], out_col[r, n] = k, j
+                    n += 1
+                    if n < width:
+                        continue
+                else:
+                    out_key[r, p], out_col[r, p] = k, j
+                p = 0
+                for e in range(1, width):
+                    ke, kp = out_key[r, e], out_key[r, p]
+                    if ke < kp or (ke == kp and out_col[r, e] > out_col[r, p]):
+                        p = e
+                t = out_key[r, p]
+        count[r] = n
+
+
+@nb.njit(nogil=True, cache=True)
+def merge_rows(q, count, vals, cols, targets, best_v, best_i, kth):  # pragma: no cover - compiled
+    """Merge block row ``r``'s ``count[r]`` entries (``vals``, target ``targets[cols]``) into
+    query ``q[r]``'s running best ``best_v.shape[1]`` (in place) by the total order (value
+    descending, target id ascending): an entry replaces the worst kept one when it comes first
+    in that order, so the result does not depend on the order the entries arrive in. ``kth``:
+    each query's worst kept value (``-inf`` until full); a block need only hold entries at or
+    above it (:func:`select_above`)."""
+    width = best_v.shape[1]
+    for r in range(q.size):
+        if count[r] == 0:
+            continue
+        row = q[r]
+        p = _worst(best_v[row], best_i[row])
+        for e in range(count[r]):
+            v, i = vals[r, e], targets[cols[r, e]]
+            if v < best_v[row, p] or (v == best_v[row, p] and i > best_i[row, p]):
+                continue
+            best_v[row, p], best_i[row, p] = v, i
+            p = _worst(best_v[row], best_i[row])
+        kth[row] = best_v[row, p]
+
+
+@nb.njit(nogil=True, cache=True, inline="always")
+def _worst(v, i):  # pragma: no cover - compiled
+    """Position of the last entry in the total order (smallest value, then largest id; an
+    empty slot, ``-inf`` / ``-1``, before any entry)."""
+    p = 0
+    for f in range(1, v.size):
+        if v[f] < v[p] or (v[f] == v[p] and i[f] > i[p]):
+            p = f
+    return p
+
+
+def floor_keys(floor: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Keys ``K`` with ``score > floor  <=>  key(score) > K`` for scores of ``dtype`` (bf16
+    scores: the floor rounded down to a bf16 first, so no bf16 score between the two is lost).
+
+    >>> f = np.array([-np.inf, -0.5, 0.3], dtype=np.float32)
+    >>> floor_keys(f, np.dtype(np.int16)).tolist()
+    [-32640, -16128, 16025]
+    """
+    b = np.ascontiguousarray(floor, dtype=np.float32).view(np.uint32)
+    if dtype == np.int32:
+        u = b.view(np.int32)
+    else:  # truncating the low half rounds a positive floor down, a negative one up: step back
+        hi = (b >> 16) + ((b >> 31) & ((b & 0xFFFF) != 0))
+        u = hi.astype(np.uint16).view(np.int16).astype(np.int32)
+    low = KEY_LOW[np.dtype(dtype)]
+    return np.where(u >= 0, u, low - u).astype(np.int32)
+
+
+def key_values(keys: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """The float32 scores of order keys of ``dtype`` scores (the inverse of the key map).
+
+    >>> key_values(np.array([-32640, -16128, 16025], np.int32), np.dtype(np.int16)).tolist()
+    [-inf, -0.5, 0.298828125]
+    """
+    low = KEY_LOW[np.dtype(dtype)]
+    u = np.where(keys >= 0, keys, low - keys)
+    if dtype == np.int32:
+        return u.astype(np.int32).view(np.float32)
+    return (u.astype(np.int16).view(np.uint16).astype(np.uint32) << 16).view(np.float32)
