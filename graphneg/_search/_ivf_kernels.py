@@ -45,9 +45,10 @@ def select_above(bits, ncols, floor, low, out_key, out_col, count):  # pragma: n
                 u = np.int32(seg[j])
                 top = max(top, u if u >= 0 else low - u)
             chunk_top[c] = top
-        # keys are integers: k >= floor  <=>  k > floor - 1; once the row is full, an entry must
-        # beat the worst kept one, and a tie loses to it (its column comes later)
-        t, n, p = floor[r] - 1, 0, 0  # p: position of the worst kept entry once the row is full
+        # keys are integers: k >= floor  <=>  k > floor - 1; once the row is full (a heap, its
+        # worst entry first), an entry must beat the worst, and a tie loses (its column is later)
+        t, n = floor[r] - 1, 0
+        keys, cols = out_key[r], out_col[r]
         for c in range(n_chunks):
             if chunk_top[c] <= t:  # most chunks of most rows: nothing above the floor
                 continue
@@ -57,18 +58,16 @@ def select_above(bits, ncols, floor, low, out_key, out_col, count):  # pragma: n
                 if k <= t:
                     continue
                 if n < width:
-                    out_key[r, n], out_col[r, n] = k, j
+                    keys[n], cols[n] = k, j
                     n += 1
-                    if n < width:
-                        continue
-                else:
-                    out_key[r, p], out_col[r, p] = k, j
-                p = 0
-                for e in range(1, width):
-                    ke, kp = out_key[r, e], out_key[r, p]
-                    if ke < kp or (ke == kp and out_col[r, e] > out_col[r, p]):
-                        p = e
-                t = out_key[r, p]
+                    if n == width:
+                        for i in range(width // 2 - 1, -1, -1):
+                            _sift_down(keys, cols, i, width)
+                        t = keys[0]
+                    continue
+                keys[0], cols[0] = k, j
+                _sift_down(keys, cols, 0, width)
+                t = keys[0]
         count[r] = n
 
 
@@ -77,33 +76,39 @@ def merge_rows(q, count, vals, cols, targets, best_v, best_i, kth):  # pragma: n
     """Merge block row ``r``'s ``count[r]`` entries (``vals``, target ``targets[cols]``) into
     query ``q[r]``'s running best ``best_v.shape[1]`` (in place) by the total order (value
     descending, target id ascending): an entry replaces the worst kept one when it comes first
-    in that order, so the result does not depend on the order the entries arrive in. ``kth``:
-    each query's worst kept value (``-inf`` until full); a block need only hold entries at or
-    above it (:func:`select_above`)."""
+    in that order, so the result does not depend on the order the entries arrive in. Each
+    query's row is a heap (:func:`_sift_down`; start from ``-inf`` / ``-1``) and ``kth`` its
+    worst kept value (``-inf`` until full); a block need only hold entries at or above it
+    (:func:`select_above`)."""
     width = best_v.shape[1]
     for r in range(q.size):
-        if count[r] == 0:
-            continue
         row = q[r]
-        p = _worst(best_v[row], best_i[row])
+        v_row, i_row = best_v[row], best_i[row]  # a heap, its worst entry first
         for e in range(count[r]):
             v, i = vals[r, e], targets[cols[r, e]]
-            if v < best_v[row, p] or (v == best_v[row, p] and i > best_i[row, p]):
+            if v < v_row[0] or (v == v_row[0] and i > i_row[0]):
                 continue
-            best_v[row, p], best_i[row, p] = v, i
-            p = _worst(best_v[row], best_i[row])
-        kth[row] = best_v[row, p]
+            v_row[0], i_row[0] = v, i
+            _sift_down(v_row, i_row, 0, width)
+        kth[row] = v_row[0]
 
 
 @nb.njit(nogil=True, cache=True, inline="always")
-def _worst(v, i):  # pragma: no cover - compiled
-    """Position of the last entry in the total order (smallest value, then largest id; an
-    empty slot, ``-inf`` / ``-1``, before any entry)."""
-    p = 0
-    for f in range(1, v.size):
-        if v[f] < v[p] or (v[f] == v[p] and i[f] > i[p]):
-            p = f
-    return p
+def _sift_down(v, i, pos, n):  # pragma: no cover - compiled
+    """Restore the heap ``v[:n]`` / ``i[:n]`` below ``pos``: each entry comes after its
+    children in the total order (value descending, then id ascending), so ``pos = 0`` holds
+    the worst. An all ``-inf`` / ``-1`` array (no entry yet) is a heap."""
+    while True:
+        c = 2 * pos + 1
+        if c >= n:
+            return
+        if c + 1 < n and (v[c + 1] < v[c] or (v[c + 1] == v[c] and i[c + 1] > i[c])):
+            c += 1
+        if not (v[c] < v[pos] or (v[c] == v[pos] and i[c] > i[pos])):
+            return
+        v[pos], v[c] = v[c], v[pos]
+        i[pos], i[c] = i[c], i[pos]
+        pos = c
 
 
 def floor_keys(floor: np.ndarray, dtype: np.dtype) -> np.ndarray:

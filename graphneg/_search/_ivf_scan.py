@@ -17,6 +17,7 @@ lists' fp32 rows are gathered per list and scored by fp32 GEMMs.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -126,6 +127,7 @@ class ListOperands:
                  self_search: bool = False, queries: Any = None) -> None:
         self.X, self.T, self.members, self.metric, self.scoring = X, T, members, metric, scoring
         self.qpos: np.ndarray | None = None
+        self.local = threading.local()
         if scoring != "bf16":
             return
         self.targets = bf16_rows(T, members, pad=_PAD_COLS)
@@ -134,6 +136,19 @@ class ListOperands:
             self.qpos[members] = np.arange(members.size)
         else:
             self.queries = bf16_rows(X) if queries is None else queries
+
+    def buffers(self, q_size: int, s_size: int) -> tuple[Any, Any]:
+        """This thread's flat bf16 buffers of at least ``q_size`` (gathered queries) and
+        ``s_size`` (scores) elements, grown as needed and kept for its later blocks."""
+        import torch
+
+        q_buf, s_buf = getattr(self.local, "bufs", (None, None))
+        if q_buf is None or q_buf.numel() < q_size:
+            q_buf = torch.empty(q_size, dtype=torch.bfloat16)
+        if s_buf is None or s_buf.numel() < s_size:
+            s_buf = torch.empty(s_size, dtype=torch.bfloat16)
+        self.local.bufs = q_buf, s_buf
+        return q_buf, s_buf
 
 
 def _bf16_block_bits(ops: ListOperands, rows: np.ndarray, m0: int, m1: int) -> np.ndarray:
@@ -146,8 +161,13 @@ def _bf16_block_bits(ops: ListOperands, rows: np.ndarray, m0: int, m1: int) -> n
     if bp > b:  # padding rows repeat the first: computed, never read
         rows = np.concatenate([rows, np.full(bp - b, rows[0])])
     cp = -(-(m1 - m0) // _PAD_COLS) * _PAD_COLS
-    Q = ops.queries.index_select(0, torch.from_numpy(rows))
-    S = Q @ ops.targets[m0 : m0 + cp].T  # rows past the list: the next list's or the zero padding
+    # the gathered rows and the scores go to this thread's buffers: a fresh MiB-sized tensor
+    # per block is a fresh mapping, and its page faults cost as much as the GEMM
+    q_buf, s_buf = ops.buffers(bp * ops.queries.shape[1], bp * cp)
+    Q = q_buf[: bp * ops.queries.shape[1]].view(bp, ops.queries.shape[1])
+    torch.index_select(ops.queries, 0, torch.from_numpy(rows), out=Q)
+    S = s_buf[: bp * cp].view(bp, cp)
+    torch.mm(Q, ops.targets[m0 : m0 + cp].T, out=S)  # rows past the list: the next list's or zero padding
     return S.view(torch.int16).numpy()[:b]
 
 
