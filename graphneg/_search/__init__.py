@@ -12,6 +12,8 @@ and :func:`graphneg.mine_hard_negatives`, which check their inputs and hand them
 - :mod:`._canonical`: the canonical scores and order every exact route ends in, error bounds;
 - :mod:`._torch_blocks`: full-width torch blocks (GPU) and their canonical finish;
 - :mod:`._ivf`: the inverted file on those kernels;
+- :mod:`._ivf_scan`: its list scan (list blocks on worker threads, merged in list order);
+- :mod:`._ivf_kernels`: the scan's compiled selection and merge (numba);
 - :mod:`._approximate`: faiss and pynndescent;
 - :mod:`._recall`: recall of an approximate search, the adaptive ``nprobe``;
 - :mod:`._reports`: :class:`~graphneg.SearchReport` and :func:`~graphneg.record_searches`.

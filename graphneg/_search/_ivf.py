@@ -4,16 +4,17 @@ The targets are cut into ``nlist`` lists by k-means trained on a seeded sample (
 whose assignments are the exact tile kernel with ``want=1``); every target joins the list of its
 nearest centroid. A query is scored only against the members of its ``nprobe`` nearest lists.
 Queries are grouped by probed list, so each list's members meet all the queries that probe it
-in one GEMM block, scored and reduced to a top-``want`` by the exact CPU kernel
-(:func:`graphneg._search._blocks.tiled_blocks`; bf16 tiles with fp32 re-ranking where the
-CPU multiplies bf16 natively, fp32 tiles elsewhere); the lists' results are merged into each
-query's running top-``want``. Cost: about ``n (nlist + nprobe N / nlist) d`` multiply-adds
-against ``n N d`` for the exact search; memory ``O(n (want + nprobe))`` (running top-``want``,
-probe lists) plus the k-means sample and a few lists' gathered blocks per worker: no second
-copy of the embeddings (cosine reads the caller's rows through a
-:class:`~graphneg._search._prepare.UnitRows` view, normalising each gathered block; only the
-rare exact fallback for rows whose probed lists hold fewer than ``want`` targets makes the
-normalised copy).
+in a few GEMM blocks (:mod:`._ivf_scan`: bf16 GEMMs where the CPU multiplies bf16 natively,
+fp32 elsewhere), each row's entries above its running ``width``-th best are picked by a
+compiled kernel and merged into its candidates (:mod:`._ivf_kernels`), and the survivors are
+re-scored once in fp32 (:meth:`IVFIndex.top`). Cost: about ``n (nlist + nprobe N / nlist) d``
+multiply-adds against ``n N d`` for the exact search; memory ``O(n (want + nprobe))``
+(candidates, probe lists) plus the k-means sample and, on the bf16 route, one bf16 copy of the
+unit targets in list order (half the size of a float32 input; a self-search's queries are read
+from it) and a few blocks per worker. Cosine reads the caller's rows through a
+:class:`~graphneg._search._prepare.UnitRows` view, normalising each chunk it converts or
+gathers; only the rare exact fallback for rows whose probed lists hold fewer than ``want``
+targets makes a normalised float32 copy.
 """
 
 from __future__ import annotations
