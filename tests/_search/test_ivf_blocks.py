@@ -23,7 +23,9 @@ def test_sample_gathered_from_shards_trains_the_same_centroids():
     T = _data()
     rows, rng = training_rows(T.shape[0], 12, seed=4, train_size=400)
     shards = [T[:700], T[700:]]
-    gathered = np.concatenate([s[rows[(rows >= o) & (rows < o + len(s))] - o] for s, o in zip(shards, (0, 700), strict=True)])
+    gathered = np.concatenate(
+        [s[rows[(rows >= o) & (rows < o + len(s))] - o] for s, o in zip(shards, (0, 700), strict=True)]
+    )
     expected = train_centroids(T, 12, "cosine", seed=4, train_size=400)
     np.testing.assert_array_equal(lloyd(gathered, 12, "cosine", rng, 10), expected)
 
