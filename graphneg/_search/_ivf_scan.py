@@ -185,7 +185,7 @@ def list_block(ops: ListOperands, width: int, id_offset: int, L: int, q: np.ndar
     """Job of one list ``L`` and its query rows ``q``: ``(q, count, values, columns, targets)``,
     each row's (at most ``width``) largest raw scores above its ``floor``, and the list
     members' target ids (plus ``id_offset``) that the columns index."""
-    from ._ivf_kernels import KEY_LOW, key_values, select_above
+    from ._ivf_kernels import KEY_LOW, floor_keys, key_values, select_above
 
     m0, m1 = int(m_bounds[L]), int(m_bounds[L + 1])
     w = min(width, m1 - m0)
@@ -199,7 +199,7 @@ def list_block(ops: ListOperands, width: int, id_offset: int, L: int, q: np.ndar
         Xq, Tm = ops.X[q], ops.T[ops.members[m0:m1]]  # gathered (and normalised) per list
         t_sq = (Tm * Tm).sum(1) if ops.metric == "euclidean" else None
         dtype = np.dtype(np.int32)
-    fk = _floor_keys(floor, dtype)
+    fk = floor_keys(floor, dtype)
     for s in range(0, q.size, _BLOCK_ROWS):
         e = min(s + _BLOCK_ROWS, q.size)
         if ops.scoring == "bf16":
@@ -208,12 +208,6 @@ def list_block(ops: ListOperands, width: int, id_offset: int, L: int, q: np.ndar
             bits = _fp32_block_bits(Xq[s:e], Tm, t_sq)
         select_above(bits, m1 - m0, fk[s:e], KEY_LOW[dtype], keys[s:e], cols[s:e], count[s:e])
     return q, count, key_values(keys, dtype), cols, ops.members[m0:m1] + id_offset
-
-
-def _floor_keys(floor: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    from ._ivf_kernels import floor_keys
-
-    return floor_keys(floor, dtype)
 
 
 def _list_results(ops: ListOperands, width: int, id_offset: int, m_bounds: np.ndarray, sweeps: Sweeps,
