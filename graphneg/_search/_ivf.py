@@ -27,8 +27,9 @@ import numpy as np
 
 from .._validation import check_int
 from ._blocks import blas_threads, progress, tiled_blocks
-from ._canonical import rescore_top
+from ._canonical import canonical_slack, rescore_top
 from ._ivf_scan import ListOperands, Sweeps, candidate_width, inverted, list_scoring, scan_lists
+from ._prepare import UnitRows
 
 #: keyword options of ``backend='ivf'`` (the rest of ``backend_kwargs`` is rejected)
 IVF_KWARGS = ("seed", "kmeans_iterations", "train_size")
@@ -167,22 +168,77 @@ def lloyd(S: np.ndarray, nlist: int, metric: str, rng: np.random.Generator, kmea
 
 
 def nearest_lists(X: Any, C: np.ndarray, nprobe: int, metric: str, show_progress: bool = False) -> np.ndarray:
-    """``(n, nprobe)`` ids of each row's nearest centroids, best first (the exact tile kernel).
+    """``(n, nprobe)`` ids of each row's nearest centroids, best first, in the canonical order
+    (:func:`~graphneg._search._canonical.rescore_top`'s: what the exact tile kernel returns).
 
     ``X`` is read in row chunks, so a :class:`~graphneg._search._prepare.UnitRows` view is
-    normalised one chunk at a time.
+    normalised one chunk at a time; each chunk's row blocks run on one worker thread per BLAS
+    thread (:func:`_probe_block`).
 
     >>> C = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
     >>> nearest_lists(np.array([[0.2, 0.9]], dtype=np.float32), C, 2, "cosine").tolist()
     [[1, 0]]
     """
+    from functools import partial
+
+    from ._blocks import TILE_ROWS, _in_waves
+
     c_sq = (C * C).sum(1) if metric == "euclidean" else None
     n = X.shape[0]
     out = np.empty((n, nprobe), dtype=np.int64)
+    buf = np.empty((min(n, _PROBE_ROWS), X.shape[1]), np.float32) if isinstance(X, UnitRows) else None
     for r0 in progress(range(0, n, _PROBE_ROWS), -(-n // _PROBE_ROWS), show_progress, "IVF probes"):
-        for start, stop, _, idx in tiled_blocks(X[r0 : r0 + _PROBE_ROWS], C, nprobe, False, c_sq):
-            out[r0 + start : r0 + stop] = idx
+        r1 = min(r0 + _PROBE_ROWS, n)
+        xc = X.chunk(r0, r1, buf) if buf is not None else np.asarray(X[r0:r1], dtype=np.float32)
+        block = partial(_probe_block, xc, C, nprobe, c_sq, canonical_slack(xc, C, c_sq is not None, "fp32"))
+        starts = range(0, xc.shape[0], TILE_ROWS)
+        workers = min(blas_threads(), len(starts))
+        for start, idx in _in_waves(block, starts, workers) if workers > 1 else map(block, starts):
+            out[r0 + start : r0 + start + idx.shape[0]] = idx
     return out
+
+
+def _probe_block(X: np.ndarray, C: np.ndarray, nprobe: int, c_sq: np.ndarray | None, slack: np.ndarray,
+                 start: int) -> tuple[int, np.ndarray]:
+    r"""``(start, ids)``: :func:`nearest_lists` of the rows ``start : start + TILE_ROWS`` of ``X``.
+
+    One fp32 GEMM scores the block; each row's best ``p + 1`` by those scores are sorted
+    (:func:`._ivf_kernels.sorted_top`). A GEMM score is within :math:`\Delta` of the
+    canonical one, and :func:`~graphneg._search._canonical.canonical_slack` is :math:`2\Delta`:
+    where every gap between consecutive sorted scores exceeds it, the canonical scores are in
+    the same strict order, so the GEMM's top ``p`` *is* the canonical top ``p`` (most rows).
+    Only the other rows are re-scored canonically, from every centroid within the slack of
+    their ``p``-th score (the exact tile kernel's candidates), so the ids are the exact
+    kernel's bit for bit.
+    """
+    from ._blocks import TILE_ROWS
+    from ._ivf_kernels import sorted_top
+
+    xb, slack = X[start : start + TILE_ROWS], slack[start : start + TILE_ROWS]
+    S = xb @ C.T
+    if c_sq is not None:
+        S *= 2
+        S -= c_sq
+    p1 = min(nprobe + 1, C.shape[0])
+    v = np.empty((xb.shape[0], p1), dtype=np.float32)
+    ids = np.empty((xb.shape[0], p1), dtype=np.int64)
+    sorted_top(S, v, ids)
+    clear = v[:, :-1] - v[:, 1:] > slack[:, None]  # gaps the rounding cannot close
+    unsure = np.flatnonzero(~clear.all(axis=1))
+    if unsure.size:
+        cand = ids[unsure, :nprobe]
+        # the p-th and (p+1)-th could swap: every centroid within the slack is a candidate
+        edge = unsure[~clear[unsure, nprobe - 1]] if p1 > nprobe else unsure[:0]
+        if edge.size:
+            near = S[edge] >= (v[edge, nprobe - 1] - slack[edge])[:, None]
+            wide = np.full((unsure.size, int(near.sum(axis=1).max())), -1, dtype=np.int64)
+            wide[:, :nprobe] = cand
+            r, c = np.nonzero(near)
+            at = np.searchsorted(unsure, edge)[r]
+            wide[at, np.arange(r.size) - np.searchsorted(r, r)] = c
+            cand = wide
+        ids[unsure, :nprobe] = rescore_top(xb[unsure], C, cand, nprobe, c_sq)[1]
+    return start, ids[:, :nprobe]
 
 
 def ivf_search(

@@ -21,6 +21,8 @@ import numpy as np
 
 # columns whose maximum is taken before any of them is read one by one
 _CHUNK = 64
+# bisection steps that raise sorted_top's threshold (each halves its distance to the best maximum)
+_BISECT = 8
 
 #: :math:`u_{\min}` of the order key, by the integer view of the scores' dtype
 KEY_LOW = {np.dtype(np.int16): -(2**15), np.dtype(np.int32): -(2**31)}
@@ -91,6 +93,83 @@ def merge_rows(q, count, vals, cols, targets, best_v, best_i, kth):  # pragma: n
             v_row[0], i_row[0] = v, i
             _sift_down(v_row, i_row, 0, width)
         kth[row] = v_row[0]
+
+
+@nb.njit(nogil=True, cache=True)
+def sorted_top(S, out_v, out_i):  # pragma: no cover - compiled
+    """Per row ``r`` of ``S``: its best ``width = out_v.shape[1]`` entries by the total order
+    (value descending, column ascending), best first, into ``out_v[r]`` / ``out_i[r]``
+    (``-inf`` / ``-1`` past the row's end).
+
+    A row's columns are cut into ``span`` strided groups (column ``j`` in group ``j mod span``),
+    each group's maximum taken in one vectorised pass. A threshold that ``width`` group maxima
+    reach is a lower bound of the ``width``-th best entry (``width`` distinct groups each hold
+    an entry that large); a few bisection steps over the maxima (vectorised counts) raise it,
+    and only the members of groups at or above it are read again; the few entries at or above
+    it are sorted. Rows shorter than ``8 width`` go through a heap of every entry."""
+    width, ncols = out_v.shape[1], S.shape[1]
+    members = ncols // (4 * width)  # per group: a few, so that the bound is tight
+    span = ncols // members if members >= 2 else 0
+    gmax = np.empty(max(span, 1), dtype=S.dtype)
+    cv = np.empty(ncols, dtype=S.dtype)  # the entries at or above the threshold
+    cc = np.empty(ncols, dtype=np.int64)
+    for r in range(S.shape[0]):
+        row, v, ix = S[r], out_v[r], out_i[r]
+        v[:] = -np.inf
+        ix[:] = -1
+        if span < width:  # small rows: a heap of every entry
+            for j in range(ncols):
+                _push(v, ix, row[j], j, width)
+            for end in range(width - 1, 0, -1):  # heap sort: the worst to the back
+                v[0], v[end] = v[end], v[0]
+                ix[0], ix[end] = ix[end], ix[0]
+                _sift_down(v, ix, 0, end)
+            continue
+        gmax[:] = row[:span]
+        for g in range(1, members):
+            seg = row[g * span : (g + 1) * span]
+            for j in range(span):  # vectorised
+                gmax[j] = max(gmax[j], seg[j])
+        lo, hi = gmax.min(), gmax.max()  # count(gmax >= lo) >= width > count(gmax > hi)
+        for _ in range(_BISECT):
+            mid = lo + (hi - lo) / 2
+            n = 0
+            for j in range(span):  # vectorised
+                n += gmax[j] >= mid
+            if n >= width:
+                lo = mid
+            else:
+                hi = mid
+        n = 0
+        for j in range(span):
+            if gmax[j] >= lo:
+                for col in range(j, members * span, span):
+                    if row[col] >= lo:
+                        cv[n], cc[n] = row[col], col
+                        n += 1
+        for col in range(members * span, ncols):  # columns past the groups
+            if row[col] >= lo:
+                cv[n], cc[n] = row[col], col
+                n += 1
+        for a in range(1, n):  # insertion sort of the few: value descending, column ascending
+            s, c = cv[a], cc[a]
+            b = a - 1
+            while b >= 0 and (cv[b] < s or (cv[b] == s and cc[b] > c)):
+                cv[b + 1], cc[b + 1] = cv[b], cc[b]
+                b -= 1
+            cv[b + 1], cc[b + 1] = s, c
+        m = min(n, width)
+        v[:m] = cv[:m]
+        ix[:m] = cc[:m]
+
+
+@nb.njit(nogil=True, cache=True, inline="always")
+def _push(v, ix, s, j, width):  # pragma: no cover - compiled
+    """Offer entry ``(s, j)`` to the heap ``v`` / ``ix`` of the best ``width`` (worst first)."""
+    if s < v[0] or (s == v[0] and (j > ix[0] or s == -np.inf)):
+        return
+    v[0], ix[0] = s, j
+    _sift_down(v, ix, 0, width)
 
 
 @nb.njit(nogil=True, cache=True, inline="always")

@@ -47,6 +47,20 @@ class UnitRows:
         rows *= self.inv_norms[idx][..., None]
         return rows
 
+    def chunk(self, start: int, stop: int, out: np.ndarray) -> np.ndarray:
+        """``self[start:stop]`` written into the first rows of ``out`` (float32, C order) and
+        returned as a view of it, bit for bit: a caller reading many chunks reuses one buffer
+        (a fresh chunk-sized array per chunk is a fresh mapping whose first touch is paid again).
+
+        >>> view = UnitRows(np.array([[3.0, 4.0], [0.0, 2.0]], np.float32), np.array([5.0, 2.0]))
+        >>> view.chunk(1, 2, np.empty((2, 2), np.float32)).tolist()
+        [[0.0, 1.0]]
+        """
+        rows = out[: stop - start]
+        rows[...] = self.base[start:stop]
+        rows *= self.inv_norms[start:stop, None]
+        return rows
+
 
 # Row norms within 2**-40 .. 2**40 are searched as given (bit-identical to the plain
 # computation); beyond, inputs are rescaled by powers of two (exact) so that no float32

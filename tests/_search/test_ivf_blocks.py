@@ -80,3 +80,21 @@ def test_scan_does_not_depend_on_the_floors_the_workers_read(monkeypatch, route)
     block = _ivf_scan.list_block
     monkeypatch.setattr(_ivf_scan, "list_block", lambda *a: block(*a[:-1], np.full_like(a[-1], -np.inf)))
     np.testing.assert_array_equal(candidates()[0], ref)
+
+
+@pytest.mark.parametrize("metric", ["ip", "euclidean"])
+def test_probe_ranking_is_the_exact_tile_kernels(metric):
+    """nearest_lists orders most rows by their GEMM scores and re-scores only near-ties: the
+    result must be the exact kernel's canonical ranking bit for bit, ties and near-ties included."""
+    from graphneg._search._blocks import tiled_blocks
+
+    rng = np.random.default_rng(5)
+    C = rng.normal(size=(300, 16)).astype(np.float32)
+    C[1] = C[0]  # an exact tie between two lists
+    C[3] = C[2] * (1 + 2e-7)  # a near-tie within the rounding
+    C /= np.linalg.norm(C, axis=1, keepdims=True)
+    X = np.concatenate([rng.normal(size=(2500, 16)), C[:40] * 3]).astype(np.float32)
+    c_sq = (C * C).sum(1) if metric == "euclidean" else None
+    for nprobe in (1, 7, 299, 300):
+        ref = np.concatenate([idx for _, _, _, idx in tiled_blocks(X, C, nprobe, False, c_sq)])
+        np.testing.assert_array_equal(nearest_lists(X, C, nprobe, metric), ref)
