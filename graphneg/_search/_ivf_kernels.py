@@ -33,13 +33,33 @@ def select_above(bits, ncols, floor, low, out_key, out_col, count):  # pragma: n
     """Per row ``r`` of ``bits[:, :ncols]``: the (at most ``width = out_key.shape[1]``) best
     entries with keys at or above ``floor[r]``, unordered, into ``out_key[r, :n]`` /
     ``out_col[r, :n]``, and ``count[r] = n``. "Best" is the total order (key descending, column
-    ascending), so which entries come out does not depend on the floor, only how many."""
+    ascending), so which entries come out does not depend on the floor, only how many.
+
+    Three shortcuts, none of which changes the result: a positive floor is compared with the
+    row's largest raw integer (a negative one is a negative score), one vectorised pass that
+    skips most rows of a query's later lists; a row with no positive floor (its query's first
+    list, mostly) starts from :func:`_group_bound`, a lower bound of its ``width``-th best key
+    (raising the floor to it keeps the same best ``width``); and only
+    chunks of ``_CHUNK`` columns whose largest key clears the floor are read one by one."""
     width = out_key.shape[1]
     low = np.int32(low)
     n_chunks = -(-ncols // _CHUNK)
     chunk_top = np.empty(n_chunks, dtype=np.int32)
+    members = ncols // (4 * width)
+    span = ncols // members if members >= 2 else 0
+    gmax = np.empty(max(span, 1), dtype=np.int32)
     for r in range(bits.shape[0]):
         row = bits[r]  # a 1-d view: its loops vectorise, the 2-d indexing's do not
+        f = np.int32(floor[r])
+        if f > 0:
+            top = row[0]
+            for j in range(1, ncols):  # vectorised, in the scores' own width
+                top = max(top, row[j])
+            if np.int32(top) < f:
+                count[r] = 0
+                continue
+        elif span >= width:  # no floor or a non-positive one: a query's first list, mostly
+            f = max(f, _group_bound(row, members, span, low, width, gmax))
         for c in range(n_chunks):  # each chunk's maximum key: branch-free, vectorised
             seg = row[c * _CHUNK : min((c + 1) * _CHUNK, ncols)]
             top = np.int32(-(2**31))
@@ -47,9 +67,9 @@ def select_above(bits, ncols, floor, low, out_key, out_col, count):  # pragma: n
                 u = np.int32(seg[j])
                 top = max(top, u if u >= 0 else low - u)
             chunk_top[c] = top
-        # keys are integers: k >= floor  <=>  k > floor - 1; once the row is full (a heap, its
+        # keys are integers: k >= f  <=>  k > f - 1; once the row is full (a heap, its
         # worst entry first), an entry must beat the worst, and a tie loses (its column is later)
-        t, n = floor[r] - 1, 0
+        t, n = f - 1, 0
         keys, cols = out_key[r], out_col[r]
         for c in range(n_chunks):
             if chunk_top[c] <= t:  # most chunks of most rows: nothing above the floor
@@ -73,6 +93,32 @@ def select_above(bits, ncols, floor, low, out_key, out_col, count):  # pragma: n
         count[r] = n
 
 
+@nb.njit(nogil=True, cache=True, inline="always")
+def _group_bound(row, members, span, low, width, gmax):  # pragma: no cover - compiled
+    """A lower bound of the ``width``-th best key of ``row``: the largest key ``b`` that
+    ``width`` of its strided groups' maxima reach (column ``j`` in group ``j mod span``; those
+    groups each hold a distinct entry of key ``>= b``), by bisection over vectorised counts."""
+    for j in range(span):
+        u = np.int32(row[j])
+        gmax[j] = u if u >= 0 else low - u
+    for g in range(1, members):
+        seg = row[g * span : (g + 1) * span]
+        for j in range(span):  # vectorised
+            u = np.int32(seg[j])
+            gmax[j] = max(gmax[j], u if u >= 0 else low - u)
+    lo, hi = gmax.min(), gmax.max() + 1  # count(>= lo) >= width > count(>= hi)
+    while hi - lo > 1:
+        mid = lo + (hi - lo) // 2
+        n = 0
+        for j in range(span):  # vectorised
+            n += gmax[j] >= mid
+        if n >= width:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
 @nb.njit(nogil=True, cache=True)
 def merge_rows(q, count, vals, cols, targets, best_v, best_i, kth):  # pragma: no cover - compiled
     """Merge block row ``r``'s ``count[r]`` entries (``vals``, target ``targets[cols]``) into
@@ -84,6 +130,8 @@ def merge_rows(q, count, vals, cols, targets, best_v, best_i, kth):  # pragma: n
     (:func:`select_above`)."""
     width = best_v.shape[1]
     for r in range(q.size):
+        if count[r] == 0:  # most rows of a query's later lists; kth[q[r]] stays best_v[q[r], 0]
+            continue
         row = q[r]
         v_row, i_row = best_v[row], best_i[row]  # a heap, its worst entry first
         for e in range(count[r]):

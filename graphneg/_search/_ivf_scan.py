@@ -29,8 +29,9 @@ from ._cpu_route import cpu_route
 
 # how many lists' blocks may wait for the merge at once, per worker
 _IN_FLIGHT = 2
-# query rows per GEMM block: 512 x ~1,024 bf16 scores, 1 MiB, stay in a core's cache while selected
-_BLOCK_ROWS = 512
+# query rows per GEMM block: a bf16 GEMM of 2,048 x 384 x 1,024 runs ~1.45x faster per flop than one
+# of 512 rows (AMX, one core); the 4 MiB of scores are read once by the selection, which skips most rows
+_BLOCK_ROWS = 2048
 # oneDNN compiles (and caches, up to 1,024) a bf16 GEMM kernel per shape, ~2 ms each: a block's
 # rows are padded to a multiple of _PAD_ROWS and a list's members to one of _PAD_COLS
 _PAD_ROWS, _PAD_COLS = 128, 64
