@@ -47,8 +47,8 @@ class Sweeps:
     probes serves both sweeps (a second one would hold another ``n x nprobe`` ids); a list's
     rows are split by probe rank when its job is made.
 
-    >>> [(L, q.tolist()) for L, q in Sweeps(np.array([[1, 0], [0, 1]]), 2).jobs(np.array([0, 1, 2]))]
-    [(0, [1]), (1, [0]), (0, [0]), (1, [1])]
+    >>> [(L, q.tolist(), first) for L, q, first in Sweeps(np.array([[1, 0], [0, 1]]), 2).jobs(np.array([0, 1, 2]))]
+    [(0, [1], True), (1, [0], True), (0, [0], False), (1, [1], False)]
     """
 
     def __init__(self, probes: np.ndarray, n_lists: int) -> None:
@@ -61,13 +61,14 @@ class Sweeps:
         full = np.diff(m_bounds) > 0
         return sum(int((full & (c > 0)).sum()) for c in self.counts)
 
-    def jobs(self, m_bounds: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    def jobs(self, m_bounds: np.ndarray) -> Iterator[tuple[int, np.ndarray, bool]]:
+        """``(list, query rows, first sweep)`` of every job, the first sweep's first."""
         full = np.diff(m_bounds) > 0
         for sweep, counts in enumerate(self.counts):
             for L in np.flatnonzero(full & (counts > 0)):
                 flat = self.order[self.bounds[L] : self.bounds[L + 1]]
                 nearest = flat % self.nprobe == 0
-                yield int(L), flat[nearest if sweep == 0 else ~nearest] // self.nprobe
+                yield int(L), flat[nearest if sweep == 0 else ~nearest] // self.nprobe, sweep == 0
 
 
 def inverted(labels: np.ndarray, n_lists: int) -> tuple[np.ndarray, np.ndarray]:
@@ -211,22 +212,32 @@ def list_block(ops: ListOperands, width: int, id_offset: int, L: int, q: np.ndar
     return q, count, key_values(keys, dtype), cols, ops.members[m0:m1] + id_offset
 
 
-def _list_results(ops: ListOperands, width: int, id_offset: int, m_bounds: np.ndarray, sweeps: Sweeps,
-                  kth: np.ndarray) -> Iterator[tuple[np.ndarray, ...]]:
+def _list_results(ops: ListOperands, m_bounds: np.ndarray, sweeps: Sweeps, best_v: np.ndarray, best_i: np.ndarray,
+                  kth: np.ndarray, id_offset: int) -> Iterator[tuple[np.ndarray, ...] | None]:
     """Each non-empty list's :func:`list_block`, sweep by sweep and in list order, computed on
     one thread per BLAS thread; a block's floor is its queries' ``kth`` when its job starts
-    (``kth`` only rises, so an older value is still a lower bound)."""
+    (``kth`` only rises, so an older value is still a lower bound).
+
+    A first-sweep job merges its own block (and yields ``None``): each query is in one job of
+    that sweep, so those merges touch disjoint rows, and every first-sweep job is finished
+    before any later block is yielded to the caller's merge (they are yielded in order)."""
     from threadpoolctl import threadpool_limits
 
-    def job(L: int, q: np.ndarray) -> tuple[np.ndarray, ...]:
-        return list_block(ops, width, id_offset, L, q, m_bounds, kth[q])
+    from ._ivf_kernels import merge_rows
+
+    def job(L: int, q: np.ndarray, first: bool) -> tuple[np.ndarray, ...] | None:
+        block = list_block(ops, best_v.shape[1], id_offset, L, q, m_bounds, kth[q])
+        if not first:
+            return block
+        merge_rows(*block, best_v, best_i, kth)
+        return None
 
     workers = max(1, blas_threads())
     # single-threaded GEMMs on parallel lists: no idle core while one list's selection runs
     with threadpool_limits(1, user_api="blas"), torch_threads(1), ThreadPoolExecutor(workers) as pool:
         pending: list[Future[Any]] = []
-        for L, q in sweeps.jobs(m_bounds):
-            pending.append(pool.submit(job, L, q))
+        for L, q, first in sweeps.jobs(m_bounds):
+            pending.append(pool.submit(job, L, q, first))
             if len(pending) > _IN_FLIGHT * workers:
                 yield pending.pop(0).result()
         for f in pending:
@@ -243,6 +254,7 @@ def scan_lists(
     the block): scanning the blocks in turn gathers what one scan of all targets gathers."""
     from ._ivf_kernels import merge_rows
 
-    results = _list_results(ops, best_v.shape[1], id_offset, m_bounds, sweeps, kth)
-    for q, count, vals, cols, targets in progress(results, sweeps.n_jobs(m_bounds), show_progress, "IVF lists"):
-        merge_rows(q, count, vals, cols, targets, best_v, best_i, kth)
+    results = _list_results(ops, m_bounds, sweeps, best_v, best_i, kth, id_offset)
+    for block in progress(results, sweeps.n_jobs(m_bounds), show_progress, "IVF lists"):
+        if block is not None:
+            merge_rows(*block, best_v, best_i, kth)
