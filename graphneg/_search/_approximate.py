@@ -70,8 +70,10 @@ def _scan_adaptively(q: Query, index: IVFIndex) -> None:
     """Scan ``index`` from its start ``nprobe`` until the recall on ``q.recall_sample`` seeded rows
     reaches ``q.min_recall`` (:class:`~graphneg.IVF`'s ``adaptive``).
 
-    Each round scans only the probe ranks not scanned yet (:class:`._ivf.IVFIndex`), re-scores
-    the sampled rows' candidates and measures their recall (ties counted). When it falls short,
+    Without a given ``nprobe`` the first scan's is predicted from the sampled rows' exact
+    neighbours (:func:`._recall.scan_to_recall`). Each round scans only the probe ranks not
+    scanned yet (:class:`._ivf.IVFIndex`), re-scores the sampled rows' candidates and
+    measures their recall (ties counted). When it falls short,
     the next ``nprobe`` is predicted from the sampled rows' exact neighbours: the probe rank of
     each one's list is the ``nprobe`` at which a scan sees it, so the smallest ``nprobe`` whose
     predicted recall reaches the target (plus half a point per round already made) is scanned
@@ -85,9 +87,7 @@ def _scan_adaptively(q: Query, index: IVFIndex) -> None:
             ids = ids[without_self(ids, check.rows, width)].reshape(-1, width)
         return ids[:, q.skip :]
 
-    o = q.options
-    nprobe = o.nprobe or default_nprobe(o.nlist or default_nlist(q.T.shape[0]))
-    scan_to_recall(index, check, found, nprobe, q.min_recall, "approximate kNN (ivf)", "knn_search")
+    scan_to_recall(index, check, found, q.options.nprobe, q.min_recall, "approximate kNN (ivf)", "knn_search")
 
 
 def index_search(

@@ -59,7 +59,9 @@ def default_nlist(n_targets: int) -> int:
 
 
 def default_nprobe(nlist: int) -> int:
-    r"""Lists probed per query when ``nprobe=None``: :math:`\max(8, \lceil 0.75 \sqrt{nlist}\rceil)`, at most ``nlist``.
+    r"""Lists probed per query when ``nprobe=None`` and the scan is not adaptive (an adaptive
+    scan predicts its first ``nprobe`` from its recall sample instead: :func:`._recall.scan_to_recall`):
+    :math:`\max(8, \lceil 0.75 \sqrt{nlist}\rceil)`, at most ``nlist``.
 
     Fitted to recall@20 >= 0.95 on the continuum benchmark (384 dims, 48 latent factors,
     lists of ~1,000): the smallest sufficient ``nprobe`` was 7 of 100 lists at 100k items
@@ -364,9 +366,14 @@ class IVFIndex:
 
     def list_ranks(self, rows: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """Probe rank (0 = nearest) of each target's list for each of the given query rows:
-        ``targets`` is ``(len(rows), w)`` target ids; the rank a scan must reach to see them."""
-        assert self.labels is not None
-        return probe_ranks(self.X[rows], self.C, self.metric, self.labels[targets])
+        ``targets`` is ``(len(rows), w)`` target ids; the rank a scan must reach to see them.
+        Before the first scan the targets' lists are found here (the same canonical nearest
+        centroid the scan assigns them)."""
+        if self.labels is not None:
+            labels = self.labels[targets]
+        else:
+            labels = nearest_lists(self.T[targets.ravel()], self.C, 1, self.metric)[:, 0].reshape(targets.shape)
+        return probe_ranks(self.X[rows], self.C, self.metric, labels)
 
     def top(self, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The canonical top ``want`` of the given rows (all rows for ``None``) from their

@@ -264,7 +264,7 @@ def ivf_retrieval(
     index = ShardedIVF(Q, C, depth, options, route=route, block_rows=block_rows, group=group)
     check = ShardedRecall(index, sample, 0)
     adaptive = options.nprobe is None if options.adaptive is None else options.adaptive
-    nprobe = options.nprobe or default_nprobe(options.nlist or default_nlist(index.n_docs))
+    nprobe = options.nprobe or (None if adaptive else default_nprobe(options.nlist or default_nlist(index.n_docs)))
     report = scan_to_recall(index, check, lambda ids: ids, nprobe, min_recall, "distributed.mine_hard_negatives (ivf)",
                             "distributed.mine_hard_negatives", adaptive)
     vals, idx = index.finish(on_block)

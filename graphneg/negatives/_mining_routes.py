@@ -186,7 +186,8 @@ def ivf_route_blocks(Q: np.ndarray, C: np.ndarray, metric: str, plan: MiningPlan
                      show_progress=show_progress)
     check = RecallSample(Q, C, plan.depth, 0, "ip", MINING_RECALL_SAMPLE, 0)
     adaptive = options.nprobe is None if options.adaptive is None else options.adaptive
-    nprobe = options.nprobe or default_nprobe(options.nlist or default_nlist(C.shape[0]))
+    # adaptive without a given nprobe: the first one is predicted from the sampled queries
+    nprobe = options.nprobe or (None if adaptive else default_nprobe(options.nlist or default_nlist(C.shape[0])))
     report = scan_to_recall(index, check, lambda ids: ids, nprobe, MINING_MIN_RECALL,
                             "mine_hard_negatives (ivf)", "mine_hard_negatives", adaptive)
     vals, idx = index.top()

@@ -34,8 +34,11 @@ class IVF:
         Number of lists; ``None`` gives lists of ~1,000 targets
         (:func:`graphneg._search._ivf.default_nlist`).
     nprobe : int, default=None
-        Lists scanned per query (``<= nlist``); ``None`` is
-        :func:`graphneg._search._ivf.default_nprobe`. More probes: higher recall, more time.
+        Lists scanned per query (``<= nlist``). ``None``: when adaptive (the default), the
+        smallest ``nprobe`` at which the sampled rows' exact neighbours lie in scanned lists
+        for ``min_recall`` plus half a point of them (measured per search, so it follows the
+        corpus); otherwise :func:`graphneg._search._ivf.default_nprobe`. More probes: higher
+        recall, more time.
     seed : int, default=0
         Seed of the k-means sample and start.
     kmeans_iterations : int, default=10
@@ -46,9 +49,10 @@ class IVF:
         Raise ``nprobe`` until the recall measured on the search's ``recall_sample`` rows
         reaches its ``min_recall`` (:func:`graphneg.knn_search`): each round predicts the
         ``nprobe`` the sampled rows need (the probe rank of their exact neighbours' lists),
-        scans only the lists not yet scanned, and measures again; ``nprobe`` is then where it
-        starts. ``None``: adaptive when ``nprobe`` is ``None`` (as with ``backend='auto'``),
-        a fixed ``nprobe`` otherwise (a recall below ``min_recall`` then only warns).
+        scans only the lists not yet scanned, and measures again; a given ``nprobe`` is where
+        it starts, else the first round is predicted the same way. ``None``: adaptive when
+        ``nprobe`` is ``None`` (as with ``backend='auto'``), a fixed ``nprobe`` otherwise (a
+        recall below ``min_recall`` then only warns).
         What it took is logged and recorded (:func:`graphneg.record_searches`).
 
     See Also

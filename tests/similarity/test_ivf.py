@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from graphneg import IVF, knn_graph, knn_recall, knn_search
-from graphneg._search import _approximate, _ivf, _prepare, _recall
+from graphneg._search import _ivf, _prepare, _recall
 
 
 def continuum(n: int, d: int = 48, factors: int = 12, noise: float = 0.3, seed: int = 0) -> np.ndarray:
@@ -279,16 +279,37 @@ def test_auto_is_adaptive_beyond_the_exact_size(monkeypatch, caplog):
     from graphneg.similarity import _backends
 
     monkeypatch.setattr(_backends, "AUTO_EXACT_MAX", 1_000)
-    monkeypatch.setattr(_approximate, "default_nprobe", lambda nlist: 1)  # force a start far below the target
     X = continuum64(8_000, seed=3)
     with record_searches() as reports, caplog.at_level(logging.INFO, logger="graphneg"):
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # the target is met: no low-recall warning
             idx, _ = knn_search(X, 10, targets=X[:6_000], backend="auto", recall_sample=300)
     (rep,) = reports
-    assert rep.met and rep.nprobe > 1 and len(rep.rounds) >= 2
-    assert "nprobe 1 ->" in caplog.text
+    assert rep.met and 1 <= rep.rounds[0][0] < rep.nlist
+    assert f"nprobe {rep.rounds[0][0]} ->" in caplog.text
     assert knn_recall(X, idx, targets=X[:6_000], sample=300) >= 0.95
+
+
+def test_first_nprobe_is_predicted_from_the_sampled_neighbours():
+    """Without a given nprobe the first scan is the smallest at which min_recall + 0.005 of the
+    sampled exact neighbours lie in scanned lists; their lists, found before any scan, are
+    the ones the scan assigns."""
+    from graphneg._search._canonical import without_self
+
+    X = continuum64(6_000, seed=3)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    index = _ivf.IVFIndex(X, X, 11, "cosine", self_search=True, nlist=40)
+    check = _recall.RecallSample(X, None, 10, 0, "cosine", 300, 0)
+    ranks = index.list_ranks(check.rows, check.windows)  # no scan yet: labels found for these targets
+
+    def found(ids):
+        return ids[without_self(ids, check.rows, 10)].reshape(-1, 10)
+
+    report = _recall.scan_to_recall(index, check, found, None, 0.95, "test", "test")
+    first = report.rounds[0][0]
+    assert (ranks < first).mean() >= 0.955 > (ranks < first - 1).mean()
+    assert np.array_equal(index.list_ranks(check.rows, check.windows), ranks)
+    assert report.met and report.recall >= 0.95
 
 
 def test_fixed_nprobe_only_warns_and_records():
