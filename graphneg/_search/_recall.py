@@ -43,28 +43,37 @@ def scan_to_recall(
     index: Any, check: RecallSample, found: Any, nprobe: int | None, min_recall: float, what: str, caller: str,
     adaptive: bool = True,
 ) -> SearchReport:
-    """Scan ``index`` (:class:`._ivf.IVFIndex`) from ``nprobe`` up until the recall of
+    r"""Scan ``index`` (:class:`._ivf.IVFIndex`) from ``nprobe`` up until the recall of
     ``found(ids of the sampled rows)`` reaches ``min_recall`` (one scan when not ``adaptive``);
     log, record and return what it took, warning when the target is missed.
 
-    ``nprobe=None`` starts where the sampled rows' exact neighbours say the target is met: a
-    neighbour is seen once the scan reaches the probe rank of its list, so the smallest
-    ``nprobe`` that reaches ``min_recall`` plus half a point of them (:func:`next_nprobe`) is
-    the first scan, whatever the corpus; each further round raises the target by another half
-    point, for what the lists' reduced-precision scoring loses."""
+    The target is the recall of all rows, not of the sample: a round stops once the sample's
+    one-sided 95 % lower confidence bound, :math:`\bar r - 1.645\, s / \sqrt{m}` (``m``
+    sampled rows, ``s`` the standard deviation of their recalls), reaches ``min_recall``.
+    ``nprobe=None`` starts where the sampled rows' exact neighbours say that bound is met: a
+    neighbour is seen once the scan reaches the probe rank of its list, so the first scan is
+    the smallest ``nprobe`` whose bound on the covered share reaches ``min_recall`` plus half a
+    point (:func:`next_nprobe`), whatever the corpus. A round that falls short aims the next
+    at ``min_recall`` plus what it lost (neighbours in lists it scanned but did not find: the
+    lists' reduced-precision scoring) plus half a point per round made, so it does not creep
+    up one list at a time."""
     rounds: list[tuple[int, float]] = []
     if nprobe is None:
         nprobe = next_nprobe(index.list_ranks(check.rows, check.windows) + 1, 0, min_recall + 0.005)
     while True:
         index.scan(nprobe)
-        r = check.recall(found(index.top(check.rows)[1]))
+        per_row = check.recall_rows(found(index.top(check.rows)[1]))
+        r = float(per_row.mean())
         rounds.append((index.nprobe, r))
-        logger.info("%s: recall@%d %.4f on %d sampled rows at nprobe %d of %d lists",
-                    what, check.k, r, check.rows.size, index.nprobe, index.nlist)
-        if not adaptive or r >= min_recall or index.nprobe >= index.nlist:
+        logger.info("%s: recall@%d %.4f (lower bound %.4f) on %d sampled rows at nprobe %d of %d lists",
+                    what, check.k, r, lower_bound(per_row), check.rows.size, index.nprobe, index.nlist)
+        if not adaptive or lower_bound(per_row) >= min_recall or index.nprobe >= index.nlist:
             break
         need = index.list_ranks(check.rows, check.windows) + 1
-        nprobe = next_nprobe(need, index.nprobe, min_recall + 0.005 * len(rounds))
+        # neighbours in scanned lists that the scan did not find (its reduced-precision
+        # scoring): more lists must make up for them as well
+        lost = max(0.0, float((need <= index.nprobe).mean()) - r)
+        nprobe = next_nprobe(need, index.nprobe, min_recall + lost + 0.005 * len(rounds))
     met = r >= min_recall
     logger.info("%s: nprobe %d -> %d of %d lists in %d round(s), recall@%d %.4f (target %.3f%s)", what,
                 rounds[0][0], index.nprobe, index.nlist, len(rounds), check.k, r, min_recall, "" if met else ", missed")
@@ -75,18 +84,39 @@ def scan_to_recall(
     return report
 
 
+# one-sided 95 % normal quantile: the lower confidence bound of a sampled mean
+_Z = 1.645
+
+
+def lower_bound(per_row: np.ndarray) -> float:
+    """One-sided 95 % lower confidence bound of the mean of ``per_row`` (the mean itself for
+    fewer than two rows).
+
+    >>> round(lower_bound(np.array([1.0, 0.5, 1.0, 0.5])), 4)
+    0.5126
+    """
+    m = per_row.size
+    if m < 2:
+        return float(per_row.mean()) if m else 0.0
+    return float(per_row.mean() - _Z * per_row.std(ddof=1) / np.sqrt(m))
+
+
 def next_nprobe(need: np.ndarray, current: int, target: float) -> int:
-    """The smallest ``nprobe > current`` at which at least ``target`` of the sampled exact
-    neighbours lie in scanned lists (``need``: each one's list rank + 1).
+    """The smallest ``nprobe > current`` at which the lower bound (:func:`lower_bound`) of the
+    sampled rows' covered shares reaches ``target`` (``need``: each exact neighbour's list
+    rank + 1, one row per sampled row); every list when none does.
 
     >>> next_nprobe(np.array([[1, 2, 9, 3]]), 2, 0.75)
     3
     >>> next_nprobe(np.array([[1, 1, 1, 1]]), 2, 0.95)
     3
+    >>> next_nprobe(np.array([[1, 2], [1, 2], [1, 5]]), 0, 0.6)  # 2 covers 5/6 but bounds it at 0.56
+    5
     """
-    flat = np.sort(need, axis=None)
-    at = flat[min(flat.size - 1, max(0, int(np.ceil(target * flat.size)) - 1))]
-    return max(current + 1, int(at))
+    for p in np.unique(need):
+        if p > current and lower_bound((need <= p).mean(axis=1)) >= target:
+            return int(p)
+    return max(current + 1, int(need.max()))
 
 
 def check_recall(
@@ -175,12 +205,16 @@ class RecallSample:
 
     def recall(self, found_rows: np.ndarray) -> float:
         """Recall of ``found_rows`` (the found ids of the sampled rows, in ``self.rows``' order)."""
-        hits = 0
+        return float(self.recall_rows(found_rows).mean())
+
+    def recall_rows(self, found_rows: np.ndarray) -> np.ndarray:
+        """Each sampled row's recall (its share of exact neighbours found, ties counted)."""
+        out = np.empty(self.rows.size, dtype=np.float64)
         for r, row in enumerate(self.rows):
             found = np.unique(found_rows[r])
             found = found[(found >= 0) & (found < self.tg.shape[0]) & ((found != row) if self.self_search else True)]
-            hits += min(tied_hits(self.X[row], self.tg, self.windows[r], found, self.metric), self.k)
-        return hits / (self.rows.size * self.k)
+            out[r] = min(tied_hits(self.X[row], self.tg, self.windows[r], found, self.metric), self.k) / self.k
+        return out
 
 
 def tied_hits(x: np.ndarray, tg: np.ndarray, window: np.ndarray, found: np.ndarray, metric: str) -> int:

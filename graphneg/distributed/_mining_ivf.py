@@ -226,7 +226,7 @@ class ShardedIVF:
 
 class ShardedRecall:
     """:class:`graphneg._search._recall.RecallSample` (``rows``, ``k``, ``windows``,
-    ``recall``) of a :class:`ShardedIVF`: the same seeded global queries, exact neighbours
+    ``recall``, ``recall_rows``) of a :class:`ShardedIVF`: the same seeded global queries, exact neighbours
     and tie-aware count, the scores computed on the ranks that hold the rows."""
 
     def __init__(self, index: ShardedIVF, sample: int, seed: int) -> None:
@@ -241,17 +241,21 @@ class ShardedRecall:
 
     def recall(self, found_rows: np.ndarray) -> float:
         """Recall of ``found_rows`` (found ids of the sampled rows), the same on every rank."""
+        return float(self.recall_rows(found_rows).mean())
+
+    def recall_rows(self, found_rows: np.ndarray) -> np.ndarray:
+        """Each sampled row's recall, the same on every rank."""
         found = np.full((self.rows.size, found_rows.shape[1]), -1, dtype=np.int64)
         for r in range(self.rows.size):
             u = np.unique(found_rows[r])
             u = u[(u >= 0) & (u < self.index.n_docs)]
             found[r, : u.size] = u
         scores = self.index.pair_scores(self.X, found, np.float64)
-        hits = 0
+        hits = np.zeros(self.rows.size, dtype=np.float64)
         for r in range(self.rows.size):
             fs = scores[r, found[r] >= 0]
-            hits += min(count_tied(self.window_scores[r], fs), self.k) if fs.size else 0
-        return float(all_max([hits / (self.rows.size * self.k)], self.index.group)[0])
+            hits[r] = min(count_tied(self.window_scores[r], fs), self.k) if fs.size else 0
+        return all_max(hits / self.k, self.index.group)
 
 
 def ivf_retrieval(
