@@ -63,8 +63,6 @@ def tiled_blocks(
     *,
     scoring: str = "fp32",
     margin: int = 0,
-    raw: bool = False,
-    floor: np.ndarray | None = None,
     tiles: Tiles = Tiles(),
 ) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
     """Yield ``(start, stop, values, columns)``: each row block's exact fp32 top-``want``.
@@ -90,13 +88,6 @@ def tiled_blocks(
     (a target outside would trail ``want`` others by more than the error allows). So the
     result is the fp32 result, at bf16 GEMM speed.
 
-    ``raw=True`` skips the re-scoring: each row's top ``want + margin`` by the scoring's own
-    values (bf16 or fp32 GEMM), in no particular order within the row, for a caller that
-    merges several blocks per row and re-scores the survivors once (:func:`._canonical.rescore_top`),
-    as the IVF lists do; with ``floor`` (per query row, ``raw`` only) entries below it are not
-    wanted (a row's ``want``-th best from the blocks already merged), and rows with none come
-    back as ``-inf`` / ``-1`` padding (:func:`graphneg._search._tiled.tiled_topk`).
-
     Examples
     --------
     >>> X = np.eye(3, dtype=np.float32) + 0.1
@@ -104,7 +95,7 @@ def tiled_blocks(
     [[[1], [0], [0]]]
     """
     rows = tiles.rows or TILE_ROWS
-    block = _BlockScorer(X, T, want, self_search, t_sq, scoring, margin, rows, tiles.cols or TILE_COLS, raw, floor)
+    block = _BlockScorer(X, T, want, self_search, t_sq, scoring, margin, rows, tiles.cols or TILE_COLS)
     starts = range(0, X.shape[0], rows)
     # one row block runs on one worker: no need to ask how many BLAS threads there are
     workers = 1 if len(starts) <= 1 else min(tiles.workers or blas_threads(), len(starts))
@@ -165,10 +156,9 @@ class _BlockScorer:
 
     def __init__(
         self, X: Any, T: Any, want: int, self_search: bool, t_sq: np.ndarray | None,
-        scoring: str, margin: int, rows: int, cols: int, raw: bool = False, floor: np.ndarray | None = None,
+        scoring: str, margin: int, rows: int, cols: int,
     ) -> None:
-        self.X, self.T, self.want, self.self_search, self.t_sq, self.raw = X, T, want, self_search, t_sq, raw
-        self.floor = floor
+        self.X, self.T, self.want, self.self_search, self.t_sq = X, T, want, self_search, t_sq
         self.rows, self.cols, self.m = rows, cols, T.shape[0]
         self.low = scoring in ("certified", "bf16")
         self.wide = min(want + margin, self.m - (1 if self_search else 0))
@@ -181,7 +171,7 @@ class _BlockScorer:
             # as they come instead of holding a bf16 copy of all targets
             self.Tl = read_only_tensor(T).to(torch.bfloat16) if X.shape[0] > rows else None
         # exact routes keep every candidate the canonical order could pick (see rescore_top)
-        self.slack = None if scoring == "bf16" or raw else canonical_slack(X, T, t_sq is not None, scoring)
+        self.slack = None if scoring == "bf16" else canonical_slack(X, T, t_sq is not None, scoring)
 
     def _score_range(self, start: int, stop: int) -> Callable[[int, int], np.ndarray]:
         buf = getattr(self.local, "buf", None)
@@ -211,11 +201,6 @@ class _BlockScorer:
         stop = min(start + self.rows, self.X.shape[0])
         b, score_range = stop - start, self._score_range(start, stop)
         exclude = np.arange(start, stop) if self.self_search else None
-        if self.raw:
-            floor = None if self.floor is None else self.floor[start:stop]
-            vals, idx = _tiled.tiled_topk(score_range, b, self.m, self.wide, self.cols, exclude, ordered=False,
-                                          floor=floor)
-            return start, stop, vals, idx
         # candidates only: rescore_top orders them, so the selection need not
         if self.slack is None:  # 'bf16': approximate, a fixed margin re-scored
             _, cand = _tiled.tiled_topk(score_range, b, self.m, self.wide, self.cols, exclude, ordered=False)

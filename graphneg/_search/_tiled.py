@@ -114,7 +114,6 @@ def tiled_topk(
     exclude: np.ndarray | None = None,
     slack: np.ndarray | None = None,
     ordered: bool = True,
-    floor: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Row-wise top-``want`` of a ``rows x n_targets`` score matrix produced tile by tile.
 
@@ -150,7 +149,7 @@ def tiled_topk(
            [2, 3]])
     """
     if n_targets <= tile and slack is None:  # one tile (e.g. an IVF list): one selection pass
-        return _single_tile_topk(score_range(0, n_targets), want, exclude, ordered, floor)
+        return _single_tile_topk(score_range(0, n_targets), want, exclude, ordered)
     pool: _Pool | None = None
     for c0 in range(0, n_targets, tile):
         c1 = min(c0 + tile, n_targets)
@@ -159,7 +158,7 @@ def tiled_topk(
             _exclude(T, exclude, c0, c1)
         if pool is None:
             thr = _first_threshold(T, want)
-            pool = _Pool(rows, want, thr if floor is None else np.maximum(thr, floor), slack)
+            pool = _Pool(rows, want, thr, slack)
         r, c = _candidates(T, pool.thr)
         if r.size:
             pool.add(r, c + c0, T[r, c])
@@ -168,24 +167,11 @@ def tiled_topk(
 
 
 def _single_tile_topk(
-    T: np.ndarray, want: int, exclude: np.ndarray | None, ordered: bool = True, floor: np.ndarray | None = None
+    T: np.ndarray, want: int, exclude: np.ndarray | None, ordered: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`tiled_topk` of a block that is one tile: one partition, then a sort of ``want``.
-
-    With ``floor``, rows whose best score is below it are not partitioned (the partition costs
-    ~4 ns a score, the row maximum a fraction of that): most of an IVF query's later lists
-    hold nothing above the ``want``-th best it already has.
-    """
+    """:func:`tiled_topk` of a block that is one tile: one partition, then a sort of ``want``."""
     if exclude is not None:
         _exclude(T, exclude, 0, T.shape[1])
-    if floor is not None:
-        live = np.flatnonzero(T.max(axis=1) >= floor)
-        if live.size < T.shape[0]:
-            vals = np.full((T.shape[0], want), -np.inf, dtype=np.float32)
-            cols = np.full((T.shape[0], want), -1, dtype=np.int64)
-            if live.size:
-                vals[live], cols[live] = _single_tile_topk(T[live], want, None, ordered)
-            return vals, cols
     w = T.shape[1]
     part = np.argpartition(T, w - want, axis=1)[:, w - want :] if want < w else np.broadcast_to(np.arange(w), T.shape)
     v = np.take_along_axis(T, part, axis=1)

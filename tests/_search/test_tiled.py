@@ -181,18 +181,3 @@ def test_unordered_selection_keeps_the_same_entries(tile, with_slack):
     for r in range(40):
         assert set(c2[r][c2[r] >= 0]) == set(c1[r][c1[r] >= 0])
         np.testing.assert_array_equal(np.sort(v2[r]), np.sort(v1[r]))
-
-
-@pytest.mark.parametrize("tile", [64, 1024])
-def test_floor_drops_only_entries_below_it(tile):
-    rng = np.random.default_rng(8)
-    S = rng.normal(size=(50, 600)).astype(np.float32)
-    floor = rng.normal(1.5, 1.0, size=50).astype(np.float32)
-    floor[:5] = 10  # rows with nothing above their floor: all padding
-    v0, c0 = tiled_topk(lambda a, b: S[:, a:b].copy(), 50, 600, 7, tile)
-    v1, c1 = tiled_topk(lambda a, b: S[:, a:b].copy(), 50, 600, 7, tile, ordered=False, floor=floor)
-    for r in range(50):
-        keep = v0[r] >= floor[r]
-        got = c1[r] >= 0
-        assert set(c1[r][got & (v1[r] >= floor[r])]) == set(c0[r][keep])
-    assert (c1[:5] == -1).all() and np.isneginf(v1[:5]).all()
