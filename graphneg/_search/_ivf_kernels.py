@@ -109,14 +109,20 @@ def _group_bound(row, members, span, low, width, gmax):  # pragma: no cover - co
     lo, hi = gmax.min(), gmax.max() + 1  # count(>= lo) >= width > count(>= hi)
     while hi - lo > 1:
         mid = lo + (hi - lo) // 2
-        n = 0
-        for j in range(span):  # vectorised
-            n += gmax[j] >= mid
-        if n >= width:
+        if _reaching(gmax, span, mid) >= width:
             lo = mid
         else:
             hi = mid
     return lo
+
+
+@nb.njit(nogil=True, cache=True, inline="always")
+def _reaching(gmax, span, t):  # pragma: no cover - compiled
+    """How many of ``gmax[:span]`` are at or above ``t`` (vectorised)."""
+    n = 0
+    for j in range(span):
+        n += gmax[j] >= t
+    return n
 
 
 @nb.njit(nogil=True, cache=True)
@@ -181,10 +187,7 @@ def sorted_top(S, out_v, out_i):  # pragma: no cover - compiled
         lo, hi = gmax.min(), gmax.max()  # count(gmax >= lo) >= width > count(gmax > hi)
         for _ in range(_BISECT):
             mid = lo + (hi - lo) / 2
-            n = 0
-            for j in range(span):  # vectorised
-                n += gmax[j] >= mid
-            if n >= width:
+            if _reaching(gmax, span, mid) >= width:
                 lo = mid
             else:
                 hi = mid
