@@ -36,8 +36,8 @@ class IVF:
     nprobe : int, default=None
         Lists scanned per query (``<= nlist``). ``None``: when adaptive (the default), the
         smallest ``nprobe`` at which the sampled rows' exact neighbours lie in scanned lists
-        for ``min_recall`` plus half a point of them (measured per search, so it follows the
-        corpus); otherwise :func:`graphneg._search._ivf.default_nprobe`. More probes: higher
+        for ``min_recall`` plus half a point of them (a lower confidence bound; measured per
+        search, so it follows the corpus); otherwise :func:`graphneg._search._ivf.default_nprobe`. More probes: higher
         recall, more time.
     seed : int, default=0
         Seed of the k-means sample and start.
@@ -46,8 +46,9 @@ class IVF:
     train_size : int, default=None
         Rows of the k-means sample; ``None`` is ``max(32 nlist, 10,000)``.
     adaptive : bool, default=None
-        Raise ``nprobe`` until the recall measured on the search's ``recall_sample`` rows
-        reaches its ``min_recall`` (:func:`graphneg.knn_search`): each round predicts the
+        Raise ``nprobe`` until the one-sided 95 % lower confidence bound of the recall measured
+        on the search's ``recall_sample`` rows reaches its ``min_recall``
+        (:func:`graphneg.knn_search`), so the target holds beyond the sample: each round predicts the
         ``nprobe`` the sampled rows need (the probe rank of their exact neighbours' lists),
         scans only the lists not yet scanned, and measures again; a given ``nprobe`` is where
         it starts, else the first round is predicted the same way. ``None``: adaptive when

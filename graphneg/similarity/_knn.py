@@ -128,10 +128,11 @@ def knn_search(
         ``0`` skips the check (and the adaptive ``nprobe``: the IVF then scans its start).
     min_recall : float, default=0.95
         The recall target. ``'auto'`` beyond the exact size, ``'ivf'`` and ``IVF()`` with
-        ``nprobe=None`` (or ``adaptive=True``) raise ``nprobe`` until the recall on the
-        sampled rows reaches it (scanning only the lists not yet scanned; the next ``nprobe``
-        predicted from where the sampled rows' exact neighbours lie), then log and record what
-        it took. Any other approximate search issues a
+        ``nprobe=None`` (or ``adaptive=True``) raise ``nprobe`` until the sampled rows'
+        one-sided 95 % lower confidence bound of the recall reaches it, so that it holds for
+        all rows, not only the sample (scanning only the lists not yet scanned; the first and
+        each next ``nprobe`` predicted from where the sampled rows' exact neighbours lie), then
+        log and record what it took. Any other approximate search issues a
         :class:`~graphneg.exceptions.GraphNegWarning` when the measured recall is lower
         (raise the index's search effort, e.g. ``HNSW(ef_search=...)`` or ``IVF(nprobe=...)``,
         or use ``'exact'``); so does an adaptive one that cannot reach it.
