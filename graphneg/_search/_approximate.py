@@ -15,7 +15,7 @@ import numpy as np
 from .._optional import optional_import
 from ._canonical import without_self
 from ._exact import exact_sims
-from ._ivf import IVFIndex, default_nlist, default_nprobe
+from ._ivf import IVFIndex, start_nprobe
 from ._prepare import prepare
 from ._query import Query
 from ._recall import RecallSample, check_recall, scan_to_recall
@@ -41,7 +41,7 @@ def approximate_knn(q: Query) -> tuple[np.ndarray, np.ndarray]:
         if adaptive:
             _scan_adaptively(q, index)
         else:
-            index.scan(options.nprobe or default_nprobe(options.nlist or default_nlist(T.shape[0])))
+            index.scan(start_nprobe(options.nprobe, options.nlist, T.shape[0], False))
         vals, idx = index.top()
     else:
         vals, idx = None, index_search(q.backend, options, X, T, q.want, q.metric, q.self_search)
@@ -71,13 +71,12 @@ def _scan_adaptively(q: Query, index: IVFIndex) -> None:
     reaches ``q.min_recall`` (:class:`~graphneg.IVF`'s ``adaptive``).
 
     Without a given ``nprobe`` the first scan's is predicted from the sampled rows' exact
-    neighbours (:func:`._recall.scan_to_recall`). Each round scans only the probe ranks not
-    scanned yet (:class:`._ivf.IVFIndex`), re-scores the sampled rows' candidates and
-    measures their recall (ties counted). When it falls short,
-    the next ``nprobe`` is predicted from the sampled rows' exact neighbours: the probe rank of
-    each one's list is the ``nprobe`` at which a scan sees it, so the smallest ``nprobe`` whose
-    predicted recall reaches the target (plus half a point per round already made) is scanned
-    next. Every step depends only on the data and the seeds, never on timing or machine load.
+    neighbours: the probe rank of each one's list is the ``nprobe`` at which a scan sees it.
+    Each round scans only the probe ranks not scanned yet (:class:`._ivf.IVFIndex`),
+    re-scores the sampled rows' candidates and measures their recall (ties counted); it stops
+    when the recall's lower confidence bound reaches the target, else the next ``nprobe`` is
+    predicted the same way (:func:`._recall.scan_to_recall`). Every step depends only on the
+    data and the seeds, never on timing or machine load.
     """
     width = q.k + q.skip
     check = RecallSample(q.X, None if q.self_search else q.T, q.k, q.skip, q.metric, q.recall_sample, 0)

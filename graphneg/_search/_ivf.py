@@ -76,6 +76,18 @@ def default_nprobe(nlist: int) -> int:
     return min(nlist, max(8, math.ceil(0.75 * math.sqrt(nlist))))
 
 
+def start_nprobe(nprobe: int | None, nlist: int | None, n_targets: int, adaptive: bool) -> int | None:
+    """A scan's first ``nprobe``: the one given; else ``None`` for an adaptive scan (predicted
+    from its recall sample by :func:`._recall.scan_to_recall`); else :func:`default_nprobe`.
+
+    >>> start_nprobe(5, None, 10_000, True), start_nprobe(None, None, 10_000, True), start_nprobe(None, 64, 0, False)
+    (5, None, 8)
+    """
+    if nprobe is not None or adaptive:
+        return nprobe
+    return default_nprobe(nlist or default_nlist(n_targets))
+
+
 def check_ivf_options(nlist: Any, nprobe: Any, kwargs: dict[str, Any]) -> tuple[int | None, int | None, dict[str, int]]:
     """Validated ``(nlist, nprobe, kwargs)`` of ``backend='ivf'`` (``None`` = the default).
 
@@ -299,7 +311,7 @@ def ivf_search(
     """
     index = IVFIndex(X, T, want, metric, self_search=self_search, nlist=nlist, seed=seed,
                      kmeans_iterations=kmeans_iterations, train_size=train_size, show_progress=show_progress)
-    index.scan(nprobe or default_nprobe(nlist or default_nlist(T.shape[0])))
+    index.scan(start_nprobe(nprobe, nlist, T.shape[0], False))
     return index.top()
 
 

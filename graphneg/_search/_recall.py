@@ -63,11 +63,11 @@ def scan_to_recall(
     while True:
         index.scan(nprobe)
         per_row = check.recall_rows(found(index.top(check.rows)[1]))
-        r = float(per_row.mean())
+        r, low = float(per_row.mean()), lower_bound(per_row)
         rounds.append((index.nprobe, r))
         logger.info("%s: recall@%d %.4f (lower bound %.4f) on %d sampled rows at nprobe %d of %d lists",
-                    what, check.k, r, lower_bound(per_row), check.rows.size, index.nprobe, index.nlist)
-        if not adaptive or lower_bound(per_row) >= min_recall or index.nprobe >= index.nlist:
+                    what, check.k, r, low, check.rows.size, index.nprobe, index.nlist)
+        if not adaptive or low >= min_recall or index.nprobe >= index.nlist:
             break
         need = index.list_ranks(check.rows, check.windows) + 1
         # neighbours in scanned lists that the scan did not find (its reduced-precision

@@ -39,7 +39,7 @@ import numpy as np
 
 from .._search._canonical import canonical_order
 from .._search._cpu_route import cpu_route
-from .._search._ivf import default_nlist, default_nprobe, lloyd, nearest_lists, probe_ranks, training_rows
+from .._search._ivf import default_nlist, lloyd, nearest_lists, probe_ranks, start_nprobe, training_rows
 from .._search._ivf_scan import ListOperands, Sweeps, bf16_rows, candidate_width, inverted, list_scoring, scan_lists
 from .._search._recall import count_tied, scan_to_recall
 from .._search._reports import SearchReport
@@ -268,7 +268,7 @@ def ivf_retrieval(
     index = ShardedIVF(Q, C, depth, options, route=route, block_rows=block_rows, group=group)
     check = ShardedRecall(index, sample, 0)
     adaptive = options.nprobe is None if options.adaptive is None else options.adaptive
-    nprobe = options.nprobe or (None if adaptive else default_nprobe(options.nlist or default_nlist(index.n_docs)))
+    nprobe = start_nprobe(options.nprobe, options.nlist, index.n_docs, adaptive)
     report = scan_to_recall(index, check, lambda ids: ids, nprobe, min_recall, "distributed.mine_hard_negatives (ivf)",
                             "distributed.mine_hard_negatives", adaptive)
     vals, idx = index.finish(on_block)

@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from .._search._blocks import Tiles, on_cpu, read_only_tensor, tiled_blocks
 from .._search._canonical import canonical_slack
 from .._search._cpu_route import cpu_route
-from .._search._ivf import IVFIndex, default_nlist, default_nprobe
+from .._search._ivf import IVFIndex, start_nprobe
 from .._search._query import default_block_size
 from .._search._recall import RecallSample, scan_to_recall
 from .._search._reports import SearchReport
@@ -186,8 +186,7 @@ def ivf_route_blocks(Q: np.ndarray, C: np.ndarray, metric: str, plan: MiningPlan
                      show_progress=show_progress)
     check = RecallSample(Q, C, plan.depth, 0, "ip", MINING_RECALL_SAMPLE, 0)
     adaptive = options.nprobe is None if options.adaptive is None else options.adaptive
-    # adaptive without a given nprobe: the first one is predicted from the sampled queries
-    nprobe = options.nprobe or (None if adaptive else default_nprobe(options.nlist or default_nlist(C.shape[0])))
+    nprobe = start_nprobe(options.nprobe, options.nlist, C.shape[0], adaptive)
     report = scan_to_recall(index, check, lambda ids: ids, nprobe, MINING_MIN_RECALL,
                             "mine_hard_negatives (ivf)", "mine_hard_negatives", adaptive)
     vals, idx = index.top()
